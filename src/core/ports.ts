@@ -1,0 +1,104 @@
+/**
+ * Ports: the narrow interfaces between the stages of the data path. The core pipeline knows
+ * only these; Kafka, onnxruntime, SQLite/PostgreSQL and graphql-ws live in adapters behind them.
+ *
+ *   ChunkSource -> (ingest decode) -> window -> Scorer -> ScoreStore -> ScorePublisher
+ *
+ * Every long-lived part has start/stop. Shutdown order is written once, in src/app/lifecycle.ts.
+ */
+import type { CallInfo, ChunkSourceRef, ModelOutput, Segment, SegmentScore } from './types.js';
+
+/** A chunk exactly as a source received it, before any validation. */
+export interface RawChunk {
+  /** Kafka key: the call id (UTF-8). */
+  key: Buffer | null;
+  /** Kafka headers (values as received; Kafka gives Buffers). */
+  headers: Record<string, Buffer | string | undefined>;
+  value: Buffer | null;
+  source: ChunkSourceRef;
+}
+
+/** Where a source delivers chunks. Awaiting `accept` is the backpressure: a source must not
+ *  deliver the next chunk of a partition before the previous accept resolved. */
+export interface ChunkSink {
+  accept(batch: RawChunk[]): Promise<void>;
+}
+
+export interface ChunkSource {
+  readonly name: string;
+  start(sink: ChunkSink): Promise<void>;
+  /**
+   * Chunks are finished: their segments' scores are stored, or they were dead-lettered.
+   * The source commits, per partition, the highest offset below which everything is released.
+   */
+  release(refs: ChunkSourceRef[]): void;
+  stop(): Promise<void>;
+}
+
+/** Where rejected chunks go, with their error. */
+export interface DeadLetterSink {
+  deadLetter(raw: RawChunk, error: { code: string; message: string }): Promise<void>;
+}
+
+export interface ScorerInfo {
+  modelVersion: string;
+  /** The execution provider actually running (after fallback), e.g. 'cpu', 'webgpu', 'cuda'. */
+  executionProvider: string;
+  /** Providers tried in order and why each one that was skipped failed. */
+  providerAttempts: { provider: string; ok: boolean; error?: string }[];
+  workers: number;
+}
+
+export interface Scorer {
+  start(): Promise<void>;
+  info(): ScorerInfo;
+  /** Scores one segment; the scorer batches concurrent calls across calls internally. */
+  score(segment: Segment): Promise<ModelOutput>;
+  stop(): Promise<void>;
+}
+
+/** A page of results with an opaque cursor (Relay-style). */
+export interface Page<T> {
+  items: { node: T; cursor: string }[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+  totalCount: number;
+}
+
+export interface SegmentQuery {
+  tenant?: string;
+  callId: string;
+  channel?: string;
+  first: number;
+  after?: string;
+  /** Only the latest revision of each segment (default true). */
+  latestOnly?: boolean;
+}
+
+export interface CallQuery {
+  tenant?: string;
+  status?: CallInfo['status'];
+  startedAfterMs?: number;
+  startedBeforeMs?: number;
+  first: number;
+  after?: string;
+}
+
+export interface ScoreStore {
+  start(): Promise<void>;
+  /** Idempotent on (callId, channel, segmentIndex, revision): a repeat returns 'duplicate'. */
+  putScore(score: SegmentScore): Promise<'inserted' | 'duplicate'>;
+  upsertCall(call: CallInfo): Promise<void>;
+  getCall(callId: string, tenant?: string): Promise<CallInfo | null>;
+  listCalls(q: CallQuery): Promise<Page<CallInfo>>;
+  getSegments(q: SegmentQuery): Promise<Page<SegmentScore>>;
+  stop(): Promise<void>;
+}
+
+/** Fan-out of scores and call updates to subscribers (in-process, or through a Kafka topic). */
+export interface ScorePublisher {
+  start(): Promise<void>;
+  publishScore(score: SegmentScore): Promise<void>;
+  publishCall(call: CallInfo): Promise<void>;
+  stop(): Promise<void>;
+}

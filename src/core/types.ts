@@ -1,0 +1,154 @@
+/**
+ * The data that flows between stages. Every stage imports from here; nothing here imports a
+ * stage. Times are milliseconds of event time (the call's own clock, as the producer stamped it),
+ * never wall-clock, unless a name says `wall`.
+ */
+
+/** What a media chunk carries. `control` carries call start / call end. */
+export type Modality = 'audio' | 'text' | 'video' | 'control';
+
+/** A speaker channel of a call. Free-form, but the product knows these two. */
+export type Channel = string;
+export const KNOWN_CHANNELS = ['customer', 'agent'] as const;
+
+/** How one modality stands in a scored segment. */
+export type ModalityState = 'PRESENT' | 'MISSING' | 'SIMULATED';
+
+export interface ModalityFlags {
+  text: ModalityState;
+  audio: ModalityState;
+  video: ModalityState;
+}
+
+/** Sentiment class derived from valence with the thresholds from the model manifest. */
+export type SentimentLabel = 'NEGATIVE' | 'NEUTRAL' | 'POSITIVE';
+
+/** Control message kinds (modality = control). */
+export type ControlKind = 'call_start' | 'call_end';
+
+/** A chunk after ingest decoded and validated it. The raw Kafka record is never passed on. */
+export interface MediaChunkBase {
+  callId: string;
+  tenant: string;
+  channel: Channel;
+  /** Monotonic per (call, channel, modality), starting at 0. */
+  seq: number;
+  /** Event time of the first sample / word / frame, ms since the call's epoch (unix ms). */
+  eventTimeMs: number;
+  /** Covered duration in ms (0 for control). */
+  durationMs: number;
+  contractVersion: number;
+  /** Where the chunk came from, so offsets can be committed after its scores are stored. */
+  source?: ChunkSourceRef;
+}
+
+export interface AudioChunk extends MediaChunkBase {
+  modality: 'audio';
+  /** Mono PCM at `sampleRate`, already converted to float32 in [-1, 1]; resampled to the model rate later. */
+  samples: Float32Array;
+  sampleRate: number;
+}
+
+export interface TextChunk extends MediaChunkBase {
+  modality: 'text';
+  /** A transcript piece (one utterance or part of one). */
+  text: string;
+  /** True when the ASR says this piece ends an utterance. */
+  final: boolean;
+}
+
+export interface VideoChunk extends MediaChunkBase {
+  modality: 'video';
+  /** Row-major [frames, featureDim] float32 facial-expression features. */
+  frames: Float32Array;
+  featureDim: number;
+  fps: number;
+}
+
+export interface ControlChunk extends MediaChunkBase {
+  modality: 'control';
+  kind: ControlKind;
+  /** Optional free metadata from call_start (e.g. queue, agent id). */
+  meta?: Record<string, string>;
+}
+
+export type MediaChunk = AudioChunk | TextChunk | VideoChunk | ControlChunk;
+
+/** Identifies where a chunk was read, for offset commits (Kafka) or acks (in-process). */
+export interface ChunkSourceRef {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * A window's output: everything the scorer needs for one (call, channel) segment.
+ * Lifecycle: open -> sealed -> scored -> stored -> published (see docs/lifecycle.md).
+ */
+export interface Segment {
+  callId: string;
+  tenant: string;
+  channel: Channel;
+  /** 0-based index of the segment within (call, channel). Stable across revisions. */
+  index: number;
+  /** 0 for the first score; +1 each time a late transcript re-scores it. */
+  revision: number;
+  startMs: number;
+  endMs: number;
+  /** Mono float32 PCM at the model's sample rate, or null when no audio arrived. */
+  audio: Float32Array | null;
+  /** Transcript text, or null when none arrived (the model then simulates it). */
+  text: string | null;
+  /** Row-major [frames, featureDim] facial features, or null when no video arrived. */
+  video: Float32Array | null;
+  videoFrames: number;
+  /** Chunks that went into this segment, to commit after the score is stored. */
+  sources: ChunkSourceRef[];
+  /** Wall-clock ms when the segment was sealed (for latency metrics). */
+  sealedAtWallMs: number;
+}
+
+/** The scorer's output for one segment (no call metadata; the pipeline joins them). */
+export interface ModelOutput {
+  valence: number;
+  /** Modality weights alpha from UMCA stage 1, order text, audio, video; sums to 1. */
+  modalityWeights: { text: number; audio: number; video: number };
+}
+
+/** A scored segment: what is stored, published and queried. Mirrors GraphQL `SegmentScore`. */
+export interface SegmentScore {
+  callId: string;
+  tenant: string;
+  channel: Channel;
+  segmentIndex: number;
+  revision: number;
+  startMs: number;
+  endMs: number;
+  /** -3..+3 */
+  valence: number;
+  label: SentimentLabel;
+  /** 0..1: how far valence sits from the nearest class boundary, scaled (see score/label.ts). */
+  confidence: number;
+  textMissing: boolean;
+  modalities: ModalityFlags;
+  modalityWeights: { text: number; audio: number; video: number };
+  /** The transcript text the score used, if any. */
+  text: string | null;
+  modelVersion: string;
+  executionProvider: string;
+  /** Wall-clock ISO time of scoring. */
+  scoredAt: string;
+}
+
+export type CallStatus = 'ACTIVE' | 'ENDED' | 'TIMED_OUT';
+
+export interface CallInfo {
+  callId: string;
+  tenant: string;
+  status: CallStatus;
+  startedAtMs: number;
+  endedAtMs: number | null;
+  channels: Channel[];
+  segmentCount: number;
+  meta: Record<string, string>;
+}
