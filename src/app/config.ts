@@ -1,0 +1,91 @@
+/**
+ * Configuration from the environment, validated once at start (a bad value stops the process
+ * with a message naming the variable, before anything is opened). Every option has a default
+ * that runs the embedded product on one machine with nothing but Node.
+ */
+import { resolve } from 'node:path';
+
+export interface AppConfig {
+  /** HTTP + WebSocket port (PORT, default 4000; 0 picks a free one). */
+  port: number;
+  /** Interface to bind (HOST, default 127.0.0.1). */
+  host: string;
+  /** Folder for the embedded SQLite file (DATA_DIR, default ./data). */
+  dataDir: string;
+  /** SQLite file, or ':memory:' (DB_PATH, default <dataDir>/scores.db). */
+  dbPath: string;
+  /** Kafka brokers, comma-separated (KAFKA_BROKERS). Unset: in-process ingest, no Kafka. */
+  kafkaBrokers: string[] | null;
+  /** Topic of media chunks (KAFKA_TOPIC, default call-chunks). Dead letters go to <topic>.dlq. */
+  kafkaTopic: string;
+  /** Consumer group (KAFKA_GROUP, default sentiment-stream). */
+  kafkaGroup: string;
+  /** Model folder (MODEL_DIR; default: the folder named in models/CURRENT). */
+  modelDir: string | null;
+  /** Execution providers in order of preference (SCORER_PROVIDERS, default cpu). */
+  providers: string[];
+  /** Scoring worker threads (SCORER_WORKERS, default 1: this product targets 2-core boxes). */
+  scorerWorkers: number;
+  /** Stream synthetic demo calls from fixtures/calls (DEMO, default on when Kafka is off). */
+  demo: boolean;
+  /** Concurrent demo calls (DEMO_CALLS, default 3). */
+  demoCalls: number;
+  /** Tenant for the embedded dev mode (DEV_TENANT, default demo). */
+  devTenant: string;
+  /** Log level (LOG_LEVEL, default info). */
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, value: string, expected: string) {
+    super(`invalid ${variable}=${JSON.stringify(value)}: expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function intVar(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(name, raw, `an integer in ${min}..${max}`);
+  return n;
+}
+
+function boolVar(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, raw, 'one of 1/0, true/false, yes/no, on/off');
+}
+
+function listVar(env: NodeJS.ProcessEnv, name: string): string[] | null {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return null;
+  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const dataDir = resolve(env.DATA_DIR || './data');
+  const kafkaBrokers = listVar(env, 'KAFKA_BROKERS');
+  const providers = listVar(env, 'SCORER_PROVIDERS') ?? ['cpu'];
+  for (const p of providers) {
+    if (!['cpu', 'webgpu', 'cuda'].includes(p)) throw new ConfigError('SCORER_PROVIDERS', p, 'a list of cuda, webgpu, cpu');
+  }
+  return {
+    port: intVar(env, 'PORT', 4000, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    dataDir,
+    dbPath: env.DB_PATH || resolve(dataDir, 'scores.db'),
+    kafkaBrokers,
+    kafkaTopic: env.KAFKA_TOPIC || 'call-chunks',
+    kafkaGroup: env.KAFKA_GROUP || 'sentiment-stream',
+    modelDir: env.MODEL_DIR ? resolve(env.MODEL_DIR) : null,
+    providers,
+    scorerWorkers: intVar(env, 'SCORER_WORKERS', 1, 1, 64),
+    demo: boolVar(env, 'DEMO', kafkaBrokers === null),
+    demoCalls: intVar(env, 'DEMO_CALLS', 3, 1, 1000),
+    devTenant: env.DEV_TENANT || 'demo',
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+}

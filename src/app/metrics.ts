@@ -1,0 +1,36 @@
+/**
+ * Prometheus metrics of the data path (prom-client). One registry per process (per test, when a
+ * test builds its own app), so tests never see each other's counts.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface PipelineMetrics {
+  registry: Registry;
+  chunksAccepted: Counter<'modality'>;
+  deadLetters: Counter<'code'>;
+  segmentsScored: Counter<'text' | 'result'>;
+  segmentsFailed: Counter<'code'>;
+  storeErrors: Counter<'code'>;
+  /** Seconds from a segment being sealed to its score stored. */
+  scoreLatency: Histogram;
+  /** Seconds spent scoring + storing one segment (excludes queueing behind its call). */
+  pipelineLatency: Histogram;
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createMetrics(opts: { defaults?: boolean } = {}): PipelineMetrics {
+  const registry = new Registry();
+  if (opts.defaults) collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  return {
+    registry,
+    chunksAccepted: new Counter({ name: 'chunks_accepted_total', help: 'Chunks that passed decoding, by modality', labelNames: ['modality'], registers: r }),
+    deadLetters: new Counter({ name: 'dead_letters_total', help: 'Chunks rejected and dead-lettered, by error code', labelNames: ['code'], registers: r }),
+    segmentsScored: new Counter({ name: 'segments_scored_total', help: 'Segments scored and stored, by text state and store result', labelNames: ['text', 'result'], registers: r }),
+    segmentsFailed: new Counter({ name: 'segments_failed_total', help: 'Segments given up after scoring errors, by code', labelNames: ['code'], registers: r }),
+    storeErrors: new Counter({ name: 'store_errors_total', help: 'Store operations that failed (and were retried), by code', labelNames: ['code'], registers: r }),
+    scoreLatency: new Histogram({ name: 'segment_seal_to_store_seconds', help: 'Seconds from segment sealed to score stored', buckets: LATENCY_BUCKETS, registers: r }),
+    pipelineLatency: new Histogram({ name: 'segment_score_store_seconds', help: 'Seconds scoring and storing one segment', buckets: LATENCY_BUCKETS, registers: r }),
+  };
+}
