@@ -39,6 +39,7 @@ export const ERROR_CATALOGUE = {
   SCORER_OVERLOADED: { message: 'scoring queue is full ({depth} segments)', status: 503, retriable: true },
   SCORER_WORKER_CRASHED: { message: 'scoring worker {worker} exited: {reason}', status: 500, retriable: true },
   SCORER_FAILED: { message: 'scoring failed: {reason}', status: 500, retriable: true },
+  SCORER_BAD_SEGMENT: { message: 'segment cannot be scored: {reason}', status: 400, retriable: false },
 
   // --- storage
   STORE_UNAVAILABLE: { message: 'score store is unavailable: {reason}', status: 503, retriable: true },
