@@ -1,0 +1,103 @@
+/** Row <-> domain mapping for the SQLite tables (column names in migrations/sqlite/0001-initial.ts). */
+import type { CallInfo, ModalityState, SegmentScore, SentimentLabel } from '../core/types.js';
+
+export interface ScoreRow {
+  id: number;
+  tenant: string;
+  call_id: string;
+  channel: string;
+  segment_index: number;
+  revision: number;
+  start_ms: number;
+  end_ms: number;
+  valence: number;
+  label: string;
+  confidence: number;
+  text_missing: number;
+  mod_text: string;
+  mod_audio: string;
+  mod_video: string;
+  w_text: number;
+  w_audio: number;
+  w_video: number;
+  text: string | null;
+  model_version: string;
+  execution_provider: string;
+  scored_at: string;
+  stored_at_ms: number;
+}
+
+export interface CallRow {
+  tenant: string;
+  call_id: string;
+  status: string;
+  started_at_ms: number;
+  ended_at_ms: number | null;
+  channels: string;
+  segment_count: number;
+  meta: string;
+  updated_at_ms: number;
+}
+
+/** Named parameters for the INSERT of a score (better-sqlite3 binds `@name`). */
+export function scoreParams(s: SegmentScore, storedAtMs: number): Omit<ScoreRow, 'id'> {
+  return {
+    tenant: s.tenant,
+    call_id: s.callId,
+    channel: s.channel,
+    segment_index: s.segmentIndex,
+    revision: s.revision,
+    start_ms: s.startMs,
+    end_ms: s.endMs,
+    valence: s.valence,
+    label: s.label,
+    confidence: s.confidence,
+    text_missing: s.textMissing ? 1 : 0,
+    mod_text: s.modalities.text,
+    mod_audio: s.modalities.audio,
+    mod_video: s.modalities.video,
+    w_text: s.modalityWeights.text,
+    w_audio: s.modalityWeights.audio,
+    w_video: s.modalityWeights.video,
+    text: s.text,
+    model_version: s.modelVersion,
+    execution_provider: s.executionProvider,
+    scored_at: s.scoredAt,
+    stored_at_ms: storedAtMs,
+  };
+}
+
+export function rowToScore(r: ScoreRow): SegmentScore {
+  return {
+    callId: r.call_id,
+    tenant: r.tenant,
+    channel: r.channel,
+    segmentIndex: r.segment_index,
+    revision: r.revision,
+    startMs: r.start_ms,
+    endMs: r.end_ms,
+    valence: r.valence,
+    label: r.label as SentimentLabel,
+    confidence: r.confidence,
+    textMissing: r.text_missing === 1,
+    modalities: { text: r.mod_text as ModalityState, audio: r.mod_audio as ModalityState, video: r.mod_video as ModalityState },
+    modalityWeights: { text: r.w_text, audio: r.w_audio, video: r.w_video },
+    text: r.text,
+    modelVersion: r.model_version,
+    executionProvider: r.execution_provider,
+    scoredAt: r.scored_at,
+  };
+}
+
+export function rowToCall(r: CallRow): CallInfo {
+  return {
+    callId: r.call_id,
+    tenant: r.tenant,
+    status: r.status as CallInfo['status'],
+    startedAtMs: r.started_at_ms,
+    endedAtMs: r.ended_at_ms,
+    channels: JSON.parse(r.channels) as string[],
+    segmentCount: r.segment_count,
+    meta: JSON.parse(r.meta) as Record<string, string>,
+  };
+}

@@ -1,0 +1,264 @@
+/**
+ * The embedded ScoreStore: SQLite through better-sqlite3, WAL journal, versioned migrations.
+ *
+ * better-sqlite3 is synchronous; a score insert is one short transaction (tens of µs with
+ * WAL + synchronous=NORMAL), so it runs on the event loop instead of paying a thread hop.
+ * Every driver failure surfaces as STORE_UNAVAILABLE; bad input as BAD_REQUEST; bad cursors as
+ * BAD_CURSOR. Keys start with tenant, and every query filters on the tenant it is given
+ * (`tenant: undefined` means all tenants and is for operators, never for API callers).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { AppError, isAppError } from '../core/errors.js';
+import type { CallQuery, Page, ScoreStore, SegmentQuery } from '../core/ports.js';
+import type { CallInfo, SegmentScore } from '../core/types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { HistoryQuery, ScoreHistory, StoredScore } from './history.js';
+import { migrateSqlite } from './migrate-sqlite.js';
+import { SQLITE_MIGRATIONS } from './migrations/sqlite/index.js';
+import { type CallRow, type ScoreRow, rowToCall, rowToScore, scoreParams } from './sqlite-rows.js';
+import { checkCall, checkPageSize, checkScore, mergeStatus } from './validate.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; its folder is created. ':memory:' for tests. Default './data/scores.db'. */
+  path?: string;
+  /** How long a write waits for another process's lock, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+  /** Wall clock for `storedAtMs`, ms since the unix epoch. Default Date.now (tests pass their own). */
+  now?: () => number;
+}
+
+/** Default database file of the embedded product. */
+export const DEFAULT_SQLITE_PATH = './data/scores.db';
+
+type Params = unknown[];
+
+export class SqliteScoreStore implements ScoreStore, ScoreHistory {
+  readonly path: string;
+  private readonly busyTimeoutMs: number;
+  private readonly now: () => number;
+  private db: Database.Database | null = null;
+  /** Prepared statements by SQL text; queries are built from a few fixed shapes, so this stays small. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(opts: SqliteStoreOptions = {}) {
+    this.path = opts.path ?? DEFAULT_SQLITE_PATH;
+    this.busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    if (this.db) return;
+    this.guard(() => {
+      if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+      const db = new Database(this.path);
+      try {
+        db.pragma('journal_mode = WAL');
+        // NORMAL under WAL loses at most the last transactions on power loss, never corrupts;
+        // Kafka offsets are committed after the store returns, so lost rows are re-delivered.
+        db.pragma('synchronous = NORMAL');
+        db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.busyTimeoutMs))}`);
+        migrateSqlite(db, SQLITE_MIGRATIONS);
+      } catch (e) {
+        db.close();
+        throw e;
+      }
+      this.db = db;
+    });
+  }
+
+  async stop(): Promise<void> {
+    const db = this.db;
+    this.db = null;
+    this.statements.clear();
+    if (db) this.guard(() => db.close());
+  }
+
+  async putScore(score: SegmentScore): Promise<'inserted' | 'duplicate'> {
+    checkScore(score);
+    return this.guard(() =>
+      this.conn().transaction((): 'inserted' | 'duplicate' => {
+        const now = this.now();
+        // A score can come before (or without) its call's call_start reaching the store.
+        this.run(
+          `INSERT INTO calls (tenant, call_id, status, started_at_ms, channels, updated_at_ms)
+           VALUES (?, ?, 'ACTIVE', ?, '[]', ?) ON CONFLICT (tenant, call_id) DO NOTHING`,
+          [score.tenant, score.callId, score.startMs, now],
+        );
+        const res = this.stmt(
+          `INSERT INTO segment_scores (tenant, call_id, channel, segment_index, revision, start_ms, end_ms, valence, label,
+             confidence, text_missing, mod_text, mod_audio, mod_video, w_text, w_audio, w_video, text, model_version,
+             execution_provider, scored_at, stored_at_ms)
+           VALUES (@tenant, @call_id, @channel, @segment_index, @revision, @start_ms, @end_ms, @valence, @label,
+             @confidence, @text_missing, @mod_text, @mod_audio, @mod_video, @w_text, @w_audio, @w_video, @text, @model_version,
+             @execution_provider, @scored_at, @stored_at_ms)
+           ON CONFLICT (tenant, call_id, channel, segment_index, revision) DO NOTHING`,
+        ).run(scoreParams(score, now));
+        if (res.changes === 0) return 'duplicate';
+        const otherRevision = this.get(
+          `SELECT 1 AS x FROM segment_scores WHERE tenant = ? AND call_id = ? AND channel = ? AND segment_index = ? AND revision <> ? LIMIT 1`,
+          [score.tenant, score.callId, score.channel, score.segmentIndex, score.revision],
+        );
+        const call = this.get<CallRow>('SELECT * FROM calls WHERE tenant = ? AND call_id = ?', [score.tenant, score.callId])!;
+        const channels = JSON.parse(call.channels) as string[];
+        if (!channels.includes(score.channel)) channels.push(score.channel);
+        this.run(
+          `UPDATE calls SET segment_count = segment_count + ?, channels = ?, started_at_ms = MIN(started_at_ms, ?), updated_at_ms = ?
+           WHERE tenant = ? AND call_id = ?`,
+          [otherRevision ? 0 : 1, JSON.stringify(channels), score.startMs, now, score.tenant, score.callId],
+        );
+        return 'inserted';
+      })(),
+    );
+  }
+
+  async upsertCall(call: CallInfo): Promise<void> {
+    checkCall(call);
+    this.guard(() =>
+      this.conn().transaction(() => {
+        const prev = this.get<CallRow>('SELECT * FROM calls WHERE tenant = ? AND call_id = ?', [call.tenant, call.callId]);
+        const old = prev ? rowToCall(prev) : null;
+        // Merge so replays and out-of-order updates never move a call backwards.
+        const merged: CallInfo = old
+          ? {
+              ...call,
+              status: mergeStatus(old.status, call.status),
+              startedAtMs: Math.min(old.startedAtMs, call.startedAtMs),
+              endedAtMs: call.endedAtMs ?? old.endedAtMs,
+              channels: [...new Set([...old.channels, ...call.channels])],
+              segmentCount: Math.max(old.segmentCount, call.segmentCount),
+              meta: { ...old.meta, ...call.meta },
+            }
+          : call;
+        this.run(
+          `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (tenant, call_id) DO UPDATE SET status = excluded.status, started_at_ms = excluded.started_at_ms,
+             ended_at_ms = excluded.ended_at_ms, channels = excluded.channels, segment_count = excluded.segment_count,
+             meta = excluded.meta, updated_at_ms = excluded.updated_at_ms`,
+          [merged.tenant, merged.callId, merged.status, merged.startedAtMs, merged.endedAtMs,
+            JSON.stringify(merged.channels), merged.segmentCount, JSON.stringify(merged.meta), this.now()],
+        );
+      })(),
+    );
+  }
+
+  async getCall(callId: string, tenant?: string): Promise<CallInfo | null> {
+    return this.guard(() => {
+      const where = tenant === undefined ? 'call_id = ?' : 'call_id = ? AND tenant = ?';
+      const params = tenant === undefined ? [callId] : [callId, tenant];
+      const row = this.get<CallRow>(`SELECT * FROM calls WHERE ${where} ORDER BY tenant LIMIT 1`, params);
+      return row ? rowToCall(row) : null;
+    });
+  }
+
+  async listCalls(q: CallQuery): Promise<Page<CallInfo>> {
+    const first = checkPageSize(q.first);
+    const after = q.after === undefined ? null : decodeCursor('call', q.after);
+    return this.guard(() => {
+      const where: string[] = [];
+      const params: Params = [];
+      if (q.tenant !== undefined) where.push('tenant = ?'), params.push(q.tenant);
+      if (q.status !== undefined) where.push('status = ?'), params.push(q.status);
+      if (q.startedAfterMs !== undefined) where.push('started_at_ms >= ?'), params.push(q.startedAfterMs);
+      if (q.startedBeforeMs !== undefined) where.push('started_at_ms < ?'), params.push(q.startedBeforeMs);
+      const total = this.count('calls', where, params);
+      if (after) where.push('(started_at_ms, tenant, call_id) < (?, ?, ?)'), params.push(...after);
+      const rows = this.all<CallRow>(
+        `SELECT * FROM calls ${whereSql(where)} ORDER BY started_at_ms DESC, tenant DESC, call_id DESC LIMIT ?`,
+        [...params, first + 1],
+      );
+      return page(rows, first, total, rowToCall, (r) => encodeCursor('call', [r.started_at_ms, r.tenant, r.call_id]));
+    });
+  }
+
+  async getSegments(q: SegmentQuery): Promise<Page<SegmentScore>> {
+    const first = checkPageSize(q.first);
+    const after = q.after === undefined ? null : decodeCursor('seg', q.after);
+    return this.guard(() => {
+      const where: string[] = ['s.call_id = ?'];
+      const params: Params = [q.callId];
+      if (q.tenant !== undefined) where.push('s.tenant = ?'), params.push(q.tenant);
+      if (q.channel !== undefined) where.push('s.channel = ?'), params.push(q.channel);
+      if (q.latestOnly !== false) {
+        where.push(`NOT EXISTS (SELECT 1 FROM segment_scores n WHERE n.tenant = s.tenant AND n.call_id = s.call_id
+          AND n.channel = s.channel AND n.segment_index = s.segment_index AND n.revision > s.revision)`);
+      }
+      const total = this.count('segment_scores s', where, params);
+      if (after) where.push('(s.start_ms, s.channel, s.segment_index, s.revision) > (?, ?, ?, ?)'), params.push(...after);
+      const rows = this.all<ScoreRow>(
+        `SELECT s.* FROM segment_scores s ${whereSql(where)}
+         ORDER BY s.start_ms, s.channel, s.segment_index, s.revision LIMIT ?`,
+        [...params, first + 1],
+      );
+      return page(rows, first, total, rowToScore, (r) => encodeCursor('seg', [r.start_ms, r.channel, r.segment_index, r.revision]));
+    });
+  }
+
+  async scoresSince(q: HistoryQuery): Promise<Page<StoredScore>> {
+    const first = checkPageSize(q.first);
+    const after = q.after === undefined ? null : decodeCursor('since', q.after);
+    return this.guard(() => {
+      const where: string[] = [];
+      const params: Params = [];
+      if (q.tenant !== undefined) where.push('tenant = ?'), params.push(q.tenant);
+      if (q.callId !== undefined) where.push('call_id = ?'), params.push(q.callId);
+      if (after) where.push('(stored_at_ms, id) > (?, ?)'), params.push(...after);
+      else if (q.sinceMs !== undefined) where.push('stored_at_ms >= ?'), params.push(q.sinceMs);
+      const total = this.count('segment_scores', where, params);
+      const rows = this.all<ScoreRow>(`SELECT * FROM segment_scores ${whereSql(where)} ORDER BY stored_at_ms, id LIMIT ?`, [...params, first + 1]);
+      return page(rows, first, total, (r) => ({ score: rowToScore(r), storedAtMs: r.stored_at_ms }), (r) => encodeCursor('since', [r.stored_at_ms, r.id]));
+    });
+  }
+
+  private conn(): Database.Database {
+    if (!this.db) throw new AppError('STORE_UNAVAILABLE', { reason: 'store is not started' });
+    return this.db;
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.conn().prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  private run(sql: string, params: Params): void {
+    this.stmt(sql).run(...params);
+  }
+
+  private get<T>(sql: string, params: Params): T | undefined {
+    return this.stmt(sql).get(...params) as T | undefined;
+  }
+
+  private all<T>(sql: string, params: Params): T[] {
+    return this.stmt(sql).all(...params) as T[];
+  }
+
+  private count(from: string, where: string[], params: Params): number {
+    return this.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${from} ${whereSql(where)}`, params)!.n;
+  }
+
+  /** Runs driver work; AppErrors pass through, anything the driver throws becomes STORE_UNAVAILABLE. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (isAppError(e)) throw e;
+      throw new AppError('STORE_UNAVAILABLE', { reason: e instanceof Error ? e.message : String(e) }, { cause: e });
+    }
+  }
+}
+
+function whereSql(where: string[]): string {
+  return where.length ? `WHERE ${where.join(' AND ')}` : '';
+}
+
+/** Cuts a `first + 1` row fetch into a page: the extra row only says whether a next page exists. */
+function page<R, T>(rows: R[], first: number, total: number, map: (r: R) => T, cursor: (r: R) => string): Page<T> {
+  const items = rows.slice(0, first).map((r) => ({ node: map(r), cursor: cursor(r) }));
+  return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
+}
