@@ -32,6 +32,8 @@ export const ERROR_CATALOGUE = {
   CHUNK_UNKNOWN_CALL: { message: 'call {callId} is not open (no call_start, or already ended)', status: 404, retriable: false },
   CHUNK_EMPTY_TEXT: { message: 'transcript piece is empty', status: 400, retriable: false },
   CALL_IDLE_TIMEOUT: { message: 'call {callId} sent nothing for {idleMs} ms and was closed', status: 408, retriable: false },
+  INGEST_OVERLOADED: { message: 'ingest queue is full ({depth} chunks)', status: 503, retriable: true },
+  WINDOW_BUFFER_FULL: { message: '{what} buffer of {callId}/{channel} is full ({limit}); chunk rejected', status: 503, retriable: false },
 
   // --- scoring
   MODEL_MANIFEST_INVALID: { message: 'model manifest {path} is invalid: {reason}', status: 500, retriable: false },
