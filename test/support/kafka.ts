@@ -1,0 +1,174 @@
+/**
+ * Kafka for tests: where the broker is, whether it answers, clients that fail fast, and fresh
+ * uniquely named topics and consumer groups so tests (and engineers sharing one broker) never
+ * see each other's records.
+ *
+ * The broker is the one `npm run kafka:start` (scripts/kafka.sh) runs, or any Kafka named by
+ * `KAFKA_BROKERS` (comma-separated host:port; default `127.0.0.1:9092`).
+ *
+ * Topic clean-up: fresh topics are NOT deleted when their test ends, because deleting a topic
+ * under a consumer that is still disconnecting makes kafkajs log spurious errors and retry.
+ * Instead the first `freshTopic` call of a process deletes fresh topics older than
+ * `STALE_TOPIC_AGE_MS` (left by earlier runs; their creation time is in the name), so a
+ * long-lived dev broker stays small. `scripts/kafka.sh reset` wipes everything.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TestContext } from 'node:test';
+import { Kafka, logLevel, Partitioners, type Producer, type ProducerConfig } from 'kafkajs';
+import { requireService, tcpReachable } from './services.js';
+
+/** Bootstrap addresses from `KAFKA_BROKERS` (comma-separated), default `127.0.0.1:9092`. */
+export function kafkaBrokers(): string[] {
+  const raw = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+  return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/**
+ * A kafkajs client tuned to fail fast in tests: 3 s connection timeout, 10 s request timeout,
+ * 3 retries from 100 ms up to 1 s (kafkajs defaults: 1 s, 30 s, 5 retries up to 30 s).
+ * Logs errors only; set `KAFKAJS_DEBUG=1` for kafkajs' debug log.
+ */
+export function testKafka(clientId = 'test', brokers: string[] = kafkaBrokers()): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+    logLevel: process.env.KAFKAJS_DEBUG === '1' ? logLevel.DEBUG : logLevel.ERROR,
+  });
+}
+
+/** A producer with kafkajs' default (Java-compatible murmur2) partitioner, without its v2 warning. */
+export function testProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
+  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, ...config });
+}
+
+/**
+ * Reachability check + the CI rule of services.ts: TCP to the first broker (1.5 s), then a
+ * metadata round trip so a non-Kafka listener on the port does not count. Returns the broker
+ * list, or null after the test was skipped (outside CI only).
+ */
+export async function requireKafka(t: TestContext): Promise<string[] | null> {
+  const brokers = kafkaBrokers();
+  const ok = await requireService(t, {
+    name: 'KAFKA',
+    hint: `npm run kafka:start (looked for ${brokers.join(',')}; set KAFKA_BROKERS to use another)`,
+    probe: () => kafkaAnswers(brokers),
+  });
+  return ok ? brokers : null;
+}
+
+async function kafkaAnswers(brokers: string[]): Promise<boolean> {
+  const [host, port] = splitHostPort(brokers[0] ?? '');
+  if (!(await tcpReachable(host, port))) return false;
+  const admin = new Kafka({
+    clientId: 'probe',
+    brokers,
+    connectionTimeout: 2_000,
+    requestTimeout: 5_000,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    if (cluster.brokers.length === 0) return false;
+  } finally {
+    await admin.disconnect();
+  }
+  await warmGroupCoordinator(brokers);
+  return true;
+}
+
+/**
+ * On a fresh broker the first group request creates `__consumer_offsets`, and until its
+ * partitions load every consumer's join fails with "coordinator is loading" and kafkajs
+ * restarts the consumer (logged as a crash). Asking for a group's coordinator once, with
+ * retries, takes that hit here instead of in a test. Failure is not fatal: the tests retry too.
+ */
+async function warmGroupCoordinator(brokers: string[]): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'probe-warm',
+    brokers,
+    connectionTimeout: 2_000,
+    requestTimeout: 5_000,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2_000 },
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  try {
+    await admin.connect();
+    await admin.describeGroups(['probe-warm-group']);
+  } catch {
+    // the tests' own clients retry; a slow coordinator only costs them time
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function splitHostPort(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i), Number(address.slice(i + 1))];
+}
+
+/** Fresh topics from earlier runs older than this are deleted (10 minutes; tests are shorter). */
+export const STALE_TOPIC_AGE_MS = 10 * 60_000;
+
+const FRESH = /^test-.+-(\d{13})-[0-9a-f]{6}$/;
+let staleSweep: Promise<void> | undefined;
+
+/** A unique name `test-<prefix>-<epoch ms>-<6 hex>`; prefix is cut to Kafka's legal characters. */
+export function freshName(prefix: string): string {
+  const safe = prefix.replace(/[^a-zA-Z0-9.-]/g, '-').slice(0, 80) || 'x';
+  return `test-${safe}-${Date.now()}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A consumer group id nobody else uses, so every test starts with no committed offsets. */
+export function freshGroupId(prefix: string): string {
+  return freshName(`group-${prefix}`);
+}
+
+/**
+ * Creates a topic with a unique name and `partitions` partitions (default 3), replication 1,
+ * and waits until every partition has a leader. Returns the name. Extra topic configs
+ * (e.g. `{ 'retention.ms': '60000' }`) go in `configs`.
+ */
+export async function freshTopic(
+  prefix: string,
+  partitions = 3,
+  configs: Record<string, string> = {},
+  kafka: Kafka = testKafka('fresh-topic'),
+): Promise<string> {
+  const topic = freshName(prefix);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    staleSweep ??= deleteStaleTopics(admin).catch((err: unknown) => {
+      console.warn(`freshTopic: could not delete stale test topics: ${String(err)}`);
+    });
+    await staleSweep;
+    const created = await admin.createTopics({
+      topics: [{
+        topic,
+        numPartitions: partitions,
+        replicationFactor: 1,
+        configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+      }],
+      waitForLeaders: true,
+      timeout: 10_000,
+    });
+    if (!created) throw new Error(`topic ${topic} already existed`);
+  } finally {
+    await admin.disconnect();
+  }
+  return topic;
+}
+
+async function deleteStaleTopics(admin: ReturnType<Kafka['admin']>): Promise<void> {
+  const now = Date.now();
+  const stale = (await admin.listTopics()).filter((name) => {
+    const m = FRESH.exec(name);
+    return m !== null && now - Number(m[1]) > STALE_TOPIC_AGE_MS;
+  });
+  if (stale.length > 0) await admin.deleteTopics({ topics: stale, timeout: 10_000 });
+}
