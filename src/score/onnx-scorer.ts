@@ -1,0 +1,113 @@
+/**
+ * The Scorer port on onnxruntime-node: manifest -> worker pool -> micro-batcher.
+ * Lifecycle: created -> started -> stopped (only forward). start() validates the manifest and
+ * opens every worker's sessions; stop() lets queued segments finish, then ends the workers.
+ */
+import type { Scorer, ScorerInfo } from '../core/ports.js';
+import type { ModelOutput, Segment } from '../core/types.js';
+import { AppError } from '../core/errors.js';
+import { Batcher, type BatcherOptions } from './batcher.js';
+import type { SegmentInput } from './features.js';
+import { validateSegment } from './features.js';
+import { loadManifest, resolveModelDir, type ModelManifest } from './manifest.js';
+import { WorkerPool, type PoolOptions } from './pool.js';
+import { parseProviders } from './providers.js';
+
+/** Scorer settings; every field has a default read from the environment or a constant. */
+export interface OnnxScorerOptions extends BatcherOptions {
+  /** Model folder (default: MODEL_DIR, else models/<models/CURRENT> under the working directory). */
+  modelDir?: string;
+  /** Providers in order (default: env SCORER_PROVIDERS, else cuda,webgpu,cpu). */
+  providers?: string[];
+  /** Worker threads (default: env SCORER_WORKERS, else 1). */
+  workers?: number;
+  /** onnxruntime intra-op threads per worker (default: env SCORER_INTRA_OP_THREADS, else 1). */
+  intraOpThreads?: number;
+  /** Check graph sha256 at start (default true). */
+  verifyHashes?: boolean;
+  /** Observability hooks passed to the pool. */
+  onDispatch?: PoolOptions['onDispatch'];
+  onCrash?: PoolOptions['onCrash'];
+}
+
+/** The Scorer plus what the pipeline needs to build a SegmentScore (label scale, modality rule). */
+export interface OnnxScorer extends Scorer {
+  /** The loaded manifest; throws before start(). */
+  manifest(): ModelManifest;
+  /** Segments waiting for a batch. */
+  queueDepth(): number;
+  /** The pool, for fault drills (kill a worker) and tests. */
+  readonly pool: WorkerPool | null;
+}
+
+export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
+  const env = process.env;
+  const envInt = (v: string | undefined, dflt: number): number => (v === undefined || v === '' ? dflt : Number(v));
+  let state: 'created' | 'started' | 'stopped' = 'created';
+  let manifest: ModelManifest | null = null;
+  let pool: WorkerPool | null = null;
+  let batcher: Batcher<SegmentInput, ModelOutput> | null = null;
+
+  const scorer: OnnxScorer = {
+    get pool() {
+      return pool;
+    },
+    async start() {
+      if (state !== 'created') throw new AppError('SCORER_FAILED', { reason: `start() called when ${state}` });
+      manifest = await loadManifest(options.modelDir ?? resolveModelDir(env), { verifyHashes: options.verifyHashes });
+      pool = new WorkerPool({
+        manifest,
+        size: options.workers ?? envInt(env.SCORER_WORKERS, 1),
+        providers: options.providers ?? parseProviders(env.SCORER_PROVIDERS),
+        intraOpThreads: options.intraOpThreads ?? envInt(env.SCORER_INTRA_OP_THREADS, 1),
+        onDispatch: options.onDispatch,
+        onCrash: options.onCrash,
+      });
+      const p = pool;
+      const b = new Batcher<SegmentInput, ModelOutput>(options, async (segs) => toOutputs(await p.run(segs), segs.length), () => p.idle() > 0);
+      p.onIdle = () => b.kick();
+      await p.start();
+      batcher = b;
+      state = 'started';
+    },
+    info(): ScorerInfo {
+      return {
+        modelVersion: manifest?.version ?? 'none',
+        executionProvider: pool?.provider ?? 'none',
+        providerAttempts: pool?.attempts ?? [],
+        workers: pool?.workers() ?? 0,
+      };
+    },
+    score(segment: Segment): Promise<ModelOutput> {
+      if (state !== 'started' || !batcher || !manifest) return Promise.reject(new AppError('SCORER_FAILED', { reason: `scorer is ${state}` }));
+      try {
+        validateSegment(segment, manifest);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      // Only what the model reads crosses to the worker thread.
+      return batcher.submit({ audio: segment.audio, text: segment.text, video: segment.video, videoFrames: segment.videoFrames });
+    },
+    manifest() {
+      if (!manifest) throw new AppError('SCORER_FAILED', { reason: 'scorer not started' });
+      return manifest;
+    },
+    queueDepth() {
+      return batcher?.depth() ?? 0;
+    },
+    async stop() {
+      if (state === 'stopped') return;
+      state = 'stopped';
+      await batcher?.close();
+      await pool?.stop();
+    },
+  };
+  return scorer;
+}
+
+function toOutputs(r: { valence: Float32Array; alpha: Float32Array }, n: number): ModelOutput[] {
+  return Array.from({ length: n }, (_, i) => ({
+    valence: r.valence[i],
+    modalityWeights: { text: r.alpha[i * 3], audio: r.alpha[i * 3 + 1], video: r.alpha[i * 3 + 2] },
+  }));
+}

@@ -1,0 +1,26 @@
+/** Messages between the pool (main thread) and a scoring worker thread. */
+import type { SegmentInput } from './features.js';
+import type { ModelManifest } from './manifest.js';
+import type { ProviderAttempt } from './providers.js';
+
+/** What a worker is started with (structured-cloned into the thread). */
+export interface WorkerInit {
+  workerId: number;
+  manifest: ModelManifest;
+  providers: string[];
+  intraOpThreads: number;
+}
+
+export type ToWorker = { type: 'run'; id: number; segments: SegmentInput[] };
+
+export interface WireError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export type FromWorker =
+  | { type: 'ready'; provider: string; attempts: ProviderAttempt[] }
+  | { type: 'fatal'; error: WireError }
+  | { type: 'done'; id: number; valence: Float32Array; alpha: Float32Array; textMs: number; fusionMs: number }
+  | { type: 'failed'; id: number; error: WireError };

@@ -1,0 +1,35 @@
+/**
+ * Scoring worker thread: owns one ModelRunner (two onnxruntime sessions) and runs one batch at a
+ * time, so session.run never blocks the main event loop. Started by pool.ts; speaks protocol.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AppError, toAppError } from '../core/errors.js';
+import { ModelRunner } from './inference.js';
+import type { FromWorker, ToWorker, WireError, WorkerInit } from './protocol.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const send = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+const wire = (e: unknown): WireError => {
+  const a = toAppError(e, 'SCORER_FAILED');
+  return { code: a.code, message: a.message, details: a.details };
+};
+
+try {
+  const runner = await ModelRunner.open(init.manifest, { providers: init.providers, intraOpThreads: init.intraOpThreads });
+  port.on('message', async (msg: ToWorker) => {
+    try {
+      const out = await runner.run(msg.segments);
+      // Copies, so the transfer never detaches a buffer onnxruntime still owns.
+      const valence = Float32Array.from(out.valence);
+      const alpha = Float32Array.from(out.alpha);
+      send({ type: 'done', id: msg.id, valence, alpha, textMs: out.textMs, fusionMs: out.fusionMs }, [valence.buffer, alpha.buffer]);
+    } catch (e) {
+      send({ type: 'failed', id: msg.id, error: wire(e) });
+    }
+  });
+  send({ type: 'ready', provider: runner.provider, attempts: runner.attempts });
+} catch (e) {
+  const err = e instanceof AppError ? e : toAppError(e, 'MODEL_LOAD_FAILED');
+  send({ type: 'fatal', error: wire(err) });
+}
