@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ScoreHub } from '../../src/publish/hub.js';
 import type { HubSubscription } from '../../src/publish/subscription.js';
+import type { SegmentScore } from '../../src/core/types.js';
 import { makeCall, makeScore } from '../store/fixtures.js';
 
 /** Reads everything queued right now without waiting for more. */
@@ -26,7 +27,7 @@ test('filters: tenant always, callId and channel when given', async () => {
     makeScore({ callId: 'c1', channel: 'agent', tenant: 'globex' }),
   ];
   for (const e of events) await hub.publishScore(e);
-  const ids = async (s: HubSubscription<{ callId: string; channel: string; tenant: string }>) => (await queued(s)).map((e) => `${e.tenant}:${e.callId}:${e.channel}`);
+  const ids = async (s: HubSubscription<SegmentScore>) => (await queued(s)).map((e) => `${e.tenant}:${e.callId}:${e.channel}`);
   assert.deepEqual(await ids(all), ['acme:c1:customer', 'acme:c1:agent', 'acme:c2:agent']);
   assert.deepEqual(await ids(one), ['acme:c1:customer', 'acme:c1:agent']);
   assert.deepEqual(await ids(agent), ['acme:c1:agent']);
