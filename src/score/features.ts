@@ -159,8 +159,12 @@ function textInputs(B: number, m: ModelManifest, ins: TensorSpec[], plan: TextPl
     }
     const n = Math.min(T, Tp);
     plan.rows.forEach((row, r) => {
-      out.set(emb.subarray(r * Tp * D, (r * Tp + n) * D), row * T * D);
-      for (let t = 0; t < n; t++) mask[row * T + t] = Number(plan.batch.attentionMask[r * Tp + t]);
+      // Padding positions stay zero, as in training (emb * mask), whatever the encoder put there.
+      for (let t = 0; t < n; t++) {
+        if (plan.batch.attentionMask[r * Tp + t] === 0n) continue;
+        out.set(emb.subarray((r * Tp + t) * D, (r * Tp + t + 1) * D), (row * T + t) * D);
+        mask[row * T + t] = 1;
+      }
     });
   }
   return {
