@@ -109,12 +109,17 @@ export class WorkerPool {
     });
   }
 
+  /** Ids of the live workers (ids grow: a replacement gets a new one). */
+  workerIds(): number[] {
+    return [...this.slots].map((s) => s.id);
+  }
+
   /**
-   * Terminates worker `index` (0-based, in start order among live workers) as a crash would end
-   * it. For operators' fault drills and the crash-recovery test.
+   * Terminates worker `workerId` from outside, as a crash (OOM kill, native abort) would end it.
+   * For operators' fault drills and the crash-recovery test.
    */
-  async kill(index: number): Promise<void> {
-    const slot = [...this.slots][index];
+  async kill(workerId: number): Promise<void> {
+    const slot = [...this.slots].find((s) => s.id === workerId);
     if (slot) await slot.worker.terminate();
   }
 
