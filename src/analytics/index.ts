@@ -1,0 +1,80 @@
+/**
+ * Wiring for the lead: one call builds the analytics stage.
+ *
+ *   const analytics = createAnalytics({ dbPath: config.dbPath, logger, scoreStore: store });
+ *   await analytics.start();                        // after the score store started
+ *   // typeDefs: merge analytics.typeDefs after schema/schema.graphql; resolvers: merge too
+ *   // pipeline, after store.putScore(score):      await analytics.service.onScored(score)
+ *   // pipeline, on a call that ENDED/TIMED_OUT:     analytics.service.onCallEnded(callId)
+ *   await analytics.stop();                         // after the pipeline stopped, before the store
+ */
+import { readFileSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { ScoreStore } from '../core/ports.js';
+import type { AlertStore } from './alert-store.js';
+import type { AlertEngine, AlertEngineOptions } from './engine.js';
+import { AlertHub, type AlertHubOptions } from './hub.js';
+import { createAnalyticsResolvers } from './resolvers.js';
+import { AnalyticsService } from './service.js';
+import { SqliteAlertStore } from './sqlite-alert-store.js';
+
+export type { Alert } from './alert.js';
+export type { AlertStore, CallSummary } from './alert-store.js';
+export type { AnalyticsContext } from './resolvers.js';
+export { AlertEngine } from './engine.js';
+export { AlertHub } from './hub.js';
+export { AnalyticsService } from './service.js';
+export { DEFAULT_RULES, type AlertRules } from './rules.js';
+
+/** The SDL of schema/analytics.graphql (extends the base schema). */
+export const analyticsTypeDefs: string = readFileSync(new URL('../../schema/analytics.graphql', import.meta.url), 'utf8');
+
+export interface CreateAnalyticsOptions {
+  /** SQLite file (the score store's file is fine) or ':memory:'; ignored when `db` or `alertStore` is given. */
+  dbPath?: string;
+  /** An open better-sqlite3 connection to share. */
+  db?: Database.Database;
+  /** Another AlertStore implementation (e.g. PostgreSQL). */
+  alertStore?: AlertStore;
+  /** Reloads a call's history after a restart. */
+  scoreStore?: ScoreStore;
+  logger?: Pick<Logger, 'warn' | 'error' | 'info'>;
+  engine?: Omit<AlertEngineOptions, 'rulesFor'>;
+  hub?: AlertHubOptions;
+}
+
+export interface Analytics {
+  service: AnalyticsService;
+  engine: AlertEngine;
+  store: AlertStore;
+  hub: AlertHub;
+  typeDefs: string;
+  resolvers: ReturnType<typeof createAnalyticsResolvers>;
+  /** Opens the alert store (migrations) and loads the tenants' rules. */
+  start(): Promise<void>;
+  /** Ends alert subscriptions and closes the store. */
+  stop(): Promise<void>;
+}
+
+export function createAnalytics(o: CreateAnalyticsOptions = {}): Analytics {
+  const store = o.alertStore ?? new SqliteAlertStore({ db: o.db, path: o.dbPath });
+  const hub = new AlertHub(o.hub);
+  const service = new AnalyticsService({ alertStore: store, hub, scoreStore: o.scoreStore, logger: o.logger, engine: o.engine });
+  return {
+    service,
+    engine: service.engine,
+    store,
+    hub,
+    typeDefs: analyticsTypeDefs,
+    resolvers: createAnalyticsResolvers({ service, alertStore: store, hub }),
+    async start() {
+      await store.start();
+      await service.start();
+    },
+    async stop() {
+      hub.close();
+      await store.stop();
+    },
+  };
+}

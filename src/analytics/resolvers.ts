@@ -1,0 +1,131 @@
+/**
+ * Resolvers for schema/analytics.graphql, to merge with the base resolver map.
+ *
+ * Context they expect: `{ tenant?: string | null; store: ScoreStore }` — `tenant` is the caller's
+ * tenant (undefined/null: no tenant filter, e.g. an operator), `store` the score store. The alert
+ * store, hub and rules come from the AnalyticsService the map is built over.
+ *
+ * Parents: `Call.analytics` reads `callId` (or `id`) and `tenant` from whatever the base Call
+ * resolvers return (a CallInfo); `CallSummary.call` returns the CallInfo from `store.getCall`,
+ * which the base Call resolvers then read. `SegmentScore.*` read the core SegmentScore.
+ */
+import { AppError } from '../core/errors.js';
+import type { CallInfo, SegmentScore, SentimentLabel } from '../core/types.js';
+import type { ScoreStore } from '../core/ports.js';
+import type { Alert } from './alert.js';
+import type { AlertStore, CallSummary } from './alert-store.js';
+import type { AlertHub } from './hub.js';
+import type { AlertRuleKind, AlertRulesPatch } from './rules.js';
+import type { AnalyticsService } from './service.js';
+import { callAnalytics, type ChannelAnalytics, ROLLING_WINDOW } from './stats.js';
+
+/** What the analytics resolvers read from the GraphQL context. */
+export interface AnalyticsContext {
+  tenant?: string | null;
+  store: ScoreStore;
+}
+
+interface CallAnalyticsParent {
+  callId: string;
+  tenant: string | undefined;
+  channels: Promise<ChannelAnalytics[]>;
+}
+
+const MODALITY_ORDER = ['text', 'audio', 'video'] as const;
+
+/** The modality with the largest weight; ties go to the earlier of text, audio, video. */
+export function dominantModality(w: SegmentScore['modalityWeights']): string {
+  let best: (typeof MODALITY_ORDER)[number] = 'text';
+  for (const m of MODALITY_ORDER) if (w[m] > w[best]) best = m;
+  return best;
+}
+
+/** All latest-revision scores of a call, every page. */
+async function allSegments(store: ScoreStore, callId: string, tenant: string | undefined): Promise<SegmentScore[]> {
+  const out: SegmentScore[] = [];
+  let after: string | undefined;
+  do {
+    const page = await store.getSegments({ tenant, callId, first: 500, after, latestOnly: true });
+    for (const e of page.items) out.push(e.node);
+    after = page.hasNextPage && page.endCursor ? page.endCursor : undefined;
+  } while (after);
+  return out;
+}
+
+const tenantOf = (ctx: AnalyticsContext) => ctx.tenant ?? undefined;
+
+const connection = <T>(p: { items: { node: T; cursor: string }[]; hasNextPage: boolean; endCursor: string | null; totalCount: number }) => ({
+  edges: p.items,
+  pageInfo: { hasNextPage: p.hasNextPage, endCursor: p.endCursor },
+  totalCount: p.totalCount,
+});
+
+/** Builds the resolver map over the analytics service, its alert store and hub. */
+export function createAnalyticsResolvers(deps: { service: AnalyticsService; alertStore: AlertStore; hub: AlertHub }) {
+  const { service, alertStore, hub } = deps;
+  return {
+    Call: {
+      analytics(call: Partial<CallInfo> & { id?: string }, _: unknown, ctx: AnalyticsContext): CallAnalyticsParent {
+        const callId = call.callId ?? call.id;
+        if (!callId) throw new AppError('INTERNAL', { reason: 'Call parent has no id' });
+        const tenant = tenantOf(ctx) ?? call.tenant;
+        return { callId, tenant, channels: allSegments(ctx.store, callId, tenant).then((s) => callAnalytics(s)) };
+      },
+    },
+    CallAnalytics: {
+      channels: (p: CallAnalyticsParent) => p.channels,
+      channel: async (p: CallAnalyticsParent, args: { name: string }) => (await p.channels).find((c) => c.channel === args.name) ?? null,
+      alerts: async (p: CallAnalyticsParent) => (await alertStore.alertsOfCall(p.callId)).filter((a) => p.tenant === undefined || a.tenant === p.tenant),
+    },
+    ChannelAnalytics: {
+      rollingWindow: () => ROLLING_WINDOW,
+    },
+    SegmentScore: {
+      dominantModality: (s: SegmentScore) => dominantModality(s.modalityWeights),
+      textSimulated: (s: SegmentScore) => s.modalities.text === 'SIMULATED',
+    },
+    CallSummary: {
+      call: (s: CallSummary, _: unknown, ctx: AnalyticsContext) => ctx.store.getCall(s.callId, tenantOf(ctx)),
+    },
+    Query: {
+      alerts: async (_: unknown, a: { callId?: string | null; rule?: AlertRuleKind | null; sinceMs?: number | null; first: number; after?: string | null }, ctx: AnalyticsContext) =>
+        connection(await alertStore.listAlerts({ tenant: tenantOf(ctx), callId: a.callId ?? undefined, rule: a.rule ?? undefined, sinceMs: a.sinceMs ?? undefined, first: a.first, after: a.after ?? undefined })),
+      alertRules: (_: unknown, __: unknown, ctx: AnalyticsContext) => service.rulesFor(requireTenant(ctx)),
+      searchCalls: async (
+        _: unknown,
+        a: { filter?: { fromMs?: number | null; toMs?: number | null; channel?: string | null; minMeanValence?: number | null; maxMeanValence?: number | null; sentiment?: SentimentLabel | null; hasAlerts?: boolean | null } | null; first: number; after?: string | null },
+        ctx: AnalyticsContext,
+      ) => {
+        const f = a.filter ?? {};
+        const page = await alertStore.searchCalls({
+          tenant: tenantOf(ctx),
+          fromMs: f.fromMs ?? undefined,
+          toMs: f.toMs ?? undefined,
+          channel: f.channel ?? undefined,
+          minMeanValence: f.minMeanValence ?? undefined,
+          maxMeanValence: f.maxMeanValence ?? undefined,
+          sentiment: f.sentiment ?? undefined,
+          hasAlerts: f.hasAlerts ?? undefined,
+          first: a.first,
+          after: a.after ?? undefined,
+        });
+        return connection(page);
+      },
+    },
+    Mutation: {
+      setAlertRules: (_: unknown, a: { rules: AlertRulesPatch }, ctx: AnalyticsContext) => service.setRules(requireTenant(ctx), a.rules),
+    },
+    Subscription: {
+      alerts: {
+        subscribe: (_: unknown, a: { callId?: string | null }, ctx: AnalyticsContext) => hub.subscribe({ tenant: tenantOf(ctx), callId: a.callId ?? undefined }),
+        resolve: (alert: Alert) => alert,
+      },
+    },
+  };
+}
+
+/** Rules belong to a tenant: a caller without one cannot read or set them. */
+function requireTenant(ctx: AnalyticsContext): string {
+  if (!ctx.tenant) throw new AppError('FORBIDDEN', { reason: 'alert rules need a tenant' });
+  return ctx.tenant;
+}
