@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../../src/core/errors.js';
-import type { Segment } from '../../src/core/types.js';
 import { createOnnxScorer, type OnnxScorerOptions } from '../../src/score/onnx-scorer.js';
 import { loadManifest } from '../../src/score/manifest.js';
 import { copyModelDir, requireModel, segment } from './fixtures.js';
@@ -15,7 +14,7 @@ async function started(t: TestContext, opts: OnnxScorerOptions = {}) {
   const scorer = createOnnxScorer({ modelDir: dir, providers: ['cpu'], ...opts });
   t.after(() => scorer.stop());
   await scorer.start();
-  const seg = (o: Partial<Segment> = {}) => segment({ featureDim: m.video.featureDim, ...o });
+  const seg = (o: Parameters<typeof segment>[0] = {}) => segment({ featureDim: m.video.featureDim, ...o });
   return { scorer, seg, dir };
 }
 
