@@ -56,6 +56,9 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_SUBSCRIPTIONS: { message: 'connection already holds {max} subscriptions', status: 429, retriable: false },
   SUBSCRIBER_TOO_SLOW: { message: 'subscriber fell {behind} events behind and was {policy}', status: 429, retriable: false },
   INTERNAL: { message: 'internal error', status: 500, retriable: true },
+  GRAPHQL_PARSE_FAILED: { message: 'query is not valid GraphQL: {reason}', status: 400, retriable: false },
+  GRAPHQL_VALIDATION_FAILED: { message: 'query does not match the schema: {reason}', status: 400, retriable: false },
+  REQUEST_TOO_LARGE: { message: 'request body of {bytes} bytes exceeds the limit of {limit}', status: 413, retriable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
