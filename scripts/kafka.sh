@@ -10,6 +10,7 @@
 #   scripts/kafka.sh status    exit 0 and print pid/address when running, exit 3 otherwise
 #   scripts/kafka.sh reset     stop and delete this node's data and logs
 #   scripts/kafka.sh fetch     only resolve the jars into the cache
+#   scripts/kafka.sh cached    exit 0 when the jars are already cached (nothing is fetched)
 #   scripts/kafka.sh brokers   print the bootstrap address (host:port) for KAFKA_BROKERS
 #
 # Settings (environment; defaults in brackets):
@@ -226,6 +227,7 @@ case "${1:-}" in
   status) status ;;
   reset) stop; rm -rf "$KAFKA_RUN_DIR"; say "deleted $KAFKA_RUN_DIR" ;;
   fetch) fetch; echo "$libs" ;;
+  cached) [ -f "$libs/.complete" ] ;;
   brokers) echo "$KAFKA_HOST:$KAFKA_PORT" ;;
-  *) echo "usage: $0 start|stop|restart|status|reset|fetch|brokers" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|status|reset|fetch|cached|brokers" >&2; exit 2 ;;
 esac

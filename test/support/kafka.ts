@@ -87,7 +87,7 @@ async function kafkaAnswers(brokers: string[]): Promise<boolean> {
  * restarts the consumer (logged as a crash). Asking for a group's coordinator once, with
  * retries, takes that hit here instead of in a test. Failure is not fatal: the tests retry too.
  */
-async function warmGroupCoordinator(brokers: string[]): Promise<void> {
+export async function warmGroupCoordinator(brokers: string[]): Promise<void> {
   const admin = new Kafka({
     clientId: 'probe-warm',
     brokers,
