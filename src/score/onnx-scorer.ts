@@ -28,6 +28,7 @@ export interface OnnxScorerOptions extends BatcherOptions {
   /** Observability hooks passed to the pool. */
   onDispatch?: PoolOptions['onDispatch'];
   onCrash?: PoolOptions['onCrash'];
+  onResult?: PoolOptions['onResult'];
 }
 
 /** The Scorer plus what the pipeline needs to build a SegmentScore (label scale, modality rule). */
@@ -62,6 +63,7 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
         intraOpThreads: options.intraOpThreads ?? envInt(env.SCORER_INTRA_OP_THREADS, 1),
         onDispatch: options.onDispatch,
         onCrash: options.onCrash,
+        onResult: options.onResult,
       });
       const p = pool;
       const b = new Batcher<SegmentInput, ModelOutput>(options, async (segs) => toOutputs(await p.run(segs), segs.length), () => p.idle() > 0);

@@ -28,6 +28,8 @@ export interface PoolOptions {
   respawnAttempts?: number;
   /** Observability: a batch was handed to a worker (`attempt` 0 first run, 1 the retry). */
   onDispatch?: (e: { workerId: number; batchId: number; attempt: number; size: number }) => void;
+  /** Observability: a batch finished; time in tokenise + text encoder and in fusion, ms. */
+  onResult?: (e: { workerId: number; batchId: number; size: number; textMs: number; fusionMs: number }) => void;
   /** Observability: a worker exited unexpectedly. */
   onCrash?: (e: { workerId: number; reason: string; batchId: number | null }) => void;
 }
@@ -171,6 +173,7 @@ export class WorkerPool {
           const job = slot.job;
           if (!job || job.id !== m.id) return;
           slot.job = null;
+          if (m.type === 'done') this.opts.onResult?.({ workerId: slot.id, batchId: job.id, size: job.segments.length, textMs: m.textMs, fusionMs: m.fusionMs });
           if (m.type === 'done') job.resolve({ valence: m.valence, alpha: m.alpha, workerId: slot.id, textMs: m.textMs, fusionMs: m.fusionMs });
           else job.reject(fromWire(m.error));
           this.pump();

@@ -1,0 +1,94 @@
+/**
+ * Scorer benchmark: segments/s through the whole Scorer (worker thread, tokenise, int8 text
+ * encoder, fusion graph) at batch 1 and batch 32, with the transcript present and missing, side
+ * by side in one run. Batch 1 = one segment at a time, awaited (latency-bound); batch 32 = 32
+ * segments submitted together, so each micro-batch is full.
+ *
+ *   nice -n 10 node --import tsx bench/scorer.ts [--seconds 10] [--audio-s 4]
+ *
+ * Env: MODEL_DIR / models/CURRENT (model), SCORER_PROVIDERS (default cuda,webgpu,cpu),
+ * SCORER_WORKERS (default 1), SCORER_INTRA_OP_THREADS (default 1).
+ */
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Segment } from '../src/core/types.js';
+import { createOnnxScorer } from '../src/score/onnx-scorer.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, 'audio-s': { type: 'string', default: '4' } } });
+const SECONDS = Number(values.seconds);
+const AUDIO_S = Number(values['audio-s']);
+
+/** Call-centre-like utterances of varied length (5 to 40 words). */
+const TEXTS = [
+  'Hi, thanks for calling, how can I help you today?',
+  'I have been waiting for over an hour and nobody has called me back.',
+  'That is great, thank you so much for sorting this out so quickly.',
+  'My card was charged twice for the same order and I would like a refund.',
+  'Okay.',
+  'Could you please confirm the address on the account before we continue with the change?',
+  'This is the third time the router has stopped working this month and honestly I am about ready to cancel the whole contract and go somewhere else.',
+  'No worries at all, I can see the payment went through this morning.',
+  'I do not understand why this is so complicated.',
+  'Perfect, that works for me.',
+  'I was told last week that an engineer would come on Tuesday but nobody showed up and nobody called.',
+  'Let me transfer you to the billing team, they will be able to help with that.',
+];
+
+let seed = 1;
+const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+
+function makeSegment(i: number, withText: boolean, rate: number, featureDim: number, fps: number): Segment {
+  const n = Math.round(AUDIO_S * rate);
+  const audio = new Float32Array(n);
+  for (let k = 0; k < n; k++) audio[k] = 0.3 * Math.sin((2 * Math.PI * (180 + (i % 7) * 20) * k) / rate) * (0.6 + 0.4 * Math.sin(k / 800)) + 0.02 * rnd();
+  const frames = Math.round(AUDIO_S * fps);
+  const video = Float32Array.from({ length: frames * featureDim }, () => 0.5 + 0.3 * rnd());
+  return {
+    callId: `bench-${i % 50}`, tenant: 'bench', channel: i % 2 ? 'agent' : 'customer', index: i, revision: 0, startMs: 0, endMs: AUDIO_S * 1000,
+    audio, text: withText ? TEXTS[i % TEXTS.length] : null, video, videoFrames: frames, sources: [], sealedAtWallMs: Date.now(),
+  };
+}
+
+interface Row { batch: number; text: string; segPerS: number; batchMsP50: number; textMs: number; fusionMs: number }
+
+async function measure(batch: number): Promise<Row[]> {
+  const timings: { textMs: number; fusionMs: number }[] = [];
+  const scorer = createOnnxScorer({ maxBatch: batch, maxWaitMs: 5, onResult: (e) => timings.push(e) });
+  await scorer.start();
+  const m = scorer.manifest();
+  const pool = Array.from({ length: 64 }, (_, i) => i);
+  const rows: Row[] = [];
+  for (const withText of [true, false]) {
+    const segs = pool.map((i) => makeSegment(i, withText, m.audio.sampleRate, m.video.featureDim, m.video.fps));
+    const round = async (r: number): Promise<void> => {
+      if (batch === 1) await scorer.score(segs[r % segs.length]);
+      else await Promise.all(Array.from({ length: batch }, (_, k) => scorer.score(segs[(r * batch + k) % segs.length])));
+    };
+    for (let r = 0; r < 3; r++) await round(r); // warm-up
+    timings.length = 0;
+    const lat: number[] = [];
+    let done = 0;
+    const t0 = performance.now();
+    for (let r = 0; performance.now() - t0 < SECONDS * 1000; r++) {
+      const s = performance.now();
+      await round(r);
+      lat.push(performance.now() - s);
+      done += batch;
+    }
+    const secs = (performance.now() - t0) / 1000;
+    lat.sort((a, b) => a - b);
+    const mean = (k: 'textMs' | 'fusionMs') => timings.reduce((a, t) => a + t[k], 0) / Math.max(1, timings.length);
+    rows.push({ batch, text: withText ? 'present' : 'missing', segPerS: done / secs, batchMsP50: lat[Math.floor(lat.length / 2)], textMs: mean('textMs'), fusionMs: mean('fusionMs') });
+  }
+  const info = scorer.info();
+  await scorer.stop();
+  console.error(`batch ${batch}: model ${info.modelVersion} on ${info.executionProvider} (${info.providerAttempts.map((a) => `${a.provider}:${a.ok ? 'ok' : 'failed'}`).join(', ')})`);
+  return rows;
+}
+
+const rows = [...(await measure(1)), ...(await measure(32))];
+console.log(`\nScorer: ${AUDIO_S} s audio + ${AUDIO_S} s video per segment, ${SECONDS} s per cell; ${cpus().length} cores (${cpus()[0]?.model}), load avg at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`workers ${process.env.SCORER_WORKERS ?? 1}, intra-op threads ${process.env.SCORER_INTRA_OP_THREADS ?? 1}\n`);
+console.log('| batch | text | segments/s | ms per batch (p50) | text ms/batch | fusion ms/batch |');
+console.log('|---:|---|---:|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.batch} | ${r.text} | ${r.segPerS.toFixed(1)} | ${r.batchMsP50.toFixed(1)} | ${r.textMs.toFixed(1)} | ${r.fusionMs.toFixed(1)} |`);
