@@ -8,6 +8,8 @@
 #   espeak-ng, sox                   speech synthesis and telephone-channel effects of the data generator
 #   chromium                         browser tests of the dashboard (playwright-core drives it)
 #   util-linux, procps               flock/setsid/runuser used by the service scripts
+#   build-essential, python3         node-gyp builds better-sqlite3 from source when its prebuilt
+#                                    binary cannot be downloaded (GitHub is not a package registry)
 # Extra packages can be appended with SETUP_SYSTEM_EXTRA="pkg1 pkg2".
 set -euo pipefail
 
@@ -18,6 +20,7 @@ packages=(
   espeak-ng sox
   chromium
   util-linux procps ca-certificates
+  build-essential python3
 )
 # shellcheck disable=SC2206
 packages+=(${SETUP_SYSTEM_EXTRA:-})
