@@ -2,6 +2,7 @@
  * Wiring for the lead: one call builds the analytics stage.
  *
  *   const analytics = createAnalytics({ dbPath: config.dbPath, logger, scoreStore: store });
+ *   // context: the API's { tenant } is all the analytics resolvers read
  *   await analytics.start();                        // after the score store started
  *   // typeDefs: merge analytics.typeDefs after schema/schema.graphql; resolvers: merge too
  *   // pipeline, after store.putScore(score):      await analytics.service.onScored(score)
@@ -37,8 +38,8 @@ export interface CreateAnalyticsOptions {
   db?: Database.Database;
   /** Another AlertStore implementation (e.g. PostgreSQL). */
   alertStore?: AlertStore;
-  /** Reloads a call's history after a restart. */
-  scoreStore?: ScoreStore;
+  /** The score store: Call.analytics reads it, and a call's history is reloaded from it after a restart. */
+  scoreStore: ScoreStore;
   logger?: Pick<Logger, 'warn' | 'error' | 'info'>;
   engine?: Omit<AlertEngineOptions, 'rulesFor'>;
   hub?: AlertHubOptions;
@@ -57,7 +58,7 @@ export interface Analytics {
   stop(): Promise<void>;
 }
 
-export function createAnalytics(o: CreateAnalyticsOptions = {}): Analytics {
+export function createAnalytics(o: CreateAnalyticsOptions): Analytics {
   const store = o.alertStore ?? new SqliteAlertStore({ db: o.db, path: o.dbPath });
   const hub = new AlertHub(o.hub);
   const service = new AnalyticsService({ alertStore: store, hub, scoreStore: o.scoreStore, logger: o.logger, engine: o.engine });
@@ -67,7 +68,7 @@ export function createAnalytics(o: CreateAnalyticsOptions = {}): Analytics {
     store,
     hub,
     typeDefs: analyticsTypeDefs,
-    resolvers: createAnalyticsResolvers({ service, alertStore: store, hub }),
+    resolvers: createAnalyticsResolvers({ service, alertStore: store, hub, scoreStore: o.scoreStore }),
     async start() {
       await store.start();
       await service.start();

@@ -1,17 +1,18 @@
 /**
  * Resolvers for schema/analytics.graphql, to merge with the base resolver map.
  *
- * Context they expect: `{ tenant?: string | null; store: ScoreStore }` — `tenant` is the caller's
- * tenant (undefined/null: no tenant filter, e.g. an operator), `store` the score store. The alert
- * store, hub and rules come from the AnalyticsService the map is built over.
+ * Context they expect: the API's `{ tenant }` (src/graphql/context.ts) — `tenant` is the caller's
+ * tenant (undefined/null: no tenant filter, for operators only). The score store, alert store,
+ * hub and rules come in through `deps`, like the base resolvers' ApiDeps.
  *
- * Parents: `Call.analytics` reads `callId` (or `id`) and `tenant` from whatever the base Call
- * resolvers return (a CallInfo); `CallSummary.call` returns the CallInfo from `store.getCall`,
- * which the base Call resolvers then read. `SegmentScore.*` read the core SegmentScore.
+ * Parents: `Call.analytics` reads `id` (or `callId`) and `tenant` from the base Call model;
+ * `CallSummary.call` returns a Call model (toCallModel). `SegmentScore.*` read the core
+ * SegmentScore.
  */
 import { AppError } from '../core/errors.js';
 import type { CallInfo, SegmentScore, SentimentLabel } from '../core/types.js';
 import type { ScoreStore } from '../core/ports.js';
+import { toCallModel } from '../graphql/resolvers/models.js';
 import type { Alert } from './alert.js';
 import type { AlertStore, CallSummary } from './alert-store.js';
 import type { AlertHub } from './hub.js';
@@ -22,7 +23,6 @@ import { callAnalytics, type ChannelAnalytics, ROLLING_WINDOW } from './stats.js
 /** What the analytics resolvers read from the GraphQL context. */
 export interface AnalyticsContext {
   tenant?: string | null;
-  store: ScoreStore;
 }
 
 interface CallAnalyticsParent {
@@ -61,15 +61,15 @@ const connection = <T>(p: { items: { node: T; cursor: string }[]; hasNextPage: b
 });
 
 /** Builds the resolver map over the analytics service, its alert store and hub. */
-export function createAnalyticsResolvers(deps: { service: AnalyticsService; alertStore: AlertStore; hub: AlertHub }) {
-  const { service, alertStore, hub } = deps;
+export function createAnalyticsResolvers(deps: { service: AnalyticsService; alertStore: AlertStore; hub: AlertHub; scoreStore: ScoreStore }) {
+  const { service, alertStore, hub, scoreStore } = deps;
   return {
     Call: {
       analytics(call: Partial<CallInfo> & { id?: string }, _: unknown, ctx: AnalyticsContext): CallAnalyticsParent {
-        const callId = call.callId ?? call.id;
+        const callId = call.id ?? call.callId;
         if (!callId) throw new AppError('INTERNAL', { reason: 'Call parent has no id' });
         const tenant = tenantOf(ctx) ?? call.tenant;
-        return { callId, tenant, channels: allSegments(ctx.store, callId, tenant).then((s) => callAnalytics(s)) };
+        return { callId, tenant, channels: allSegments(scoreStore, callId, tenant).then((s) => callAnalytics(s)) };
       },
     },
     CallAnalytics: {
@@ -85,7 +85,10 @@ export function createAnalyticsResolvers(deps: { service: AnalyticsService; aler
       textSimulated: (s: SegmentScore) => s.modalities.text === 'SIMULATED',
     },
     CallSummary: {
-      call: (s: CallSummary, _: unknown, ctx: AnalyticsContext) => ctx.store.getCall(s.callId, tenantOf(ctx)),
+      call: async (s: CallSummary, _: unknown, ctx: AnalyticsContext) => {
+        const call = await scoreStore.getCall(s.callId, tenantOf(ctx));
+        return call && toCallModel(call);
+      },
     },
     Query: {
       alerts: async (_: unknown, a: { callId?: string | null; rule?: AlertRuleKind | null; sinceMs?: number | null; first: number; after?: string | null }, ctx: AnalyticsContext) =>

@@ -1,0 +1,165 @@
+/**
+ * One call: its timeline, summary analytics per channel, alerts, and every segment with its
+ * transcript piece, which modality drove the score and whether the text was simulated. Scores
+ * that arrive live for this call (and revisions) are merged into what was queried.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { Api } from './api.js';
+import { dateTime, fmt, LABEL_GLYPH, LABEL_WORD, RULE_WORD, time } from './format.js';
+import type { Model } from './model.js';
+import { CALL_PAGE } from './queries.js';
+import { Legend, Timeline } from './Timeline.js';
+import type { Alert, CallNode, ChannelAnalytics, Score } from './types.js';
+
+interface CallData {
+  call: (CallNode & { analytics: { channels: ChannelAnalytics[]; alerts: Alert[] }; segments: { edges: { node: Score }[] } }) | null;
+}
+
+/** Live updates re-query the summary at most this often, ms. */
+const REFRESH_MS = 2000;
+
+export function CallPage({ api, model, id }: { api: Api; model: Model; id: string }) {
+  const [data, setData] = useState<CallData['call'] | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const live = model.calls.get(id);
+  const liveVersion = live?.version ?? 0;
+
+  useEffect(() => {
+    let stop = false;
+    const t = setTimeout(
+      () =>
+        api.query<CallData>(CALL_PAGE, { id }).then(
+          (r) => !stop && (setData(r.call), setError(null)),
+          (e) => !stop && setError(e instanceof Error ? e.message : String(e)),
+        ),
+      data === undefined ? 0 : REFRESH_MS,
+    );
+    return () => {
+      stop = true;
+      clearTimeout(t);
+    };
+  }, [id, liveVersion]);
+
+  if (error) return <p role="alert" class="error">Could not load call {id}: {error}</p>;
+  if (data === undefined) return <p aria-busy="true">Loading call {id}…</p>;
+  if (data === null) return <p role="alert">Call {id} was not found.</p>;
+
+  // Queried scores, overridden by newer revisions that arrived live.
+  const byKey = new Map<string, Score>();
+  for (const e of data.segments.edges) byKey.set(`${e.node.channel}/${e.node.segmentIndex}`, e.node);
+  if (live) {
+    for (const [ch, m] of live.channels) {
+      for (const s of m.values()) {
+        const k = `${ch}/${s.segmentIndex}`;
+        const prev = byKey.get(k);
+        if (!prev || prev.revision < s.revision) byKey.set(k, s);
+      }
+    }
+  }
+  const scores = [...byKey.values()].sort((a, b) => a.startMs - b.startMs || (a.channel < b.channel ? -1 : 1));
+  const channelNames = [...new Set(['customer', 'agent', ...scores.map((s) => s.channel)])].filter((c) => scores.some((s) => s.channel === c));
+  const alerts = [...new Map([...data.analytics.alerts, ...model.alertsOf(id)].map((a) => [a.id, a])).values()];
+  const alertAt = new Set(alerts.map((a) => `${a.channel}/${a.segmentIndex}`));
+
+  return (
+    <article class="call-page" aria-labelledby="call-h" data-call={id}>
+      <h2 id="call-h">
+        Call {id} <span class="badge">{(live?.status ?? data.status).toLowerCase().replace('_', ' ')}</span>
+      </h2>
+      <p class="muted">
+        Started {dateTime(data.startedAt)}
+        {data.endedAt ? ` · ended ${dateTime(data.endedAt)}` : ''} · {scores.length} segments
+      </p>
+      <Legend />
+      <Timeline width={900} height={220} label={`Timeline of call ${id}`} channels={channelNames.map((n) => ({ name: n, scores: scores.filter((s) => s.channel === n) }))} />
+      <h3>Summary</h3>
+      <table class="summary">
+        <thead>
+          <tr>
+            <th scope="col">Channel</th>
+            <th scope="col">Segments</th>
+            <th scope="col">Mean</th>
+            <th scope="col">Min</th>
+            <th scope="col">Max</th>
+            <th scope="col">Rolling (last N)</th>
+            <th scope="col">Trend (last third − first third)</th>
+            <th scope="col">Without transcript</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.analytics.channels.map((c) => (
+            <tr key={c.channel} data-channel={c.channel}>
+              <th scope="row">{c.channel}</th>
+              <td>{c.segments}</td>
+              <td data-field="mean">{fmt(c.meanValence)}</td>
+              <td>{fmt(c.minValence)}</td>
+              <td>{fmt(c.maxValence)}</td>
+              <td>
+                {fmt(c.rollingValence)} (N={c.rollingWindow})
+              </td>
+              <td>{c.trend === null ? 'too short' : `${fmt(c.trend)} ${c.trend > 0 ? '↗ better' : c.trend < 0 ? '↘ worse' : '→ flat'}`}</td>
+              <td>{Math.round(c.textMissingShare * 100)}%</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>Alerts ({alerts.length})</h3>
+      {alerts.length === 0 ? (
+        <p class="muted">No alerts on this call.</p>
+      ) : (
+        <ul class="call-alerts">
+          {alerts.map((a) => (
+            <li key={a.id} data-alert={a.id}>
+              <span aria-hidden="true">⚠</span> <strong>{RULE_WORD[a.rule] ?? a.rule}</strong> at segment {a.segmentIndex}: {a.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3>Segments</h3>
+      <table class="segments">
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            <th scope="col">Channel</th>
+            <th scope="col">#</th>
+            <th scope="col">Valence</th>
+            <th scope="col">Driven by</th>
+            <th scope="col">Transcript</th>
+          </tr>
+        </thead>
+        <tbody>
+          {scores.map((s) => (
+            <tr key={`${s.channel}/${s.segmentIndex}`} data-seg={s.segmentIndex} data-channel={s.channel} data-rev={s.revision} class={alertAt.has(`${s.channel}/${s.segmentIndex}`) ? 'alerted' : ''}>
+              <td>{time(s.startMs)}</td>
+              <td>{s.channel}</td>
+              <td>
+                {s.segmentIndex}
+                {s.revision > 0 && <span class="muted small"> rev {s.revision}</span>}
+              </td>
+              <td class={`lbl-${s.label}`}>
+                <span aria-hidden="true">{LABEL_GLYPH[s.label]}</span> {fmt(s.valence)} {LABEL_WORD[s.label]}
+              </td>
+              <td>
+                {s.dominantModality ?? dominant(s)} <span class="muted small">(t {pct(s.modalityWeights.text)} · a {pct(s.modalityWeights.audio)} · v {pct(s.modalityWeights.video)})</span>
+              </td>
+              <td>
+                {s.textMissing ? (
+                  <span class="badge nt">{s.modalities.text === 'SIMULATED' ? 'no transcript – text simulated from audio' : 'no transcript'}</span>
+                ) : (
+                  <q>{s.text}</q>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </article>
+  );
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+function dominant(s: Score): string {
+  const w = s.modalityWeights;
+  return w.text >= w.audio && w.text >= w.video ? 'text' : w.audio >= w.video ? 'audio' : 'video';
+}

@@ -1,0 +1,86 @@
+/**
+ * Entry: builds the model and the connection, loads a snapshot, follows the live subscriptions,
+ * and renders at most once per animation frame.
+ *
+ * Measurements for the browser test (window.__dash): `renders` = ms spent in each render,
+ * `latencies` = ms from the first unrendered change to the end of the render that shows it.
+ * Both keep the last 5000 values.
+ */
+import { render } from 'preact';
+import { type ConnectionState, createApi } from './api.js';
+import { App } from './App.js';
+import { Model } from './model.js';
+import { ALERTS_SUB, CALLS_SUB, callStatuses, LIVE_SNAPSHOT, SCORES_SUB } from './queries.js';
+import { onRoute, parseRoute } from './router.js';
+import type { Alert, CallNode, Score } from './types.js';
+import './style.css';
+
+const METRIC_CAP = 5000;
+const metrics = { renders: [] as number[], latencies: [] as number[], snapshots: 0 };
+(window as unknown as { __dash: typeof metrics }).__dash = metrics;
+const push = (xs: number[], v: number) => {
+  xs.push(v);
+  if (xs.length > METRIC_CAP) xs.shift();
+};
+
+const model = new Model();
+let conn: ConnectionState = 'connecting';
+let scheduled = false;
+
+const api = createApi({
+  onState: (s) => {
+    conn = s;
+    schedule();
+  },
+  onReconnected: () => void loadSnapshot(),
+});
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(draw);
+}
+
+function draw(): void {
+  scheduled = false;
+  const t0 = performance.now();
+  const since = model.pendingSince;
+  model.pendingSince = null;
+  render(<App api={api} model={model} route={parseRoute()} conn={conn} version={model.version} />, document.getElementById('app') as HTMLElement);
+  const t1 = performance.now();
+  push(metrics.renders, t1 - t0);
+  if (since !== null) push(metrics.latencies, t1 - since);
+}
+
+model.onChange(schedule);
+onRoute(schedule);
+
+interface Snapshot {
+  calls: { edges: { node: CallNode & { segments: { edges: { node: Score }[] } } }[] };
+  alerts: { edges: { node: Alert }[] };
+}
+
+/** Loads (or, after a reconnect, re-loads and merges) the calls in progress and recent alerts. */
+async function loadSnapshot(): Promise<void> {
+  try {
+    const r = await api.query<Snapshot>(LIVE_SNAPSHOT, { first: 200 });
+    const calls = r.calls.edges.map((e) => ({ node: e.node, scores: e.node.segments.edges.map((s) => s.node) }));
+    model.applySnapshot(calls, r.alerts.edges.map((e) => e.node));
+    // Calls shown as active that the snapshot no longer lists ended while we were away.
+    const listed = new Set(calls.map((c) => c.node.id));
+    const stale = [...model.calls.values()].filter((c) => c.status === 'ACTIVE' && !listed.has(c.id)).map((c) => c.id);
+    if (stale.length) {
+      const s = await api.query<Record<string, CallNode | null>>(callStatuses(stale.slice(0, 100)));
+      for (const n of Object.values(s)) if (n) model.applyCall(n);
+    }
+    metrics.snapshots++;
+  } catch (e) {
+    console.warn('snapshot failed; the next reconnect retries', e);
+  }
+}
+
+api.subscribe<{ segmentScored: Score }>(SCORES_SUB, (d) => model.applyScore(d.segmentScored));
+api.subscribe<{ callUpdated: CallNode }>(CALLS_SUB, (d) => model.applyCall(d.callUpdated));
+api.subscribe<{ alerts: Alert }>(ALERTS_SUB, (d) => model.applyAlert(d.alerts));
+void loadSnapshot();
+schedule();
