@@ -1,0 +1,139 @@
+/**
+ * The API server: Apollo Server 5 (HTTP) and graphql-ws 6 (WebSocket, path /graphql) on ONE
+ * node http server.
+ *
+ * Lifecycle: createApiServer -> start() (schema built, Apollo started, port bound) -> stop().
+ * stop() drains: graphql-ws closes every socket with 1001 (each operation's iterator is
+ * returned, which frees its hub subscription), new HTTP connections are refused, in-flight
+ * requests finish (up to `stopGracePeriodMs`, then connections are cut). The store and the hub
+ * belong to the app and are stopped by it, after this.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { Disposable } from 'graphql-ws';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { ScoreStore } from '../core/ports.js';
+import type { ScoreFeed } from '../publish/hub.js';
+import { type ApiContext, type ContextFunction, devContext } from './context.js';
+import { formatApiError } from './errors.js';
+import { createRequestListener, type RequestHandler } from './http.js';
+import type { HealthReport, ModelInfoSource } from './resolvers/deps.js';
+import { buildSchema, type SchemaExtension } from './schema.js';
+import { attachGraphqlWs } from './ws.js';
+
+export interface ApiServerOptions {
+  store: ScoreStore;
+  /** The fan-out subscriptions read from (the in-process ScoreHub). */
+  hub: ScoreFeed;
+  scorerInfo: () => ModelInfoSource;
+  health: () => HealthReport | Promise<HealthReport>;
+  /** Port to bind; 0 picks a free one (see `url` after start). */
+  port: number;
+  /** Interface to bind. Default '127.0.0.1'. */
+  host?: string;
+  logger: Logger;
+  /**
+   * Who the caller is (the auth hook). Default: dev mode, every caller is `devTenant`.
+   * Called per HTTP request and once per WebSocket connection (connectionParams).
+   */
+  context?: ContextFunction;
+  /** Tenant of the default dev-mode context. Default 'demo'. */
+  devTenant?: string;
+  /** Tried in order before /graphql (static files, /metrics, /healthz ...). */
+  extraRoutes?: RequestHandler[];
+  /** Other stages' SDL + resolvers merged into the schema. */
+  schemaExtensions?: SchemaExtension[];
+  /** Largest HTTP request body and WebSocket message, bytes. Default 1 MiB. */
+  maxRequestBytes?: number;
+  /** Operations one socket may run at once. Default 100. */
+  maxOperationsPerConnection?: number;
+  /** How long stop() lets in-flight HTTP requests finish, ms. Default 10_000. */
+  stopGracePeriodMs?: number;
+  /** Path to schema.graphql (default: the repo's schema/schema.graphql). */
+  sdlPath?: string;
+}
+
+export interface ApiServer {
+  /** http://host:port/graphql (valid after start). */
+  readonly url: string;
+  /** ws://host:port/graphql (valid after start). */
+  readonly wsUrl: string;
+  readonly httpServer: Server;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createApiServer(o: ApiServerOptions): ApiServer {
+  const host = o.host ?? '127.0.0.1';
+  const path = '/graphql';
+  const maxBytes = o.maxRequestBytes ?? 1024 * 1024;
+  const context = o.context ?? devContext(o.devTenant ?? 'demo');
+  const log = o.logger.child({ component: 'api' });
+  const httpServer = createServer();
+  let startedAtMs = Date.now();
+  let apollo: ApolloServer<ApiContext> | null = null;
+  let address: AddressInfo | null = null;
+  let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  const hostForUrl = () => (address!.family === 'IPv6' ? `[${address!.address}]` : address!.address);
+
+  return {
+    httpServer,
+    get url() {
+      if (!address) throw new Error('API server is not started');
+      return `http://${hostForUrl()}:${address.port}${path}`;
+    },
+    get wsUrl() {
+      if (!address) throw new Error('API server is not started');
+      return `ws://${hostForUrl()}:${address.port}${path}`;
+    },
+
+    async start() {
+      if (state !== 'new') throw new Error(`API server cannot start from state ${state}`);
+      state = 'starting';
+      startedAtMs = Date.now();
+      const schema = buildSchema(
+        { store: o.store, feed: o.hub, scorerInfo: o.scorerInfo, health: o.health, startedAtMs: () => startedAtMs },
+        { sdlPath: o.sdlPath, extensions: o.schemaExtensions },
+      );
+      const wss = new WebSocketServer({ server: httpServer, path, maxPayload: maxBytes });
+      const ws: Disposable = attachGraphqlWs(wss, { schema, context, logger: log, maxOperationsPerConnection: o.maxOperationsPerConnection });
+      apollo = new ApolloServer<ApiContext>({
+        schema,
+        formatError: (formatted, error) => formatApiError(formatted, error, log),
+        includeStacktraceInErrorResponses: false,
+        plugins: [
+          ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: o.stopGracePeriodMs ?? 10_000 }),
+          { serverWillStart: async () => ({ drainServer: async () => ws.dispose() }) },
+          ApolloServerPluginLandingPageDisabled(),
+        ],
+      });
+      await apollo.start();
+      httpServer.on('request', createRequestListener({ apollo, context, logger: log, extraRoutes: o.extraRoutes ?? [], path, maxBodyBytes: maxBytes }));
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(o.port, host, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+      address = httpServer.address() as AddressInfo;
+      state = 'running';
+      log.info({ url: this.url }, 'API listening');
+    },
+
+    async stop() {
+      if (state !== 'running' && state !== 'starting') return;
+      state = 'stopping';
+      // apollo.stop() runs the drain plugins: sockets closed (1001), HTTP server closed and drained.
+      if (apollo) await apollo.stop();
+      if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+      state = 'stopped';
+      log.info('API stopped');
+    },
+  };
+}
