@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { AppError } from '../core/errors.js';
 import type { ModelManifest, TensorSpec } from './manifest.js';
 import { TextTokenizer } from './tokenizer.js';
-import { fusionInputs, planText, textEncoderInputs, type HostTensor, type SegmentInput } from './features.js';
+import { fixedDim, fusionInputs, planText, textEncoderInputs, type HostTensor, type SegmentInput, type TextPlan } from './features.js';
 import { openWithFallback, type ProviderAttempt } from './providers.js';
 
 /** Session settings. */
@@ -16,6 +16,14 @@ export interface RunnerOptions {
   providers: string[];
   /** Threads per session for one operator (default 1: one worker per core scales better on 2 cores). */
   intraOpThreads?: number;
+  /**
+   * Most transcripts per text-encoder run (default 1). The int8 text encoder quantises its
+   * activations with one scale per run, so a text's embeddings move with its run mates (up to
+   * ~0.6 absolute measured on sdumc-v1) and with their padding. At 1, a segment's score does not
+   * depend on which other calls shared its micro-batch: reproducible, and no cross-call influence.
+   * On CPU batching the encoder gains little (compute-bound), see docs/benchmarks.md.
+   */
+  textBatch?: number;
 }
 
 /** Outputs for a batch of B rows: valence [B], alpha [B*3] (text, audio, video), beta [B*7] or null. */
@@ -38,10 +46,13 @@ export class ModelRunner {
     readonly provider: string,
     /** Every provider tried, in order. */
     readonly attempts: ProviderAttempt[],
+    private readonly textBatch: number,
   ) {}
 
   /** Opens both graphs on the first provider that loads both. Throws MODEL_LOAD_FAILED. */
   static async open(manifest: ModelManifest, options: RunnerOptions): Promise<ModelRunner> {
+    const textBatch = options.textBatch ?? 1;
+    if (!Number.isInteger(textBatch) || textBatch < 1) throw new AppError('BAD_REQUEST', { reason: `textBatch ${textBatch} must be an integer >= 1` });
     const tokenizer = new TextTokenizer(manifest.text.tokenizerPath, manifest.text.maxTokens);
     const so = (provider: string): ort.InferenceSession.SessionOptions => ({
       executionProviders: [provider],
@@ -59,7 +70,7 @@ export class ModelRunner {
           throw e;
         }
       });
-      const runner = new ModelRunner(manifest, tokenizer, value[0], value[1], provider, attempts);
+      const runner = new ModelRunner(manifest, tokenizer, value[0], value[1], provider, attempts, textBatch);
       try {
         runner.checkNames();
       } catch (e) {
@@ -80,10 +91,7 @@ export class ModelRunner {
     const t0 = performance.now();
     const plan = planText(segs, this.tokenizer, m);
     let embeddings: Float32Array | null = null;
-    if (plan) {
-      const out = await this.runGraph(this.textSession, m.graphs.textEncoder.inputs, m.graphs.textEncoder.outputs, textEncoderInputs(plan));
-      embeddings = out['text.token_embeddings'];
-    }
+    if (plan) embeddings = await this.encodeText(segs, plan);
     const t1 = performance.now();
     const out = await this.runGraph(this.fusionSession, m.graphs.fusion.inputs, m.graphs.fusion.outputs, fusionInputs(segs, m, plan, embeddings));
     const B = segs.length;
@@ -91,6 +99,34 @@ export class ModelRunner {
       throw new AppError('SCORER_FAILED', { reason: `fusion returned valence ${out.valence.length} / alpha ${out.alpha.length} values for ${B} rows` });
     }
     return { valence: out.valence, alpha: out.alpha, beta: out.beta ?? null, textMs: t1 - t0, fusionMs: performance.now() - t1 };
+  }
+
+  /**
+   * Token embeddings [plan.rows, plan.batch.tokens, dim] for the plan's rows, encoded `textBatch`
+   * rows per run, each run padded only to its own longest row (so at textBatch 1 a text is encoded
+   * exactly as it would be alone).
+   */
+  private async encodeText(segs: SegmentInput[], plan: TextPlan): Promise<Float32Array> {
+    const m = this.manifest;
+    const D = m.text.dim;
+    const T = plan.batch.tokens;
+    if (this.textBatch >= plan.rows.length) {
+      return (await this.runGraph(this.textSession, m.graphs.textEncoder.inputs, m.graphs.textEncoder.outputs, textEncoderInputs(plan)))['text.token_embeddings'];
+    }
+    const all = new Float32Array(plan.rows.length * T * D);
+    const fixed = fixedDim(m.graphs.textEncoder.inputs, 'text.input_ids', 1);
+    for (let start = 0; start < plan.rows.length; start += this.textBatch) {
+      const rows = plan.rows.slice(start, start + this.textBatch);
+      const batch = this.tokenizer.encodeBatch(rows.map((i) => segs[i].text!), fixed);
+      const out = (await this.runGraph(this.textSession, m.graphs.textEncoder.inputs, m.graphs.textEncoder.outputs, textEncoderInputs({ rows, batch })))['text.token_embeddings'];
+      if (out.length !== rows.length * batch.tokens * D) {
+        throw new AppError('SCORER_FAILED', { reason: `text encoder returned ${out.length} values, expected ${rows.length}x${batch.tokens}x${D}` });
+      }
+      rows.forEach((_, r) => {
+        for (let t = 0; t < batch.tokens; t++) all.set(out.subarray((r * batch.tokens + t) * D, (r * batch.tokens + t + 1) * D), ((start + r) * T + t) * D);
+      });
+    }
+    return all;
   }
 
   async release(): Promise<void> {

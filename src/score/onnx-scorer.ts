@@ -23,6 +23,8 @@ export interface OnnxScorerOptions extends BatcherOptions {
   workers?: number;
   /** onnxruntime intra-op threads per worker (default: env SCORER_INTRA_OP_THREADS, else 1). */
   intraOpThreads?: number;
+  /** Most transcripts per text-encoder run (default: env SCORER_TEXT_BATCH, else 1; see inference.ts). */
+  textBatch?: number;
   /** Check graph sha256 at start (default true). */
   verifyHashes?: boolean;
   /** Observability hooks passed to the pool. */
@@ -61,6 +63,7 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
         size: options.workers ?? envInt(env.SCORER_WORKERS, 1),
         providers: options.providers ?? parseProviders(env.SCORER_PROVIDERS),
         intraOpThreads: options.intraOpThreads ?? envInt(env.SCORER_INTRA_OP_THREADS, 1),
+        textBatch: options.textBatch ?? envInt(env.SCORER_TEXT_BATCH, 1),
         onDispatch: options.onDispatch,
         onCrash: options.onCrash,
         onResult: options.onResult,

@@ -24,6 +24,8 @@ export interface PoolOptions {
   providers: string[];
   /** onnxruntime intra-op threads per worker session (default 1). */
   intraOpThreads?: number;
+  /** Most transcripts per text-encoder run (default 1; see RunnerOptions.textBatch). */
+  textBatch?: number;
   /** Replacement attempts for a crashed worker before the pool gives that slot up (default 3, 1 s apart). */
   respawnAttempts?: number;
   /** Observability: a batch was handed to a worker (`attempt` 0 first run, 1 the retry). */
@@ -148,7 +150,7 @@ export class WorkerPool {
   }
 
   private spawn(): Promise<void> {
-    const init: WorkerInit = { workerId: this.nextWorkerId++, manifest: this.opts.manifest, providers: this.opts.providers, intraOpThreads: this.opts.intraOpThreads ?? 1 };
+    const init: WorkerInit = { workerId: this.nextWorkerId++, manifest: this.opts.manifest, providers: this.opts.providers, intraOpThreads: this.opts.intraOpThreads ?? 1, textBatch: this.opts.textBatch ?? 1 };
     const entry = workerEntry();
     const worker = new Worker(entry.script, { workerData: init, eval: entry.eval });
     const slot: Slot = { id: init.workerId, worker, ready: false, job: null, retiring: false, lastError: null };

@@ -9,6 +9,7 @@ export interface WorkerInit {
   manifest: ModelManifest;
   providers: string[];
   intraOpThreads: number;
+  textBatch: number;
 }
 
 export type ToWorker = { type: 'run'; id: number; segments: SegmentInput[] };

@@ -16,7 +16,7 @@ const wire = (e: unknown): WireError => {
 };
 
 try {
-  const runner = await ModelRunner.open(init.manifest, { providers: init.providers, intraOpThreads: init.intraOpThreads });
+  const runner = await ModelRunner.open(init.manifest, { providers: init.providers, intraOpThreads: init.intraOpThreads, textBatch: init.textBatch });
   port.on('message', async (msg: ToWorker) => {
     try {
       const out = await runner.run(msg.segments);
