@@ -1,0 +1,104 @@
+/**
+ * A channel's audio as one contiguous buffer on the event-time axis, fed to the VAD as it grows.
+ * Chunks are placed by their event time: jitter up to 1 ms is absorbed, overlaps are trimmed
+ * (the earlier audio wins), gaps up to `maxGapMs` are filled with silence. Sealed audio is
+ * discarded from the front, so memory follows the unsealed span (bounded by maxBufferedMs).
+ */
+import type { VadOptions } from './options.js';
+import { Vad } from './vad.js';
+
+export class AudioTrack {
+  /** Event time of absolute sample 0, ms. */
+  private originMs: number;
+  private buf: Float32Array;
+  /** Absolute index of buf[0]. */
+  private base = 0;
+  /** Valid samples in buf. */
+  private len = 0;
+  readonly vad: Vad;
+  private readonly jitter: number;
+
+  constructor(private readonly rate: number, startMs: number, vad: VadOptions, private readonly maxGapMs: number) {
+    this.originMs = startMs;
+    this.buf = new Float32Array(rate); // 1 s, grows by doubling
+    this.vad = new Vad(vad, rate, startMs);
+    this.jitter = Math.ceil(rate / 1000);
+  }
+
+  private idx(ms: number): number {
+    return Math.round(((ms - this.originMs) * this.rate) / 1000);
+  }
+
+  private time(idx: number): number {
+    return this.originMs + (idx * 1000) / this.rate;
+  }
+
+  /** Event time just after the last sample, ms. */
+  get endMs(): number {
+    return this.time(this.base + this.len);
+  }
+
+  /** Samples held (for bounds and tests). */
+  get heldSamples(): number {
+    return this.len;
+  }
+
+  /**
+   * Places a chunk. Returns false (nothing appended) when it starts more than maxGapMs after the
+   * end: the caller seals what it has and calls restart(startMs) first.
+   */
+  append(startMs: number, samples: Float32Array): boolean {
+    const end = this.base + this.len;
+    let at = this.idx(startMs);
+    if (Math.abs(at - end) <= this.jitter) at = end;
+    if (at > end) {
+      if (((at - end) * 1000) / this.rate > this.maxGapMs) return false;
+      this.write(new Float32Array(at - end));
+    }
+    const skip = Math.max(0, end - at);
+    if (skip < samples.length) this.write(skip ? samples.subarray(skip) : samples);
+    return true;
+  }
+
+  /** Starts afresh at `startMs` (after a gap longer than maxGapMs): the old audio is dropped. */
+  restart(startMs: number): void {
+    this.vad.reset(startMs);
+    this.originMs = startMs;
+    this.base = 0;
+    this.len = 0;
+  }
+
+  /** Audio in [aMs, bMs), at most `maxSamples`; null when the range holds none. */
+  slice(aMs: number, bMs: number, maxSamples: number): Float32Array | null {
+    const a = Math.max(this.idx(aMs), this.base);
+    const b = Math.min(this.idx(bMs), this.base + this.len, a + maxSamples);
+    if (b <= a) return null;
+    return this.buf.slice(a - this.base, b - this.base);
+  }
+
+  /** Forgets audio before `ms` (sealed). */
+  discardBefore(ms: number): void {
+    const cut = Math.min(Math.max(this.idx(ms), this.base), this.base + this.len) - this.base;
+    if (cut <= 0) return;
+    this.buf.copyWithin(0, cut, this.len);
+    this.base += cut;
+    this.len -= cut;
+    // Shrink a buffer that grew for a long unsealed stretch once it is mostly empty.
+    if (this.buf.length > 4 * this.rate && this.len < this.buf.length / 4) {
+      const smaller = new Float32Array(Math.max(this.rate, this.len * 2));
+      smaller.set(this.buf.subarray(0, this.len));
+      this.buf = smaller;
+    }
+  }
+
+  private write(samples: Float32Array): void {
+    if (this.len + samples.length > this.buf.length) {
+      const bigger = new Float32Array(Math.max(this.buf.length * 2, this.len + samples.length));
+      bigger.set(this.buf.subarray(0, this.len));
+      this.buf = bigger;
+    }
+    this.buf.set(samples, this.len);
+    this.len += samples.length;
+    this.vad.push(samples);
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * One (call, channel) timeline: the unsealed audio, transcript pieces and video frames after the
+ * cursor (everything before it is sealed or released), and the rules that cut it into segments.
+ *
+ * Cutting, applied from the cursor up to a horizon (watermark - transcriptWait; infinite at call
+ * end), one interval at a time:
+ * 1. Transcripts lead where they exist: an utterance (pieces up to one marked final) becomes one
+ *    segment, from the cursor (leading speech included) to the utterance's end.
+ * 2. Otherwise speech leads: a VAD speech interval (padded) becomes one segment; speech-only
+ *    remainders shorter than minSegmentMs are released without a segment.
+ * 3. A channel with neither audio nor transcripts (video only) is cut in fixed windows.
+ * 4. Anything longer than maxSegmentMs is cut at maxSegmentMs.
+ * 5. Stretches with no speech and no text are released without a segment (their chunk refs are
+ *    returned for release).
+ * A chunk's ref goes with the interval that holds its end: exactly once, segment or release.
+ */
+import { AppError } from '../core/errors.js';
+import type { AudioChunk, ChunkSourceRef, Segment, TextChunk, VideoChunk } from '../core/types.js';
+import { AudioTrack } from './audio-track.js';
+import { ChannelHistory, type HistoryBudget } from './history.js';
+import type { WindowOptions } from './options.js';
+
+interface PendingText { startMs: number; endMs: number; text: string; final: boolean; ref?: ChunkSourceRef }
+interface PendingVideo { startMs: number; endMs: number; fps: number; featureDim: number; frames: Float32Array; ref?: ChunkSourceRef }
+interface PendingRef { endMs: number; ref: ChunkSourceRef }
+interface Utterance { startMs: number; endMs: number; final: boolean }
+interface Speech { startMs: number; endMs: number; closed: boolean }
+type Step = { kind: 'segment' | 'release'; endMs: number };
+
+/** What sealing produced. */
+export interface SealResult {
+  segments: Segment[];
+  released: ChunkSourceRef[];
+}
+
+/** Tolerance when comparing event times, ms (timestamps are integers; audio ends may not be). */
+const EPS = 0.5;
+
+export class ChannelTimeline {
+  /** Everything before this event time is sealed or released; null until the first chunk. */
+  cursorMs: number | null = null;
+  /** Index of the next segment. */
+  nextIndex = 0;
+  private audio: AudioTrack | null = null;
+  private texts: PendingText[] = [];
+  private videos: PendingVideo[] = [];
+  private audioRefs: PendingRef[] = [];
+  private dataEndMs = -Infinity;
+  private featureDim: number | null = null;
+  readonly history: ChannelHistory;
+
+  constructor(
+    readonly callId: string,
+    readonly tenant: string,
+    readonly channel: string,
+    private readonly o: WindowOptions,
+    budget: HistoryBudget,
+  ) {
+    this.history = new ChannelHistory(o.historySize, budget);
+  }
+
+  /** Unsealed event time held, ms (for the maxBufferedMs bound). */
+  get bufferedMs(): number {
+    return this.cursorMs === null ? 0 : Math.max(0, this.dataEndMs - this.cursorMs);
+  }
+
+  get pendingTexts(): number {
+    return this.texts.length;
+  }
+
+  /** The first chunk fixes the cursor, one lateness before it so slightly earlier media still fits. */
+  private start(ms: number): void {
+    if (this.cursorMs === null) this.cursorMs = ms - this.o.allowedLatenessMs;
+  }
+
+  /** True when media at [startMs, ...) lands in sealed time. */
+  isSealed(startMs: number): boolean {
+    return this.cursorMs !== null && startMs < this.cursorMs - EPS;
+  }
+
+  /** Adds audio. Returns what a discontinuity (gap > maxGapMs) forced to seal first. */
+  addAudio(c: AudioChunk, nowWallMs: number): SealResult | null {
+    this.start(c.eventTimeMs);
+    let forced: SealResult | null = null;
+    if (!this.audio) this.audio = new AudioTrack(this.o.sampleRate, c.eventTimeMs, this.o.vad, this.o.maxGapMs);
+    if (!this.audio.append(c.eventTimeMs, c.samples)) {
+      // Long silence with no chunks (a muted producer): seal up to the old end and start afresh.
+      forced = this.seal(this.audio.endMs, true, nowWallMs);
+      this.audio.restart(c.eventTimeMs);
+      this.audio.append(c.eventTimeMs, c.samples);
+    }
+    this.note(c);
+    return forced;
+  }
+
+  private note(c: AudioChunk): void {
+    const end = c.eventTimeMs + c.durationMs;
+    this.dataEndMs = Math.max(this.dataEndMs, end);
+    if (c.source) this.audioRefs.push({ endMs: end, ref: c.source });
+  }
+
+  /** Adds an unsealed transcript piece (the caller sends sealed-time pieces to `revise`). */
+  addText(c: TextChunk): AppError | null {
+    if (this.texts.length >= this.o.maxPendingText) {
+      return new AppError('WINDOW_BUFFER_FULL', { what: 'transcript', callId: this.callId, channel: this.channel, limit: this.o.maxPendingText });
+    }
+    this.start(c.eventTimeMs);
+    const startMs = Math.max(c.eventTimeMs, this.cursorMs!);
+    const piece: PendingText = { startMs, endMs: Math.max(startMs, c.eventTimeMs + c.durationMs), text: c.text, final: c.final, ref: c.source };
+    let i = this.texts.length;
+    while (i > 0 && this.texts[i - 1].startMs > piece.startMs) i--;
+    this.texts.splice(i, 0, piece);
+    this.dataEndMs = Math.max(this.dataEndMs, piece.endMs);
+    return null;
+  }
+
+  /** True when a transcript piece belongs to sealed time (its middle is before the cursor). */
+  isLateText(c: TextChunk): boolean {
+    return this.cursorMs !== null && c.eventTimeMs + c.durationMs / 2 < this.cursorMs;
+  }
+
+  addVideo(c: VideoChunk): AppError | null {
+    if (this.featureDim !== null && c.featureDim !== this.featureDim) {
+      return new AppError('CHUNK_BAD_PAYLOAD', { reason: `featureDim ${c.featureDim} differs from this channel's ${this.featureDim}` });
+    }
+    this.featureDim = c.featureDim;
+    this.start(c.eventTimeMs);
+    const endMs = c.eventTimeMs + c.durationMs;
+    this.videos.push({ startMs: c.eventTimeMs, endMs, fps: c.fps, featureDim: c.featureDim, frames: c.frames, ref: c.source });
+    this.dataEndMs = Math.max(this.dataEndMs, endMs);
+    return null;
+  }
+
+  /**
+   * A late transcript piece on a sealed segment: the segment again, revision + 1, with the text
+   * added. Null when no kept segment overlaps it (the caller rejects it CHUNK_TOO_LATE).
+   */
+  revise(c: TextChunk, nowWallMs: number): Segment | null {
+    const entry = this.history.find(c.eventTimeMs, c.eventTimeMs + c.durationMs);
+    if (!entry) return null;
+    const prev = entry.segment;
+    const segment: Segment = {
+      ...prev,
+      revision: prev.revision + 1,
+      text: prev.text ? `${prev.text} ${c.text}` : c.text,
+      sources: c.source ? [c.source] : [],
+      sealedAtWallMs: nowWallMs,
+    };
+    entry.segment = segment;
+    return segment;
+  }
+
+  /**
+   * Seals what the horizon allows. `forced`: utterances count as complete and speech as ended
+   * (call end, buffer pressure, discontinuity).
+   */
+  seal(horizonMs: number, forced: boolean, nowWallMs: number): SealResult {
+    const out: SealResult = { segments: [], released: [] };
+    if (this.cursorMs === null) return out;
+    for (let step = this.plan(this.cursorMs, horizonMs, forced); step; step = this.plan(this.cursorMs, horizonMs, forced)) {
+      this.cut(step, nowWallMs, out);
+    }
+    return out;
+  }
+
+  /** Seals everything (call end, timeout, shutdown) and releases whatever made no segment. */
+  close(nowWallMs: number): SealResult {
+    this.audio?.vad.finish();
+    const out = this.seal(Infinity, true, nowWallMs);
+    out.released.push(...this.audioRefs.map((r) => r.ref));
+    for (const t of this.texts) if (t.ref) out.released.push(t.ref);
+    for (const v of this.videos) if (v.ref) out.released.push(v.ref);
+    this.audioRefs = [];
+    this.texts = [];
+    this.videos = [];
+    this.audio = null;
+    return out;
+  }
+
+  private firstUtterance(): Utterance | null {
+    if (!this.texts.length) return null;
+    let startMs = Infinity;
+    let endMs = -Infinity;
+    for (const t of this.texts) {
+      startMs = Math.min(startMs, t.startMs);
+      endMs = Math.max(endMs, t.endMs);
+      if (t.final) return { startMs, endMs, final: true };
+    }
+    return { startMs, endMs, final: false };
+  }
+
+  private firstSpeech(c: number): Speech | null {
+    if (!this.audio) return null;
+    const vad = this.audio.vad;
+    for (const s of vad.closed) if (s.endMs > c + EPS) return { ...s, closed: true };
+    const open = vad.open();
+    return open && open.endMs > c + EPS ? { ...open, closed: false } : null;
+  }
+
+  private plan(c: number, horizonMs: number, forced: boolean): Step | null {
+    const o = this.o;
+    const limit = Math.min(horizonMs, this.dataEndMs);
+    if (limit <= c + EPS) return null;
+    const u = this.firstUtterance();
+    if (!this.audio && !u) {
+      // Video only (or nothing): fixed windows from the first frame on.
+      if (!this.videos.length) return { kind: 'release', endMs: limit };
+      const first = this.videos[0].startMs;
+      if (first > c + EPS) return { kind: 'release', endMs: Math.min(first, limit) };
+      if (c + o.fixedWindowMs <= limit) return { kind: 'segment', endMs: c + o.fixedWindowMs };
+      return forced ? { kind: 'segment', endMs: limit } : null;
+    }
+    const sp = this.firstSpeech(c);
+    const uStart = u ? Math.max(u.startMs, c) : Infinity;
+    const spStart = sp ? Math.max(sp.startMs, c) : Infinity;
+    const next = Math.min(uStart, spStart);
+    if (next > c + EPS) {
+      // Nothing to say until `next`: release that stretch (only as far as the VAD is sure).
+      let until = Math.min(next, limit);
+      if (next === Infinity && this.audio && !forced) until = Math.min(until, this.audio.vad.settledMs());
+      return until > c + EPS ? { kind: 'release', endMs: until } : null;
+    }
+    const maxEnd = c + o.maxSegmentMs;
+    if (u && (uStart <= c + EPS || (sp && u.startMs < sp.endMs))) {
+      const complete = u.final || forced || horizonMs >= u.endMs + o.utteranceTimeoutMs;
+      if (complete && u.endMs <= limit + EPS) return { kind: 'segment', endMs: Math.min(u.endMs, maxEnd) };
+      return maxEnd <= limit ? { kind: 'segment', endMs: maxEnd } : null;
+    }
+    const s = sp!;
+    const ended = s.closed || forced || horizonMs >= s.endMs;
+    if (ended && s.endMs <= limit + EPS) {
+      if (s.endMs - c < o.minSegmentMs) return { kind: 'release', endMs: s.endMs };
+      return { kind: 'segment', endMs: Math.min(s.endMs, maxEnd) };
+    }
+    return maxEnd <= limit ? { kind: 'segment', endMs: maxEnd } : null;
+  }
+
+  /** Takes [cursor, step.endMs) off the timeline as a segment or a release. */
+  private cut(step: Step, nowWallMs: number, out: SealResult): void {
+    const a = this.cursorMs!;
+    const b = step.endMs;
+    const refs: ChunkSourceRef[] = [];
+    let k = 0;
+    while (k < this.audioRefs.length && this.audioRefs[k].endMs <= b + EPS) refs.push(this.audioRefs[k++].ref);
+    this.audioRefs.splice(0, k);
+
+    const taken = this.texts.filter((t) => (t.startMs + t.endMs) / 2 < b);
+    this.texts = this.texts.filter((t) => (t.startMs + t.endMs) / 2 >= b);
+    for (const t of taken) if (t.ref) refs.push(t.ref);
+
+    const { video, frames } = this.takeVideo(a, b, refs);
+    const audio = this.audio?.slice(a, b, Math.round((this.o.maxSegmentMs * this.o.sampleRate) / 1000)) ?? null;
+    const text = taken.length ? taken.map((t) => t.text).join(' ') : null;
+
+    this.cursorMs = b;
+    this.audio?.discardBefore(b);
+    this.audio?.vad.dropBefore(b);
+
+    if (step.kind === 'release' || (!audio && !text && !video)) {
+      out.released.push(...refs);
+      return;
+    }
+    const segment: Segment = {
+      callId: this.callId, tenant: this.tenant, channel: this.channel, index: this.nextIndex++, revision: 0,
+      startMs: a, endMs: b, audio, text, video, videoFrames: frames, sources: refs, sealedAtWallMs: nowWallMs,
+    };
+    this.history.add(segment);
+    out.segments.push(segment);
+  }
+
+  /** Frames with event time in [a, b), evenly subsampled to maxVideoFrames; fully used chunks leave. */
+  private takeVideo(a: number, b: number, refs: ChunkSourceRef[]): { video: Float32Array | null; frames: number } {
+    const rows: Float32Array[] = [];
+    const keep: PendingVideo[] = [];
+    for (const v of this.videos) {
+      const n = v.frames.length / v.featureDim;
+      for (let i = 0; i < n; i++) {
+        const t = v.startMs + (i * 1000) / v.fps;
+        if (t >= a - EPS && t < b - EPS) rows.push(v.frames.subarray(i * v.featureDim, (i + 1) * v.featureDim));
+      }
+      if (v.endMs <= b + EPS) {
+        if (v.ref) refs.push(v.ref);
+      } else keep.push(v);
+    }
+    this.videos = keep;
+    if (!rows.length) return { video: null, frames: 0 };
+    const count = Math.min(rows.length, this.o.maxVideoFrames);
+    const dim = rows[0].length;
+    const video = new Float32Array(count * dim);
+    for (let j = 0; j < count; j++) video.set(rows[Math.floor((j * rows.length) / count)], j * dim);
+    return { video, frames: count };
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Windowing options: every bound and threshold of the window stage, with its unit, default and
+ * overflow policy. Validated once, when the Windower is built.
+ */
+
+/** Energy VAD thresholds (see vad.ts for why each exists). */
+export interface VadOptions {
+  /** Analysis frame, ms. Default 20. */
+  frameMs: number;
+  /** Absolute floor: frames quieter than this are never speech, dBFS. Default -50. */
+  minDb: number;
+  /** Speech must exceed the running noise floor by this much, dB. Default 9. */
+  marginDb: number;
+  /** Speech must last this long before a segment starts, ms. Default 60. */
+  minSpeechMs: number;
+  /** Silence this long ends speech (hangover), ms. Default 400. */
+  hangoverMs: number;
+  /** Added before and after each speech interval, ms. Default 100. */
+  padMs: number;
+}
+
+export interface WindowOptions {
+  /** Model sample rate, Hz (manifest audio.sampleRate); decoded audio must have it. Default 16000. */
+  sampleRate: number;
+  /** Longest segment, ms (manifest audio.maxSamples / sampleRate x 1000). Default 12000. */
+  maxSegmentMs: number;
+  /** Speech-only remainders shorter than this are released without a segment, ms. Default 300. */
+  minSegmentMs: number;
+  /** Segment length on channels with neither audio nor transcripts (video only), ms. Default 5000. */
+  fixedWindowMs: number;
+  /** Most video frames in one segment (manifest video.maxFrames); more are subsampled evenly. Default 120. */
+  maxVideoFrames: number;
+  /** Watermark = max event time seen in the call - this, ms. Older media is CHUNK_TOO_LATE. Default 1000. */
+  allowedLatenessMs: number;
+  /** A segment is sealed when the watermark passes its end + this, ms, so the transcript usually
+   *  lands first. 0 seals as early as possible and lets late transcripts make revisions. Default 1000. */
+  transcriptWaitMs: number;
+  /** An utterance with no final piece counts as complete once the horizon passes its last piece by this, ms. Default 5000. */
+  utteranceTimeoutMs: number;
+  /** A call that sent nothing for this long (wall clock) is closed TIMED_OUT, ms. Default 30000. */
+  idleTimeoutMs: number;
+  /** Out-of-order chunks held per (call, channel, modality) waiting for a gap to fill. When more are
+   *  held, the gap is given up (the missing seq is then CHUNK_OUT_OF_ORDER if it comes). Default 16. */
+  reorderWindow: number;
+  /** Open a call on its first media chunk when no call_start was seen (restarts, lost control
+   *  records). false: such chunks are CHUNK_UNKNOWN_CALL. Default true. */
+  autoOpenCalls: boolean;
+  /** Open calls. Policy `evict-idlest`: opening one more closes the least recently active call
+   *  as TIMED_OUT (CALL_IDLE_TIMEOUT). Default 10000. */
+  maxOpenCalls: number;
+  /** Channels per call. Policy `reject`: a chunk on one more channel is WINDOW_BUFFER_FULL. Default 8. */
+  maxChannelsPerCall: number;
+  /** Unsealed event time per channel, ms. Policy `force-seal`: when exceeded, the oldest half is
+   *  sealed without waiting for the watermark. Default 60000. */
+  maxBufferedMs: number;
+  /** Audio gaps up to this are filled with silence, ms; a longer jump seals what came before and
+   *  starts afresh. Default 5000. */
+  maxGapMs: number;
+  /** Unsealed transcript pieces per channel. Policy `reject`: one more is WINDOW_BUFFER_FULL. Default 256. */
+  maxPendingText: number;
+  /** Sealed segments kept per channel for late transcripts. Policy `drop-oldest`. Default 8. */
+  historySize: number;
+  /** Audio samples plus video floats kept in all histories together. Policy `drop-oldest`
+   *  (globally). Default 9,600,000 (10 min of 16 kHz audio, ~38 MB). */
+  historyBudget: number;
+  /** How long a closed call still takes late transcripts, ms (wall clock). Default 30000. */
+  lateTextGraceMs: number;
+  /** Closed calls remembered (late transcripts, stray chunks -> CHUNK_UNKNOWN_CALL). Policy `drop-oldest`. Default 10000. */
+  maxClosedCalls: number;
+  vad: VadOptions;
+}
+
+export const DEFAULT_VAD: VadOptions = { frameMs: 20, minDb: -50, marginDb: 9, minSpeechMs: 60, hangoverMs: 400, padMs: 100 };
+
+export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
+  sampleRate: 16000,
+  maxSegmentMs: 12000,
+  minSegmentMs: 300,
+  fixedWindowMs: 5000,
+  maxVideoFrames: 120,
+  allowedLatenessMs: 1000,
+  transcriptWaitMs: 1000,
+  utteranceTimeoutMs: 5000,
+  idleTimeoutMs: 30000,
+  reorderWindow: 16,
+  autoOpenCalls: true,
+  maxOpenCalls: 10000,
+  maxChannelsPerCall: 8,
+  maxBufferedMs: 60000,
+  maxGapMs: 5000,
+  maxPendingText: 256,
+  historySize: 8,
+  historyBudget: 16000 * 600,
+  lateTextGraceMs: 30000,
+  maxClosedCalls: 10000,
+  vad: DEFAULT_VAD,
+};
+
+export type WindowOptionsInput = Partial<Omit<WindowOptions, 'vad'>> & { vad?: Partial<VadOptions> };
+
+/** Merges with the defaults and checks every value; throws RangeError naming the bad option. */
+export function resolveWindowOptions(input: WindowOptionsInput = {}): WindowOptions {
+  const o: WindowOptions = { ...DEFAULT_WINDOW_OPTIONS, ...input, vad: { ...DEFAULT_VAD, ...input.vad } };
+  const positive: (keyof WindowOptions)[] = [
+    'sampleRate', 'maxSegmentMs', 'fixedWindowMs', 'maxVideoFrames', 'idleTimeoutMs', 'reorderWindow', 'maxOpenCalls',
+    'maxChannelsPerCall', 'maxBufferedMs', 'maxPendingText', 'historySize', 'historyBudget', 'maxClosedCalls', 'utteranceTimeoutMs',
+  ];
+  for (const k of positive) {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`window option ${k} must be > 0, got ${String(v)}`);
+  }
+  const nonNegative: (keyof WindowOptions)[] = ['minSegmentMs', 'allowedLatenessMs', 'transcriptWaitMs', 'maxGapMs', 'lateTextGraceMs'];
+  for (const k of nonNegative) {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`window option ${k} must be >= 0, got ${String(v)}`);
+  }
+  if (o.minSegmentMs >= o.maxSegmentMs) throw new RangeError('window option minSegmentMs must be < maxSegmentMs');
+  if (o.maxBufferedMs < 2 * o.maxSegmentMs) throw new RangeError('window option maxBufferedMs must be >= 2 x maxSegmentMs');
+  const v = o.vad;
+  if (!(v.frameMs > 0 && v.minSpeechMs >= 0 && v.hangoverMs >= 0 && v.padMs >= 0 && v.marginDb >= 0 && v.minDb < 0)) {
+    throw new RangeError(`window vad options are invalid: ${JSON.stringify(v)}`);
+  }
+  if (((o.sampleRate * v.frameMs) / 1000) % 1 !== 0) throw new RangeError('window vad.frameMs must be a whole number of samples');
+  return o;
+}

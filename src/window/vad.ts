@@ -1,0 +1,139 @@
+/**
+ * Energy-based voice activity detection with a noise floor and hangover, run incrementally over a
+ * channel's contiguous audio. It decides where speech-driven segments start and end when a channel
+ * has no transcripts.
+ *
+ * Per frame (default 20 ms): energy in dBFS. A frame is speech when it is louder than
+ * max(minDb, noiseFloor + marginDb). The noise floor follows quieter frames at once and louder
+ * non-speech frames slowly (time constant ~1 s; ~20 s during speech), so steady line noise
+ * raises the threshold and speech barely does. Speech starts after `minSpeechMs` of speech frames (clicks are ignored) and
+ * ends after `hangoverMs` of non-speech (short pauses between words stay inside); each interval
+ * is widened by `padMs` on both sides so word onsets and tails are not clipped.
+ */
+import type { VadOptions } from './options.js';
+
+export interface SpeechInterval {
+  startMs: number;
+  endMs: number;
+}
+
+export class Vad {
+  private readonly frameLen: number;
+  private readonly frame: Float32Array;
+  private filled = 0;
+  /** Event time of the next frame to complete, ms. */
+  private frameStartMs: number;
+  private noiseDb = Number.NaN;
+  private state: 'silence' | 'candidate' | 'speech' = 'silence';
+  private runStartMs = 0;
+  private lastSpeechEndMs = 0;
+  private silenceMs = 0;
+  /** Closed speech intervals not yet consumed, in time order (padded, merged). */
+  readonly closed: SpeechInterval[] = [];
+
+  constructor(private readonly o: VadOptions, private readonly rate: number, originMs: number) {
+    this.frameLen = Math.round((rate * o.frameMs) / 1000);
+    this.frame = new Float32Array(this.frameLen);
+    this.frameStartMs = originMs;
+  }
+
+  /** Feeds audio that directly follows what came before. */
+  push(samples: Float32Array): void {
+    let i = 0;
+    while (i < samples.length) {
+      const take = Math.min(this.frameLen - this.filled, samples.length - i);
+      this.frame.set(samples.subarray(i, i + take), this.filled);
+      this.filled += take;
+      i += take;
+      if (this.filled === this.frameLen) {
+        this.onFrame();
+        this.filled = 0;
+      }
+    }
+  }
+
+  /** Restarts at a new origin (after a discontinuity), closing any open speech. */
+  reset(originMs: number): void {
+    this.closeOpen(this.frameStartMs);
+    this.filled = 0;
+    this.frameStartMs = originMs;
+    this.state = 'silence';
+  }
+
+  /** Speech that has started but not ended: [start, audio analysed so far]. */
+  open(): SpeechInterval | null {
+    return this.state === 'speech' ? { startMs: this.runStartMs - this.o.padMs, endMs: this.frameStartMs } : null;
+  }
+
+  /** Up to here, no speech can start any more: a candidate run may still become speech. */
+  settledMs(): number {
+    return this.state === 'candidate' ? this.runStartMs - this.o.padMs : this.frameStartMs;
+  }
+
+  /** Closes open speech at the end of the audio (call end, forced seal). */
+  finish(): void {
+    this.closeOpen(this.frameStartMs);
+    if (this.state === 'candidate') this.state = 'silence';
+  }
+
+  /** Forgets intervals that end at or before `ms` (already sealed). */
+  dropBefore(ms: number): void {
+    while (this.closed.length && this.closed[0].endMs <= ms) this.closed.shift();
+  }
+
+  private closeOpen(endMs: number): void {
+    if (this.state !== 'speech') return;
+    this.addInterval(this.runStartMs - this.o.padMs, Math.min(endMs, this.lastSpeechEndMs + this.o.padMs));
+    this.state = 'silence';
+  }
+
+  private addInterval(startMs: number, endMs: number): void {
+    const last = this.closed[this.closed.length - 1];
+    if (last && startMs <= last.endMs) last.endMs = Math.max(last.endMs, endMs);
+    else this.closed.push({ startMs, endMs });
+  }
+
+  private onFrame(): void {
+    let sum = 0;
+    for (let k = 0; k < this.frameLen; k++) sum += this.frame[k] * this.frame[k];
+    const db = 10 * Math.log10(sum / this.frameLen + 1e-12);
+    const start = this.frameStartMs;
+    const end = start + this.o.frameMs;
+    this.frameStartMs = end;
+    if (Number.isNaN(this.noiseDb)) this.noiseDb = Math.min(db, this.o.minDb);
+    const isSpeech = db > Math.max(this.o.minDb, this.noiseDb + this.o.marginDb);
+    // Quieter frames pull the floor down at once; louder ones raise it slowly: ~1 s time constant
+    // for non-speech, ~20 s for speech, so a lasting rise of line noise is not speech forever.
+    const rise = (this.o.frameMs / 1000) * (isSpeech ? 0.05 : 1);
+    this.noiseDb = db < this.noiseDb ? db : this.noiseDb + (db - this.noiseDb) * rise;
+    switch (this.state) {
+      case 'silence':
+        if (isSpeech) {
+          this.state = 'candidate';
+          this.runStartMs = start;
+          this.lastSpeechEndMs = end;
+          if (end - start >= this.o.minSpeechMs) this.state = 'speech';
+        }
+        break;
+      case 'candidate':
+        if (!isSpeech) this.state = 'silence';
+        else {
+          this.lastSpeechEndMs = end;
+          if (end - this.runStartMs >= this.o.minSpeechMs) {
+            this.state = 'speech';
+            this.silenceMs = 0;
+          }
+        }
+        break;
+      case 'speech':
+        if (isSpeech) {
+          this.lastSpeechEndMs = end;
+          this.silenceMs = 0;
+        } else {
+          this.silenceMs += this.o.frameMs;
+          if (this.silenceMs >= this.o.hangoverMs) this.closeOpen(end);
+        }
+        break;
+    }
+  }
+}

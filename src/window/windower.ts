@@ -1,0 +1,243 @@
+/**
+ * The window stage: MediaChunks in, events out. Pure logic: no timers, no I/O; the wall clock is
+ * passed in (`nowWallMs`), so tests are deterministic and the pipeline owns the ticker.
+ *
+ *   accept(chunk, now) -> events   a chunk: call checks, seq/reorder, lateness, then sealing
+ *   tick(now)          -> events   idle timeouts, expiry of closed calls
+ *   flush(now)         -> events   shutdown: seals every open call (they stay ACTIVE)
+ *
+ * Events: `segment` (sealed, or a revision), `call` (opened, updated, ended, timed out),
+ * `rejected` (a chunk with its AppError; the pipeline dead-letters and releases it), `release`
+ * (refs of chunks that made no segment: silence, control records, forced releases).
+ * Every chunk accepted without rejection has its ref in exactly one `segment` or `release` event.
+ */
+import { AppError } from '../core/errors.js';
+import type { CallInfo, ChunkSourceRef, ControlChunk, MediaChunk, Segment } from '../core/types.js';
+import { CallState } from './call.js';
+import type { SealResult } from './channel.js';
+import { HistoryBudget } from './history.js';
+import { resolveWindowOptions, type WindowOptions, type WindowOptionsInput } from './options.js';
+
+export type WindowEvent =
+  | { type: 'segment'; segment: Segment }
+  /** `error` is set when the call was closed by CALL_IDLE_TIMEOUT. */
+  | { type: 'call'; call: CallInfo; error?: AppError }
+  | { type: 'rejected'; chunk: MediaChunk; error: AppError }
+  | { type: 'release'; refs: ChunkSourceRef[] };
+
+interface ClosedCall {
+  call: CallState;
+  closedAtWallMs: number;
+}
+
+const EPS = 0.5;
+
+export class Windower {
+  readonly options: WindowOptions;
+  /** Open calls, least recently active first (re-inserted on activity). */
+  private readonly open = new Map<string, CallState>();
+  /** Recently closed calls, oldest first: late transcripts still revise their segments. */
+  private readonly closed = new Map<string, ClosedCall>();
+  private readonly budget: HistoryBudget;
+
+  constructor(options: WindowOptionsInput = {}) {
+    this.options = resolveWindowOptions(options);
+    this.budget = new HistoryBudget(this.options.historyBudget);
+  }
+
+  accept(chunk: MediaChunk, nowWallMs: number): WindowEvent[] {
+    const ev: WindowEvent[] = [];
+    if (chunk.modality === 'control') {
+      this.control(chunk, nowWallMs, ev);
+      return ev;
+    }
+    let call = this.open.get(chunk.callId);
+    if (!call) {
+      const gone = this.closed.get(chunk.callId);
+      if (gone && chunk.modality === 'text') {
+        this.lateText(gone.call, chunk, nowWallMs, ev);
+        return ev;
+      }
+      if (gone || !this.options.autoOpenCalls) return reject(ev, chunk, new AppError('CHUNK_UNKNOWN_CALL', { callId: chunk.callId }));
+      call = this.openCall(chunk.callId, chunk.tenant, chunk.eventTimeMs, {}, false, nowWallMs, ev);
+    }
+    if (chunk.tenant !== call.info.tenant) {
+      return reject(ev, chunk, new AppError('CHUNK_MALFORMED_HEADERS', { reason: `tenant "${chunk.tenant}" differs from the call's tenant` }));
+    }
+    if (!call.channels.has(chunk.channel) && call.channels.size >= this.options.maxChannelsPerCall) {
+      return reject(ev, chunk, new AppError('WINDOW_BUFFER_FULL', { what: 'channel', callId: chunk.callId, channel: chunk.channel, limit: this.options.maxChannelsPerCall }));
+    }
+    if (chunk.modality === 'audio' && chunk.sampleRate !== this.options.sampleRate) {
+      return reject(ev, chunk, new AppError('CHUNK_BAD_SAMPLE_RATE', { rate: chunk.sampleRate }));
+    }
+    this.touch(call, nowWallMs);
+    const { deliver, error } = call.stream(chunk).offer(chunk);
+    if (error) reject(ev, chunk, error);
+    for (const c of deliver) this.deliver(call, c, nowWallMs, ev);
+    this.sealCall(call, nowWallMs, ev);
+    return ev;
+  }
+
+  tick(nowWallMs: number): WindowEvent[] {
+    const ev: WindowEvent[] = [];
+    const idle: CallState[] = [];
+    for (const call of this.open.values()) {
+      if (nowWallMs - call.lastActivityWallMs < this.options.idleTimeoutMs) break; // LRU order
+      idle.push(call);
+    }
+    for (const call of idle) this.timeOut(call, nowWallMs, ev);
+    for (const [id, c] of this.closed) {
+      if (nowWallMs - c.closedAtWallMs < this.options.lateTextGraceMs) break;
+      this.forget(id, c);
+    }
+    return ev;
+  }
+
+  flush(nowWallMs: number): WindowEvent[] {
+    const ev: WindowEvent[] = [];
+    for (const call of [...this.open.values()]) this.closeCall(call, 'ACTIVE', nowWallMs, ev);
+    return ev;
+  }
+
+  /** Counts for metrics and tests. */
+  stats(): { openCalls: number; closedCalls: number; historyHeld: number } {
+    return { openCalls: this.open.size, closedCalls: this.closed.size, historyHeld: this.budget.held };
+  }
+
+  /** The public state of an open or recently closed call. */
+  call(callId: string): CallInfo | null {
+    return (this.open.get(callId) ?? this.closed.get(callId)?.call)?.snapshot() ?? null;
+  }
+
+  private control(c: ControlChunk, now: number, ev: WindowEvent[]): void {
+    const call = this.open.get(c.callId);
+    if (this.closed.has(c.callId) && !call) {
+      reject(ev, c, new AppError('CHUNK_UNKNOWN_CALL', { callId: c.callId }));
+      return;
+    }
+    if (call && c.tenant !== call.info.tenant) {
+      reject(ev, c, new AppError('CHUNK_MALFORMED_HEADERS', { reason: `tenant "${c.tenant}" differs from the call's tenant` }));
+      return;
+    }
+    if (c.kind === 'call_start') {
+      if (call) {
+        if (!call.noteControlSeq(c.seq)) return void reject(ev, c, dup(c));
+        // Auto-opened earlier (its call_start came late): keep it, add what call_start says.
+        Object.assign(call.info.meta, c.meta ?? {});
+        call.info.startedAtMs = Math.min(call.info.startedAtMs, c.eventTimeMs);
+        this.touch(call, now);
+        ev.push({ type: 'call', call: call.snapshot() });
+      } else {
+        this.openCall(c.callId, c.tenant, c.eventTimeMs, c.meta ?? {}, true, now, ev).noteControlSeq(c.seq);
+      }
+      if (c.source) ev.push({ type: 'release', refs: [c.source] });
+      return;
+    }
+    if (!call) return void reject(ev, c, new AppError('CHUNK_UNKNOWN_CALL', { callId: c.callId }));
+    if (!call.noteControlSeq(c.seq)) return void reject(ev, c, dup(c));
+    call.info.endedAtMs = Math.max(c.eventTimeMs, Number.isFinite(call.maxEndMs) ? call.maxEndMs : c.eventTimeMs);
+    this.closeCall(call, 'ENDED', now, ev);
+    if (c.source) ev.push({ type: 'release', refs: [c.source] });
+  }
+
+  private openCall(callId: string, tenant: string, startedAtMs: number, meta: Record<string, string>, byControl: boolean, now: number, ev: WindowEvent[]): CallState {
+    if (this.open.size >= this.options.maxOpenCalls) {
+      // Policy evict-idlest: the least recently active call makes room.
+      const idlest = this.open.values().next().value as CallState;
+      this.timeOut(idlest, now, ev);
+    }
+    const call = new CallState(callId, tenant, startedAtMs, meta, byControl, now, this.options, this.budget);
+    this.open.set(callId, call);
+    ev.push({ type: 'call', call: call.snapshot() });
+    return call;
+  }
+
+  private touch(call: CallState, now: number): void {
+    call.lastActivityWallMs = now;
+    this.open.delete(call.info.callId);
+    this.open.set(call.info.callId, call);
+  }
+
+  private deliver(call: CallState, c: MediaChunk, now: number, ev: WindowEvent[]): void {
+    const ch = call.channel(c.channel);
+    if (c.modality === 'text') {
+      if (ch.isLateText(c)) return this.lateText(call, c, now, ev);
+      const err = ch.addText(c);
+      if (err) reject(ev, c, err);
+      return;
+    }
+    if (c.modality === 'control') return;
+    if (c.eventTimeMs < call.watermarkMs - EPS || ch.isSealed(c.eventTimeMs)) {
+      const watermarkMs = Math.max(call.watermarkMs, ch.cursorMs ?? -Infinity);
+      return void reject(ev, c, new AppError('CHUNK_TOO_LATE', { eventTimeMs: c.eventTimeMs, watermarkMs }));
+    }
+    if (c.modality === 'audio') {
+      const forced = ch.addAudio(c, now);
+      if (forced) this.emit(call, forced, ev);
+    } else {
+      const err = ch.addVideo(c);
+      if (err) return void reject(ev, c, err);
+    }
+    call.maxEndMs = Math.max(call.maxEndMs, c.eventTimeMs + c.durationMs);
+  }
+
+  private lateText(call: CallState, c: MediaChunk & { modality: 'text' }, now: number, ev: WindowEvent[]): void {
+    const ch = call.channels.get(c.channel);
+    const segment = ch?.revise(c, now) ?? null;
+    if (segment) ev.push({ type: 'segment', segment });
+    else reject(ev, c, new AppError('CHUNK_TOO_LATE', { eventTimeMs: c.eventTimeMs, watermarkMs: ch?.cursorMs ?? call.watermarkMs }));
+  }
+
+  /** Seals what the watermark allows on every channel; force-seals channels over maxBufferedMs. */
+  private sealCall(call: CallState, now: number, ev: WindowEvent[]): void {
+    const horizon = call.watermarkMs - this.options.transcriptWaitMs;
+    for (const ch of call.channels.values()) {
+      if (ch.bufferedMs > this.options.maxBufferedMs) {
+        // Policy force-seal: the oldest half goes without waiting for the watermark.
+        this.emit(call, ch.seal(ch.cursorMs! + this.options.maxBufferedMs / 2, true, now), ev);
+      }
+      this.emit(call, ch.seal(horizon, false, now), ev);
+    }
+  }
+
+  private emit(call: CallState, r: SealResult, ev: WindowEvent[]): void {
+    for (const segment of r.segments) ev.push({ type: 'segment', segment });
+    call.info.segmentCount += r.segments.length;
+    if (r.released.length) ev.push({ type: 'release', refs: r.released });
+  }
+
+  private timeOut(call: CallState, now: number, ev: WindowEvent[]): void {
+    const idleMs = now - call.lastActivityWallMs;
+    call.info.endedAtMs = Number.isFinite(call.maxEndMs) ? call.maxEndMs : call.info.startedAtMs;
+    this.closeCall(call, 'TIMED_OUT', now, ev, new AppError('CALL_IDLE_TIMEOUT', { callId: call.info.callId, idleMs }));
+  }
+
+  /** Delivers held chunks, seals every channel, and moves the call to `closed` (unless shutdown). */
+  private closeCall(call: CallState, status: CallInfo['status'], now: number, ev: WindowEvent[], error?: AppError): void {
+    for (const s of call.streams.values()) for (const c of s.flush()) this.deliver(call, c, now, ev);
+    for (const ch of call.channels.values()) this.emit(call, ch.close(now), ev);
+    call.info.status = status;
+    ev.push(error ? { type: 'call', call: call.snapshot(), error } : { type: 'call', call: call.snapshot() });
+    this.open.delete(call.info.callId);
+    if (status === 'ACTIVE') return;
+    this.closed.set(call.info.callId, { call, closedAtWallMs: now });
+    if (this.closed.size > this.options.maxClosedCalls) {
+      const [id, oldest] = this.closed.entries().next().value as [string, ClosedCall];
+      this.forget(id, oldest);
+    }
+  }
+
+  private forget(id: string, c: ClosedCall): void {
+    for (const ch of c.call.channels.values()) ch.history.clear();
+    this.closed.delete(id);
+  }
+}
+
+function reject(ev: WindowEvent[], chunk: MediaChunk, error: AppError): WindowEvent[] {
+  ev.push({ type: 'rejected', chunk, error });
+  return ev;
+}
+
+function dup(c: ControlChunk): AppError {
+  return new AppError('CHUNK_DUPLICATE', { seq: c.seq, callId: c.callId, channel: c.channel, modality: c.modality });
+}
