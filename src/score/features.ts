@@ -35,15 +35,18 @@ export function hasVideo(s: SegmentInput, m: ModelManifest): boolean {
 }
 
 /**
- * Which modalities a score rests on. Text missing but audio present is SIMULATED (the model
- * imagines text from speech); with no audio either, text is MISSING.
+ * Which modalities a score rests on. Text missing is SIMULATED when audio or video is present:
+ * the model's text simulator reads the audio and video frames (models/sdumc/model.py, `sim_on`
+ * needs one valid frame of either), and alpha then weighs the simulated text. With neither,
+ * text is MISSING (and the segment has nothing to score: see validateSegment).
  */
 export function modalityFlags(s: SegmentInput, m: ModelManifest): ModalityFlags {
   const audio = hasAudio(s);
+  const video = hasVideo(s, m);
   return {
-    text: hasText(s) ? 'PRESENT' : audio ? 'SIMULATED' : 'MISSING',
+    text: hasText(s) ? 'PRESENT' : audio || video ? 'SIMULATED' : 'MISSING',
     audio: audio ? 'PRESENT' : 'MISSING',
-    video: hasVideo(s, m) ? 'PRESENT' : 'MISSING',
+    video: video ? 'PRESENT' : 'MISSING',
   };
 }
 
@@ -71,7 +74,7 @@ export function frameMask(s: SegmentInput, m: ModelManifest): Uint8Array {
   return mask;
 }
 
-/** Rejects a segment the model cannot read (SCORER_BAD_SEGMENT), before it joins a batch. */
+/** Rejects a segment the model cannot read or that carries nothing to score (SCORER_BAD_SEGMENT), before it joins a batch. */
 export function validateSegment(s: SegmentInput, m: ModelManifest): void {
   if (s.video !== null) {
     if (!Number.isInteger(s.videoFrames) || s.videoFrames < 0) {
@@ -85,6 +88,10 @@ export function validateSegment(s: SegmentInput, m: ModelManifest): void {
   }
   if (s.audio !== null && !(s.audio instanceof Float32Array)) {
     throw new AppError('SCORER_BAD_SEGMENT', { reason: 'audio must be a Float32Array at the model sample rate' });
+  }
+  // With no modality at all, alpha has nothing to weigh and valence would be the model's bias.
+  if (!hasText(s) && !hasAudio(s) && !hasVideo(s, m)) {
+    throw new AppError('SCORER_BAD_SEGMENT', { reason: 'segment has no text, audio or video (with a face) to score' });
   }
 }
 

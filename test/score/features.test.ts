@@ -25,7 +25,7 @@ test('text missing with audio: text SIMULATED, presence text 0, text mask all 0'
   }
 });
 
-test('audio missing: audio MISSING, length 0, zero PCM; with text missing too, text MISSING', async () => {
+test('audio missing: audio MISSING, length 0, zero PCM; text missing too: SIMULATED from video, or MISSING without a face', async () => {
   const m = await fakeManifest();
   const s = segment({ audio: null });
   assert.deepEqual(modalityFlags(s, m), { text: 'PRESENT', audio: 'MISSING', video: 'PRESENT' });
@@ -34,7 +34,9 @@ test('audio missing: audio MISSING, length 0, zero PCM; with text missing too, t
   assert.equal(ins['audio.pcm'].dims[1], 512, 'a silent batch still gets one nFft window of zeros');
   assert.ok((ins['audio.pcm'].data as Float32Array).every((x) => x === 0));
   assert.deepEqual(presence(ins.presence), [1, 0, 1]);
-  assert.deepEqual(modalityFlags(segment({ audio: null, text: null }), m), { text: 'MISSING', audio: 'MISSING', video: 'PRESENT' });
+  assert.deepEqual(modalityFlags(segment({ audio: null, text: null }), m), { text: 'SIMULATED', audio: 'MISSING', video: 'PRESENT' });
+  assert.deepEqual(modalityFlags(segment({ audio: null, text: null, video: null }), m), { text: 'MISSING', audio: 'MISSING', video: 'MISSING' });
+  assert.deepEqual(modalityFlags(segment({ text: null, video: null }), m), { text: 'SIMULATED', audio: 'PRESENT', video: 'MISSING' });
 });
 
 test('video missing, or every frame without a face: video MISSING, mask 0', async () => {
@@ -111,4 +113,13 @@ test('validateSegment refuses video whose size disagrees with featureDim', async
   assert.throws(() => validateSegment(segment({ video: new Float32Array(7), videoFrames: 2 }), m),
     (e: AppError) => e.code === 'SCORER_BAD_SEGMENT' && /7 values, expected videoFrames 2 x featureDim 4/.test(e.message));
   validateSegment(segment(), m);
+  validateSegment(segment({ text: null, video: null }), m);
+});
+
+test('validateSegment refuses a segment with nothing to score (no text, no audio, no face)', async () => {
+  const m = await fakeManifest();
+  for (const video of [null, new Float32Array(5 * 4)]) {
+    assert.throws(() => validateSegment(segment({ text: null, audio: null, video, videoFrames: 5 }), m),
+      (e: AppError) => e.code === 'SCORER_BAD_SEGMENT' && /nothing|no text, audio or video/.test(e.message));
+  }
 });

@@ -82,7 +82,7 @@ test('outputs: valence in the label range, alpha sums to 1 and is 0 for missing 
   const ctx = await started(t);
   if (!ctx) return;
   const { valenceMin, valenceMax } = ctx.scorer.manifest().labels;
-  const cases = { all: ctx.seg(), noText: ctx.seg({ text: null }), noVideo: ctx.seg({ video: null }), noAudio: ctx.seg({ audio: null }), textOnly: ctx.seg({ audio: null, video: null }), nothing: ctx.seg({ audio: null, video: null, text: null }) };
+  const cases = { all: ctx.seg(), noText: ctx.seg({ text: null }), noVideo: ctx.seg({ video: null }), noAudio: ctx.seg({ audio: null }), textOnly: ctx.seg({ audio: null, video: null }), videoOnly: ctx.seg({ audio: null, text: null }) };
   const outs = Object.fromEntries(await Promise.all(Object.entries(cases).map(async ([k, s]) => [k, await ctx.scorer.score(s)] as const)));
   for (const [k, o] of Object.entries(outs)) {
     assert.ok(o.valence >= valenceMin && o.valence <= valenceMax, `${k} valence ${o.valence}`);
@@ -92,6 +92,9 @@ test('outputs: valence in the label range, alpha sums to 1 and is 0 for missing 
   assert.ok(outs.noVideo.modalityWeights.video < 1e-5);
   assert.ok(outs.noAudio.modalityWeights.audio < 1e-5);
   assert.ok(outs.textOnly.modalityWeights.text > 0.9999);
+  assert.ok(outs.videoOnly.modalityWeights.audio < 1e-5, 'video only: text is simulated from video, audio weighs 0');
+  assert.ok(outs.noText.modalityWeights.text > 0, 'simulated text carries weight');
+  await assert.rejects(ctx.scorer.score(ctx.seg({ audio: null, video: null, text: null })), (e: AppError) => e.code === 'SCORER_BAD_SEGMENT');
 });
 
 test(`overload: a full queue rejects new segments with SCORER_OVERLOADED, the others are scored`, async (t) => {
