@@ -2,7 +2,8 @@
  * Scorer benchmark: segments/s through the whole Scorer (worker thread, tokenise, int8 text
  * encoder, fusion graph) at batch 1 and batch 32, with the transcript present and missing, side
  * by side in one run. Batch 1 = one segment at a time, awaited (latency-bound); batch 32 = 32
- * segments submitted together, so each micro-batch is full.
+ * segments submitted together, so each micro-batch is full. A last row runs the text encoder
+ * on all 32 transcripts at once (textBatch 32) instead of one at a time (the default).
  *
  *   nice -n 10 node --import tsx bench/scorer.ts [--seconds 10] [--audio-s 4]
  *
@@ -49,16 +50,17 @@ function makeSegment(i: number, withText: boolean, rate: number, featureDim: num
   };
 }
 
-interface Row { batch: number; text: string; segPerS: number; batchMsP50: number; textMs: number; fusionMs: number }
+interface Row { batch: number; textBatch: number; text: string; segPerS: number; batchMsP50: number; textMs: number; fusionMs: number }
 
-async function measure(batch: number): Promise<Row[]> {
+/** One scorer at micro-batch `batch`; text encoder runs `textBatch` transcripts at a time. */
+async function measure(batch: number, textBatch = 1, variants: boolean[] = [true, false]): Promise<Row[]> {
   const timings: { textMs: number; fusionMs: number }[] = [];
-  const scorer = createOnnxScorer({ maxBatch: batch, maxWaitMs: 5, onResult: (e) => timings.push(e) });
+  const scorer = createOnnxScorer({ maxBatch: batch, maxWaitMs: 5, textBatch, onResult: (e) => timings.push(e) });
   await scorer.start();
   const m = scorer.manifest();
   const pool = Array.from({ length: 64 }, (_, i) => i);
   const rows: Row[] = [];
-  for (const withText of [true, false]) {
+  for (const withText of variants) {
     const segs = pool.map((i) => makeSegment(i, withText, m.audio.sampleRate, m.video.featureDim, m.video.fps));
     const round = async (r: number): Promise<void> => {
       if (batch === 1) await scorer.score(segs[r % segs.length]);
@@ -78,7 +80,7 @@ async function measure(batch: number): Promise<Row[]> {
     const secs = (performance.now() - t0) / 1000;
     lat.sort((a, b) => a - b);
     const mean = (k: 'textMs' | 'fusionMs') => timings.reduce((a, t) => a + t[k], 0) / Math.max(1, timings.length);
-    rows.push({ batch, text: withText ? 'present' : 'missing', segPerS: done / secs, batchMsP50: lat[Math.floor(lat.length / 2)], textMs: mean('textMs'), fusionMs: mean('fusionMs') });
+    rows.push({ batch, textBatch, text: withText ? 'present' : 'missing', segPerS: done / secs, batchMsP50: lat[Math.floor(lat.length / 2)], textMs: mean('textMs'), fusionMs: mean('fusionMs') });
   }
   const info = scorer.info();
   await scorer.stop();
@@ -86,9 +88,10 @@ async function measure(batch: number): Promise<Row[]> {
   return rows;
 }
 
-const rows = [...(await measure(1)), ...(await measure(32))];
+// The last row shows what batching the int8 text encoder would buy (see RunnerOptions.textBatch).
+const rows = [...(await measure(1)), ...(await measure(32)), ...(await measure(32, 32, [true]))];
 console.log(`\nScorer: ${AUDIO_S} s audio + ${AUDIO_S} s video per segment, ${SECONDS} s per cell; ${cpus().length} cores (${cpus()[0]?.model}), load avg at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`workers ${process.env.SCORER_WORKERS ?? 1}, intra-op threads ${process.env.SCORER_INTRA_OP_THREADS ?? 1}\n`);
-console.log('| batch | text | segments/s | ms per batch (p50) | text ms/batch | fusion ms/batch |');
-console.log('|---:|---|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.batch} | ${r.text} | ${r.segPerS.toFixed(1)} | ${r.batchMsP50.toFixed(1)} | ${r.textMs.toFixed(1)} | ${r.fusionMs.toFixed(1)} |`);
+console.log('| batch | text | text-encoder rows/run | segments/s | ms per batch (p50) | text ms/batch | fusion ms/batch |');
+console.log('|---:|---|---:|---:|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.batch} | ${r.text} | ${r.text === 'present' ? r.textBatch : '-'} | ${r.segPerS.toFixed(1)} | ${r.batchMsP50.toFixed(1)} | ${r.textMs.toFixed(1)} | ${r.fusionMs.toFixed(1)} |`);
