@@ -9,8 +9,12 @@ export interface VadOptions {
   frameMs: number;
   /** Absolute floor: frames quieter than this are never speech, dBFS. Default -50. */
   minDb: number;
-  /** Speech must exceed the running noise floor by this much, dB. Default 9. */
+  /** Frames louder than this are speech whatever the noise floor, dBFS. Default -30. */
+  loudDb: number;
+  /** Speech must exceed the noise floor by this much, dB. Default 9. */
   marginDb: number;
+  /** The noise floor is the quietest frame of this trailing window, ms. Default 2000. */
+  noiseWindowMs: number;
   /** Speech must last this long before a segment starts, ms. Default 60. */
   minSpeechMs: number;
   /** Silence this long ends speech (hangover), ms. Default 400. */
@@ -65,12 +69,13 @@ export interface WindowOptions {
   historyBudget: number;
   /** How long a closed call still takes late transcripts, ms (wall clock). Default 30000. */
   lateTextGraceMs: number;
-  /** Closed calls remembered (late transcripts, stray chunks -> CHUNK_UNKNOWN_CALL). Policy `drop-oldest`. Default 10000. */
+  /** Closed calls remembered, with their history while in grace, then as ids only (stray chunks ->
+   *  CHUNK_UNKNOWN_CALL). Policy `drop-oldest` for each of the two. Default 10000. */
   maxClosedCalls: number;
   vad: VadOptions;
 }
 
-export const DEFAULT_VAD: VadOptions = { frameMs: 20, minDb: -50, marginDb: 9, minSpeechMs: 60, hangoverMs: 400, padMs: 100 };
+export const DEFAULT_VAD: VadOptions = { frameMs: 20, minDb: -50, loudDb: -30, marginDb: 9, noiseWindowMs: 2000, minSpeechMs: 60, hangoverMs: 400, padMs: 100 };
 
 export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
   sampleRate: 16000,
@@ -117,7 +122,7 @@ export function resolveWindowOptions(input: WindowOptionsInput = {}): WindowOpti
   if (o.minSegmentMs >= o.maxSegmentMs) throw new RangeError('window option minSegmentMs must be < maxSegmentMs');
   if (o.maxBufferedMs < 2 * o.maxSegmentMs) throw new RangeError('window option maxBufferedMs must be >= 2 x maxSegmentMs');
   const v = o.vad;
-  if (!(v.frameMs > 0 && v.minSpeechMs >= 0 && v.hangoverMs >= 0 && v.padMs >= 0 && v.marginDb >= 0 && v.minDb < 0)) {
+  if (!(v.frameMs > 0 && v.minSpeechMs >= 0 && v.hangoverMs >= 0 && v.padMs >= 0 && v.marginDb >= 0 && v.minDb < 0 && v.loudDb > v.minDb && v.noiseWindowMs >= v.frameMs)) {
     throw new RangeError(`window vad options are invalid: ${JSON.stringify(v)}`);
   }
   if (((o.sampleRate * v.frameMs) / 1000) % 1 !== 0) throw new RangeError('window vad.frameMs must be a whole number of samples');

@@ -4,11 +4,14 @@
  * has no transcripts.
  *
  * Per frame (default 20 ms): energy in dBFS. A frame is speech when it is louder than
- * max(minDb, noiseFloor + marginDb). The noise floor follows quieter frames at once and louder
- * non-speech frames slowly (time constant ~1 s; ~20 s during speech), so steady line noise
- * raises the threshold and speech barely does. Speech starts after `minSpeechMs` of speech frames (clicks are ignored) and
- * ends after `hangoverMs` of non-speech (short pauses between words stay inside); each interval
- * is widened by `padMs` on both sides so word onsets and tails are not clipped.
+ * max(minDb, noiseFloor + marginDb), where the noise floor is the quietest frame of the last
+ * `noiseWindowMs` (minimum statistics): steady line noise raises the threshold, speech does not,
+ * because the pauses between words keep the minimum down. Speech starts after `minSpeechMs` of
+ * speech frames (clicks are ignored) and ends after `hangoverMs` of non-speech (pauses between
+ * words stay inside); each interval is widened by `padMs` on both sides so onsets and tails are
+ * not clipped. Frames louder than `loudDb` are speech whatever the floor, so speech in the very
+ * first frames of a stream (no quieter frame seen yet) is not missed; the cost is that line noise
+ * louder than that counts as speech (segments are then cut at maxSegmentMs).
  */
 import type { VadOptions } from './options.js';
 
@@ -23,7 +26,9 @@ export class Vad {
   private filled = 0;
   /** Event time of the next frame to complete, ms. */
   private frameStartMs: number;
-  private noiseDb = Number.NaN;
+  /** Monotonic deque of (frame number, dB) for the sliding minimum. */
+  private readonly minQ: { n: number; db: number }[] = [];
+  private frameNo = 0;
   private state: 'silence' | 'candidate' | 'speech' = 'silence';
   private runStartMs = 0;
   private lastSpeechEndMs = 0;
@@ -100,12 +105,12 @@ export class Vad {
     const start = this.frameStartMs;
     const end = start + this.o.frameMs;
     this.frameStartMs = end;
-    if (Number.isNaN(this.noiseDb)) this.noiseDb = Math.min(db, this.o.minDb);
-    const isSpeech = db > Math.max(this.o.minDb, this.noiseDb + this.o.marginDb);
-    // Quieter frames pull the floor down at once; louder ones raise it slowly: ~1 s time constant
-    // for non-speech, ~20 s for speech, so a lasting rise of line noise is not speech forever.
-    const rise = (this.o.frameMs / 1000) * (isSpeech ? 0.05 : 1);
-    this.noiseDb = db < this.noiseDb ? db : this.noiseDb + (db - this.noiseDb) * rise;
+    const n = this.frameNo++;
+    const windowFrames = Math.max(1, Math.round(this.o.noiseWindowMs / this.o.frameMs));
+    while (this.minQ.length && this.minQ[this.minQ.length - 1].db >= db) this.minQ.pop();
+    this.minQ.push({ n, db });
+    while (this.minQ[0].n <= n - windowFrames) this.minQ.shift();
+    const isSpeech = db > this.o.loudDb || db > Math.max(this.o.minDb, this.minQ[0].db + this.o.marginDb);
     switch (this.state) {
       case 'silence':
         if (isSpeech) {

@@ -38,6 +38,9 @@ export class Windower {
   private readonly open = new Map<string, CallState>();
   /** Recently closed calls, oldest first: late transcripts still revise their segments. */
   private readonly closed = new Map<string, ClosedCall>();
+  /** Ids of closed calls past their grace (history freed), oldest first: stray chunks for them
+   *  are CHUNK_UNKNOWN_CALL instead of opening a ghost call. Bounded by maxClosedCalls. */
+  private readonly tombstones = new Set<string>();
   private readonly budget: HistoryBudget;
 
   constructor(options: WindowOptionsInput = {}) {
@@ -58,7 +61,7 @@ export class Windower {
         this.lateText(gone.call, chunk, nowWallMs, ev);
         return ev;
       }
-      if (gone || !this.options.autoOpenCalls) return reject(ev, chunk, new AppError('CHUNK_UNKNOWN_CALL', { callId: chunk.callId }));
+      if (gone || this.tombstones.has(chunk.callId) || !this.options.autoOpenCalls) return reject(ev, chunk, new AppError('CHUNK_UNKNOWN_CALL', { callId: chunk.callId }));
       call = this.openCall(chunk.callId, chunk.tenant, chunk.eventTimeMs, {}, false, nowWallMs, ev);
     }
     if (chunk.tenant !== call.info.tenant) {
@@ -111,7 +114,7 @@ export class Windower {
 
   private control(c: ControlChunk, now: number, ev: WindowEvent[]): void {
     const call = this.open.get(c.callId);
-    if (this.closed.has(c.callId) && !call) {
+    if (!call && (this.closed.has(c.callId) || this.tombstones.has(c.callId))) {
       reject(ev, c, new AppError('CHUNK_UNKNOWN_CALL', { callId: c.callId }));
       return;
     }
@@ -220,6 +223,7 @@ export class Windower {
     ev.push(error ? { type: 'call', call: call.snapshot(), error } : { type: 'call', call: call.snapshot() });
     this.open.delete(call.info.callId);
     if (status === 'ACTIVE') return;
+    this.tombstones.delete(call.info.callId);
     this.closed.set(call.info.callId, { call, closedAtWallMs: now });
     if (this.closed.size > this.options.maxClosedCalls) {
       const [id, oldest] = this.closed.entries().next().value as [string, ClosedCall];
@@ -230,6 +234,8 @@ export class Windower {
   private forget(id: string, c: ClosedCall): void {
     for (const ch of c.call.channels.values()) ch.history.clear();
     this.closed.delete(id);
+    this.tombstones.add(id);
+    if (this.tombstones.size > this.options.maxClosedCalls) this.tombstones.delete(this.tombstones.values().next().value as string);
   }
 }
 

@@ -1,0 +1,213 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MediaChunk } from '../../src/core/types.js';
+import { flagsOf } from '../../src/window/flags.js';
+import { Windower } from '../../src/window/windower.js';
+import { audioChunk, callEnd, callStart, tone } from '../support/chunks.js';
+import { T0, audioStream, callsOf, feed, rejectionsOf, releasedOf, segmentsOf, textChunk, videoChunk } from './script.js';
+
+const span = (s: { startMs: number; endMs: number }) => [s.startMs - T0, s.endMs - T0];
+
+test('speech-only channel: one segment per speech burst, silence released, text simulated', () => {
+  const w = new Windower();
+  const audio = audioStream({ pattern: [['silence', 500], ['speech', 1000], ['silence', 1000], ['speech', 800], ['silence', 700]] });
+  const ev = feed(w, [callStart(), ...audio, callEnd({ eventTimeMs: T0 + 4000 })]);
+  const segs = segmentsOf(ev);
+  // Speech 500-1500 and 2500-3300, padded by 100 ms (the trailing pad is clipped by the hangover).
+  assert.deepEqual(segs.map(span), [[400, 1600], [2400, 3400]]);
+  assert.deepEqual(segs.map((s) => s.index), [0, 1]);
+  assert.equal(segs[0].audio?.length, 16000 * 1.2);
+  assert.deepEqual(flagsOf(segs[0]), { text: 'SIMULATED', audio: 'PRESENT', video: 'MISSING' });
+  const calls = callsOf(ev);
+  assert.deepEqual(calls.map((c) => c.call.status), ['ACTIVE', 'ENDED']);
+  assert.equal(calls[1].call.segmentCount, 2);
+  assert.deepEqual(calls[1].call.channels, ['customer']);
+  assert.equal(rejectionsOf(ev).length, 0);
+});
+
+test('segments are sealed by the watermark before the call ends', () => {
+  const w = new Windower({ allowedLatenessMs: 200, transcriptWaitMs: 300 });
+  const audio = audioStream({ pattern: [['speech', 1000], ['silence', 3000]] });
+  const ev = feed(w, [callStart(), ...audio]);
+  const segs = segmentsOf(ev);
+  assert.equal(segs.length, 1, 'sealed without call_end');
+  // Sealed once watermark (max end - 200) passed the end (1100 + 400 hangover is VAD's delay) + 300.
+  assert.deepEqual(span(segs[0]), [-100, 1100]);
+});
+
+test('transcripts lead: utterances become segments and carry their text', () => {
+  const w = new Windower();
+  const audio = audioStream({ pattern: [['speech', 1500], ['silence', 300], ['speech', 1500], ['silence', 3000]] });
+  const texts = [
+    textChunk({ seq: 0, eventTimeMs: T0 + 50, durationMs: 700, text: 'I have been waiting', final: false }),
+    textChunk({ seq: 1, eventTimeMs: T0 + 800, durationMs: 900, text: 'for an hour' }),
+    textChunk({ seq: 2, eventTimeMs: T0 + 1850, durationMs: 1400, text: 'thank you so much' }),
+  ];
+  // Each transcript piece arrives ~300 ms after its audio (ASR lag).
+  const chunks: MediaChunk[] = [callStart(), ...audio];
+  for (const t of texts) {
+    const at = chunks.findIndex((c) => c.modality === 'audio' && c.eventTimeMs >= t.eventTimeMs + t.durationMs + 300);
+    chunks.splice(at, 0, t);
+  }
+  const ev = feed(w, [...chunks, callEnd({ eventTimeMs: T0 + 7000 })]);
+  const segs = segmentsOf(ev);
+  assert.deepEqual(segs.map((s) => s.text), ['I have been waiting for an hour', 'thank you so much']);
+  assert.deepEqual(segs.map(span), [[-100, 1700], [1700, 3250]]);
+  assert.ok(segs.every((s) => s.revision === 0));
+  assert.deepEqual(flagsOf(segs[0]).text, 'PRESENT');
+});
+
+test('late transcript: the sealed segment comes again as revision 1 with the text', () => {
+  const w = new Windower({ transcriptWaitMs: 0, allowedLatenessMs: 100 });
+  const audio = audioStream({ pattern: [['speech', 1000], ['silence', 1500]] });
+  const ev1 = feed(w, [callStart(), ...audio]);
+  const [seg] = segmentsOf(ev1);
+  assert.equal(seg.text, null);
+  const late = textChunk({ seq: 0, eventTimeMs: T0 + 100, durationMs: 800, text: 'this is great' });
+  const ev2 = w.accept(late, 100);
+  const [rev] = segmentsOf(ev2);
+  assert.equal(rev.index, seg.index);
+  assert.equal(rev.revision, 1);
+  assert.equal(rev.text, 'this is great');
+  assert.equal(rev.audio, seg.audio, 'same audio');
+  assert.deepEqual(rev.sources, [late.source], 'only the transcript is released with the revision');
+  // A transcript after call_end still revises, within the grace period.
+  w.accept(callEnd({ eventTimeMs: T0 + 2600 }), 101);
+  const ev3 = w.accept(textChunk({ seq: 1, eventTimeMs: T0 + 500, durationMs: 400, text: 'really' }), 102);
+  assert.deepEqual(segmentsOf(ev3).map((s) => [s.revision, s.text]), [[2, 'this is great really']]);
+  // After the grace period it is too late.
+  w.tick(102 + w.options.lateTextGraceMs);
+  const ev4 = w.accept(textChunk({ seq: 2, eventTimeMs: T0 + 500, durationMs: 400, text: 'x' }), 200_000);
+  assert.equal(rejectionsOf(ev4)[0].error.code, 'CHUNK_UNKNOWN_CALL');
+});
+
+test('a transcript over released silence is CHUNK_TOO_LATE', () => {
+  const w = new Windower({ transcriptWaitMs: 0, allowedLatenessMs: 100 });
+  feed(w, [callStart(), ...audioStream({ pattern: [['silence', 3000]] })]);
+  const ev = w.accept(textChunk({ eventTimeMs: T0 + 500, durationMs: 300 }), 50);
+  assert.equal(rejectionsOf(ev)[0].error.code, 'CHUNK_TOO_LATE');
+});
+
+test('a call that never ends times out: CALL_IDLE_TIMEOUT, TIMED_OUT, everything sealed', () => {
+  const w = new Windower({ idleTimeoutMs: 10_000 });
+  const audio = audioStream({ pattern: [['speech', 800]] });
+  const ev = feed(w, [callStart(), ...audio], 1000);
+  assert.equal(segmentsOf(ev).length, 0, 'still open');
+  assert.deepEqual(w.tick(1000 + 9_000), []);
+  const out = w.tick(1000 + 8 + 10_000);
+  const [closed] = callsOf(out);
+  assert.equal(closed.call.status, 'TIMED_OUT');
+  assert.equal(closed.error?.code, 'CALL_IDLE_TIMEOUT');
+  assert.equal(segmentsOf(out).length, 1);
+  assert.equal(w.stats().openCalls, 0);
+  const after = w.accept(audioChunk({ seq: 99, eventTimeMs: T0 + 900 }), 30_000);
+  assert.equal(rejectionsOf(after)[0].error.code, 'CHUNK_UNKNOWN_CALL');
+});
+
+test('unknown calls: auto-opened by default, CHUNK_UNKNOWN_CALL when autoOpenCalls is off', () => {
+  const auto = new Windower();
+  const ev = auto.accept(audioChunk({ callId: 'mid', seq: 500 }), 0);
+  assert.deepEqual(callsOf(ev).map((c) => [c.call.callId, c.call.status]), [['mid', 'ACTIVE']]);
+  assert.equal(rejectionsOf(auto.accept(audioChunk({ callId: 'mid', seq: 501, eventTimeMs: T0 + 20 }), 1)).length, 0, 'starts at the first seq seen');
+  const strict = new Windower({ autoOpenCalls: false });
+  assert.equal(rejectionsOf(strict.accept(audioChunk({ callId: 'nope' }), 0))[0].error.code, 'CHUNK_UNKNOWN_CALL');
+  assert.equal(rejectionsOf(strict.accept(callEnd({ callId: 'nope' }), 0))[0].error.code, 'CHUNK_UNKNOWN_CALL');
+});
+
+test('call_start after auto-open merges meta; duplicate control records are CHUNK_DUPLICATE', () => {
+  const w = new Windower();
+  w.accept(audioChunk({ seq: 0, eventTimeMs: T0 + 100 }), 0);
+  const ev = w.accept(callStart({ meta: { queue: 'billing' } }), 1);
+  assert.deepEqual(callsOf(ev)[0].call.meta, { queue: 'billing' });
+  assert.equal(callsOf(ev)[0].call.startedAtMs, T0);
+  assert.equal(rejectionsOf(w.accept(callStart(), 2))[0].error.code, 'CHUNK_DUPLICATE');
+});
+
+test('bad-input suite at the window: duplicate, out of order, too late, wrong rate, wrong tenant', () => {
+  const w = new Windower({ reorderWindow: 2, allowedLatenessMs: 500 });
+  const a = audioStream({ pattern: [['speech', 2000]] });
+  w.accept(callStart(), 0);
+  w.accept(a[0], 1);
+  assert.equal(rejectionsOf(w.accept(a[0], 2))[0].error.code, 'CHUNK_DUPLICATE');
+  for (const i of [2, 3, 4]) w.accept(a[i], 3); // seq 1 missing; the window of 2 gives it up
+  assert.equal(rejectionsOf(w.accept(a[1], 4))[0].error.code, 'CHUNK_OUT_OF_ORDER');
+  for (let i = 5; i < 20; i++) w.accept(a[i], 5);
+  // A new stream (video) whose first chunk is older than the watermark (2000 - 500).
+  const tooLate = rejectionsOf(w.accept(videoChunk({ seq: 0, eventTimeMs: T0 + 1000 }), 6));
+  assert.equal(tooLate[0].error.code, 'CHUNK_TOO_LATE');
+  assert.equal(tooLate[0].error.details.watermarkMs, T0 + 1500);
+  const rate = rejectionsOf(w.accept(audioChunk({ channel: 'agent', sampleRate: 8000, samples: tone(20, 8000) }), 7));
+  assert.equal(rate[0].error.code, 'CHUNK_BAD_SAMPLE_RATE');
+  const tenant = rejectionsOf(w.accept(audioChunk({ tenant: 'other', seq: 20, eventTimeMs: T0 + 2000 }), 8));
+  assert.equal(tenant[0].error.code, 'CHUNK_MALFORMED_HEADERS');
+});
+
+test('one bad call does not disturb another call in flight', () => {
+  const w = new Windower();
+  const good = audioStream({ callId: 'good', pattern: [['speech', 1000], ['silence', 500]] });
+  const bad = audioStream({ callId: 'bad', pattern: [['speech', 1000]] });
+  const ev: ReturnType<Windower['accept']> = [];
+  ev.push(...w.accept(callStart({ callId: 'good' }), 0));
+  good.forEach((c, i) => {
+    ev.push(...w.accept(c, i));
+    ev.push(...w.accept(bad[i % bad.length], i)); // duplicates after the first pass
+  });
+  ev.push(...w.accept(callEnd({ callId: 'good', eventTimeMs: T0 + 1500 }), 99));
+  assert.ok(rejectionsOf(ev).every((r) => r.chunk.callId === 'bad' && r.error.code === 'CHUNK_DUPLICATE'));
+  assert.deepEqual(segmentsOf(ev).filter((s) => s.callId === 'good').map(span), [[-100, 1100]]);
+});
+
+test('long speech is cut at maxSegmentMs; audio never exceeds the model maximum', () => {
+  const w = new Windower();
+  const ev = feed(w, [callStart(), ...audioStream({ pattern: [['speech', 30_000]], chunkMs: 200 }), callEnd({ eventTimeMs: T0 + 30_000 })]);
+  const segs = segmentsOf(ev);
+  assert.ok(segs.length >= 3);
+  for (const s of segs) {
+    assert.ok(s.endMs - s.startMs <= 12_000);
+    assert.ok((s.audio?.length ?? 0) <= 192_000);
+  }
+  const covered = segs.reduce((n, s) => n + (s.audio?.length ?? 0), 0);
+  assert.equal(covered, 30 * 16000, 'every sample in exactly one segment');
+});
+
+test('video-only channel: fixed windows, frames by timestamp, subsampled to maxVideoFrames', () => {
+  const w = new Windower({ fixedWindowMs: 2000, maxVideoFrames: 15 });
+  const chunks = Array.from({ length: 6 }, (_, i) => videoChunk({ channel: 'cam', seq: i, eventTimeMs: T0 + i * 1000, fps: 10 }));
+  const ev = feed(w, [callStart(), ...chunks, callEnd({ eventTimeMs: T0 + 6000 })]);
+  const segs = segmentsOf(ev);
+  assert.deepEqual(segs.map(span), [[0, 2000], [2000, 4000], [4000, 6000]]);
+  assert.deepEqual(segs.map((s) => s.videoFrames), [15, 15, 15]);
+  assert.equal(segs[0].video?.length, 15 * 24);
+  assert.deepEqual(flagsOf(segs[0]), { text: 'MISSING', audio: 'MISSING', video: 'PRESENT' });
+});
+
+test('bounds: open calls evict the idlest; pending transcripts and channels are capped', () => {
+  const w = new Windower({ maxOpenCalls: 2, maxPendingText: 2, maxChannelsPerCall: 1 });
+  w.accept(callStart({ callId: 'a' }), 0);
+  w.accept(callStart({ callId: 'b' }), 1);
+  w.accept(audioChunk({ callId: 'a', seq: 0 }), 2); // a is now the most recent
+  const ev = w.accept(callStart({ callId: 'c' }), 3);
+  const closed = callsOf(ev).find((c) => c.call.status === 'TIMED_OUT');
+  assert.equal(closed?.call.callId, 'b');
+  assert.equal(closed?.error?.code, 'CALL_IDLE_TIMEOUT');
+  for (let i = 0; i < 2; i++) w.accept(textChunk({ callId: 'c', seq: i, eventTimeMs: T0 + 10_000 + i }), 4);
+  const full = rejectionsOf(w.accept(textChunk({ callId: 'c', seq: 2, eventTimeMs: T0 + 10_005 }), 5));
+  assert.equal(full[0].error.code, 'WINDOW_BUFFER_FULL');
+  const ch = rejectionsOf(w.accept(audioChunk({ callId: 'c', channel: 'agent' }), 6));
+  assert.equal(ch[0].error.code, 'WINDOW_BUFFER_FULL');
+});
+
+test('shutdown flush seals open calls, keeps them ACTIVE and releases everything', () => {
+  const w = new Windower();
+  const audio = audioStream({ pattern: [['silence', 300], ['speech', 600]] });
+  const ev = [...feed(w, [callStart(), ...audio]), ...w.flush(1000)];
+  const refs = [...segmentsOf(ev).flatMap((s) => s.sources), ...releasedOf(ev)];
+  assert.equal(refs.length, audio.length + 1);
+  assert.equal(callsOf(ev).at(-1)?.call.status, 'ACTIVE');
+});
+
+test('options are validated at construction', () => {
+  assert.throws(() => new Windower({ maxSegmentMs: 0 }), RangeError);
+  assert.throws(() => new Windower({ minSegmentMs: 20_000 }), RangeError);
+  assert.throws(() => new Windower({ vad: { frameMs: 0.01 } }), RangeError);
+});
