@@ -8,23 +8,12 @@ import type { ModalityFlags, ModelOutput, Segment, SegmentScore, SentimentLabel 
 /** Maps valence to a class and a 0..1 confidence (the scorer's labeler, from the model manifest). */
 export type Labeler = (valence: number) => { label: SentimentLabel; confidence: number };
 
-/**
- * Which modalities a score rests on. Text that did not arrive is SIMULATED from the audio by the
- * model's missing flow; with no audio either there is nothing to simulate it from: MISSING.
- */
-export function modalityFlags(segment: Pick<Segment, 'audio' | 'text' | 'video' | 'videoFrames'>): ModalityFlags {
-  const hasAudio = segment.audio !== null && segment.audio.length > 0;
-  const hasText = segment.text !== null && segment.text.trim() !== '';
-  return {
-    text: hasText ? 'PRESENT' : hasAudio ? 'SIMULATED' : 'MISSING',
-    audio: hasAudio ? 'PRESENT' : 'MISSING',
-    video: segment.video !== null && segment.videoFrames > 0 ? 'PRESENT' : 'MISSING',
-  };
-}
+/** Which modalities a score rests on (the scorer's rule: src/score/features.ts modalityFlags). */
+export type FlagRule = (segment: Segment) => ModalityFlags;
 
-export function buildScore(segment: Segment, output: ModelOutput, info: ScorerInfo, labeler: Labeler, at: Date): SegmentScore {
-  const modalities = modalityFlags(segment);
-  const { label, confidence } = labeler(output.valence);
+export function buildScore(segment: Segment, output: ModelOutput, info: ScorerInfo, rules: { labeler: Labeler; flags: FlagRule }, at: Date): SegmentScore {
+  const modalities = rules.flags(segment);
+  const { label, confidence } = rules.labeler(output.valence);
   return {
     callId: segment.callId,
     tenant: segment.tenant,

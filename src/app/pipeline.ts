@@ -2,20 +2,21 @@
  * The pipeline: the one place where the stages meet. It owns no transport; every part comes in
  * through a port (src/core/ports.ts) or a stage's narrow interface.
  *
- *   source --RawChunk[]--> decode --MediaChunk--> window --Segment--> scorer --> store --> publisher
- *                             │                      │
- *                             └─ rejected: dead-letter + release      └─ call updates: store + publisher
+ *   source -> ingest (decode; bad: dead-letter + release) -> onChunk -> window
+ *     window --Segment--> scorer --> store --> (analytics) --> publisher
+ *     window --CallInfo--> store --> publisher
  *
  * Guarantees (docs/lifecycle.md): a chunk is released to its source (Kafka offset committable)
  * only after the score of every segment it fed is stored, or after it was dead-lettered; a score
  * is published only after it is stored. Segments in flight are bounded (`maxInFlight`): when the
- * bound is reached, `accept` waits, which pauses the source (backpressure, no unbounded queue).
+ * bound is reached, `onChunk` waits, which holds the source's batch (backpressure: the Kafka
+ * source pauses its partition, the in-process source blocks its producer; no unbounded queue).
  */
 import type { Logger } from 'pino';
-import { AppError, toAppError } from '../core/errors.js';
-import type { ChunkSink, ChunkSource, DeadLetterSink, RawChunk, Scorer, ScorePublisher, ScoreStore } from '../core/ports.js';
+import { type AppError, toAppError } from '../core/errors.js';
+import type { RawChunk, Scorer, ScorePublisher, ScoreStore } from '../core/ports.js';
 import type { CallInfo, ChunkSourceRef, MediaChunk, Segment, SegmentScore } from '../core/types.js';
-import { buildScore, type Labeler } from './build-score.js';
+import { buildScore, type FlagRule, type Labeler } from './build-score.js';
 import type { PipelineMetrics } from './metrics.js';
 
 /** What the window stage emits. */
@@ -35,15 +36,22 @@ export interface WindowStage {
 }
 
 export interface PipelineOptions {
-  source: ChunkSource;
-  decode: (raw: RawChunk) => MediaChunk;
   window: WindowStage;
   scorer: Scorer;
   store: ScoreStore;
   publisher: ScorePublisher;
-  deadLetters: DeadLetterSink;
+  /** Marks chunks finished at their source (ChunkSource.release). */
+  release: (refs: ChunkSourceRef[]) => void;
+  /** Dead-letters, counts and releases a chunk the window rejected (Ingest.reject). */
+  reject: (raw: RawChunk, error: AppError) => Promise<void>;
+  /** Called after a score is stored, before it is published (analytics, alert rules). */
+  onScored?: (score: SegmentScore) => Promise<void> | void;
+  /** Called after a call update is stored, before it is published. */
+  onCall?: (call: CallInfo) => Promise<void> | void;
   /** valence -> label + confidence, from the model manifest's neutral band. */
   labeler: Labeler;
+  /** Which modalities a segment's score rests on (the scorer's rule). */
+  flags: FlagRule;
   metrics: PipelineMetrics;
   logger: Logger;
   /** Segments scored-but-not-stored at once before `accept` waits (default 256). */
@@ -58,8 +66,10 @@ export interface PipelineOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export class Pipeline implements ChunkSink {
-  private readonly o: Required<Omit<PipelineOptions, 'now'>> & { now: () => number };
+type Defaults = 'maxInFlight' | 'tickMs' | 'scoreAttempts' | 'now';
+
+export class Pipeline {
+  private readonly o: Omit<PipelineOptions, Defaults> & Required<Pick<PipelineOptions, Defaults>>;
   private readonly inFlight = new Set<Promise<void>>();
   private waiters: (() => void)[] = [];
   private ticker: NodeJS.Timeout | null = null;
@@ -71,40 +81,30 @@ export class Pipeline implements ChunkSink {
     this.o = { maxInFlight: 256, tickMs: 100, scoreAttempts: 5, now: Date.now, ...options };
   }
 
-  async start(): Promise<void> {
+  /** Starts the window ticker (idle timeouts, watermark seals without new chunks). */
+  start(): void {
     this.ticker = setInterval(() => this.handle(this.o.window.tick(this.o.now())), this.o.tickMs);
     this.ticker.unref();
-    await this.o.source.start(this);
   }
 
-  /** ChunkSink: decode, window, and hand segments to scoring. Resolves when there is room again. */
-  async accept(batch: RawChunk[]): Promise<void> {
-    for (const raw of batch) {
-      let chunk: MediaChunk;
-      try {
-        chunk = this.o.decode(raw);
-      } catch (e) {
-        await this.reject(raw, toAppError(e, 'CHUNK_BAD_PAYLOAD'));
-        continue;
-      }
-      this.o.metrics.chunksAccepted.inc({ modality: chunk.modality });
-      const out = this.o.window.accept(chunk, this.o.now());
-      for (const ev of out) {
-        if (ev.type === 'rejected' && ev.chunk === chunk) await this.reject(raw, ev.error);
-      }
-      this.handle(out.filter((ev) => !(ev.type === 'rejected' && ev.chunk === chunk)));
-      while (this.inFlight.size >= this.o.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
+  /** Ingest's `forward`: one valid chunk into the window. Resolves when there is room again. */
+  async onChunk(chunk: MediaChunk, raw: RawChunk): Promise<void> {
+    if (this.stopping) throw toAppError(new Error('pipeline is stopping'), 'INTERNAL');
+    const out = this.o.window.accept(chunk, this.o.now());
+    for (const ev of out) {
+      if (ev.type === 'rejected' && ev.chunk === chunk) await this.o.reject(raw, ev.error);
     }
+    this.handle(out.filter((ev) => !(ev.type === 'rejected' && ev.chunk === chunk)));
+    while (this.inFlight.size >= this.o.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
   }
 
-  /** Stops the ticker, seals everything open, waits for every segment to be stored and published. */
-  async stop(): Promise<void> {
-    if (this.stopping) return;
+  /** After the source stopped: seals everything open and waits until every segment is stored and published. */
+  async drain(): Promise<void> {
+    if (this.stopping) return this.idle();
     this.stopping = true;
-    await this.o.source.stop();
     if (this.ticker) clearInterval(this.ticker);
     this.handle(this.o.window.flush(this.o.now()));
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.idle();
   }
 
   /** Resolves when nothing is in flight (tests and benchmarks). */
@@ -112,11 +112,9 @@ export class Pipeline implements ChunkSink {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private async reject(raw: RawChunk, error: AppError): Promise<void> {
-    this.o.metrics.deadLetters.inc({ code: error.code });
-    this.o.logger.warn({ code: error.code, partition: raw.source.partition, offset: raw.source.offset, callId: raw.key?.toString('utf8') }, error.message);
-    await this.o.deadLetters.deadLetter(raw, { code: error.code, message: error.message });
-    this.o.source.release([raw.source]);
+  /** Segments and call updates scored/stored but not yet finished. */
+  inFlightCount(): number {
+    return this.inFlight.size;
   }
 
   private handle(events: WindowOutput[]): void {
@@ -129,14 +127,14 @@ export class Pipeline implements ChunkSink {
           this.track(ev.call.callId, () => this.storeCall(ev.call));
           break;
         case 'release':
-          this.o.source.release(ev.refs);
+          this.o.release(ev.refs);
           break;
         case 'rejected':
           // A rejection of an earlier, buffered chunk (e.g. out of order after the reorder window):
           // its raw record is gone, so it is counted and logged; its offset is released with it.
           this.o.metrics.deadLetters.inc({ code: ev.error.code });
           this.o.logger.warn({ code: ev.error.code, callId: ev.chunk.callId, seq: ev.chunk.seq }, ev.error.message);
-          if (ev.chunk.source) this.o.source.release([ev.chunk.source]);
+          if (ev.chunk.source) this.o.release([ev.chunk.source]);
           break;
       }
     }
@@ -160,6 +158,7 @@ export class Pipeline implements ChunkSink {
 
   private async storeCall(call: CallInfo): Promise<void> {
     await this.retryStore(() => this.o.store.upsertCall(call));
+    await this.o.onCall?.(call);
     await this.o.publisher.publishCall(call);
   }
 
@@ -175,19 +174,31 @@ export class Pipeline implements ChunkSink {
         if (!err.retriable || attempt >= this.o.scoreAttempts) {
           this.o.metrics.segmentsFailed.inc({ code: err.code });
           this.o.logger.error({ code: err.code, callId: segment.callId, channel: segment.channel, segment: segment.index }, `segment given up: ${err.message}`);
-          this.o.source.release(segment.sources);
+          this.o.release(segment.sources);
           return;
         }
         await sleep(Math.min(2000, 50 * 2 ** attempt));
       }
     }
-    const score: SegmentScore = buildScore(segment, output, this.o.scorer.info(), this.o.labeler, new Date(this.o.now()));
+    const score: SegmentScore = buildScore(segment, output, this.o.scorer.info(), { labeler: this.o.labeler, flags: this.o.flags }, new Date(this.o.now()));
     const result = await this.retryStore(() => this.o.store.putScore(score));
-    this.o.source.release(segment.sources);
+    this.o.release(segment.sources);
     this.o.metrics.segmentsScored.inc({ text: score.modalities.text, result });
     this.o.metrics.scoreLatency.observe((this.o.now() - segment.sealedAtWallMs) / 1000);
     this.o.metrics.pipelineLatency.observe((this.o.now() - t0) / 1000);
-    if (result === 'inserted') await this.o.publisher.publishScore(score);
+    if (result === 'inserted') {
+      await this.guard('onScored', () => this.o.onScored?.(score));
+      await this.o.publisher.publishScore(score);
+    }
+  }
+
+  /** A side consumer (analytics) failing must not lose or block the score itself. */
+  private async guard(what: string, fn: () => unknown): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      this.o.logger.error({ err: e }, `${what} failed`);
+    }
   }
 
   /** Storage failures are retried until they succeed: giving up would lose a score. */

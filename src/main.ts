@@ -1,0 +1,68 @@
+/**
+ * `npm start`: the whole product on one machine. With no configuration: SQLite in ./data, the
+ * in-process ingest, and demo calls streaming in real time (open http://127.0.0.1:4000/).
+ * With KAFKA_BROKERS set: Kafka is the source (see README.md and docs/operations.md).
+ */
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createApp } from './app/app.js';
+import { ConfigError, loadConfig } from './app/config.js';
+import { loadFixtureCalls } from './app/demo/fixtures.js';
+import { runDemo } from './app/demo/player.js';
+import { repoRoot } from './app/paths.js';
+import { MemorySource } from './ingest/memory-source.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`sentiment-stream: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'sentiment-stream' } });
+  if (!config.kafkaBrokers) {
+    logger.warn('DEV MODE: no KAFKA_BROKERS, in-process ingest; every API caller is tenant "%s" (no authentication)', config.devTenant);
+  }
+  const app = await createApp(config, logger);
+  await app.start();
+
+  const demoAbort = new AbortController();
+  let demo: Promise<void> = Promise.resolve();
+  if (config.demo) {
+    if (!(app.source instanceof MemorySource)) throw new Error('DEMO needs the in-process source (unset KAFKA_BROKERS)');
+    const source = app.source;
+    const fixtures = loadFixtureCalls(join(repoRoot(), 'fixtures', 'calls'));
+    logger.info({ calls: config.demoCalls, fixtures: fixtures.length }, 'demo: streaming synthetic calls in real time');
+    demo = runDemo({
+      fixtures,
+      concurrent: config.demoCalls,
+      tenant: config.devTenant,
+      signal: demoAbort.signal,
+      send: (record) => source.push(record),
+      onCallStart: (callId, fixtureId) => logger.info({ callId, fixture: fixtureId }, 'demo call started'),
+    }).catch((e) => logger.error({ err: e }, 'demo stopped'));
+  }
+  console.log(`\n  Dashboard:  http://${config.host}:${app.api.httpServer.address() && (app.api.httpServer.address() as { port: number }).port}/\n  GraphQL:    ${app.api.url}  (subscriptions: ${app.api.wsUrl})\n`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    demoAbort.abort();
+    await demo;
+    await app.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
