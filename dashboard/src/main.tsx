@@ -11,12 +11,13 @@ import { type ConnectionState, createApi } from './api.js';
 import { App } from './App.js';
 import { Model } from './model.js';
 import { ALERTS_SUB, CALLS_SUB, callStatuses, LIVE_SNAPSHOT, SCORES_SUB } from './queries.js';
+import { GapRepair } from './repair.js';
 import { onRoute, parseRoute } from './router.js';
 import type { Alert, CallNode, Score } from './types.js';
 import './style.css';
 
 const METRIC_CAP = 5000;
-const metrics = { renders: [] as number[], latencies: [] as number[], snapshots: 0 };
+const metrics = { renders: [] as number[], latencies: [] as number[], snapshots: 0, repaired: 0 };
 (window as unknown as { __dash: typeof metrics }).__dash = metrics;
 const push = (xs: number[], v: number) => {
   xs.push(v);
@@ -79,8 +80,17 @@ async function loadSnapshot(): Promise<void> {
   }
 }
 
-api.subscribe<{ segmentScored: Score }>(SCORES_SUB, (d) => model.applyScore(d.segmentScored));
-api.subscribe<{ callUpdated: CallNode }>(CALLS_SUB, (d) => model.applyCall(d.callUpdated));
+const repair = new GapRepair(api, model);
+api.subscribe<{ segmentScored: Score }>(SCORES_SUB, (d) => {
+  model.applyScore(d.segmentScored);
+  repair.check(d.segmentScored);
+  metrics.repaired = repair.repaired;
+});
+api.subscribe<{ callUpdated: CallNode }>(CALLS_SUB, (d) => {
+  model.applyCall(d.callUpdated);
+  // A call that ended may have lost its last scores on the way: fetch them once.
+  if (d.callUpdated.status !== 'ACTIVE') repair.want(d.callUpdated.id);
+});
 api.subscribe<{ alerts: Alert }>(ALERTS_SUB, (d) => model.applyAlert(d.alerts));
 void loadSnapshot();
 schedule();

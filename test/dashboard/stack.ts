@@ -82,6 +82,9 @@ export async function startStack(port = 0): Promise<Stack> {
       await store.putScore(s);
       await analytics.service.onScored(s);
       if (publish) await hub.publishScore(s);
+      // A real pipeline gets each score back from a scoring worker in its own event-loop turn;
+      // yield one too, so the API's sockets get to write between scores as they would.
+      await new Promise((r) => setImmediate(r));
     },
     async call(c, publish = true) {
       await store.upsertCall(c);
