@@ -50,6 +50,8 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
   let manifest: ModelManifest | null = null;
   let pool: WorkerPool | null = null;
   let batcher: Batcher<SegmentInput, ModelOutput> | null = null;
+  /** Set when every worker is gone and none restarts: score() fails fast instead of queueing. */
+  let dead: AppError | null = null;
 
   const scorer: OnnxScorer = {
     get pool() {
@@ -71,6 +73,10 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
       const p = pool;
       const b = new Batcher<SegmentInput, ModelOutput>(options, async (segs) => toOutputs(await p.run(segs), segs.length), () => p.idle() > 0);
       p.onIdle = () => b.kick();
+      p.onDead = (e) => {
+        dead = e;
+        b.failQueued(e);
+      };
       await p.start();
       batcher = b;
       state = 'started';
@@ -85,6 +91,7 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
     },
     score(segment: Segment): Promise<ModelOutput> {
       if (state !== 'started' || !batcher || !manifest) return Promise.reject(new AppError('SCORER_FAILED', { reason: `scorer is ${state}` }));
+      if (dead) return Promise.reject(dead);
       try {
         validateSegment(segment, manifest);
       } catch (e) {

@@ -76,6 +76,8 @@ export class WorkerPool {
   attempts: ProviderAttempt[] = [];
   /** Called whenever a worker becomes free, so the batcher can hand it the next batch. */
   onIdle: () => void = () => {};
+  /** Called once no worker is left and none could be started again: the scorer is down. */
+  onDead: (e: AppError) => void = () => {};
 
   constructor(private readonly opts: PoolOptions) {
     this.size = opts.size ?? 1;
@@ -210,13 +212,14 @@ export class WorkerPool {
       await this.spawn();
     } catch (e) {
       if (left > 1 && !this.stopped) {
-        await new Promise((r) => setTimeout(r, 1000).unref());
+        await new Promise((r) => setTimeout(r, 1000));
         return this.respawn(left - 1);
       }
       // No worker can be started: fail what waits rather than let it hang.
       if (this.slots.size === 0) {
-        const reason = (e as Error).message;
-        for (const j of this.waiting.splice(0)) j.reject(new AppError('SCORER_WORKER_CRASHED', { worker: 'replacement', reason }));
+        const dead = new AppError('SCORER_WORKER_CRASHED', { worker: 'replacement', reason: (e as Error).message });
+        for (const j of this.waiting.splice(0)) j.reject(dead);
+        this.onDead(dead);
       }
     }
   }

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { AppError } from '../../src/core/errors.js';
 import { loadManifest } from '../../src/score/manifest.js';
 import { WorkerPool, type PoolOptions } from '../../src/score/pool.js';
-import { requireModel, segment } from './fixtures.js';
+import { copyModelDir, requireModel, segment } from './fixtures.js';
 
 const waitFor = async (cond: () => boolean, ms = 20_000): Promise<void> => {
   const end = Date.now() + ms;
@@ -79,4 +80,23 @@ test('stop() ends every worker and later runs are refused', async (t) => {
   await ctx.pool.stop();
   assert.equal(ctx.pool.workers(), 0);
   await assert.rejects(ctx.pool.run(ctx.segs), (e: AppError) => e.code === 'SCORER_FAILED');
+});
+
+test('when no replacement can start, waiting batches fail and onDead fires (no silent hang)', async (t) => {
+  const src = await requireModel(t);
+  if (!src) return;
+  const real = await loadManifest(src, { verifyHashes: false });
+  const dir = copyModelDir(src, [real.graphs.textEncoder.file, real.graphs.fusion.file, real.text.tokenizer, 'manifest.json']);
+  const manifest = await loadManifest(dir, { verifyHashes: false });
+  const pool = new WorkerPool({ manifest, providers: ['cpu'], respawnAttempts: 2 });
+  t.after(() => pool.stop());
+  await pool.start();
+  let dead: AppError | null = null;
+  pool.onDead = (e) => (dead = e);
+  rmSync(manifest.graphs.fusion.path); // the replacement cannot load the model
+  await pool.kill(pool.workerIds()[0]);
+  const seg = segment({ featureDim: manifest.video.featureDim });
+  await assert.rejects(pool.run([seg]), (e: AppError) => e.code === 'SCORER_WORKER_CRASHED');
+  assert.equal(dead!.code, 'SCORER_WORKER_CRASHED');
+  assert.equal(pool.workers(), 0);
 });
