@@ -170,7 +170,8 @@ export class Windower {
       return;
     }
     if (c.modality === 'control') return;
-    if (c.eventTimeMs < call.watermarkMs - EPS || ch.isSealed(c.eventTimeMs)) {
+    // Too late: it ends behind the watermark, or it starts in time already sealed.
+    if (c.eventTimeMs + c.durationMs < call.watermarkMs - EPS || ch.isSealed(c.eventTimeMs)) {
       const watermarkMs = Math.max(call.watermarkMs, ch.cursorMs ?? -Infinity);
       return void reject(ev, c, new AppError('CHUNK_TOO_LATE', { eventTimeMs: c.eventTimeMs, watermarkMs }));
     }

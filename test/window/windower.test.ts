@@ -132,8 +132,8 @@ test('bad-input suite at the window: duplicate, out of order, too late, wrong ra
   for (const i of [2, 3, 4]) w.accept(a[i], 3); // seq 1 missing; the window of 2 gives it up
   assert.equal(rejectionsOf(w.accept(a[1], 4))[0].error.code, 'CHUNK_OUT_OF_ORDER');
   for (let i = 5; i < 20; i++) w.accept(a[i], 5);
-  // A new stream (video) whose first chunk is older than the watermark (2000 - 500).
-  const tooLate = rejectionsOf(w.accept(videoChunk({ seq: 0, eventTimeMs: T0 + 1000 }), 6));
+  // A new stream (video) whose first chunk ends before the watermark (2000 - 500).
+  const tooLate = rejectionsOf(w.accept(videoChunk({ seq: 0, eventTimeMs: T0 + 400 }), 6));
   assert.equal(tooLate[0].error.code, 'CHUNK_TOO_LATE');
   assert.equal(tooLate[0].error.details.watermarkMs, T0 + 1500);
   const rate = rejectionsOf(w.accept(audioChunk({ channel: 'agent', sampleRate: 8000, samples: tone(20, 8000) }), 7));
