@@ -24,7 +24,9 @@ const callArb = fc.record({ customer: channelArb, agent: channelArb });
 type Timed = { chunk: MediaChunk; at: number };
 
 /** The chunks of a random call, in arrival order (transcripts arrive TEXT_LAG_MS after their speech). */
-function buildCall(spec: fc.RecordValue<{ customer: typeof channelArb; agent: typeof channelArb }>): MediaChunk[] {
+type ChannelSpec = { pattern: [string, number][]; transcribe: boolean; video: boolean };
+
+function buildCall(spec: { customer: ChannelSpec; agent: ChannelSpec }): MediaChunk[] {
   const timed: Timed[] = [];
   let endMs = 0;
   for (const channel of ['customer', 'agent'] as const) {
