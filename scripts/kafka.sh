@@ -64,9 +64,10 @@ fetch() {
     say "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its runtime dependencies from Maven Central"
     local t0=$SECONDS tmp="$libs.tmp.$$"
     rm -rf "$tmp"
-    mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" dependency:copy-dependencies \
+    # -q still prints colour resets on some Maven versions: strip escapes and empty lines
+    mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
       -Dkafka.version="$KAFKA_VERSION" -DoutputDirectory="$tmp" \
-      -Dmaven.repo.local="$KAFKA_CACHE/m2" \
+      -Dmaven.repo.local="$KAFKA_CACHE/m2" 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' | { grep -v '^$' >&2 || true; } \
       || { rm -rf "$tmp"; die "Maven could not resolve Kafka $KAFKA_VERSION (is Maven Central reachable?)"; }
     [ -f "$tmp/kafka_2.13-$KAFKA_VERSION.jar" ] || { rm -rf "$tmp"; die "kafka_2.13-$KAFKA_VERSION.jar missing after resolve"; }
     rm -rf "$libs"
