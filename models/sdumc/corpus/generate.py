@@ -63,8 +63,8 @@ _seed = 0
 
 def _init_worker(seed: int) -> None:
     global _tts, _seed
-    from .tts import Espeak
-    _tts, _seed = Espeak(), seed
+    from .tts import shared
+    _tts, _seed = shared(), seed
 
 
 def _work(item: Item):

@@ -53,8 +53,12 @@ class Item:
 
 
 def clean_text(text: str) -> str:
-    """Text as spoken: HTML entities decoded, VADER's '' quotes made ", whitespace collapsed."""
+    """Text as spoken: HTML entities decoded, VADER's '' quotes made ", a space restored after
+    sentence punctuation glued to the next word (MELD's "you!I"), space before final
+    punctuation removed (MELD's "stupid ."), whitespace collapsed."""
     t = html.unescape(text).replace("''", '"').replace("\u2019", "'")
+    t = re.sub(r"([a-z][!?.])(?=[A-Z])", r"\1 ", t)
+    t = re.sub(r"\s+([.!?,;:])(?=\s|$)", r"\1", t)
     return re.sub(r"\s+", " ", t).strip()
 
 

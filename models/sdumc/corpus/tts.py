@@ -36,9 +36,22 @@ _CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_in
                        ctypes.c_void_p)
 
 
+_shared: "Espeak | None" = None
+
+
+def shared() -> "Espeak":
+    """This process's one Espeak. Initialising the library twice in a process leaves it in
+    another state than once, so every caller (and every worker forked from a process that
+    already has one) must share it for output to be reproducible."""
+    global _shared
+    if _shared is None:
+        _shared = Espeak()
+    return _shared
+
+
 class Espeak:
-    """One initialised espeak-ng in this process. `synth` never changes this process's
-    library state (it runs in a forked child); use one instance per worker process."""
+    """One initialised espeak-ng in this process; get it with `shared()`. `synth` never
+    changes this process's library state (it runs in a forked child)."""
 
     def __init__(self):
         try:

@@ -1,0 +1,136 @@
+"""The generator CLI: reproducibility, by-sentence splits, clear errors on bad input."""
+import os
+
+import numpy as np
+import pytest
+
+from sdumc.corpus import generate as G
+from sdumc.corpus.errors import CorpusError
+from sdumc.corpus.reader import CorpusReader
+from sdumc.corpus.sources import SPLIT_RATIOS, load_items, load_vader, normalise, split_of
+
+DATA = str(G.DEFAULT_DATA)
+needs_data = pytest.mark.skipif(not os.path.isdir(DATA), reason=f"no shared data at {DATA}")
+
+
+@pytest.fixture(scope="module")
+def all_items():
+    return load_items(DATA)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    """A copy of the first rows of every input file: the generator's real inputs, fast."""
+    d = tmp_path_factory.mktemp("data")
+    (d / "vader").mkdir()
+    (d / "meld").mkdir()
+    for f in os.listdir(os.path.join(DATA, "vader")):
+        with open(os.path.join(DATA, "vader", f), encoding="utf-8") as src:
+            (d / "vader" / f).write_text("".join(src.readlines()[:40]), encoding="utf-8")
+    with open(os.path.join(DATA, "meld", "train_sent_emo.csv"), encoding="utf-8") as src:
+        (d / "meld" / "train_sent_emo.csv").write_text("".join(src.readlines()[:80]),
+                                                       encoding="utf-8")
+    return str(d)
+
+
+def _files(d):
+    return {n: (d / n).read_bytes() for n in ("corpus.json", "meta.jsonl", "audio.i16",
+                                              "video.f16")}
+
+
+@needs_data
+def test_same_seed_same_bytes_whatever_the_workers(tmp_path, tiny_data):
+    args = ["--data", tiny_data, "--limit", "4", "--max-words", "5", "--balanced", "--quiet"]
+    assert G.main(args + ["--out", str(tmp_path / "a"), "--workers", "1"]) == 0
+    assert G.main(args + ["--out", str(tmp_path / "b"), "--workers", "2"]) == 0
+    assert G.main(args + ["--out", str(tmp_path / "c"), "--workers", "1", "--seed", "1"]) == 0
+    a, b, c = (_files(tmp_path / x) for x in "abc")
+    assert a == b
+    assert a["audio.i16"] != c["audio.i16"] and a["video.f16"] != c["video.f16"]
+    # same sentences and splits under another seed: only the synthesis differs
+    ra, rc = CorpusReader(tmp_path / "a"), CorpusReader(tmp_path / "c")
+    assert [(r["id"], r["split"]) for r in ra.rows] == [(r["id"], r["split"]) for r in rc.rows]
+
+
+@needs_data
+def test_splits_are_by_sentence_and_near_the_documented_ratios(all_items):
+    items, stats = all_items
+    assert stats["kept"] == len(items) > 25000
+    keys = {}
+    for it in items:
+        k = normalise(it.text)
+        assert k not in keys, f"duplicate sentence kept: {it.text!r}"
+        keys[k] = it.split
+        assert it.split == split_of(it.text)
+    share = {s: sum(it.split == s for it in items) / len(items) for s, _ in SPLIT_RATIOS}
+    for s, want in SPLIT_RATIOS:
+        assert abs(share[s] - want) < 0.015, (s, share[s])
+
+
+def test_split_depends_only_on_the_normalised_sentence():
+    assert split_of("The movie was GREAT!!") == split_of("  the movie was great ")
+    # pinned: a change to the split rule would silently move sentences between splits
+    assert [split_of(f"sentence number {i}") for i in range(8)] == \
+        [split_of(f"Sentence number {i}.") for i in range(8)]
+    assert split_of("I loved it.") == "train" and split_of("It was awful.") == "test"
+
+
+def test_missing_data_folder_is_a_clear_cli_error(tmp_path, capsys):
+    rc = G.main(["--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "--quiet"])
+    assert rc == 2
+    assert "error: data folder not found" in capsys.readouterr().err
+
+
+def test_missing_input_file_names_the_path(tmp_path, capsys):
+    (tmp_path / "vader").mkdir()
+    rc = G.main(["--data", str(tmp_path), "--out", str(tmp_path / "o"), "--sources", "vader",
+                 "--quiet"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "input file not found" in err and "movieReviewSnippets_GroundTruth.tsv" in err
+    assert "Traceback" not in err
+
+
+def test_malformed_vader_line_is_reported_with_file_and_line(tmp_path):
+    v = tmp_path / "vader"
+    v.mkdir()
+    for name in ("movieReviewSnippets", "tweets", "nytEditorialSnippets"):
+        (v / f"{name}_GroundTruth.tsv").write_text("1\t1.5\tfine text\n2\tlots\tbad value\n")
+    with pytest.raises(CorpusError, match=r"movieReviewSnippets_GroundTruth.tsv:2: valence "
+                                          r"'lots' is not a number"):
+        load_vader(str(tmp_path))
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--sources", "imdb"], "unknown source"),
+    (["--limit", "0"], "must be >= 1"),
+    (["--workers", "two"], "is not an integer"),
+    (["--seed", "-1"], "must be >= 0"),
+])
+def test_bad_arguments_exit_2_with_a_message(argv, needle, capsys):
+    with pytest.raises(SystemExit) as e:
+        G.parse_args(argv)
+    assert e.value.code == 2
+    assert needle in capsys.readouterr().err
+
+
+@needs_data
+def test_existing_corpus_is_not_overwritten_without_force(tmp_path, capsys, tiny_data):
+    args = ["--data", tiny_data, "--out", str(tmp_path), "--limit", "1", "--max-words", "3",
+            "--workers", "1", "--quiet"]
+    assert G.main(args) == 0
+    before = (tmp_path / "audio.i16").read_bytes()
+    assert G.main(args) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert (tmp_path / "audio.i16").read_bytes() == before
+    assert not any(p.name.endswith(".partial") for p in tmp_path.iterdir())
+
+
+@needs_data
+def test_selection_is_stable_and_balanced(all_items):
+    items, _ = all_items
+    a = G.select(items, 24, max_words=6, balanced=True)
+    assert [i.id for i in a] == [i.id for i in G.select(items, 24, max_words=6, balanced=True)]
+    assert len({(i.subset, i.split) for i in a}) == 12
+    assert all(len(i.text.split()) <= 6 for i in a)
+    assert np.all(np.diff([items.index(i) for i in a]) > 0)  # source order kept
