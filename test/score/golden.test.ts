@@ -1,0 +1,147 @@
+/**
+ * Golden test (issue 2, Node side): the committed golden.json inputs through onnxruntime-node
+ * must give the reference outputs (PyTorch for fusion, onnxruntime-python for the int8 text
+ * encoder) within each case's tolerance (1e-4 abs). Three layers:
+ *  1. the tokenizer: golden `texts` -> the recorded `text.input_ids` / masks;
+ *  2. the raw graphs: every case's inputs bound by role through the manifest;
+ *  3. the server's path: segments rebuilt from the `fusion.flows` case go through ModelRunner
+ *     (tokenise, text encoder, features, fusion) and through the whole Scorer.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import type { Segment } from '../../src/core/types.js';
+import { ModelRunner } from '../../src/score/inference.js';
+import { loadManifest, type GraphSpec, type ModelManifest } from '../../src/score/manifest.js';
+import { createOnnxScorer } from '../../src/score/onnx-scorer.js';
+import { TextTokenizer } from '../../src/score/tokenizer.js';
+import { requireModel } from './fixtures.js';
+
+interface GTensor { dtype: 'float32' | 'int64'; dims: number[]; data: number[] }
+interface GCase { name: string; graph: 'textEncoder' | 'fusion'; reference: string; tolerance: number; texts?: string[]; rows?: string[]; inputs: Record<string, GTensor>; outputs: Record<string, GTensor> }
+
+async function golden(t: TestContext): Promise<{ m: ModelManifest; cases: GCase[] } | null> {
+  const dir = await requireModel(t);
+  if (!dir) return null;
+  const m = await loadManifest(dir);
+  assert.ok(m.goldenPath, `manifest of ${m.version} names no golden.json, or the file is absent`);
+  const g = JSON.parse(readFileSync(m.goldenPath, 'utf8')) as { format: number; version: string; cases: GCase[] };
+  assert.equal(g.format, 1, 'golden.json format');
+  assert.equal(g.version, m.version, 'golden.json belongs to this model version');
+  return { m, cases: g.cases };
+}
+
+const byName = (cases: GCase[], name: string): GCase => {
+  const c = cases.find((x) => x.name === name);
+  assert.ok(c, `golden.json has no case "${name}"`);
+  return c;
+};
+
+function maxAbsDiff(got: ArrayLike<number>, want: number[]): number {
+  assert.equal(got.length, want.length, 'output size');
+  let d = 0;
+  for (let i = 0; i < want.length; i++) d = Math.max(d, Math.abs(Number(got[i]) - want[i]));
+  return d;
+}
+
+test('golden: the tokenizer reproduces the recorded input_ids, attention_mask, token_type_ids', async (t) => {
+  const g = await golden(t);
+  if (!g) return;
+  const c = g.cases.find((x) => x.graph === 'textEncoder' && x.texts);
+  assert.ok(c, 'golden.json has a text-encoder case with texts');
+  const tok = new TextTokenizer(g.m.text.tokenizerPath, g.m.text.maxTokens);
+  const b = tok.encodeBatch(c.texts!);
+  assert.deepEqual([b.rows, b.tokens], c.inputs['text.input_ids'].dims);
+  assert.deepEqual(Array.from(b.inputIds, Number), c.inputs['text.input_ids'].data);
+  assert.deepEqual(Array.from(b.attentionMask, Number), c.inputs['text.attention_mask'].data);
+  if (c.inputs['text.token_type_ids']) assert.deepEqual(Array.from(b.tokenTypeIds, Number), c.inputs['text.token_type_ids'].data);
+});
+
+test('golden: every case through onnxruntime-node matches its reference within tolerance', async (t) => {
+  const g = await golden(t);
+  if (!g) return;
+  assert.ok(g.cases.some((c) => c.graph === 'textEncoder') && g.cases.some((c) => c.graph === 'fusion'), 'both graphs are covered');
+  const sessions = new Map<string, ort.InferenceSession>();
+  t.after(async () => { for (const s of sessions.values()) await s.release(); });
+  for (const c of g.cases) {
+    const spec: GraphSpec = g.m.graphs[c.graph];
+    if (!sessions.has(c.graph)) sessions.set(c.graph, await ort.InferenceSession.create(spec.path, { executionProviders: ['cpu'] }));
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const inp of spec.inputs) {
+      const x = c.inputs[inp.role];
+      assert.ok(x, `${c.name}: no input for role ${inp.role}`);
+      const data = inp.dtype === 'int64' ? BigInt64Array.from(x.data, (v) => BigInt(v)) : Float32Array.from(x.data);
+      feeds[inp.name] = new ort.Tensor(inp.dtype, data, x.dims);
+    }
+    const res = await sessions.get(c.graph)!.run(feeds);
+    for (const out of spec.outputs) {
+      const want: GTensor | undefined = c.outputs[out.role];
+      if (!want) continue;
+      assert.deepEqual(res[out.name].dims, want.dims, `${c.name} ${out.role} dims`);
+      const d = maxAbsDiff(res[out.name].data as Float32Array, want.data);
+      t.diagnostic(`${c.name} ${out.role} (vs ${c.reference}): max abs diff ${d.toExponential(2)}`);
+      assert.ok(d <= c.tolerance, `${c.name} ${out.role}: max abs diff ${d} > ${c.tolerance}`);
+    }
+  }
+});
+
+/**
+ * Segments behind the `fusion.flows` rows: PCM cut to each row's length, the frames before the
+ * first all-zero tail, and the text-encoder case's texts where a row has text (which text a row
+ * holds is found by matching its recorded embeddings to the encoder's recorded outputs).
+ */
+function flowSegments(m: ModelManifest, flows: GCase, te: GCase): Segment[] {
+  const [B, S] = flows.inputs['audio.pcm'].dims;
+  const [, F, D] = flows.inputs['video.frames'].dims;
+  const [, T, E] = flows.inputs['text.embeddings'].dims;
+  const teT = te.inputs['text.input_ids'].dims[1];
+  const presence = flows.inputs.presence.data;
+  return Array.from({ length: B }, (_, b) => {
+    const len = flows.inputs['audio.length'].data[b];
+    const audio = presence[b * 3 + 1] ? Float32Array.from(flows.inputs['audio.pcm'].data.slice(b * S, b * S + len)) : null;
+    let frames = 0;
+    for (let f = 0; f < F; f++) if (flows.inputs['video.mask'].data[b * F + f]) frames = f + 1;
+    const video = presence[b * 3 + 2] && frames > 0 ? Float32Array.from(flows.inputs['video.frames'].data.slice(b * F * D, (b * F + frames) * D)) : null;
+    let text: string | null = null;
+    if (presence[b * 3]) {
+      const first = flows.inputs['text.embeddings'].data.slice(b * T * E, b * T * E + E); // [CLS] vector
+      const idx = te.texts!.findIndex((_, i) => maxAbsDiff(te.outputs['text.token_embeddings'].data.slice(i * teT * E, i * teT * E + E), first) < 1e-4);
+      assert.ok(idx >= 0, `fusion.flows row ${b}: its text embeddings match none of the text-encoder case's texts`);
+      text = te.texts![idx];
+    }
+    return { callId: `golden-${b}`, tenant: 't', channel: 'customer', index: b, revision: 0, startMs: 0, endMs: 1000, audio, text, video, videoFrames: video ? frames : 0, sources: [], sealedAtWallMs: 0 };
+  });
+}
+
+test('golden: segments through the server path (tokenise, text encoder, features, fusion) give the PyTorch outputs', async (t) => {
+  const g = await golden(t);
+  if (!g) return;
+  const flows = byName(g.cases, 'fusion.flows');
+  const te = g.cases.find((x) => x.graph === 'textEncoder' && x.texts)!;
+  const segs = flowSegments(g.m, flows, te);
+  // The int8 encoder's activation scale is per run: encode the golden texts in one run, as the
+  // reference did (all of them, so the scale is the same), to compare number for number.
+  const runner = await ModelRunner.open(g.m, { providers: ['cpu'], textBatch: te.texts!.length });
+  t.after(() => runner.release());
+  const out = await runner.run(segs);
+  for (const [role, got] of [['valence', out.valence], ['alpha', out.alpha], ['beta', out.beta]] as const) {
+    if (!flows.outputs[role] || !got) continue;
+    const d = maxAbsDiff(got, flows.outputs[role].data);
+    t.diagnostic(`server path ${role}: max abs diff ${d.toExponential(2)} over rows ${flows.rows?.join(', ')}`);
+    assert.ok(d <= flows.tolerance, `${role}: max abs diff ${d} > ${flows.tolerance}`);
+  }
+
+  // And the whole Scorer (worker thread, micro-batch of the six segments).
+  const scorer = createOnnxScorer({ modelDir: g.m.dir, providers: ['cpu'], textBatch: te.texts!.length, maxWaitMs: 200 });
+  t.after(() => scorer.stop());
+  await scorer.start();
+  const outs = await Promise.all(segs.map((s) => scorer.score(s)));
+  const valence = flows.outputs.valence.data;
+  const alpha = flows.outputs.alpha.data;
+  outs.forEach((o, b) => {
+    assert.ok(Math.abs(o.valence - valence[b]) <= flows.tolerance, `scorer row ${b} valence ${o.valence} vs ${valence[b]}`);
+    const w = [o.modalityWeights.text, o.modalityWeights.audio, o.modalityWeights.video];
+    w.forEach((x, k) => assert.ok(Math.abs(x - alpha[b * 3 + k]) <= flows.tolerance, `scorer row ${b} alpha[${k}]`));
+  });
+});
