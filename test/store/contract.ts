@@ -3,7 +3,7 @@
  * calls `runStoreContract(name, makeStore)`; `makeStore` returns a fresh, empty, not-yet-started
  * store per test (SQLite: ':memory:'; PostgreSQL: a fresh schema or database).
  */
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ScoreStore } from '../../src/core/ports.js';
 import type { SegmentScore } from '../../src/core/types.js';
@@ -11,15 +11,21 @@ import type { ScoreHistory } from '../../src/store/history.js';
 import { encodeCursor } from '../../src/store/cursor.js';
 import { makeCall, makeScore, shuffled } from './fixtures.js';
 
-export type StoreFactory = () => Promise<ScoreStore & Partial<ScoreHistory>>;
+/**
+ * Makes a fresh, empty, not-yet-started store for one test. It may register cleanup on `t`
+ * (e.g. drop a database), and returns null when it skipped the test (a service is absent
+ * outside CI; see test/support/services.ts).
+ */
+export type StoreFactory = (t: TestContext) => Promise<(ScoreStore & Partial<ScoreHistory>) | null>;
 
 const key = (s: SegmentScore) => `${s.tenant}/${s.callId}/${s.channel}/${s.segmentIndex}/${s.revision}`;
 const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
 
 export function runStoreContract(name: string, makeStore: StoreFactory): void {
   describe(`ScoreStore contract: ${name}`, () => {
-    async function withStore(fn: (s: ScoreStore & Partial<ScoreHistory>) => Promise<void>): Promise<void> {
-      const store = await makeStore();
+    async function withStore(t: TestContext, fn: (s: ScoreStore & Partial<ScoreHistory>) => Promise<void>): Promise<void> {
+      const store = await makeStore(t);
+      if (!store) return;
       await store.start();
       try {
         await fn(store);
@@ -28,8 +34,8 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
       }
     }
 
-    test('putScore is idempotent on (call, channel, segment, revision) and a repeat changes nothing', () =>
-      withStore(async (store) => {
+    test('putScore is idempotent on (call, channel, segment, revision) and a repeat changes nothing', (t) =>
+      withStore(t, async (store) => {
         const s = makeScore({ valence: -2, label: 'NEGATIVE' });
         assert.equal(await store.putScore(s), 'inserted');
         assert.equal(await store.putScore(s), 'duplicate');
@@ -41,8 +47,8 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         assert.equal(call?.segmentCount, 1, 'a duplicate must not count as a new segment');
       }));
 
-    test('a score round-trips every field, including text and all modality states', () =>
-      withStore(async (store) => {
+    test('a score round-trips every field, including text and all modality states', (t) =>
+      withStore(t, async (store) => {
         const s = makeScore({
           text: 'thanks, that fixed it', textMissing: false, valence: 2.125, label: 'POSITIVE', confidence: 0.875,
           modalities: { text: 'PRESENT', audio: 'MISSING', video: 'PRESENT' }, modalityWeights: { text: 0.5, audio: 0, video: 0.5 },
@@ -53,8 +59,8 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         assert.deepEqual(page.items[0].node, s);
       }));
 
-    test('revisions: latest only by default, all on request, whatever order they arrive in', () =>
-      withStore(async (store) => {
+    test('revisions: latest only by default, all on request, whatever order they arrive in', (t) =>
+      withStore(t, async (store) => {
         const r1 = makeScore({ segmentIndex: 3, revision: 1, text: 'late transcript', textMissing: false, modalities: { text: 'PRESENT', audio: 'PRESENT', video: 'MISSING' } });
         const r0 = makeScore({ segmentIndex: 3, revision: 0 });
         const other = makeScore({ segmentIndex: 4 });
@@ -69,8 +75,8 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         assert.equal((await store.getCall('call-1', 'acme'))?.segmentCount, 2, 'revisions are not new segments');
       }));
 
-    test('pagination walks every segment exactly once, in (startMs, channel) order, across pages', () =>
-      withStore(async (store) => {
+    test('pagination walks every segment exactly once, in (startMs, channel) order, across pages', (t) =>
+      withStore(t, async (store) => {
         const scores: SegmentScore[] = [];
         for (let i = 0; i < 60; i++) {
           for (const channel of ['agent', 'customer']) {
@@ -102,8 +108,22 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         assert.ok(channelOnly.items.every((i) => i.node.channel === 'agent'));
       }));
 
-    test('a row inserted between page reads neither repeats nor hides rows', () =>
-      withStore(async (store) => {
+    test('concurrent puts: exactly one insert per key, and revisions stored together count as one segment', (t) =>
+      withStore(t, async (store) => {
+        const s = makeScore({ segmentIndex: 7 });
+        const results = await Promise.all(Array.from({ length: 8 }, () => store.putScore(s)));
+        assert.equal(results.filter((r) => r === 'inserted').length, 1);
+        const revisions = Array.from({ length: 6 }, (_, r) => makeScore({ segmentIndex: 8, revision: r, channel: r % 2 ? 'agent' : 'customer' }));
+        assert.deepEqual(await Promise.all(revisions.map((r) => store.putScore(r))), revisions.map(() => 'inserted'));
+        const call = await store.getCall('call-1', 'acme');
+        assert.equal(call?.segmentCount, 3, 'segment 7, segment 8 on customer, segment 8 on agent');
+        assert.deepEqual(new Set(call?.channels), new Set(['customer', 'agent']));
+        const all = await store.getSegments({ tenant: 'acme', callId: 'call-1', first: 100, latestOnly: false });
+        assert.equal(all.totalCount, 7);
+      }));
+
+    test('a row inserted between page reads neither repeats nor hides rows', (t) =>
+      withStore(t, async (store) => {
         for (let i = 0; i < 10; i++) await store.putScore(makeScore({ segmentIndex: i }));
         const p1 = await store.getSegments({ tenant: 'acme', callId: 'call-1', first: 5 });
         await store.putScore(makeScore({ segmentIndex: 10 }));
@@ -113,14 +133,14 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         assert.equal(p2.hasNextPage, false);
       }));
 
-    test('an empty result is a page with no cursor', () =>
-      withStore(async (store) => {
+    test('an empty result is a page with no cursor', (t) =>
+      withStore(t, async (store) => {
         const page = await store.getSegments({ tenant: 'acme', callId: 'nope', first: 10 });
         assert.deepEqual(page, { items: [], hasNextPage: false, endCursor: null, totalCount: 0 });
       }));
 
-    test('tenants are isolated even when call ids collide', () =>
-      withStore(async (store) => {
+    test('tenants are isolated even when call ids collide', (t) =>
+      withStore(t, async (store) => {
         await store.upsertCall(makeCall({ tenant: 'acme', meta: { owner: 'acme' } }));
         await store.upsertCall(makeCall({ tenant: 'globex', meta: { owner: 'globex' }, status: 'ENDED', endedAtMs: 1_700_000_100_000 }));
         const a = makeScore({ tenant: 'acme', valence: -2 });
@@ -140,8 +160,8 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         assert.equal((await store.getSegments({ tenant: 'initech', callId: 'call-1', first: 10 })).totalCount, 0);
       }));
 
-    test('garbage, tampered and wrong-kind cursors fail with BAD_CURSOR', () =>
-      withStore(async (store) => {
+    test('garbage, tampered and wrong-kind cursors fail with BAD_CURSOR', (t) =>
+      withStore(t, async (store) => {
         await store.putScore(makeScore());
         const q = { tenant: 'acme', callId: 'call-1', first: 5 };
         const bad = [
@@ -156,8 +176,8 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         await assert.rejects(store.listCalls({ tenant: 'acme', first: 5, after: encodeCursor('seg', [1, 'a', 2, 3]) }), code('BAD_CURSOR'));
       }));
 
-    test('bad page sizes and invalid scores fail with BAD_REQUEST before touching storage', () =>
-      withStore(async (store) => {
+    test('bad page sizes and invalid scores fail with BAD_REQUEST before touching storage', (t) =>
+      withStore(t, async (store) => {
         for (const first of [0, -1, 1.5, 100_000]) {
           await assert.rejects(store.getSegments({ tenant: 'acme', callId: 'call-1', first }), code('BAD_REQUEST'));
           await assert.rejects(store.listCalls({ tenant: 'acme', first }), code('BAD_REQUEST'));
@@ -170,8 +190,8 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         assert.equal((await store.getSegments({ tenant: 'acme', callId: 'call-1', first: 5 })).totalCount, 0);
       }));
 
-    test('a score for an unknown call creates the call; upsertCall merges and never moves status back', () =>
-      withStore(async (store) => {
+    test('a score for an unknown call creates the call; upsertCall merges and never moves status back', (t) =>
+      withStore(t, async (store) => {
         await store.putScore(makeScore({ channel: 'agent', startMs: 5_000 }));
         let call = await store.getCall('call-1', 'acme');
         assert.deepEqual(call && { s: call.status, ch: call.channels, n: call.segmentCount, t: call.startedAtMs }, { s: 'ACTIVE', ch: ['agent'], n: 1, t: 5_000 });
@@ -187,8 +207,8 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         assert.deepEqual(call?.meta, { queue: 'billing', agent: 'a7' });
       }));
 
-    test('listCalls: newest first, filters by status and start time, pages without gaps', () =>
-      withStore(async (store) => {
+    test('listCalls: newest first, filters by status and start time, pages without gaps', (t) =>
+      withStore(t, async (store) => {
         for (let i = 0; i < 25; i++) {
           await store.upsertCall(makeCall({ callId: `c${String(i).padStart(2, '0')}`, startedAtMs: 10_000 + (i % 5) * 1000, status: i % 3 === 0 ? 'ENDED' : 'ACTIVE', endedAtMs: i % 3 === 0 ? 20_000 : null }));
         }
@@ -212,9 +232,8 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
       }));
 
     test('scoresSince returns every revision stored since a time, in storage order, resumable by cursor', async (t) => {
-      const probe = await makeStore();
-      if (typeof probe.scoresSince !== 'function') return void t.skip(`${name} has no scoresSince`);
-      await withStore(async (store) => {
+      await withStore(t, async (store) => {
+        if (typeof store.scoresSince !== 'function') return void t.skip(`${name} has no scoresSince`);
         await store.putScore(makeScore({ segmentIndex: 0 }));
         const mark = Date.now() + 1;
         await new Promise((r) => setTimeout(r, 5));
@@ -231,8 +250,9 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
       });
     });
 
-    test('a store that is not started fails with STORE_UNAVAILABLE', async () => {
-      const store = await makeStore();
+    test('a store that is not started fails with STORE_UNAVAILABLE', async (t) => {
+      const store = await makeStore(t);
+      if (!store) return;
       await assert.rejects(store.putScore(makeScore()), code('STORE_UNAVAILABLE'));
       await assert.rejects(store.getSegments({ tenant: 'acme', callId: 'call-1', first: 1 }), code('STORE_UNAVAILABLE'));
     });

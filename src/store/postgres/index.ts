@@ -1,0 +1,5 @@
+/** PostgreSQL adapters: what the app imports. */
+export { PostgresScoreStore, type PostgresStoreOptions } from './pg-store.js';
+export { migratePostgres, SCORE_STORE_LOCK_KEY, type MigrateOptions } from './migrate.js';
+export { POSTGRES_MIGRATIONS } from './migrations/index.js';
+export type { PgPoolOptions } from './pool.js';

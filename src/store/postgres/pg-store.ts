@@ -1,0 +1,195 @@
+/**
+ * The deployment ScoreStore: PostgreSQL through a bounded node-postgres pool, versioned
+ * migrations (migrate.ts), the same keys, cursors and semantics as the SQLite store (one
+ * contract suite, test/store/contract.ts, runs against both).
+ *
+ * Concurrency: several server instances write at once. putScore locks the call's row
+ * (SELECT ... FOR UPDATE) before inserting, so two revisions of one segment stored at the same
+ * time still count as one segment; inserts of different calls never wait for each other.
+ * Every driver failure is STORE_UNAVAILABLE (retriable); bad input is BAD_REQUEST and bad
+ * cursors BAD_CURSOR, before anything reaches the server. `tenant: undefined` means all tenants
+ * and is for operators, never for API callers.
+ */
+import type pg from 'pg';
+import { AppError } from '../../core/errors.js';
+import type { CallQuery, Page, ScoreStore, SegmentQuery } from '../../core/ports.js';
+import type { CallInfo, SegmentScore } from '../../core/types.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { HistoryQuery, ScoreHistory, StoredScore } from '../history.js';
+import { checkCall, checkPageSize, checkScore, mergeStatus } from '../validate.js';
+import { migratePostgres } from './migrate.js';
+import { POSTGRES_MIGRATIONS } from './migrations/index.js';
+import { type PgPoolOptions, createPool, inTransaction, query, storeError } from './pool.js';
+import { type PgCallRow, type PgScoreRow, SCORE_COLUMNS, bigintToNumber, pgRowToCall, pgRowToScore, scoreValues } from './rows.js';
+import { Where } from './where.js';
+
+export interface PostgresStoreOptions extends PgPoolOptions {
+  /** Wall clock for `storedAtMs`, ms since the unix epoch. Default Date.now (tests pass their own). */
+  now?: () => number;
+}
+
+const INSERT_SCORE = `INSERT INTO segment_scores (${SCORE_COLUMNS.join(', ')})
+  VALUES (${SCORE_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
+  ON CONFLICT (tenant, call_id, channel, segment_index, revision) DO NOTHING RETURNING id`;
+
+export class PostgresScoreStore implements ScoreStore, ScoreHistory {
+  private readonly now: () => number;
+  private pool: pg.Pool | null = null;
+
+  constructor(private readonly opts: PostgresStoreOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Opens the pool and applies pending migrations (under an advisory lock). */
+  async start(): Promise<void> {
+    if (this.pool) return;
+    const pool = createPool(this.opts);
+    try {
+      const client = await pool.connect();
+      try {
+        await migratePostgres(client, POSTGRES_MIGRATIONS);
+      } finally {
+        client.release();
+      }
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw storeError(e);
+    }
+    this.pool = pool;
+  }
+
+  async stop(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    if (pool) await pool.end().catch(() => undefined);
+  }
+
+  async putScore(score: SegmentScore): Promise<'inserted' | 'duplicate'> {
+    checkScore(score);
+    return inTransaction(this.conn(), async (c) => {
+      const now = this.now();
+      const key = [score.tenant, score.callId];
+      // A score can come before (or without) its call's call_start reaching the store.
+      await c.query(
+        `INSERT INTO calls (tenant, call_id, status, started_at_ms, channels, updated_at_ms)
+         VALUES ($1, $2, 'ACTIVE', $3, '[]', $4) ON CONFLICT (tenant, call_id) DO NOTHING`,
+        [...key, score.startMs, now],
+      );
+      // The call's row lock serialises the scores of one call, so the revision check below sees
+      // every score committed before it.
+      await c.query('SELECT 1 FROM calls WHERE tenant = $1 AND call_id = $2 FOR UPDATE', key);
+      const inserted = await c.query(INSERT_SCORE, scoreValues(score, now));
+      if (inserted.rowCount === 0) return 'duplicate';
+      await c.query(
+        `UPDATE calls SET
+           segment_count = segment_count + CASE WHEN EXISTS (SELECT 1 FROM segment_scores WHERE tenant = $1 AND call_id = $2
+             AND channel = $3 AND segment_index = $4 AND revision <> $5) THEN 0 ELSE 1 END,
+           channels = CASE WHEN channels ? $3 THEN channels ELSE channels || jsonb_build_array($3::text) END,
+           started_at_ms = LEAST(started_at_ms, $6), updated_at_ms = $7
+         WHERE tenant = $1 AND call_id = $2`,
+        [...key, score.channel, score.segmentIndex, score.revision, score.startMs, now],
+      );
+      return 'inserted';
+    });
+  }
+
+  async upsertCall(call: CallInfo): Promise<void> {
+    checkCall(call);
+    const values = (c: CallInfo) => [c.tenant, c.callId, c.status, c.startedAtMs, c.endedAtMs, JSON.stringify(c.channels), c.segmentCount, JSON.stringify(c.meta), this.now()];
+    await inTransaction(this.conn(), async (c) => {
+      const fresh = await c.query(
+        `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant, call_id) DO NOTHING RETURNING 1`,
+        values(call),
+      );
+      if (fresh.rowCount === 1) return;
+      const prev = (await c.query<PgCallRow>('SELECT * FROM calls WHERE tenant = $1 AND call_id = $2 FOR UPDATE', [call.tenant, call.callId])).rows[0];
+      const old = pgRowToCall(prev);
+      // Merge so replays and out-of-order updates never move a call backwards (as SQLite does).
+      const merged: CallInfo = {
+        ...call,
+        status: mergeStatus(old.status, call.status),
+        startedAtMs: Math.min(old.startedAtMs, call.startedAtMs),
+        endedAtMs: call.endedAtMs ?? old.endedAtMs,
+        channels: [...new Set([...old.channels, ...call.channels])],
+        segmentCount: Math.max(old.segmentCount, call.segmentCount),
+        meta: { ...old.meta, ...call.meta },
+      };
+      await c.query(
+        `UPDATE calls SET status = $3, started_at_ms = $4, ended_at_ms = $5, channels = $6, segment_count = $7, meta = $8, updated_at_ms = $9
+         WHERE tenant = $1 AND call_id = $2`,
+        values(merged),
+      );
+    });
+  }
+
+  async getCall(callId: string, tenant?: string): Promise<CallInfo | null> {
+    const w = new Where().eq('call_id', callId).eqIf('tenant', tenant);
+    const rows = await query<PgCallRow>(this.conn(), `SELECT * FROM calls ${w.sql()} ORDER BY tenant LIMIT 1`, w.params);
+    return rows[0] ? pgRowToCall(rows[0]) : null;
+  }
+
+  async listCalls(q: CallQuery): Promise<Page<CallInfo>> {
+    const first = checkPageSize(q.first);
+    const after = q.after === undefined ? null : decodeCursor('call', q.after);
+    const pool = this.conn();
+    const w = new Where().eqIf('tenant', q.tenant).eqIf('status', q.status);
+    if (q.startedAfterMs !== undefined) w.add('started_at_ms >= ?', q.startedAfterMs);
+    if (q.startedBeforeMs !== undefined) w.add('started_at_ms < ?', q.startedBeforeMs);
+    const total = await this.count(pool, 'calls', w);
+    if (after) w.add('(started_at_ms, tenant, call_id) < (?, ?, ?)', ...after);
+    const rows = await query<PgCallRow>(pool, `SELECT * FROM calls ${w.sql()} ORDER BY started_at_ms DESC, tenant DESC, call_id DESC LIMIT ${first + 1}`, w.params);
+    return page(rows, first, total, pgRowToCall, (r) => encodeCursor('call', [r.started_at_ms, r.tenant, r.call_id]));
+  }
+
+  async getSegments(q: SegmentQuery): Promise<Page<SegmentScore>> {
+    const first = checkPageSize(q.first);
+    const after = q.after === undefined ? null : decodeCursor('seg', q.after);
+    const pool = this.conn();
+    const w = new Where().eq('s.call_id', q.callId).eqIf('s.tenant', q.tenant).eqIf('s.channel', q.channel);
+    if (q.latestOnly !== false) {
+      w.add(`NOT EXISTS (SELECT 1 FROM segment_scores n WHERE n.tenant = s.tenant AND n.call_id = s.call_id
+        AND n.channel = s.channel AND n.segment_index = s.segment_index AND n.revision > s.revision)`);
+    }
+    const total = await this.count(pool, 'segment_scores s', w);
+    if (after) w.add('(s.start_ms, s.channel, s.segment_index, s.revision) > (?, ?, ?, ?)', ...after);
+    const rows = await query<PgScoreRow>(
+      pool,
+      `SELECT s.* FROM segment_scores s ${w.sql()} ORDER BY s.start_ms, s.channel, s.segment_index, s.revision LIMIT ${first + 1}`,
+      w.params,
+    );
+    return page(rows, first, total, pgRowToScore, (r) => encodeCursor('seg', [r.start_ms, r.channel, r.segment_index, r.revision]));
+  }
+
+  async scoresSince(q: HistoryQuery): Promise<Page<StoredScore>> {
+    const first = checkPageSize(q.first);
+    const after = q.after === undefined ? null : decodeCursor('since', q.after);
+    const pool = this.conn();
+    const w = new Where().eqIf('tenant', q.tenant).eqIf('call_id', q.callId);
+    if (after) w.add('(stored_at_ms, id) > (?, ?)', ...after);
+    else if (q.sinceMs !== undefined) w.add('stored_at_ms >= ?', q.sinceMs);
+    const total = await this.count(pool, 'segment_scores', w);
+    const rows = await query<PgScoreRow>(pool, `SELECT * FROM segment_scores ${w.sql()} ORDER BY stored_at_ms, id LIMIT ${first + 1}`, w.params);
+    return page(
+      rows, first, total,
+      (r) => ({ score: pgRowToScore(r), storedAtMs: bigintToNumber(r.stored_at_ms) }),
+      (r) => encodeCursor('since', [bigintToNumber(r.stored_at_ms), bigintToNumber(r.id)]),
+    );
+  }
+
+  private conn(): pg.Pool {
+    if (!this.pool) throw new AppError('STORE_UNAVAILABLE', { reason: 'store is not started' });
+    return this.pool;
+  }
+
+  private async count(pool: pg.Pool, from: string, w: Where): Promise<number> {
+    const rows = await query<{ n: string }>(pool, `SELECT COUNT(*) AS n FROM ${from} ${w.sql()}`, w.params);
+    return bigintToNumber(rows[0].n);
+  }
+}
+
+/** Cuts a `first + 1` row fetch into a page: the extra row only says whether a next page exists. */
+function page<R, T>(rows: R[], first: number, total: number, map: (r: R) => T, cursor: (r: R) => string): Page<T> {
+  const items = rows.slice(0, first).map((r) => ({ node: map(r), cursor: cursor(r) }));
+  return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
+}

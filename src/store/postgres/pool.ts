@@ -1,0 +1,85 @@
+/**
+ * A bounded node-postgres pool and the two ways stores use it: one query, or one transaction
+ * on one client. Every driver failure (server down or restarting, connection cut, timeout)
+ * becomes STORE_UNAVAILABLE, which is retriable: the pipeline retries and, because offsets are
+ * committed only after a score is stored, nothing is lost while PostgreSQL restarts. The pool
+ * reconnects by itself; a client whose connection broke is destroyed, not returned.
+ */
+import pg from 'pg';
+import { AppError, isAppError } from '../../core/errors.js';
+
+export interface PgPoolOptions {
+  /** postgres://user:password@host:port/database (PG_URL). */
+  url: string;
+  /** Largest number of open connections. Default 10; callers beyond it wait in the pool's queue. */
+  maxConnections?: number;
+  /** How long to wait for a connection (new or from the pool), ms. Default 5_000. */
+  connectionTimeoutMs?: number;
+  /** Close connections idle this long, ms. Default 30_000. */
+  idleTimeoutMs?: number;
+  /** Server-side limit per statement, ms (statement_timeout). Default 30_000. */
+  statementTimeoutMs?: number;
+  /** Shown in pg_stat_activity. Default 'sentiment-stream'. */
+  applicationName?: string;
+  /** Told about errors of idle connections (e.g. the server restarted). Default: ignored. */
+  onIdleError?: (err: Error) => void;
+}
+
+/** Wraps anything a driver threw into STORE_UNAVAILABLE; AppErrors pass through. */
+export function storeError(e: unknown): AppError {
+  if (isAppError(e)) return e;
+  const reason = e instanceof Error ? e.message || e.name : String(e);
+  const sqlstate = (e as { code?: unknown }).code;
+  return new AppError('STORE_UNAVAILABLE', { reason, ...(typeof sqlstate === 'string' ? { sqlstate } : {}) }, { cause: e });
+}
+
+export function createPool(o: PgPoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: o.url,
+    max: o.maxConnections ?? 10,
+    connectionTimeoutMillis: o.connectionTimeoutMs ?? 5_000,
+    idleTimeoutMillis: o.idleTimeoutMs ?? 30_000,
+    statement_timeout: o.statementTimeoutMs ?? 30_000,
+    application_name: o.applicationName ?? 'sentiment-stream',
+  });
+  // An idle client's error (server restart) is emitted on the pool; unhandled, it would kill the
+  // process. The pool has already discarded that client.
+  pool.on('error', (err) => o.onIdleError?.(err));
+  return pool;
+}
+
+/** Runs `fn` in a transaction on one client. Any failure rolls back and surfaces as storeError. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (e) {
+    throw storeError(e);
+  }
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackError) {
+      // The connection itself failed: do not hand it back to the pool.
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    }
+    throw storeError(e);
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** One statement on any pooled client. */
+export async function query<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, params: unknown[] = []): Promise<R[]> {
+  try {
+    return (await pool.query<R>(sql, params)).rows;
+  } catch (e) {
+    throw storeError(e);
+  }
+}
