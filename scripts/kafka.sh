@@ -50,8 +50,12 @@ say() { echo "kafka.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 # --- jars -------------------------------------------------------------------------------------
+# the cache is valid for one pom: editing scripts/kafka/pom.xml re-resolves
+pom_sum() { sha256sum "$here/kafka/pom.xml" | cut -d' ' -f1; }
+cached() { [ -f "$libs/.complete" ] && [ "$(cat "$libs/.complete")" = "$(pom_sum)" ]; }
+
 fetch() {
-  [ -f "$libs/.complete" ] && return 0
+  cached && return 0
   command -v java >/dev/null && command -v mvn >/dev/null || {
     say "java or mvn missing; installing them with scripts/setup-system.sh"
     bash "$here/setup-system.sh"
@@ -60,7 +64,7 @@ fetch() {
   # one resolver at a time per version: several engineers (or test workers) share the cache
   exec 9>"$KAFKA_CACHE/kafka-$KAFKA_VERSION.lock"
   flock 9
-  if [ ! -f "$libs/.complete" ]; then
+  if ! cached; then
     say "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its runtime dependencies from Maven Central"
     local t0=$SECONDS tmp="$libs.tmp.$$"
     rm -rf "$tmp"
@@ -72,7 +76,7 @@ fetch() {
     [ -f "$tmp/kafka_2.13-$KAFKA_VERSION.jar" ] || { rm -rf "$tmp"; die "kafka_2.13-$KAFKA_VERSION.jar missing after resolve"; }
     rm -rf "$libs"
     mv "$tmp" "$libs"
-    touch "$libs/.complete"
+    pom_sum >"$libs/.complete"
     say "$(ls "$libs"/*.jar | wc -l) jars in $libs ($((SECONDS - t0)) s)"
   fi
   flock -u 9
@@ -228,7 +232,7 @@ case "${1:-}" in
   status) status ;;
   reset) stop; rm -rf "$KAFKA_RUN_DIR"; say "deleted $KAFKA_RUN_DIR" ;;
   fetch) fetch; echo "$libs" ;;
-  cached) [ -f "$libs/.complete" ] ;;
+  cached) cached ;;
   brokers) echo "$KAFKA_HOST:$KAFKA_PORT" ;;
   *) echo "usage: $0 start|stop|restart|status|reset|fetch|cached|brokers" >&2; exit 2 ;;
 esac
