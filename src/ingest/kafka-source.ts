@@ -1,0 +1,172 @@
+/**
+ * The Kafka ChunkSource: a kafkajs consumer group reading media chunks (key = call id, so a
+ * call's chunks stay in one partition, in order).
+ *
+ * - Batches: one sink.accept per fetched partition batch (eachBatch), awaited before the next
+ *   batch of that partition (the sink's backpressure); auto-commit off.
+ * - Commits: a record is released by the pipeline once its segments' scores are stored (or it was
+ *   dead-lettered). The OffsetTracker turns releases into per-partition commit points, committed
+ *   every `commitIntervalMs` and at stop. Nothing unreleased is ever committed past.
+ * - Pause/resume: a partition with `maxInFlightPerPartition` unreleased records is paused (no
+ *   fetching; other partitions go on) and resumed when it falls to half of that.
+ * - Rebalance: on joining, partitions no longer assigned are forgotten (their late releases are
+ *   ignored; the new owner re-reads from the last commit). A redelivered record that is still
+ *   in flight here is not delivered twice.
+ * kafkajs stays behind ChunkSource: @confluentinc/kafka-javascript's KafkaJS API fits the same calls.
+ */
+import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { ChunkSink, ChunkSource, RawChunk } from '../core/ports.js';
+import type { ChunkSourceRef } from '../core/types.js';
+import { OffsetTracker } from './offset-tracker.js';
+
+/** The slice of a pino logger this source uses. */
+export interface SourceLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface KafkaSourceOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  /** Read from the earliest offset when the group has no commit. Default true (lose nothing). */
+  fromBeginning?: boolean;
+  /** Unreleased records per partition before it is paused. Default 2000. */
+  maxInFlightPerPartition?: number;
+  /** How often released offsets are committed, ms. Default 500. */
+  commitIntervalMs?: number;
+  /** Partitions processed at once (kafkajs partitionsConsumedConcurrently). Default 1. */
+  partitionsConsumedConcurrently?: number;
+  /** At stop: how long to wait for in-flight records to be released before the last commit, ms. Default 5000. */
+  drainTimeoutMs?: number;
+  logger?: SourceLogger;
+  /** Extra kafkajs consumer settings (e.g. maxWaitTimeInMs, sessionTimeout). */
+  consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
+}
+
+const noop = () => {};
+const silent: SourceLogger = { info: noop, warn: noop, error: noop };
+
+export class KafkaSource implements ChunkSource {
+  readonly name = 'kafka';
+  private readonly o: Required<Omit<KafkaSourceOptions, 'logger' | 'consumerConfig'>> & Pick<KafkaSourceOptions, 'consumerConfig'> & { logger: SourceLogger };
+  private readonly tracker = new OffsetTracker();
+  private readonly paused = new Set<string>();
+  private consumer: Consumer | null = null;
+  private commitTimer: NodeJS.Timeout | null = null;
+  private committing: Promise<void> = Promise.resolve();
+  private assignment: Record<string, number[]> = {};
+  private stopping = false;
+
+  constructor(options: KafkaSourceOptions) {
+    this.o = {
+      fromBeginning: true, maxInFlightPerPartition: 2000, commitIntervalMs: 500, partitionsConsumedConcurrently: 1,
+      drainTimeoutMs: 5000, logger: silent, ...options,
+    };
+    if (!(this.o.maxInFlightPerPartition >= 2)) throw new RangeError('maxInFlightPerPartition must be >= 2');
+    if (!this.o.topics.length) throw new RangeError('topics must not be empty');
+  }
+
+  async start(sink: ChunkSink): Promise<void> {
+    const consumer = this.o.kafka.consumer({ ...this.o.consumerConfig, groupId: this.o.groupId });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.assignment = e.payload.memberAssignment;
+      this.tracker.retain(this.assignment);
+      for (const k of [...this.paused]) if (!this.tracker.partitions().includes(k)) this.paused.delete(k);
+      this.o.logger.info({ groupId: this.o.groupId, memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'kafka source joined group');
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.onBatch(payload, sink),
+    });
+    this.commitTimer = setInterval(() => void this.commit(), this.o.commitIntervalMs);
+    this.commitTimer.unref();
+  }
+
+  release(refs: ChunkSourceRef[]): void {
+    this.tracker.release(refs);
+    for (const r of refs) {
+      const key = `${r.topic}/${r.partition}`;
+      if (this.paused.has(key) && this.tracker.inFlight(r.topic, r.partition) <= this.o.maxInFlightPerPartition / 2) {
+        this.paused.delete(key);
+        this.consumer?.resume([{ topic: r.topic, partitions: [r.partition] }]);
+        this.o.logger.info({ topic: r.topic, partition: r.partition }, 'partition resumed');
+      }
+    }
+  }
+
+  /** Stops fetching, waits (up to drainTimeoutMs) for in-flight records, commits, leaves the group. */
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    this.stopping = true;
+    const assigned = Object.entries(this.assignment).map(([topic, partitions]) => ({ topic, partitions }));
+    if (assigned.length) consumer.pause(assigned);
+    const deadline = Date.now() + this.o.drainTimeoutMs;
+    const busy = () => assigned.some((a) => a.partitions.some((p) => this.tracker.inFlight(a.topic, p) > 0));
+    while (Date.now() < deadline && busy()) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    await this.commit();
+    this.consumer = null;
+    await consumer.disconnect();
+  }
+
+  /** Unreleased records of a partition (tests, metrics). */
+  inFlight(topic: string, partition: number): number {
+    return this.tracker.inFlight(topic, partition);
+  }
+
+  /** Commits every partition whose commit point moved. Serialised; failures are retried next time. */
+  commit(): Promise<void> {
+    this.committing = this.committing.then(async () => {
+      const points = this.tracker.committable();
+      if (!points.length || !this.consumer) return;
+      try {
+        await this.consumer.commitOffsets(points);
+        this.tracker.markCommitted(points);
+      } catch (err) {
+        // Typically a rebalance in progress: the points stay committable and are retried.
+        this.o.logger.warn({ groupId: this.o.groupId, err }, 'offset commit failed; will retry');
+      }
+    });
+    return this.committing;
+  }
+
+  private async onBatch(p: EachBatchPayload, sink: ChunkSink): Promise<void> {
+    const { topic, partition } = p.batch;
+    if (!p.batch.messages.length) return;
+    // Stale (a rebalance took the partition) or stopping: leave it untracked for the next reader.
+    if (this.stopping || !p.isRunning() || p.isStale()) return;
+    const fresh: RawChunk[] = [];
+    for (const m of p.batch.messages) {
+      const source: ChunkSourceRef = { topic, partition, offset: m.offset };
+      // A redelivery of a record still in flight here is not delivered twice.
+      if (this.tracker.track(source)) fresh.push(toRaw(m, source));
+    }
+    if (fresh.length) await sink.accept(fresh);
+    p.resolveOffset(p.batch.lastOffset());
+    await p.heartbeat();
+    if (this.tracker.inFlight(topic, partition) >= this.o.maxInFlightPerPartition && !this.paused.has(`${topic}/${partition}`)) {
+      this.paused.add(`${topic}/${partition}`);
+      this.consumer?.pause([{ topic, partitions: [partition] }]);
+      this.o.logger.info({ topic, partition, inFlight: this.tracker.inFlight(topic, partition) }, 'partition paused: sink is behind');
+    }
+  }
+}
+
+function toRaw(m: KafkaMessage, source: ChunkSourceRef): RawChunk {
+  const headers: RawChunk['headers'] = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    // Repeated headers arrive as arrays: passed through so decode rejects them as malformed.
+    headers[k] = v as Buffer | string | undefined;
+  }
+  return { key: m.key, headers, value: m.value, source };
+}

@@ -1,0 +1,154 @@
+/**
+ * The Kafka source against a real broker (scripts/kafka.sh), a fresh topic and group per test:
+ * batches in partition order, commits only past released records, pause/resume on a slow sink,
+ * and the whole ingest stage with bad records going to `<topic>.dlq`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Kafka } from 'kafkajs';
+import type { RawChunk } from '../../src/core/ports.js';
+import type { MediaChunk } from '../../src/core/types.js';
+import { DLQ_HEADERS, KafkaDeadLetterSink, createDecoder, createIngest, encodeChunk } from '../../src/ingest/index.js';
+import { KafkaSource } from '../../src/ingest/kafka-source.js';
+import { ensureTopics } from '../../src/ingest/kafka-topics.js';
+import { H, audioChunk, callStart, textChunk, withHeaders } from '../support/chunks.js';
+import { freshGroupId, freshTopic, requireKafka, testKafka, testProducer } from '../support/kafka.js';
+
+const FAST = { maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1_000 };
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function produce(kafka: Kafka, topic: string, records: { key: Buffer | null; headers: Record<string, string | Buffer | undefined>; value: Buffer | null }[]) {
+  const producer = testProducer(kafka);
+  await producer.connect();
+  try {
+    await producer.send({
+      topic, acks: -1,
+      messages: records.map((r) => ({
+        key: r.key, value: r.value,
+        headers: Object.fromEntries(Object.entries(r.headers).filter(([, v]) => v !== undefined)) as Record<string, string | Buffer>,
+      })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+async function committed(kafka: Kafka, groupId: string, topic: string): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return t.partitions.sort((a, b) => a.partition - b.partition).map((p) => p.offset);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const audioRecord = (callId: string, seq: number) => encodeChunk(audioChunk({ callId, seq, eventTimeMs: 1_764_000_000_000 + seq * 20 }));
+
+test('delivers per-partition batches in order and commits only past released records', { timeout: 90_000 }, async (t) => {
+  if (!(await requireKafka(t))) return;
+  const kafka = testKafka('ingest-kafka-commit');
+  const topic = await freshTopic('ingest-commit', 1);
+  const groupId = freshGroupId('ingest-commit');
+  await produce(kafka, topic, Array.from({ length: 10 }, (_, i) => audioRecord('c1', i)));
+  const got: RawChunk[] = [];
+  const source = new KafkaSource({ kafka, groupId, topics: [topic], commitIntervalMs: 50, drainTimeoutMs: 0, consumerConfig: FAST });
+  await source.start({ accept: async (b) => { got.push(...b); } });
+  t.after(() => source.stop());
+  await until(() => got.length === 10, 30_000, '10 records');
+  assert.deepEqual(got.map((r) => r.source.offset), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  assert.equal(got[3].headers[H.seq]?.toString(), '3');
+  assert.equal(got[3].key?.toString(), 'c1');
+  assert.equal(source.inFlight(topic, 0), 10);
+
+  source.release([got[0].source, got[1].source, got[2].source, got[5].source]);
+  await source.commit();
+  assert.deepEqual(await committed(kafka, groupId, topic), ['3'], 'offset 3 is not released: commit stops there');
+  source.release(got.slice(3, 7).map((r) => r.source));
+  await source.commit();
+  assert.deepEqual(await committed(kafka, groupId, topic), ['7']);
+  await source.stop();
+
+  // A new member of the group re-reads from the commit: exactly the unreleased records.
+  const again: RawChunk[] = [];
+  const second = new KafkaSource({ kafka, groupId, topics: [topic], drainTimeoutMs: 0, consumerConfig: FAST });
+  await second.start({ accept: async (b) => { again.push(...b); } });
+  t.after(() => second.stop());
+  await until(() => again.length === 3, 30_000, 'redelivery of the 3 unreleased records');
+  assert.deepEqual(again.map((r) => r.source.offset), ['7', '8', '9']);
+});
+
+test('a partition with too many unreleased records is paused, and resumed after releases', { timeout: 90_000 }, async (t) => {
+  if (!(await requireKafka(t))) return;
+  const kafka = testKafka('ingest-kafka-pause');
+  const topic = await freshTopic('ingest-pause', 1);
+  const got: RawChunk[] = [];
+  const source = new KafkaSource({ kafka, groupId: freshGroupId('ingest-pause'), topics: [topic], maxInFlightPerPartition: 4, drainTimeoutMs: 0, consumerConfig: FAST });
+  await source.start({ accept: async (b) => { got.push(...b); } });
+  t.after(() => source.stop());
+  await produce(kafka, topic, Array.from({ length: 5 }, (_, i) => audioRecord('p', i)));
+  await until(() => got.length === 5, 30_000, 'first 5 records');
+  await produce(kafka, topic, Array.from({ length: 5 }, (_, i) => audioRecord('p', 5 + i)));
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(got.length, 5, 'paused: nothing more is fetched while 5 >= 4 records are in flight');
+  source.release(got.map((r) => r.source));
+  await until(() => got.length === 10, 30_000, 'the next 5 after resume');
+});
+
+test('ingest over Kafka: bad records land in <topic>.dlq with their code; good ones flow on', { timeout: 90_000 }, async (t) => {
+  if (!(await requireKafka(t))) return;
+  const kafka = testKafka('ingest-kafka-dlq');
+  const topic = await freshTopic('ingest-dlq', 2);
+  const admin = kafka.admin();
+  await admin.connect();
+  assert.deepEqual(await ensureTopics(admin, [{ topic: `${topic}.dlq`, numPartitions: 1 }]), [`${topic}.dlq`]);
+  assert.deepEqual(await ensureTopics(admin, [{ topic: `${topic}.dlq` }]), [], 'idempotent');
+  await admin.disconnect();
+
+  const producer = testProducer(kafka);
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  const source = new KafkaSource({ kafka, groupId: freshGroupId('ingest-dlq'), topics: [topic], drainTimeoutMs: 0, consumerConfig: FAST });
+  const forwarded: MediaChunk[] = [];
+  const ingest = createIngest({
+    source, decode: createDecoder({ videoFeatureDim: 24 }), deadLetters: new KafkaDeadLetterSink({ producer }),
+    forward: (c) => { forwarded.push(c); },
+  });
+  await source.start(ingest);
+  t.after(() => source.stop());
+  await produce(kafka, topic, [
+    encodeChunk(callStart({ callId: 'ok' })),
+    withHeaders({ ...encodeChunk(audioChunk({ callId: 'bad' })), source: { topic, partition: 0, offset: '0' } }, { [H.sampleRate]: '44100' }),
+    encodeChunk(audioChunk({ callId: 'ok', seq: 0 })),
+    withHeaders({ ...encodeChunk(textChunk({ callId: 'bad' })), source: { topic, partition: 0, offset: '0' } }, { [H.modality]: 'smell' }),
+    encodeChunk(textChunk({ callId: 'ok', seq: 0 })),
+  ]);
+  await until(() => forwarded.length === 3 && ingest.rejectedByCode.size === 2, 30_000, 'all 5 records handled');
+  assert.deepEqual(forwarded.map((c) => c.modality), ['control', 'audio', 'text']);
+
+  const dlqConsumer = kafka.consumer({ groupId: freshGroupId('ingest-dlq-read'), ...FAST });
+  const dead: { code: string; key: string; partition: string }[] = [];
+  await dlqConsumer.connect();
+  t.after(() => dlqConsumer.disconnect());
+  await dlqConsumer.subscribe({ topic: `${topic}.dlq`, fromBeginning: true });
+  await dlqConsumer.run({
+    eachMessage: async ({ message }) => {
+      dead.push({
+        code: String(message.headers?.[DLQ_HEADERS.code]),
+        key: String(message.key),
+        partition: String(message.headers?.[DLQ_HEADERS.partition]),
+      });
+    },
+  });
+  await until(() => dead.length === 2, 30_000, '2 dead letters');
+  assert.deepEqual(dead.map((d) => d.code).sort(), ['CHUNK_BAD_SAMPLE_RATE', 'CHUNK_UNKNOWN_MODALITY']);
+  assert.ok(dead.every((d) => d.key === 'bad'));
+});
