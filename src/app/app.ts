@@ -160,8 +160,12 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       logger.info({ url: api.url, model: manifest.version, provider: scorer.info().executionProvider, source: source.name }, 'sentiment server started');
     },
     async stop() {
-      if (ingestStarted) await source.stop();
+      // The source stops fetching at once but waits for its in-flight records to be released
+      // before its last commit; draining the pipeline (seal, score, store everything open) is
+      // what releases them, so the two run together.
+      const sourceStopped = ingestStarted ? source.stop() : Promise.resolve();
       if (pipeline) await pipeline.drain();
+      await sourceStopped;
       await api.stop();
       await hub.stop();
       await analytics.stop();

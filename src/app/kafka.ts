@@ -1,0 +1,56 @@
+/**
+ * The Kafka side of the app, built only when KAFKA_BROKERS is set: one kafkajs client, the
+ * topics the server needs (created if missing), the consumer-group source and the dead-letter
+ * producer. kafkajs stays behind these ports (ChunkSource, DeadLetterSink).
+ */
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { KafkaDeadLetterSink } from '../ingest/dead-letter.js';
+import { KafkaSource } from '../ingest/kafka-source.js';
+import { ensureTopics } from '../ingest/kafka-topics.js';
+import type { AppConfig } from './config.js';
+
+export interface KafkaParts {
+  kafka: Kafka;
+  source: KafkaSource;
+  deadLetters: KafkaDeadLetterSink;
+  producer: Producer;
+  /** Disconnects the producer (the source disconnects its consumer in its own stop). */
+  disconnect(): Promise<void>;
+}
+
+export async function createKafkaParts(config: AppConfig, logger: Logger): Promise<KafkaParts> {
+  const brokers = config.kafkaBrokers;
+  if (!brokers) throw new Error('createKafkaParts needs KAFKA_BROKERS');
+  const log = logger.child({ component: 'kafka' });
+  const kafka = new Kafka({
+    clientId: `sentiment-stream-${process.pid}`,
+    brokers,
+    logLevel: logLevel.WARN,
+    logCreator: () => ({ namespace, level, log: entry }) => {
+      const { message, ...rest } = entry;
+      (level <= logLevel.ERROR ? log.error.bind(log) : log.warn.bind(log))({ namespace, ...rest }, message);
+    },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const created = await ensureTopics(admin, [{ topic: config.kafkaTopic }, { topic: `${config.kafkaTopic}.dlq` }]);
+    if (created.length) log.info({ created }, 'created topics');
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const source = new KafkaSource({ kafka, groupId: config.kafkaGroup, topics: [config.kafkaTopic], logger: log });
+  const deadLetters = new KafkaDeadLetterSink({ producer });
+  return {
+    kafka,
+    source,
+    deadLetters,
+    producer,
+    async disconnect() {
+      await producer.disconnect();
+    },
+  };
+}
