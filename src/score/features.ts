@@ -3,6 +3,9 @@
  * text embeddings with masks, video frames with masks, presence flags. Tensor sizes come from
  * the manifest: a dim the graph fixes is padded to that size, a dynamic one to the batch's longest
  * row. No onnxruntime here, so the rules are testable on their own.
+ *
+ * Longer than the graph allows: the window stage cuts segments to the manifest's limits; as a
+ * safety net the first `audio.maxSamples` samples and `video.maxFrames` frames are kept.
  */
 import type { ModalityFlags, Segment } from '../core/types.js';
 import { AppError } from '../core/errors.js';
