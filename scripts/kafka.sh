@@ -18,7 +18,8 @@
 #   KAFKA_HOST [127.0.0.1]           address both listeners bind to and advertise
 #   KAFKA_PORT [9092]                client (PLAINTEXT) port
 #   KAFKA_CONTROLLER_PORT [PORT+1]   KRaft controller port
-#   KAFKA_CACHE [~/.cache/sentiment-stream]   jars: $KAFKA_CACHE/kafka-<ver>/libs, Maven repo: $KAFKA_CACHE/m2
+#   KAFKA_CACHE [~/.cache/sentiment-stream]   jars: $KAFKA_CACHE/kafka-<ver>-<pom hash>/libs,
+#                                    Maven's repository: $KAFKA_CACHE/m2
 #   KAFKA_RUN_DIR [$KAFKA_CACHE/kafka-node-<port>]  config, data/, logs/, kafka.pid of this node
 #   KAFKA_HEAP [512m]                JVM -Xmx
 #   KAFKA_AUTO_CREATE_TOPICS [false] the server creates its topics itself; a typo must not make one
@@ -40,7 +41,9 @@ KAFKA_NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-3}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-45}"
 
-libs="$KAFKA_CACHE/kafka-$KAFKA_VERSION/libs"
+# keyed by the pom's hash too: editing scripts/kafka/pom.xml resolves into a new folder and never
+# swaps jars under a running broker
+libs="$KAFKA_CACHE/kafka-$KAFKA_VERSION-$(sha256sum "$here/kafka/pom.xml" | cut -c1-8)/libs"
 conf="$KAFKA_RUN_DIR/server.properties"
 data="$KAFKA_RUN_DIR/data"
 logs="$KAFKA_RUN_DIR/logs"
@@ -50,9 +53,7 @@ say() { echo "kafka.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 # --- jars -------------------------------------------------------------------------------------
-# the cache is valid for one pom: editing scripts/kafka/pom.xml re-resolves
-pom_sum() { sha256sum "$here/kafka/pom.xml" | cut -d' ' -f1; }
-cached() { [ -f "$libs/.complete" ] && [ "$(cat "$libs/.complete")" = "$(pom_sum)" ]; }
+cached() { [ -f "$libs/.complete" ]; }
 
 fetch() {
   cached && return 0
@@ -60,9 +61,9 @@ fetch() {
     say "java or mvn missing; installing them with scripts/setup-system.sh"
     bash "$here/setup-system.sh"
   }
-  mkdir -p "$KAFKA_CACHE"
+  mkdir -p "$(dirname "$libs")"
   # one resolver at a time per version: several engineers (or test workers) share the cache
-  exec 9>"$KAFKA_CACHE/kafka-$KAFKA_VERSION.lock"
+  exec 9>"$libs.lock"
   flock 9
   if ! cached; then
     say "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its runtime dependencies from Maven Central"
@@ -76,7 +77,7 @@ fetch() {
     [ -f "$tmp/kafka_2.13-$KAFKA_VERSION.jar" ] || { rm -rf "$tmp"; die "kafka_2.13-$KAFKA_VERSION.jar missing after resolve"; }
     rm -rf "$libs"
     mv "$tmp" "$libs"
-    pom_sum >"$libs/.complete"
+    touch "$libs/.complete"
     say "$(ls "$libs"/*.jar | wc -l) jars in $libs ($((SECONDS - t0)) s)"
   fi
   flock -u 9
