@@ -100,7 +100,8 @@ def build_call(dialogue: list[dict], seed: int, tts: Espeak) -> dict:
         text = clean_text(u["Utterance"])
         pcm = tts.synth(text, voice[c], pros["pitch"], pros["range"], pros["rate"])
         x = pcm.astype(np.float64) / 32768.0
-        x *= ch.db_to_gain(ch.REF_DBFS + pros["gain_db"]) / ch.active_rms(x, ESPEAK_RATE)
+        x *= ch.db_to_gain(ch.REF_DBFS + pros["gain_db"]) / max(ch.active_rms(x, ESPEAK_RATE),
+                                                                  1e-6)
         dur_ms = int(round(len(x) * 1000 / ESPEAK_RATE))
         placed.append(dict(channel=c, startMs=t_ms, endMs=t_ms + dur_ms, text=text, label3=label,
                            emotion=emo, speaker=u["Speaker"], utteranceId=int(u["Utterance_ID"]),
@@ -119,7 +120,7 @@ def build_call(dialogue: list[dict], seed: int, tts: Espeak) -> dict:
                 s = int(round(p["startMs"] * ESPEAK_RATE / 1000))
                 line[s: s + len(p["_x"])] += p["_x"][: n22 - s]
         # level already set per utterance: gain 0 relative to the line's own active level
-        gain = ch.REF_DBFS - 20 * np.log10(ch.active_rms(line, ESPEAK_RATE))
+        gain = ch.REF_DBFS - 20 * np.log10(max(ch.active_rms(line, ESPEAK_RATE), 1e-6))
         pcm8 = ch.telephone(line, ESPEAK_RATE, -gain, CHANNEL_SNR_DB[c], "pink", True, rng,
                             out_rate=ch.TEL_RATE)
         video = _channel_video(placed, c, spk[c], pcm8, frames, rng)

@@ -45,6 +45,8 @@ def active_rms(x: np.ndarray, rate: int) -> float:
         return float(np.sqrt(np.mean(x ** 2) + 1e-12))
     e = np.mean(x[: m * n].reshape(m, n) ** 2, axis=1)
     keep = e > e.max() * 1e-3
+    if not keep.any():          # digital silence
+        return 0.0
     return float(np.sqrt(np.mean(e[keep]) + 1e-12))
 
 
@@ -121,7 +123,9 @@ def telephone(speech: np.ndarray, rate: int, gain_db: float, snr_db: float, nois
     out_len = int(round(len(speech) * out_rate / rate))
     n = fast_length(len(speech), rate)
     x = np.zeros(n)
-    x[: len(speech)] = speech * (db_to_gain(REF_DBFS) / active_rms(speech, rate))
+    level = active_rms(speech, rate)
+    if level > 1e-6:            # silent input (no speech) stays silent: only noise remains
+        x[: len(speech)] = speech * (db_to_gain(REF_DBFS) / level)
     x *= db_to_gain(gain_db)
     m = n * TEL_RATE // rate                       # samples at 8 kHz
     k = m // 2 + 1
