@@ -129,12 +129,14 @@ export class WorkerPool {
     if (slot) await slot.worker.terminate();
   }
 
-  /** Terminates every worker; batches still waiting fail with SCORER_FAILED. */
+  /** Terminates every worker; batches waiting or in flight fail with SCORER_FAILED. */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const j of this.waiting.splice(0)) j.reject(new AppError('SCORER_FAILED', { reason: 'scorer stopped before the batch ran' }));
     await Promise.all([...this.slots].map((s) => {
       s.retiring = true;
+      s.job?.reject(new AppError('SCORER_FAILED', { reason: 'scorer stopped while the batch ran' }));
+      s.job = null;
       return s.worker.terminate();
     }));
     this.slots.clear();

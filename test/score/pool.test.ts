@@ -74,10 +74,12 @@ test('a batch that crashes two workers fails with SCORER_WORKER_CRASHED (retriab
   assert.ok(ok.valence.every(Number.isFinite));
 });
 
-test('stop() ends every worker and later runs are refused', async (t) => {
+test('stop() ends every worker, fails the batch in flight, and refuses later runs', async (t) => {
   const ctx = await setup(t);
   if (!ctx) return;
+  const inFlight = assert.rejects(ctx.pool.run(ctx.segs), (e: AppError) => e.code === 'SCORER_FAILED' && /while the batch ran/.test(e.message));
   await ctx.pool.stop();
+  await inFlight;
   assert.equal(ctx.pool.workers(), 0);
   await assert.rejects(ctx.pool.run(ctx.segs), (e: AppError) => e.code === 'SCORER_FAILED');
 });
