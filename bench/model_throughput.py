@@ -105,12 +105,52 @@ def matmul_gflops(seconds: float = 2.0) -> dict[str, float]:
             "torch": rate(lambda: torch.mm(ta, ta), 1, seconds / 2) * flop}
 
 
+def one_vs_two(model_dir: Path, net: ex.ServingFusion, seconds: float) -> dict[str, float]:
+    """Is one graph with presence inputs cheaper than a full-flow graph + a missing-text graph?
+    Times the fusion graph on a batch of 32 (16 rows with text, 16 without) in one call vs the
+    two halves in two calls (what two graphs would cost at best, before the work a specialised
+    graph could skip), and counts the FLOPs such a skip could save: the text simulator and the
+    two MIA autoencoders, which the one graph computes for every row."""
+    import onnxruntime as ort
+
+    m = json.loads((model_dir / "manifest.json").read_text())
+    sess = ort.InferenceSession(str(model_dir / m["graphs"]["fusion"]["file"]), providers=["CPUExecutionProvider"])
+    f = make_inputs(32, seed=5)["fusion"]
+    f["presence"][16:, 0] = 0
+    f["text.mask"][16:] = 0
+    f["text.embeddings"][16:] = 0
+    name = {t["role"]: t["name"] for t in m["graphs"]["fusion"]["inputs"]}
+    both = {name[r]: a for r, a in f.items()}
+    halves = [{name[r]: a[sl] for r, a in f.items()} for sl in (slice(0, 16), slice(16, 32))]
+    one = rate(lambda: sess.run(None, both), 32, seconds)
+    two = rate(lambda: [sess.run(None, h) for h in halves], 32, seconds)
+    counts = {}
+    for part in ("simulator", "mia1", "mia2", None):
+        fc = FlopCounter()
+        hooks = []
+        if part:
+            mod = getattr(net.model, part)
+            hooks = [mod.register_forward_pre_hook(lambda *_: (fc.__enter__(), None)[1]),
+                     mod.register_forward_hook(lambda *_: (fc.__exit__(None, None, None), None)[1])]
+            with torch.no_grad():
+                net(*(torch.from_numpy(f[r][:1]) for _, r, _ in ex.FUSION_INPUTS))
+        else:
+            with torch.no_grad(), fc:
+                net(*(torch.from_numpy(f[r][:1]) for _, r, _ in ex.FUSION_INPUTS))
+        for h in hooks:
+            h.remove()
+        counts[part or "total"] = fc.flops
+    skippable = (counts["simulator"] + counts["mia1"] + counts["mia2"]) / counts["total"]
+    return {"one_graph_seg_s": one, "two_calls_seg_s": two, "skippable_flops_share": skippable}
+
+
 def main() -> int:
     global MODEL
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", type=Path, required=True)
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--one-vs-two", action="store_true", help="only measure one graph vs two (prints JSON)")
     a = ap.parse_args()
     MODEL = a.model
     try:
@@ -124,6 +164,9 @@ def main() -> int:
         return 2
     torch.set_num_threads(os.cpu_count() or 1)
     net = ex.ServingFusion(model).eval()
+    if a.one_vs_two:
+        print(json.dumps({k: round(v, 3) for k, v in one_vs_two(a.model, net, a.seconds).items()}))
+        return 0
     minilm = te.load_minilm()
     a.work.mkdir(parents=True, exist_ok=True)
     meta, res = {}, {"torch_threads": torch.get_num_threads(), "segment": {"audio_s": AUDIO_S, "tokens": TOKENS,
