@@ -134,3 +134,14 @@ def test_selection_is_stable_and_balanced(all_items):
     assert len({(i.subset, i.split) for i in a}) == 12
     assert all(len(i.text.split()) <= 6 for i in a)
     assert np.all(np.diff([items.index(i) for i in a]) > 0)  # source order kept
+
+
+def test_two_writers_cannot_share_a_folder(tmp_path):
+    from sdumc.corpus.writer import CorpusWriter
+    w = CorpusWriter(str(tmp_path), force=False)
+    try:
+        with pytest.raises(CorpusError, match="another generator is writing"):
+            CorpusWriter(str(tmp_path), force=True)
+    finally:
+        w.abort()
+    CorpusWriter(str(tmp_path), force=False).abort()   # free again after abort

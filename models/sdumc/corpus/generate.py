@@ -11,6 +11,7 @@ import collections
 import hashlib
 import multiprocessing as mp
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -202,9 +203,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     a = parse_args(argv)
     t0 = time.time()
+    if __name__ == "__main__":  # SIGTERM cleans up like Ctrl-C (partial files removed)
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         info = generate(a.data, a.out, a.seed, a.limit, a.workers, a.sources, a.force,
                         progress=not a.quiet, max_words=a.max_words,

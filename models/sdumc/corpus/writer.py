@@ -3,6 +3,7 @@ temporary names and renamed at the end, so an interrupted run never leaves a fol
 reader would take for a complete corpus."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 
@@ -26,6 +27,13 @@ class CorpusWriter:
             raise CorpusError(f"{out_dir} already holds a corpus ({', '.join(existing)}); "
                               "pass --force to overwrite it")
         os.makedirs(out_dir, exist_ok=True)
+        # one writer per folder: a second run into the same folder would interleave files
+        self._lock = open(os.path.join(out_dir, ".lock"), "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._unlock()
+            raise CorpusError(f"another generator is writing to {out_dir}") from None
         if "corpus.json" in existing:  # unpublish first: a crash below leaves no half corpus
             os.remove(os.path.join(out_dir, "corpus.json"))
         self._f = {n: open(os.path.join(out_dir, n + ".partial"), "wb") for n in FILES}
@@ -56,6 +64,14 @@ class CorpusWriter:
         with open(os.path.join(self.out, "corpus.json"), "w", encoding="utf-8") as f:
             json.dump(info, f, indent=1, sort_keys=True)
             f.write("\n")
+        self._unlock()
+
+    def _unlock(self) -> None:
+        try:
+            os.remove(os.path.join(self.out, ".lock"))
+        except FileNotFoundError:
+            pass
+        self._lock.close()
 
     def abort(self) -> None:
         """Close and delete the partial files."""
@@ -65,3 +81,4 @@ class CorpusWriter:
                 os.remove(os.path.join(self.out, n + ".partial"))
             except FileNotFoundError:
                 pass
+        self._unlock()
