@@ -32,7 +32,7 @@ class CorpusWriter:
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self._unlock()
+            self._lock.close()          # not ours: leave the holder's lock file alone
             raise CorpusError(f"another generator is writing to {out_dir}") from None
         if "corpus.json" in existing:  # unpublish first: a crash below leaves no half corpus
             os.remove(os.path.join(out_dir, "corpus.json"))
