@@ -111,7 +111,8 @@ class AudioEncoder(nn.Module):
         self.proj = nn.Linear(cfg.audio_channels, cfg.d)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = (x * mask.unsqueeze(-1)).transpose(1, 2)  # (B, n_mels, Ta)
+        # contiguous: mkldnn conv1d backward on a transposed view returns garbage in torch 1.13
+        h = (x * mask.unsqueeze(-1)).transpose(1, 2).contiguous()  # (B, n_mels, Ta)
         for conv in self.convs:
             h = F.gelu(conv(h))  # (B, C, T/2)
             mask = mask[:, ::2]  # (B, T/2)

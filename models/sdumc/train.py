@@ -1,0 +1,276 @@
+"""Training: the double flow with shared weights (full flow = teacher, missing-text flow =
+student), the baselines and the ablations, seeded, model selection on VALIDATION only.
+
+  python -m sdumc.train --variant full --seed 0                     # corpus/v1 by default
+  python -m sdumc.train --variant naive_fusion --seed 1 --corpus fixtures/corpus-mini
+
+Writes runs/<variant>-s<seed>/best.pt (config + weights + normalisation stats + history).
+
+Variants (same network and budget; DESIGN.md "The model"):
+- full:          double flow; loss = MSE(full) + MSE(missing) + RMSE text distillation
+                 (teacher detached) + RMSE fused distillation + Rank-N-Contrast (tau = 2)
+- no_mia, no_rnc, no_distill: full without MIA / without RNC / without both distillations
+- naive_fusion:  the same network without simulator, MIA and distillation, one flow, text
+                 dropped (masked out) for a random half of each batch; selected and
+                 evaluated with text missing
+- text_only:     the same network, one flow, audio and video always absent
+Every variant also drops video (p = 0.2) and audio (p = 0.1) per row, never both, so audio
+or video missing at serving time is a trained condition.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sdumc.data import MODELS_DIR, DataError, FeatureCache, batches, build_cache
+from sdumc.losses import LossWeights, double_flow_loss
+from sdumc.model import SDUMC, ModelConfig
+
+RUNS_DIR = MODELS_DIR / "runs"
+DEFAULT_CORPUS = MODELS_DIR / "corpus" / "v1"
+
+# evaluation conditions: presence multipliers (text, audio, video)
+CONDITIONS = {
+    "full": (1, 1, 1),
+    "text_missing": (0, 1, 1),
+    "video_missing": (1, 1, 0),
+    "audio_only": (0, 1, 0),
+    "text_only": (1, 0, 0),
+}
+
+
+@dataclass
+class Variant:
+    """What distinguishes a trained variant: model flags, loss weights, flows, masking."""
+
+    name: str
+    double_flow: bool = True
+    use_simulator: bool = True
+    use_mia: bool = True
+    loss: LossWeights = field(default_factory=LossWeights)
+    text_drop: float = 0.0  # single flow: share of rows trained with text absent
+    force_presence: tuple = (1, 1, 1)  # multiplies the data's presence (text_only: 1, 0, 0)
+    select_on: tuple = ("full", "text_missing")  # validation conditions whose mean MAE selects
+
+
+VARIANTS = {
+    "full": Variant("full"),
+    "no_mia": Variant("no_mia", use_mia=False),
+    "no_rnc": Variant("no_rnc", loss=LossWeights(rnc=0.0)),
+    "no_distill": Variant("no_distill", loss=LossWeights(distill_text=0.0, distill_fused=0.0)),
+    "naive_fusion": Variant("naive_fusion", double_flow=False, use_simulator=False, use_mia=False,
+                            loss=LossWeights(distill_text=0.0, distill_fused=0.0),
+                            text_drop=0.5, select_on=("text_missing",)),
+    "text_only": Variant("text_only", double_flow=False, use_simulator=False, use_mia=False,
+                         loss=LossWeights(distill_text=0.0, distill_fused=0.0),
+                         force_presence=(1, 0, 0), select_on=("text_only",)),
+}
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings (saved in the checkpoint)."""
+
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    patience: int = 4  # epochs without validation improvement before stopping
+    max_train: int = 0  # 0 = all training rows; else a seeded subset of this size
+    max_val: int = 2000  # validation rows used for selection (seeded subset; 0 = all)
+    p_drop_video: float = 0.2
+    p_drop_audio: float = 0.1
+    grad_clip: float = 1.0
+    threads: int = 2
+
+
+def safe_backends() -> None:
+    """Turn oneDNN (mkldnn) off for training. Debian's torch 1.13 returns garbage (1e12..1e37,
+    different on every run) from the oneDNN conv1d backward of the audio encoder's strided
+    convs; the native kernels are correct and deterministic (tests/test_train.py checks)."""
+    torch.backends.mkldnn.enabled = False
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (CPU)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def model_for(variant: Variant, base: ModelConfig | None = None) -> SDUMC:
+    cfg = replace(base or ModelConfig(), use_simulator=variant.use_simulator, use_mia=variant.use_mia)
+    return SDUMC(cfg)
+
+
+def _to_inputs(b: dict[str, torch.Tensor], presence: torch.Tensor) -> tuple:
+    return (b["audio_feats"], b["audio_mask"], b["text_emb"], b["text_mask"],
+            b["video"], b["video_mask"], presence)
+
+
+@torch.no_grad()
+def predict(model: SDUMC, cache: FeatureCache, idx: np.ndarray, condition: tuple,
+            batch_size: int = 128) -> dict[str, np.ndarray]:
+    """Valence (and alpha, beta) for rows idx with presence = data presence * condition."""
+    model.eval()
+    cond = torch.tensor(condition, dtype=torch.float32)
+    out = {"valence": [], "alpha": [], "beta": []}
+    order = np.argsort(cache.audio_len()[idx], kind="stable")  # less padding
+    for bi in batches(idx[order], batch_size, None):
+        b = cache.batch(bi)
+        o = model(*_to_inputs(b, b["presence"] * cond))
+        for k in out:
+            out[k].append(o[k].numpy())
+    inv = np.empty_like(order)
+    inv[order] = np.arange(len(order))
+    return {k: np.concatenate(v)[inv] for k, v in out.items()}
+
+
+def _drop_av(presence: torch.Tensor, tc: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """Randomly mark video (or else audio) absent per row; never both."""
+    B = presence.shape[0]
+    u = torch.rand(B, generator=gen)
+    p = presence.clone()
+    p[:, 2] *= (u >= tc.p_drop_video).float()
+    drop_a = (u >= tc.p_drop_video) & (u < tc.p_drop_video + tc.p_drop_audio)
+    p[:, 1] *= (~drop_a).float()
+    return p
+
+
+def train(variant_name: str, seed: int, cache: FeatureCache, tc: TrainConfig,
+          out_dir: Path, base: ModelConfig | None = None, progress: bool = True,
+          log=print) -> dict:
+    """Train one variant with one seed; write out_dir/best.pt; return a summary dict."""
+    if variant_name not in VARIANTS:
+        raise ValueError(f"unknown variant {variant_name!r}; choose from {', '.join(VARIANTS)}")
+    v = VARIANTS[variant_name]
+    torch.set_num_threads(tc.threads)
+    safe_backends()
+    seed_everything(seed)
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    tr = cache.indices("train")
+    va = cache.indices("val")
+    if len(tr) == 0 or len(va) == 0:
+        raise DataError(f"cache {cache.path}: need labelled train and val rows (got {len(tr)}, {len(va)})")
+    if tc.max_train and len(tr) > tc.max_train:
+        tr = np.sort(rng.choice(tr, tc.max_train, replace=False))
+    if tc.max_val and len(va) > tc.max_val:
+        va = np.sort(np.random.default_rng(1234).choice(va, tc.max_val, replace=False))  # same for all
+    model = model_for(v, base)
+    stats = cache.norm_stats(tr)
+    model.set_norm_stats(**stats)
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    steps_per_epoch = max(1, (len(tr) + tc.batch_size - 1) // tc.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tc.lr, total_steps=tc.epochs * steps_per_epoch,
+                                                pct_start=0.1)
+    force = torch.tensor(v.force_presence, dtype=torch.float32)
+    lens = cache.audio_len()
+    best, best_state, bad, history = float("inf"), None, 0, []
+    t0 = time.time()
+    for epoch in range(tc.epochs):
+        model.train()
+        bl = batches(tr, tc.batch_size, rng, lens)
+        it = bl
+        if progress:
+            from tqdm import tqdm
+            it = tqdm(bl, desc=f"{variant_name}-s{seed} ep{epoch + 1}/{tc.epochs}", unit="batch",
+                      leave=False, file=sys.stderr)
+        sums: dict[str, float] = {}
+        for bi in it:
+            b = cache.batch(bi)
+            pres = _drop_av(b["presence"], tc, gen) * force
+            if not v.double_flow and v.text_drop:
+                keep = (torch.rand(len(bi), generator=gen) >= v.text_drop).float()
+                pres[:, 0] *= keep
+            full = model(*_to_inputs(b, pres))
+            missing = None
+            if v.double_flow:
+                pm = pres.clone()
+                pm[:, 0] = 0.0
+                missing = model(*_to_inputs(b, pm))
+            loss, parts = double_flow_loss(full, missing, b["y"], v.loss)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"non-finite loss at epoch {epoch + 1}: {parts}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            opt.step()
+            sched.step()
+            for k, x in parts.items():
+                sums[k] = sums.get(k, 0.0) + x
+            sums["total"] = sums.get("total", 0.0) + float(loss)
+            if progress:
+                it.set_postfix(loss=f"{float(loss):.3f}")
+        val = {c: float(np.mean(np.abs(predict(model, cache, va, CONDITIONS[c])["valence"]
+                                       - cache.valence[va]))) for c in v.select_on}
+        score = float(np.mean(list(val.values())))
+        rec = {"epoch": epoch + 1, "seconds": round(time.time() - t0, 1),
+               "train": {k: round(x / len(bl), 4) for k, x in sums.items()},
+               "val_mae": {k: round(x, 4) for k, x in val.items()}, "select": round(score, 4)}
+        history.append(rec)
+        log(json.dumps(rec))
+        if score < best - 1e-4:
+            best, bad = score, 0
+            best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= tc.patience:
+                break
+    model.load_state_dict(best_state)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = {"variant": variant_name, "seed": seed, "best_val_select": best,
+               "best_epoch": min(history, key=lambda r: r["select"])["epoch"],
+               "epochs_run": len(history), "train_seconds": round(time.time() - t0, 1),
+               "train_rows": int(len(tr)), "val_rows": int(len(va))}
+    ckpt = model.checkpoint(variant=asdict(v), train_config=asdict(tc), history=history,
+                            summary=summary, cache=str(cache.path),
+                            norm_stats={k: x.tolist() for k, x in stats.items()})
+    torch.save(ckpt, out_dir / "best.pt")
+    (out_dir / "summary.json").write_text(json.dumps({**summary, "history": history}, indent=1))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Train one SDUMC variant with one seed.")
+    ap.add_argument("--variant", default="full", help=f"one of {', '.join(VARIANTS)}")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--out", type=Path, default=None, help="default runs/<variant>-s<seed>")
+    ap.add_argument("--no-progress", action="store_true")
+    for f, default in asdict(TrainConfig()).items():
+        ap.add_argument("--" + f.replace("_", "-"), type=type(default), default=default)
+    for f in ("d", "audio_channels", "sim_slots", "n_heads"):
+        ap.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(ModelConfig(), f))
+    a = ap.parse_args(argv)
+    try:
+        if a.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {a.variant!r}; choose from {', '.join(VARIANTS)}")
+        if a.seed < 0:
+            raise ValueError("--seed must be >= 0")
+        tc = TrainConfig(**{f: getattr(a, f) for f in asdict(TrainConfig())})
+        if tc.epochs < 1 or tc.batch_size < 2:
+            raise ValueError("--epochs must be >= 1 and --batch-size >= 2")
+        base = ModelConfig(d=a.d, audio_channels=a.audio_channels, sim_slots=a.sim_slots, n_heads=a.n_heads)
+        if base.d % base.n_heads:
+            raise ValueError("--d must be a multiple of --n-heads")
+        cache = FeatureCache(build_cache(a.corpus, progress=not a.no_progress))
+        out = a.out or RUNS_DIR / f"{a.variant}-s{a.seed}"
+        s = train(a.variant, a.seed, cache, tc, out, base, progress=not a.no_progress)
+    except (ValueError, DataError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(s))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""Losses, the feature cache on the mini fixture, a short real training, CLI errors."""
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sdumc.data import FeatureCache, batches, build_cache
+from sdumc.losses import LossWeights, double_flow_loss, rmse, rnc_loss
+from sdumc.model import SDUMC, ModelConfig
+from sdumc.train import VARIANTS, TrainConfig, _to_inputs, main, model_for, predict, safe_backends, train
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "corpus-mini"
+SMALL = ModelConfig(d=32, n_heads=2, audio_channels=16, sim_slots=4, mia_hidden=16, fused_dim=32, rnc_dim=8)
+
+
+@pytest.fixture(scope="module")
+def cache() -> FeatureCache:
+    return FeatureCache(build_cache(FIXTURE, progress=False))
+
+
+def rnc_reference(z: np.ndarray, y: np.ndarray, tau: float) -> float:
+    """Rank-N-Contrast written as the paper's triple loop."""
+    n = len(z)
+    s = -np.linalg.norm(z[:, None] - z[None], axis=-1) / tau
+    terms = []
+    for i, j in itertools.permutations(range(n), 2):
+        den = sum(math.exp(s[i, k]) for k in range(n) if k != i and abs(y[i] - y[k]) >= abs(y[i] - y[j]))
+        terms.append(-(s[i, j] - math.log(den)))
+    return float(np.mean(terms))
+
+
+def test_rnc_matches_the_triple_loop():
+    g = np.random.default_rng(0)
+    z, y = g.normal(size=(6, 3)), np.array([0.1, -1.0, 2.0, 0.1, 1.5, -2.5])
+    got = rnc_loss(torch.tensor(z), torch.tensor(y), tau=2.0).item()
+    assert got == pytest.approx(rnc_reference(z, y, 2.0), rel=1e-6)
+
+
+def test_rnc_prefers_label_ordered_features():
+    y = torch.linspace(-3, 3, 16)
+    ordered = y.unsqueeze(1) * torch.tensor([[1.0, 0.0]])
+    shuffled = ordered[torch.randperm(16, generator=torch.Generator().manual_seed(0))]
+    assert rnc_loss(ordered, y) < rnc_loss(shuffled, y)
+
+
+def test_losses_finite_with_finite_gradients():
+    z = torch.zeros(4, 3, requires_grad=True)  # identical features: sqrt at 0
+    loss = rnc_loss(z, torch.tensor([0.0, 1.0, 1.0, 2.0])) + rmse(z, torch.zeros(4, 3))
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(z.grad).all()
+
+
+def test_cache_matches_the_corpus(cache):
+    from sdumc.corpus.reader import CorpusReader
+    r = CorpusReader(FIXTURE)
+    assert cache.n == len(r.rows)
+    assert len(cache.indices("train")) + len(cache.indices("val")) + len(cache.indices("test")) == cache.n
+    i = 3
+    assert cache.audio(i).shape[1] == 64 and len(cache.audio(i)) == (len(r.audio(i)) + 159) // 160
+    v, m = cache.video(i)
+    assert v.shape == r.video(i).shape
+    assert np.array_equal(m > 0, np.abs(r.video(i)).sum(1) > 0)  # dropped faces are zero frames
+    assert 2 < len(cache.text(i)) <= 64
+    b = cache.batch([0, 1, 2])
+    assert b["audio_mask"].sum(1).tolist() == [len(cache.audio(k)) for k in range(3)]
+
+
+def test_batches_cover_every_row_once():
+    idx = np.arange(103)
+    bl = batches(idx, 10, np.random.default_rng(0), lengths=np.arange(103)[::-1])
+    assert sorted(np.concatenate(bl).tolist()) == idx.tolist()
+
+
+def test_audio_encoder_gradients_are_sane_and_deterministic():
+    """Guards the oneDNN conv1d backward bug that safe_backends() works around."""
+    safe_backends()
+    grads = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        m = SDUMC(SMALL)
+        x = torch.randn(4, 90, 64)
+        out = m.audio(x, torch.ones(4, 90))[0]
+        out.pow(2).mean().backward()
+        grads.append(torch.cat([p.grad.flatten() for p in m.audio.parameters()]))
+    assert torch.equal(grads[0], grads[1])
+    assert grads[0].abs().max() < 10
+
+
+def test_a_few_steps_decrease_the_double_flow_loss(cache):
+    safe_backends()
+    torch.manual_seed(0)
+    m = SDUMC(SMALL)
+    m.set_norm_stats(**cache.norm_stats(cache.indices("train")))
+    opt = torch.optim.AdamW(m.parameters(), lr=3e-3)
+    b = cache.batch(cache.indices("train")[:16])
+    pm = b["presence"].clone()
+    pm[:, 0] = 0
+    losses = []
+    for _ in range(4):
+        full, miss = m(*_to_inputs(b, b["presence"])), m(*_to_inputs(b, pm))
+        loss, parts = double_flow_loss(full, miss, b["y"], LossWeights())
+        assert set(parts) == {"mse_full", "mse_missing", "distill_text", "distill_fused", "rnc"}
+        assert all(math.isfinite(v) for v in parts.values())
+        losses.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("variant", ["full", "naive_fusion", "text_only"])
+def test_train_writes_a_loadable_checkpoint(cache, tmp_path, variant):
+    tc = TrainConfig(epochs=1, batch_size=8, threads=1)
+    s = train(variant, 0, cache, tc, tmp_path, SMALL, progress=False, log=lambda _: None)
+    assert s["epochs_run"] == 1 and s["train_rows"] == len(cache.indices("train"))
+    m = SDUMC.from_checkpoint(tmp_path / "best.pt")
+    ck = torch.load(tmp_path / "best.pt")
+    assert ck["variant"]["name"] == variant and ck["train_config"]["epochs"] == 1
+    assert m.cfg.use_simulator == VARIANTS[variant].use_simulator
+    assert torch.allclose(m.video_std, torch.tensor(ck["norm_stats"]["video_std"], dtype=torch.float32).clamp(min=1e-3))
+    p = predict(m, cache, cache.indices("test"), (0, 1, 1))
+    assert p["valence"].shape == (len(cache.indices("test")),) and np.isfinite(p["valence"]).all()
+
+
+def test_training_is_seeded(cache, tmp_path):
+    tc = TrainConfig(epochs=1, batch_size=8, threads=1)
+    runs = [train("full", 3, cache, tc, tmp_path / str(k), SMALL, progress=False, log=lambda _: None)
+            for k in range(2)]
+    a, b = (torch.load(tmp_path / str(k) / "best.pt")["state_dict"] for k in range(2))
+    assert runs[0]["best_val_select"] == runs[1]["best_val_select"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_cli_bad_input(capsys, tmp_path):
+    assert main(["--variant", "bogus"]) == 2
+    assert "unknown variant 'bogus'" in capsys.readouterr().err
+    assert main(["--corpus", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["--epochs", "0", "--corpus", str(FIXTURE)]) == 2
+    assert "--epochs" in capsys.readouterr().err
+    (tmp_path / "junk").mkdir()
+    assert main(["--corpus", str(tmp_path / "junk")]) == 2
+    assert "cannot read corpus" in capsys.readouterr().err
