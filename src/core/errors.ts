@@ -59,6 +59,9 @@ export const ERROR_CATALOGUE = {
   GRAPHQL_PARSE_FAILED: { message: 'query is not valid GraphQL: {reason}', status: 400, retriable: false },
   GRAPHQL_VALIDATION_FAILED: { message: 'query does not match the schema: {reason}', status: 400, retriable: false },
   REQUEST_TOO_LARGE: { message: 'request body of {bytes} bytes exceeds the limit of {limit}', status: 413, retriable: false },
+
+  // --- configuration (checked at start, before anything is opened)
+  CONFIG_INVALID: { message: 'invalid configuration {variable}: {reason}', status: 500, retriable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

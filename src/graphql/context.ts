@@ -14,6 +14,12 @@ export interface ApiContext {
   tenant: string;
   /** How the caller was identified (e.g. 'dev', 'jwt:<sub>', 'api-key:<id>'), for logs. */
   principal: string;
+  /**
+   * When the credential stops being valid, ms since the unix epoch (a JWT's exp). A WebSocket
+   * authenticated with it is closed then with TOKEN_EXPIRED_CLOSE_CODE (src/graphql/ws.ts).
+   * Absent: the credential does not expire (dev mode, API keys).
+   */
+  expiresAtMs?: number;
 }
 
 /** What a ContextFunction sees of a request. */

@@ -23,6 +23,8 @@ import { formatApiError } from './errors.js';
 import { createRequestListener, type RequestHandler } from './http.js';
 import type { HealthReport, ModelInfoSource } from './resolvers/deps.js';
 import { buildSchema, type SchemaExtension } from './schema.js';
+import { costLimitPlugin } from './cost-plugin.js';
+import { DEFAULT_QUERY_LIMITS, depthLimitRule, type QueryLimits } from './limits.js';
 import { attachGraphqlWs } from './ws.js';
 
 export interface ApiServerOptions {
@@ -49,8 +51,10 @@ export interface ApiServerOptions {
   schemaExtensions?: SchemaExtension[];
   /** Largest HTTP request body and WebSocket message, bytes. Default 1 MiB. */
   maxRequestBytes?: number;
-  /** Operations one socket may run at once. Default 100. */
+  /** Operations one socket may run at once. Default 100. Same as `limits.maxOperationsPerConnection`. */
   maxOperationsPerConnection?: number;
+  /** Query depth / cost / operations-per-socket limits (src/graphql/limits.ts; loadQueryLimits reads env). */
+  limits?: Partial<QueryLimits>;
   /** How long stop() lets in-flight HTTP requests finish, ms. Default 10_000. */
   stopGracePeriodMs?: number;
   /** Path to schema.graphql (default: the repo's schema/schema.graphql). */
@@ -73,6 +77,11 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   const maxBytes = o.maxRequestBytes ?? 1024 * 1024;
   const context = o.context ?? devContext(o.devTenant ?? 'demo');
   const log = o.logger.child({ component: 'api' });
+  const limits: QueryLimits = {
+    ...DEFAULT_QUERY_LIMITS,
+    ...(o.maxOperationsPerConnection !== undefined ? { maxOperationsPerConnection: o.maxOperationsPerConnection } : {}),
+    ...o.limits,
+  };
   const httpServer = createServer();
   let startedAtMs = Date.now();
   let apollo: ApolloServer<ApiContext> | null = null;
@@ -101,12 +110,15 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         { sdlPath: o.sdlPath, extensions: o.schemaExtensions },
       );
       const wss = new WebSocketServer({ server: httpServer, path, maxPayload: maxBytes });
-      const ws: Disposable = attachGraphqlWs(wss, { schema, context, logger: log, maxOperationsPerConnection: o.maxOperationsPerConnection });
+      const ws: Disposable = attachGraphqlWs(wss, { schema, context, logger: log, ...limits });
       apollo = new ApolloServer<ApiContext>({
         schema,
         formatError: (formatted, error) => formatApiError(formatted, error, log),
         includeStacktraceInErrorResponses: false,
+        // Depth needs no variables: a validation rule. Cost reads the variables: a plugin.
+        validationRules: [depthLimitRule(limits.maxDepth)],
         plugins: [
+          costLimitPlugin(limits.maxCost),
           ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: o.stopGracePeriodMs ?? 10_000 }),
           { serverWillStart: async () => ({ drainServer: async () => ws.dispose() }) },
           ApolloServerPluginLandingPageDisabled(),
