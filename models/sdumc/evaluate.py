@@ -1,0 +1,225 @@
+"""Evaluation, one command: train (or reuse) every variant over several seeds, score the
+test split under each modality condition, and write models/<version>/metrics.json, then
+render MODEL_CARD.md and its plots (sdumc.card).
+
+  python -m sdumc.evaluate --seeds 0 1 2                      # corpus/v1, all variants
+  python -m sdumc.evaluate --corpus fixtures/corpus-mini --epochs 1 --out /tmp/v
+
+Metrics (CMU-MOSI/MOSEI conventions, valence on -3..+3):
+- mae, corr (Pearson r);
+- acc2: negative (< 0) vs non-negative (>= 0), all rows; f1: weighted F1 of the same;
+- acc2_nonzero, f1_nonzero: negative vs positive over rows whose true valence is not 0;
+- acc7: round(clip(., -3, 3)) agrees (numpy rounding, half to even).
+Each is reported as the mean over seeds, with `<metric>_std` (population std over seeds)
+and `<metric>_seeds` (per-seed values).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sdumc.data import MODELS_DIR, DataError, FeatureCache, build_cache
+from sdumc.model import SDUMC
+from sdumc.train import CONDITIONS, DEFAULT_CORPUS, RUNS_DIR, VARIANTS, TrainConfig, predict, train
+
+VADER_SUBSETS = ("movie", "tweets", "nyt")
+# which test conditions each variant is scored under, and the metrics.json key of each
+SCORED = {
+    "full": {"full": "full", "text_missing": "text_missing", "video_missing": "video_missing",
+             "audio_only": "audio_only"},
+    "naive_fusion": {"text_missing": "naive_zero_text", "full": "naive_full"},
+    "text_only": {"text_only": "text_only"},
+}
+ABLATIONS = ("no_mia", "no_rnc", "no_distill")
+
+
+# ---- metrics ---------------------------------------------------------------------------
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation; 0.0 when either side is constant (undefined r)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    a, b = a - a.mean(), b - b.mean()
+    den = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / den) if den > 0 else 0.0
+
+
+def f1_weighted(pred: np.ndarray, true: np.ndarray) -> float:
+    """F1 per class (classes present in `true`), weighted by the class's support in `true`."""
+    pred, true = np.asarray(pred), np.asarray(true)
+    total = 0.0
+    for c in np.unique(true):
+        tp = np.sum((pred == c) & (true == c))
+        fp = np.sum((pred == c) & (true != c))
+        fn = np.sum((pred != c) & (true == c))
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+        total += f1 * np.sum(true == c)
+    return float(total / len(true)) if len(true) else 0.0
+
+
+def regression_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """mae, corr, acc2, f1, acc2_nonzero, f1_nonzero, acc7 of valence predictions."""
+    pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
+    if pred.shape != true.shape or pred.ndim != 1 or len(pred) == 0:
+        raise ValueError(f"need two equal-length non-empty 1-d arrays, got {pred.shape}, {true.shape}")
+    if not (np.isfinite(pred).all() and np.isfinite(true).all()):
+        raise ValueError("predictions and labels must be finite")
+    nn_p, nn_t = pred >= 0, true >= 0
+    nz = true != 0
+    r7 = lambda x: np.round(np.clip(x, -3, 3))  # noqa: E731
+    return {
+        "mae": float(np.mean(np.abs(pred - true))),
+        "corr": pearson(pred, true),
+        "acc2": float(np.mean(nn_p == nn_t)),
+        "f1": f1_weighted(nn_p, nn_t),
+        "acc2_nonzero": float(np.mean((pred[nz] > 0) == (true[nz] > 0))) if nz.any() else 0.0,
+        "f1_nonzero": f1_weighted(pred[nz] > 0, true[nz] > 0) if nz.any() else 0.0,
+        "acc7": float(np.mean(r7(pred) == r7(true))),
+    }
+
+
+def over_seeds(per_seed: list[dict[str, float]]) -> dict:
+    """{m: mean, m_std: std, m_seeds: [...]} for every metric m of the per-seed dicts."""
+    out: dict = {}
+    for m in per_seed[0]:
+        vals = [float(d[m]) for d in per_seed]
+        out[m] = round(float(np.mean(vals)), 4)
+        out[m + "_std"] = round(float(np.std(vals)), 4)
+        out[m + "_seeds"] = [round(x, 4) for x in vals]
+    return out
+
+
+# ---- lexicon baseline --------------------------------------------------------------------
+def lexicon_scores(texts: list[str]) -> np.ndarray:
+    """VADER lexicon compound score (-1..1) per text, via sdumc.lexicon (vaderSentiment).
+    Pearson r does not depend on the mapping of compound to -3..+3."""
+    from sdumc.lexicon import Lexicon
+    return Lexicon().compound(texts)
+
+
+# ---- the command -------------------------------------------------------------------------
+def _run(variant: str, seed: int, cache: FeatureCache, tc: TrainConfig, retrain: bool,
+         runs_dir: Path, log) -> tuple[SDUMC, dict]:
+    out = runs_dir / f"{variant}-s{seed}"
+    ck = out / "best.pt"
+    if ck.is_file() and not retrain:
+        c = torch.load(ck, map_location="cpu")
+        if c.get("cache") == str(cache.path) and c.get("train_config") == asdict(tc):
+            log(f"reuse {ck}")
+            return SDUMC.from_checkpoint(c), c["summary"]
+        log(f"{ck} was trained on another cache or config: retraining")
+    summary = train(variant, seed, cache, tc, out, progress=True, log=log)
+    return SDUMC.from_checkpoint(ck), summary
+
+
+def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Path,
+             variants: list[str], retrain: bool = False, runs_dir: Path = RUNS_DIR,
+             log=print) -> dict:
+    """Train/reuse, score, write out_dir/metrics.json and runs_dir/predictions.npz."""
+    te = cache.indices("test")
+    if len(te) == 0:
+        raise DataError(f"cache {cache.path}: no labelled test rows")
+    y = cache.valence[te]
+    per: dict[str, list[dict]] = {}
+    runs: list[dict] = []
+    preds: dict[str, np.ndarray] = {"y": y}
+    vader_model: dict[str, list[float]] = {}
+    vader_full: dict[str, list[float]] = {}
+    alpha_mean: dict[str, list] = {}
+    t0 = time.time()
+    for variant in variants:
+        for seed in seeds:
+            t1 = time.time()
+            model, summary = _run(variant, seed, cache, tc, retrain, runs_dir, log)
+            conds = SCORED.get(variant, {"full": "full", "text_missing": "text_missing"})
+            for cond, key in conds.items():
+                p = predict(model, cache, te, CONDITIONS[cond])
+                group = key if variant in SCORED else f"{variant}.{key}"
+                per.setdefault(group, []).append(regression_metrics(p["valence"], y))
+                if seed == seeds[0]:
+                    preds[f"{variant}.{cond}"] = p["valence"]
+                    alpha_mean[group] = [round(float(x), 4) for x in p["alpha"].mean(0)]
+                if variant == "text_only" or (variant == "full" and cond == "full"):
+                    dest = vader_model if variant == "text_only" else vader_full
+                    for sub in VADER_SUBSETS:
+                        m = cache.subset[te] == sub
+                        if m.sum() > 2:
+                            dest.setdefault(sub, []).append(pearson(p["valence"][m], y[m]))
+            runs.append({**summary, "eval_seconds": round(time.time() - t1 - summary.get("train_seconds", 0), 1)})
+    metrics: dict = {"test": {}, "ablations": {}, "vader_heldout": {}}
+    for group, lst in per.items():
+        if "." in group:
+            v, k = group.split(".", 1)
+            metrics["ablations"].setdefault(v, {})[k] = over_seeds(lst)
+        else:
+            metrics["test"][group] = over_seeds(lst)
+    lex = lexicon_scores([cache.texts[i] for i in te])
+    for sub in VADER_SUBSETS:
+        m = cache.subset[te] == sub
+        if m.sum() <= 2:
+            continue
+        d = {"n": int(m.sum()), "lexicon_r": round(pearson(lex[m], y[m]), 4)}
+        if sub in vader_model:
+            d.update({"model_r": round(float(np.mean(vader_model[sub])), 4),
+                      "model_r_std": round(float(np.std(vader_model[sub])), 4),
+                      "model_r_seeds": [round(x, 4) for x in vader_model[sub]]})
+        if sub in vader_full:
+            d["full_model_r"] = round(float(np.mean(vader_full[sub])), 4)
+        metrics["vader_heldout"][sub] = d
+    if "full" in metrics["test"] and "text_missing" in metrics["test"]:
+        f, t = metrics["test"]["full"]["mae"], metrics["test"]["text_missing"]["mae"]
+        metrics["gaps"] = {"text_missing_vs_full_mae_pct": round(100 * (t - f) / f, 2)}
+    metrics["alpha_mean_test"] = alpha_mean
+    metrics["meta"] = {
+        "seeds": seeds, "variants": variants, "corpus": cache.meta["corpus"], "cache": str(cache.path),
+        "test_rows": int(len(te)), "train_config": asdict(tc),
+        "torch": torch.__version__, "threads": tc.threads,
+        "wall_seconds": round(time.time() - t0, 1), "runs": runs,
+        "selection": "best epoch by validation MAE only (test never used for selection)",
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(runs_dir / "predictions.npz", **preds)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Train/reuse all variants over seeds; write metrics.json + MODEL_CARD.md.")
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    ap.add_argument("--out", type=Path, default=MODELS_DIR / "sdumc-v1")
+    ap.add_argument("--runs", type=Path, default=RUNS_DIR)
+    ap.add_argument("--retrain", action="store_true", help="ignore existing checkpoints")
+    ap.add_argument("--no-card", action="store_true", help="do not render MODEL_CARD.md")
+    for f in fields(TrainConfig):
+        ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    a = ap.parse_args(argv)
+    try:
+        bad = [v for v in a.variants if v not in VARIANTS]
+        if bad:
+            raise ValueError(f"unknown variant(s) {bad}; choose from {', '.join(VARIANTS)}")
+        if len(set(a.seeds)) != len(a.seeds) or min(a.seeds) < 0:
+            raise ValueError("--seeds must be distinct non-negative integers")
+        tc = TrainConfig(**{f.name: getattr(a, f.name) for f in fields(TrainConfig)})
+        cache = FeatureCache(build_cache(a.corpus))
+        metrics = evaluate(cache, a.seeds, tc, a.out, a.variants, a.retrain, a.runs,
+                           log=lambda s: print(s, file=sys.stderr))
+        if not a.no_card:
+            from sdumc.card import render
+            render(a.out, a.runs / "predictions.npz")
+    except (ValueError, DataError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: metrics["test"][k]["mae"] for k in metrics["test"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Metric functions against hand-computed values; the evaluate command end to end on the
+mini fixture (1 epoch, tiny network); the card; CLI errors."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdumc import card, evaluate as ev
+from sdumc.data import FeatureCache, build_cache
+from sdumc.train import TrainConfig
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "corpus-mini"
+
+
+def test_regression_metrics_by_hand():
+    true = np.array([-2.0, -0.4, 0.0, 1.0, 2.6])
+    pred = np.array([-1.0, 0.2, -0.3, 1.4, 2.6])
+    m = ev.regression_metrics(pred, true)
+    assert m["mae"] == pytest.approx((1.0 + 0.6 + 0.3 + 0.4 + 0.0) / 5)
+    # non-negative convention: true [F T? ...] -> signs (>=0): true [0,0,1,1,1], pred [0,1,0,1,1]
+    assert m["acc2"] == pytest.approx(3 / 5)
+    # F1 weighted: class 0 (support 2): tp1 fp1 fn1 -> 0.5; class 1 (support 3): tp2 fp1 fn1 -> 2/3
+    assert m["f1"] == pytest.approx((2 * 0.5 + 3 * (2 / 3)) / 5)
+    # nonzero convention drops the true 0: true>0 [0,0,1,1], pred>0 [0,1,1,1]
+    assert m["acc2_nonzero"] == pytest.approx(3 / 4)
+    # acc7: round(clip): true [-2,-0,0,1,3], pred [-1,0,-0,1,3]
+    assert m["acc7"] == pytest.approx(4 / 5)
+    assert m["corr"] == pytest.approx(np.corrcoef(pred, true)[0, 1])
+
+
+def test_pearson_of_a_constant_is_zero_and_bad_input_is_refused():
+    assert ev.pearson(np.ones(4), np.arange(4)) == 0.0
+    with pytest.raises(ValueError, match="equal-length"):
+        ev.regression_metrics(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="finite"):
+        ev.regression_metrics(np.array([np.nan, 1.0]), np.zeros(2))
+
+
+def test_over_seeds():
+    d = ev.over_seeds([{"mae": 1.0}, {"mae": 2.0}, {"mae": 3.0}])
+    assert d["mae"] == 2.0 and d["mae_seeds"] == [1.0, 2.0, 3.0]
+    assert d["mae_std"] == pytest.approx(np.std([1, 2, 3]), abs=1e-4)
+
+
+def test_evaluate_end_to_end_and_card(tmp_path, monkeypatch):
+    from sdumc import train as tr
+    from sdumc.model import ModelConfig
+    small = ModelConfig(d=32, n_heads=2, audio_channels=16, sim_slots=4, mia_hidden=16, fused_dim=32, rnc_dim=8)
+    monkeypatch.setattr(tr, "ModelConfig", lambda: small)  # tiny network, same code path
+    cache = FeatureCache(build_cache(FIXTURE, progress=False))
+    tc = TrainConfig(epochs=1, batch_size=8, threads=1)
+    variants = ["full", "no_mia", "naive_fusion", "text_only"]
+    m = ev.evaluate(cache, [0, 1], tc, tmp_path / "v", variants, runs_dir=tmp_path / "runs", log=lambda _: None)
+    saved = json.loads((tmp_path / "v" / "metrics.json").read_text())
+    assert saved["test"]["full"]["mae"] == m["test"]["full"]["mae"]
+    for cond in ("full", "text_missing", "video_missing", "audio_only", "naive_zero_text", "text_only"):
+        for k in ("mae", "corr", "acc2", "acc2_nonzero", "f1", "acc7"):
+            assert len(saved["test"][cond][k + "_seeds"]) == 2
+            assert saved["test"][cond][k] == pytest.approx(np.mean(saved["test"][cond][k + "_seeds"]), abs=1e-4)
+    assert set(saved["ablations"]["no_mia"]) == {"full", "text_missing"}
+    for sub in ("movie", "tweets", "nyt"):
+        assert {"model_r", "lexicon_r", "n"} <= set(saved["vader_heldout"][sub])
+    assert len(saved["meta"]["runs"]) == 8
+    # reuse: a second call trains nothing and gives the same numbers
+    m2 = ev.evaluate(cache, [0, 1], tc, tmp_path / "v", variants, runs_dir=tmp_path / "runs", log=lambda _: None)
+    assert m2["test"] == m["test"]
+    md = card.render(tmp_path / "v", tmp_path / "runs" / "predictions.npz").read_text()
+    assert (tmp_path / "v" / "plots" / "mae_by_condition.png").stat().st_size > 1000
+    assert (tmp_path / "v" / "plots" / "pred_vs_true.png").is_file()
+    assert f"{m['test']['full']['mae']:.3f}" in md and "Known weaknesses" in md
+
+
+def test_cli_bad_input(capsys, tmp_path):
+    assert ev.main(["--variants", "full", "nope"]) == 2
+    assert "unknown variant" in capsys.readouterr().err
+    assert ev.main(["--seeds", "1", "1"]) == 2
+    assert "distinct" in capsys.readouterr().err
+    assert ev.main(["--corpus", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert card.main(["--version-dir", str(tmp_path)]) == 2
+    assert "metrics.json" in capsys.readouterr().err
