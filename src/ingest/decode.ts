@@ -7,6 +7,7 @@
  * version -> modality -> encoding -> payload size -> common headers -> modality-specific headers
  * and payload.
  */
+import { endianness } from 'node:os';
 import {
   CONTRACT_VERSION, CONTROL_CHANNEL, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_TENANT, ENCODING_OF, H,
   MAX_FPS, MAX_KEY_BYTES, MODALITIES, SAMPLE_RATES,
@@ -36,6 +37,7 @@ type Resolved = Required<Omit<DecodeOptions, 'videoFeatureDim' | 'maxPayloadByte
 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const LITTLE_ENDIAN = endianness() === 'LE';
 /** Longest channel / tenant name, characters. */
 const MAX_NAME_CHARS = 64;
 
@@ -129,8 +131,13 @@ function decodeAudio(raw: RawChunk, value: Buffer, base: MediaChunkBase, o: Reso
   if (value.length % 2 !== 0) throw new AppError('CHUNK_BAD_PAYLOAD', { reason: `odd byte count ${value.length} for 16-bit PCM` });
   const n = value.length / 2;
   const pcm = new Float32Array(n);
-  // readInt16LE rather than an Int16Array view: Kafka buffers may start at an odd byte offset.
-  for (let i = 0; i < n; i++) pcm[i] = value.readInt16LE(2 * i) / 32768;
+  if (LITTLE_ENDIAN && value.byteOffset % 2 === 0) {
+    const s16 = new Int16Array(value.buffer, value.byteOffset, n);
+    for (let i = 0; i < n; i++) pcm[i] = s16[i] / 32768;
+  } else {
+    // A Kafka buffer may start at an odd byte offset (or the host is big-endian): read bytewise.
+    for (let i = 0; i < n; i++) pcm[i] = value.readInt16LE(2 * i) / 32768;
+  }
   const durationMs = (n * 1000) / rate;
   checkDuration(raw, durationMs, o);
   return { ...base, modality: 'audio', durationMs, samples: resample(pcm, rate, o.modelSampleRate), sampleRate: o.modelSampleRate };

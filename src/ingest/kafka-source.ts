@@ -151,7 +151,15 @@ export class KafkaSource implements ChunkSource {
       // A redelivery of a record still in flight here is not delivered twice.
       if (this.tracker.track(source)) fresh.push(toRaw(m, source));
     }
-    if (fresh.length) await sink.accept(fresh);
+    try {
+      if (fresh.length) await sink.accept(fresh);
+    } catch (err) {
+      // kafkajs retries from the last commit; forget the partition so the retry is delivered
+      // (records still in flight then come twice; the window rejects repeats as duplicates).
+      this.tracker.drop(topic, partition);
+      this.o.logger.error({ topic, partition, err }, 'sink failed on a batch; partition will be re-read');
+      throw err;
+    }
     p.resolveOffset(p.batch.lastOffset());
     await p.heartbeat();
     if (this.tracker.inFlight(topic, partition) >= this.o.maxInFlightPerPartition && !this.paused.has(`${topic}/${partition}`)) {

@@ -99,17 +99,16 @@ export function resample(input: Float32Array, fromRate: number, toRate: number):
   const n = input.length;
   const outLen = Math.floor((n * up) / down);
   const out = new Float32Array(outLen);
+  // Mirror-pad once so the inner loop has no edge branches: padded[j + width] = input[mirror(j)].
+  const padded = new Float32Array(n + 2 * width + 1);
+  for (let j = -width; j < n + width + 1; j++) padded[j + width] = input[mirror(j, n)];
   for (let o = 0; o < outLen; o++) {
     const pos = o * down; // in units of 1/up input samples
     const i = Math.floor(pos / up);
     const taps = phases[pos - i * up];
+    const lo = i + 1; // padded index of input[i - width + 1]
     let acc = 0;
-    const lo = i - width + 1;
-    if (lo >= 0 && i + width < n) {
-      for (let k = 0; k < taps.length; k++) acc += input[lo + k] * taps[k];
-    } else {
-      for (let k = 0; k < taps.length; k++) acc += input[mirror(lo + k, n)] * taps[k];
-    }
+    for (let k = 0; k < taps.length; k++) acc += padded[lo + k] * taps[k];
     out[o] = acc;
   }
   return out;

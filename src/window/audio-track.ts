@@ -11,9 +11,11 @@ export class AudioTrack {
   /** Event time of absolute sample 0, ms. */
   private originMs: number;
   private buf: Float32Array;
-  /** Absolute index of buf[0]. */
+  /** Where the valid samples start in buf (sealed samples before it are dropped lazily). */
+  private off = 0;
+  /** Absolute index of buf[off]. */
   private base = 0;
-  /** Valid samples in buf. */
+  /** Valid samples in buf from off. */
   private len = 0;
   readonly vad: Vad;
   private readonly jitter: number;
@@ -65,6 +67,7 @@ export class AudioTrack {
     this.vad.reset(startMs);
     this.originMs = startMs;
     this.base = 0;
+    this.off = 0;
     this.len = 0;
   }
 
@@ -73,31 +76,32 @@ export class AudioTrack {
     const a = Math.max(this.idx(aMs), this.base);
     const b = Math.min(this.idx(bMs), this.base + this.len, a + maxSamples);
     if (b <= a) return null;
-    return this.buf.slice(a - this.base, b - this.base);
+    return this.buf.slice(this.off + a - this.base, this.off + b - this.base);
   }
 
-  /** Forgets audio before `ms` (sealed). */
+  /** Forgets audio before `ms` (sealed). O(1): the space is reclaimed when the buffer fills. */
   discardBefore(ms: number): void {
     const cut = Math.min(Math.max(this.idx(ms), this.base), this.base + this.len) - this.base;
     if (cut <= 0) return;
-    this.buf.copyWithin(0, cut, this.len);
+    this.off += cut;
     this.base += cut;
     this.len -= cut;
-    // Shrink a buffer that grew for a long unsealed stretch once it is mostly empty.
-    if (this.buf.length > 4 * this.rate && this.len < this.buf.length / 4) {
-      const smaller = new Float32Array(Math.max(this.rate, this.len * 2));
-      smaller.set(this.buf.subarray(0, this.len));
-      this.buf = smaller;
-    }
   }
 
   private write(samples: Float32Array): void {
-    if (this.len + samples.length > this.buf.length) {
-      const bigger = new Float32Array(Math.max(this.buf.length * 2, this.len + samples.length));
-      bigger.set(this.buf.subarray(0, this.len));
-      this.buf = bigger;
+    if (this.off + this.len + samples.length > this.buf.length) {
+      // Compact first; grow (x2) only when the live samples need it; shrink after a long stretch.
+      const need = this.len + samples.length;
+      let size = this.buf.length;
+      while (size < need) size *= 2;
+      if (size > 4 * this.rate && need < size / 4) size = Math.max(this.rate, need * 2);
+      const next = size === this.buf.length ? this.buf : new Float32Array(size);
+      if (next === this.buf) this.buf.copyWithin(0, this.off, this.off + this.len);
+      else next.set(this.buf.subarray(this.off, this.off + this.len));
+      this.buf = next;
+      this.off = 0;
     }
-    this.buf.set(samples, this.len);
+    this.buf.set(samples, this.off + this.len);
     this.len += samples.length;
     this.vad.push(samples);
   }
