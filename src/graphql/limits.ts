@@ -4,8 +4,9 @@
  *   as a graphql validation rule;
  * - cost: an upper bound of the objects a query can return. A field that returns an object
  *   costs 1, a leaf costs 0; a field with a `first` argument multiplies what is under it by
- *   `first` (its literal, its variable's value, the variable's default, the argument's default,
- *   else MAX_PAGE_SIZE). Lists without `first` count once (they are small: channels, provider
+ *   `first` (its literal, or its variable's value, or the variable's default; an omitted
+ *   argument or variable takes the argument's default, as execution does; anything that is
+ *   not a number counts as MAX_PAGE_SIZE). Lists without `first` count once (they are small: channels, provider
  *   attempts, one call's alerts). Introspection (`__schema`, `__type`) costs 0; depth bounds it.
  *   E.g. `segments(first: 100) { edges { node { valence modalities { text } } } }` costs
  *   1 + 100 x (1 + 1 + 1) = 301.
@@ -21,8 +22,9 @@ import { AppError } from '../core/errors.js';
 import { MAX_PAGE_SIZE } from '../store/validate.js';
 
 export interface QueryLimits {
-  /** Deepest field nesting a query may have. Default 12 (the deepest query of the product's own
-   *  API is 9; the standard introspection query is 12). */
+  /** Deepest field nesting a query may have. Default 15: graphql-js's standard introspection
+   *  query is 15 deep (the product's own data queries reach 9; its schema has no cycles, so only
+   *  introspection, __Type.fields.type.fields..., can nest without end). */
   maxDepth: number;
   /** Largest cost (see above). Default 1_000_000: the dashboard's live snapshot, 200 calls x
    *  1000 segments, costs about 800_000. */
@@ -31,7 +33,7 @@ export interface QueryLimits {
   maxOperationsPerConnection: number;
 }
 
-export const DEFAULT_QUERY_LIMITS: Readonly<QueryLimits> = Object.freeze({ maxDepth: 12, maxCost: 1_000_000, maxOperationsPerConnection: 100 });
+export const DEFAULT_QUERY_LIMITS: Readonly<QueryLimits> = Object.freeze({ maxDepth: 15, maxCost: 1_000_000, maxOperationsPerConnection: 100 });
 
 /**
  * Limits from API_MAX_DEPTH, API_MAX_COST, API_MAX_SUBSCRIPTIONS_PER_CONNECTION (defaults

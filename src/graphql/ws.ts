@@ -22,7 +22,7 @@ export interface WsOptions {
   logger: Logger;
   /** Operations one socket may run at once. Default 100; more fail with TOO_MANY_SUBSCRIPTIONS. */
   maxOperationsPerConnection?: number;
-  /** Deepest field nesting of an operation (limits.ts). Default 12. */
+  /** Deepest field nesting of an operation (limits.ts). Default 15. */
   maxDepth?: number;
   /** Largest cost of an operation, computed with its variables (limits.ts). Default 1_000_000. */
   maxCost?: number;
