@@ -35,9 +35,13 @@ export class CallState {
     this.lastActivityWallMs = nowWallMs;
   }
 
-  /** Max media event time seen - allowed lateness, ms. Media before it is CHUNK_TOO_LATE. */
+  /** Latest transcript end delivered, ms: drives the watermark of calls with no media at all. */
+  maxTextEndMs = -Infinity;
+
+  /** Max media event time seen - allowed lateness, ms. Media before it is CHUNK_TOO_LATE.
+   *  Transcripts lag their audio, so they move it only in a call that sends no media. */
   get watermarkMs(): number {
-    return this.maxEndMs - this.o.allowedLatenessMs;
+    return (Number.isFinite(this.maxEndMs) ? this.maxEndMs : this.maxTextEndMs) - this.o.allowedLatenessMs;
   }
 
   channel(name: string): ChannelTimeline {

@@ -166,7 +166,8 @@ export class Windower {
     if (c.modality === 'text') {
       if (ch.isLateText(c)) return this.lateText(call, c, now, ev);
       const err = ch.addText(c);
-      if (err) reject(ev, c, err);
+      if (err) return void reject(ev, c, err);
+      call.maxTextEndMs = Math.max(call.maxTextEndMs, c.eventTimeMs + c.durationMs);
       return;
     }
     if (c.modality === 'control') return;

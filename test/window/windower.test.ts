@@ -211,3 +211,52 @@ test('options are validated at construction', () => {
   assert.throws(() => new Windower({ minSegmentMs: 20_000 }), RangeError);
   assert.throws(() => new Windower({ vad: { frameMs: 0.01 } }), RangeError);
 });
+
+test('a muted stretch longer than maxGapMs seals what came before; the gap makes no segment', () => {
+  const w = new Windower({ maxGapMs: 2000 });
+  const first = audioStream({ pattern: [['speech', 1000]] });
+  const second = audioStream({ pattern: [['speech', 1000]], t0: T0 + 10_000 }).map((c) => ({ ...c, seq: c.seq + first.length }));
+  const ev1 = feed(w, [callStart(), ...first]);
+  assert.equal(segmentsOf(ev1).length, 0);
+  const ev2 = feed(w, second, 100);
+  assert.deepEqual(segmentsOf(ev2).map(span), [[-100, 1000]], 'sealed at the jump, not 9 s of silence later');
+  const ev3 = w.accept(callEnd({ eventTimeMs: T0 + 11_000 }), 200);
+  assert.deepEqual(segmentsOf(ev3).map(span), [[9900, 11000]]);
+});
+
+test('a channel holding more than maxBufferedMs unsealed is force-sealed (watermark held back)', () => {
+  const w = new Windower({ maxBufferedMs: 24_000, utteranceTimeoutMs: 1e9 });
+  // Transcript pieces that never get a final: the utterance stays open and only the buffer
+  // bound seals it.
+  const ev = feed(w, [
+    callStart(),
+    ...Array.from({ length: 30 }, (_, i) => textChunk({ seq: i, eventTimeMs: T0 + i * 1000, durationMs: 900, final: false, text: `w${i}` })),
+  ]);
+  const segs = segmentsOf(ev);
+  assert.ok(segs.length >= 1, 'force-sealed before call end');
+  assert.ok(segs.every((s) => s.endMs - s.startMs <= 12_000));
+  assert.equal(segs[0].text?.split(' ')[0], 'w0');
+});
+
+test('late transcripts for segments dropped from the history are CHUNK_TOO_LATE', () => {
+  const w = new Windower({ transcriptWaitMs: 0, allowedLatenessMs: 100, historySize: 1 });
+  const audio = audioStream({ pattern: [['speech', 600], ['silence', 600], ['speech', 600], ['silence', 1000]] });
+  const segs = segmentsOf(feed(w, [callStart(), ...audio]));
+  assert.equal(segs.length, 2);
+  const old = w.accept(textChunk({ seq: 0, eventTimeMs: T0 + 100, durationMs: 300 }), 50);
+  assert.equal(rejectionsOf(old)[0].error.code, 'CHUNK_TOO_LATE');
+  const kept = w.accept(textChunk({ seq: 1, eventTimeMs: T0 + 1300, durationMs: 300 }), 51);
+  assert.deepEqual(segmentsOf(kept).map((s) => [s.index, s.revision]), [[1, 1]]);
+});
+
+test('a transcript-only call is segmented by utterances as its transcripts advance', () => {
+  const w = new Windower({ allowedLatenessMs: 0, transcriptWaitMs: 500 });
+  const ev = feed(w, [
+    callStart(),
+    textChunk({ seq: 0, eventTimeMs: T0, durationMs: 1000, text: 'hello' }),
+    textChunk({ seq: 1, eventTimeMs: T0 + 1500, durationMs: 1000, text: 'how are you' }),
+  ]);
+  const segs = segmentsOf(ev);
+  assert.deepEqual(segs.map((s) => [s.text, s.audio, ...span(s)]), [['hello', null, 0, 1000]]);
+  assert.deepEqual(flagsOf(segs[0]), { text: 'PRESENT', audio: 'MISSING', video: 'MISSING' });
+});
