@@ -91,3 +91,11 @@ def test_other_format_and_bad_rows_are_refused(tmp_path):
     (dst / "meta.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(CorpusError, match=r"meta.jsonl:4: row lacks audio_len"):
         CorpusReader(dst)
+
+
+def test_reader_cli_checks_and_summarises(capsys, tmp_path):
+    from sdumc.corpus.reader import main
+    assert main([MINI]) == 0
+    assert '"utterances": 60' in capsys.readouterr().out
+    assert main([str(tmp_path)]) == 2
+    assert "error: corpus file missing" in capsys.readouterr().err

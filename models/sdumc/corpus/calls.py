@@ -66,7 +66,7 @@ def pick_dialogues(rows: list[dict], count: int) -> list[list[dict]]:
     return [c[3] for c in cands[:count]]
 
 
-def _distinct_voice(spk, other_voice: str, seed: int):
+def _distinct_voice(spk, other_voice: str) -> str:
     """The agent keeps its voice unless it equals the customer's; then the next variant."""
     if spk.voice != other_voice:
         return spk.voice
@@ -84,7 +84,7 @@ def build_call(dialogue: list[dict], seed: int, tts: Espeak) -> dict:
     chan_of = {names[0]: "customer", names[1]: "agent"}
     spk = {c: speaker_of(f"meld:{n}", seed) for n, c in chan_of.items()}
     voice = {"customer": spk["customer"].voice}
-    voice["agent"] = _distinct_voice(spk["agent"], voice["customer"], seed)
+    voice["agent"] = _distinct_voice(spk["agent"], voice["customer"])
     # place utterances on the timeline and synthesise them (clean, at 22050 Hz)
     t_ms = int(rng.integers(*LEAD_IN_MS))
     prev = None

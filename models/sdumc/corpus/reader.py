@@ -120,3 +120,32 @@ class CorpusReader:
         if v_end * FEATURE_DIM > self._video.shape[0]:
             raise CorpusError(f"video.f16 in {self.path} is truncated: rows need {v_end} "
                               f"frames, file has {self._video.shape[0] // FEATURE_DIM}")
+
+
+def main(argv=None) -> int:
+    """`python -m sdumc.corpus.reader PATH`: open a corpus, check it, print its summary."""
+    import argparse
+    import sys
+    p = argparse.ArgumentParser(prog="python -m sdumc.corpus.reader",
+                                description="Check a generated corpus and print its summary.")
+    p.add_argument("path", help="corpus folder (with corpus.json)")
+    a = p.parse_args(argv)
+    try:
+        c = CorpusReader(a.path)
+        for i in (0, len(c) - 1) if len(c) else ():
+            c.audio(i), c.video(i)   # touch both ends of both files
+    except CorpusError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    info = c.info
+    print(json.dumps({"path": a.path, "utterances": len(c),
+                      "splits": {s: len(c.split(s)) for s in SPLITS},
+                      "audio_hours": info.get("audio_hours"),
+                      "video_frames": info.get("video_frames"),
+                      "coupling": info.get("coupling", {}).get("version"),
+                      "observed": info.get("observed")}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
