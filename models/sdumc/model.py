@@ -36,7 +36,7 @@ class ModelConfig:
     d: int = 128  # shared frame-level width (paper: 256; halved to fit 2-core CPU training)
     n_heads: int = 4  # heads in every attention
     audio_channels: int = 96  # width of the audio conv stack
-    audio_layers: int = 3  # conv layers, each stride 2 -> 100/2^3 = 12.5 audio frames/s
+    audio_strides: tuple = (4, 2, 2)  # one conv (kernel 5) per entry: 100/16 = 6.25 audio frames/s
     sim_slots: int = 8  # K simulated text tokens
     mia_hidden: int = 128  # bottleneck of each MIA autoencoder
     fused_dim: int = 128  # fused vector fed to the valence head
@@ -98,24 +98,27 @@ def mlp(d_in: int, d_hidden: int, d_out: int, dropout: float = 0.0) -> nn.Sequen
 
 
 class AudioEncoder(nn.Module):
-    """Log-mel (B, Ta, n_mels) -> frames (B, Ta / 2^L, d) with a strided conv stack.
+    """Log-mel (B, Ta, n_mels) -> frames (B, ceil(Ta / prod(strides)), d), strided conv stack.
     Inputs are zeroed past each row's length before every conv, so a row's valid outputs
-    do not depend on how far the batch is padded; output frame i is valid iff input frame
-    i * 2^L is (i.e. mask[:, ::2^L])."""
+    do not depend on how far the batch is padded. Kernel 5 with padding 2 gives
+    ceil(T / s) outputs for stride s, and output i is valid iff input i * s is
+    (mask[:, ::s])."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
-        chans = [cfg.n_mels] + [cfg.audio_channels] * cfg.audio_layers
-        self.convs = nn.ModuleList(nn.Conv1d(chans[i], chans[i + 1], 5, stride=2, padding=2)
-                                   for i in range(cfg.audio_layers))
+        n = len(cfg.audio_strides)
+        chans = [cfg.n_mels] + [cfg.audio_channels] * n
+        self.strides = tuple(int(s) for s in cfg.audio_strides)
+        self.convs = nn.ModuleList(nn.Conv1d(chans[i], chans[i + 1], 5, stride=s, padding=2)
+                                   for i, s in enumerate(self.strides))
         self.proj = nn.Linear(cfg.audio_channels, cfg.d)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # contiguous: mkldnn conv1d backward on a transposed view returns garbage in torch 1.13
         h = (x * mask.unsqueeze(-1)).transpose(1, 2).contiguous()  # (B, n_mels, Ta)
-        for conv in self.convs:
-            h = F.gelu(conv(h))  # (B, C, T/2)
-            mask = mask[:, ::2]  # (B, T/2)
+        for conv, stride in zip(self.convs, self.strides):
+            h = F.gelu(conv(h))  # (B, C, T/s)
+            mask = mask[:, ::stride]  # (B, T/s)
             h = h * mask.unsqueeze(1)
         return self.proj(h.transpose(1, 2)), mask  # (B, Ta', d), (B, Ta')
 
@@ -180,7 +183,7 @@ class SDUMC(nn.Module):
         self.cross = nn.ModuleList(MaskedAttention(d, H, p) for _ in range(3))  # text, audio, video
         self.ln2 = nn.LayerNorm(d)
         self.beta_score = nn.Linear(d, 1)
-        self.fuse = nn.Sequential(nn.Linear(d, cfg.fused_dim), nn.GELU())
+        self.fuse_out = nn.Sequential(nn.Linear(d, cfg.fused_dim), nn.GELU())
         self.head = mlp(cfg.fused_dim, cfg.fused_dim // 2, 1, p)
         self.rnc_proj = nn.Linear(cfg.fused_dim, cfg.rnc_dim)
         # MIA at both levels
@@ -208,20 +211,30 @@ class SDUMC(nn.Module):
         Returns valence (B,) in [-3, 3], alpha (B, 3) [text, audio, video], beta (B, 7),
         fused (B, 128), proj (B, 64), h_t (B, d) text representation used (real or
         simulated+MIA), sim_text (B, 384) and real_text (B, 384) sentence embeddings."""
+        return self.fuse(self.encode(audio_feats, audio_mask, text_emb, text_mask, video, video_mask),
+                         presence)
+
+    def encode(self, audio_feats, audio_mask, text_emb, text_mask, video, video_mask) -> dict:
+        """Frame-level encodings of width d (independent of presence, so the two flows of a
+        training step share them): xa (B, Ta', d) + ma, xt (B, Tt, d) + mt, xv (B, Tv, d) + mv."""
+        a_in = (audio_feats - self.audio_mean) / self.audio_std
+        xa, ma = self.audio(a_in, audio_mask.float())  # (B, Ta', d), (B, Ta')
+        xv = self.video_proj((video - self.video_mean) / self.video_std)  # (B, Tv, d)
+        mt = text_mask.float()
+        return {"xa": xa, "ma": ma, "xt": self.text_proj(text_emb * mt.unsqueeze(-1)), "mt": mt,
+                "xv": xv, "mv": video_mask.float(), "text_emb": text_emb}
+
+    def fuse(self, enc: dict, presence: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Everything after the frame encoders, for one presence pattern (B, 3)."""
         cfg = self.cfg
         presence = presence.float()
         tp, ap, vp = presence[:, 0:1], presence[:, 1:2], presence[:, 2:3]  # (B, 1) each
-        text_mask = text_mask.float() * tp
-        audio_mask = audio_mask.float() * ap
-        video_mask = video_mask.float() * vp
-
-        # per-modality frames, width d
-        a_in = (audio_feats - self.audio_mean) / self.audio_std
-        xa, ma = self.audio(a_in, audio_mask)  # (B, Ta', d), (B, Ta')
-        xv = self.video_proj((video - self.video_mean) / self.video_std)  # (B, Tv, d)
-        xv = xv * video_mask.unsqueeze(-1)
-        xt = self.text_proj(text_emb * text_mask.unsqueeze(-1))  # (B, Tt, d)
-        real_text = masked_mean(text_emb, text_mask)  # (B, 384)
+        xa, ma = enc["xa"], enc["ma"] * ap
+        text_mask = enc["mt"] * tp
+        video_mask = enc["mv"] * vp
+        xv = enc["xv"] * video_mask.unsqueeze(-1)
+        xt = enc["xt"]
+        real_text = masked_mean(enc["text_emb"], text_mask)  # (B, 384)
 
         # text simulator from audio (+ video) frames; used only where text is absent
         src = torch.cat([xa, xv], dim=1)  # (B, Ta'+Tv, d)
@@ -262,7 +275,7 @@ class SDUMC(nn.Module):
         w = alpha.unsqueeze(-1).unsqueeze(-1)  # (B, 3, 1, 1)
         u = self.ln2(query + w[:, 0] * ot + w[:, 1] * oa + w[:, 2] * ov)  # (B, 7, d)
         beta = torch.softmax(self.beta_score(u).squeeze(-1), dim=-1)  # (B, 7)
-        fused = self.fuse((beta.unsqueeze(-1) * u).sum(1))  # (B, fused_dim)
+        fused = self.fuse_out((beta.unsqueeze(-1) * u).sum(1))  # (B, fused_dim)
         valence = cfg.valence_max * torch.tanh(self.head(fused).squeeze(-1))  # (B,)
         return {"valence": valence, "alpha": alpha, "beta": beta, "fused": fused,
                 "proj": self.rnc_proj(fused), "h_t": h_t, "sim_text": sim_text,
@@ -281,7 +294,8 @@ class SDUMC(nn.Module):
             ckpt = torch.load(path_or_ckpt, map_location=map_location)
         if not isinstance(ckpt, dict) or "config" not in ckpt or "state_dict" not in ckpt:
             raise ValueError(f"{path_or_ckpt!s:.200}: not an SDUMC checkpoint (needs config + state_dict)")
-        model = cls(ModelConfig(**ckpt["config"]))
+        cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in ckpt["config"].items()}
+        model = cls(ModelConfig(**cfg))
         model.load_state_dict(ckpt["state_dict"])
         return model.eval()
 

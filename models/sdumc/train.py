@@ -191,12 +191,13 @@ def train(variant_name: str, seed: int, cache: FeatureCache, tc: TrainConfig,
             if not v.double_flow and v.text_drop:
                 keep = (torch.rand(len(bi), generator=gen) >= v.text_drop).float()
                 pres[:, 0] *= keep
-            full = model(*_to_inputs(b, pres))
+            enc = model.encode(*_to_inputs(b, pres)[:6])  # frame encoders shared by both flows
+            full = model.fuse(enc, pres)
             missing = None
             if v.double_flow:
                 pm = pres.clone()
                 pm[:, 0] = 0.0
-                missing = model(*_to_inputs(b, pm))
+                missing = model.fuse(enc, pm)
             loss, parts = double_flow_loss(full, missing, b["y"], v.loss)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"non-finite loss at epoch {epoch + 1}: {parts}")
