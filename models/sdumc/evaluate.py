@@ -27,7 +27,7 @@ import torch
 
 from sdumc.data import MODELS_DIR, DataError, FeatureCache, build_cache
 from sdumc.model import SDUMC
-from sdumc.train import CONDITIONS, DEFAULT_CORPUS, RUNS_DIR, VARIANTS, TrainConfig, predict, train
+from sdumc.train import CONDITIONS, DEFAULT_CORPUS, RUNS_DIR, VARIANTS, TrainConfig, predict_many, train
 
 VADER_SUBSETS = ("movie", "tweets", "nyt")
 # which test conditions each variant is scored under, and the metrics.json key of each
@@ -111,10 +111,10 @@ def _run(variant: str, seed: int, cache: FeatureCache, tc: TrainConfig, retrain:
         c = torch.load(ck, map_location="cpu")
         if c.get("cache") == str(cache.path) and c.get("train_config") == asdict(tc):
             log(f"reuse {ck}")
-            return SDUMC.from_checkpoint(c), c["summary"]
+            return SDUMC.from_checkpoint(c), {**c["summary"], "reused": True}
         log(f"{ck} was trained on another cache or config: retraining")
     summary = train(variant, seed, cache, tc, out, progress=True, log=log)
-    return SDUMC.from_checkpoint(ck), summary
+    return SDUMC.from_checkpoint(ck), {**summary, "reused": False}
 
 
 def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Path,
@@ -137,8 +137,9 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
             t1 = time.time()
             model, summary = _run(variant, seed, cache, tc, retrain, runs_dir, log)
             conds = SCORED.get(variant, {"full": "full", "text_missing": "text_missing"})
+            pm = predict_many(model, cache, te, {c: CONDITIONS[c] for c in conds})
             for cond, key in conds.items():
-                p = predict(model, cache, te, CONDITIONS[cond])
+                p = pm[cond]
                 group = key if variant in SCORED else f"{variant}.{key}"
                 per.setdefault(group, []).append(regression_metrics(p["valence"], y))
                 if seed == seeds[0]:
@@ -150,7 +151,8 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
                         m = cache.subset[te] == sub
                         if m.sum() > 2:
                             dest.setdefault(sub, []).append(pearson(p["valence"][m], y[m]))
-            runs.append({**summary, "eval_seconds": round(time.time() - t1 - summary.get("train_seconds", 0), 1)})
+            spent = time.time() - t1
+            runs.append({**summary, "eval_seconds": round(spent - (0 if summary["reused"] else summary["train_seconds"]), 1)})
     metrics: dict = {"test": {}, "ablations": {}, "vader_heldout": {}}
     for group, lst in per.items():
         if "." in group:

@@ -117,21 +117,30 @@ def _to_inputs(b: dict[str, torch.Tensor], presence: torch.Tensor) -> tuple:
 
 
 @torch.no_grad()
-def predict(model: SDUMC, cache: FeatureCache, idx: np.ndarray, condition: tuple,
-            batch_size: int = 128) -> dict[str, np.ndarray]:
-    """Valence (and alpha, beta) for rows idx with presence = data presence * condition."""
+def predict_many(model: SDUMC, cache: FeatureCache, idx: np.ndarray, conditions: dict[str, tuple],
+                 batch_size: int = 128) -> dict[str, dict[str, np.ndarray]]:
+    """For each named condition: valence, alpha, beta of rows idx with presence = data
+    presence * condition. The frame encoders run once per batch for all conditions."""
     model.eval()
-    cond = torch.tensor(condition, dtype=torch.float32)
-    out = {"valence": [], "alpha": [], "beta": []}
+    conds = {k: torch.tensor(c, dtype=torch.float32) for k, c in conditions.items()}
+    out = {k: {"valence": [], "alpha": [], "beta": []} for k in conds}
     order = np.argsort(cache.audio_len()[idx], kind="stable")  # less padding
     for bi in batches(idx[order], batch_size, None):
         b = cache.batch(bi)
-        o = model(*_to_inputs(b, b["presence"] * cond))
-        for k in out:
-            out[k].append(o[k].numpy())
+        enc = model.encode(*_to_inputs(b, b["presence"])[:6])
+        for k, c in conds.items():
+            o = model.fuse(enc, b["presence"] * c)
+            for f in out[k]:
+                out[k][f].append(o[f].numpy())
     inv = np.empty_like(order)
     inv[order] = np.arange(len(order))
-    return {k: np.concatenate(v)[inv] for k, v in out.items()}
+    return {k: {f: np.concatenate(v)[inv] for f, v in d.items()} for k, d in out.items()}
+
+
+def predict(model: SDUMC, cache: FeatureCache, idx: np.ndarray, condition: tuple,
+            batch_size: int = 128) -> dict[str, np.ndarray]:
+    """Valence (and alpha, beta) for rows idx with presence = data presence * condition."""
+    return predict_many(model, cache, idx, {"c": condition}, batch_size)["c"]
 
 
 def _drop_av(presence: torch.Tensor, tc: TrainConfig, gen: torch.Generator) -> torch.Tensor:
@@ -211,8 +220,8 @@ def train(variant_name: str, seed: int, cache: FeatureCache, tc: TrainConfig,
             sums["total"] = sums.get("total", 0.0) + float(loss)
             if progress:
                 it.set_postfix(loss=f"{float(loss):.3f}")
-        val = {c: float(np.mean(np.abs(predict(model, cache, va, CONDITIONS[c])["valence"]
-                                       - cache.valence[va]))) for c in v.select_on}
+        pv = predict_many(model, cache, va, {c: CONDITIONS[c] for c in v.select_on})
+        val = {c: float(np.mean(np.abs(pv[c]["valence"] - cache.valence[va]))) for c in v.select_on}
         score = float(np.mean(list(val.values())))
         rec = {"epoch": epoch + 1, "seconds": round(time.time() - t0, 1),
                "train": {k: round(x / len(bl), 4) for k, x in sums.items()},
