@@ -44,7 +44,7 @@ export interface MediaChunkBase {
 
 export interface AudioChunk extends MediaChunkBase {
   modality: 'audio';
-  /** Mono PCM at `sampleRate`, already converted to float32 in [-1, 1]; resampled to the model rate later. */
+  /** Mono PCM as float32 in [-1, 1], already resampled by ingest to the model rate (= `sampleRate`). */
   samples: Float32Array;
   sampleRate: number;
 }

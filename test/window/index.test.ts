@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WindowStage } from '../../src/app/pipeline.js';
-import { DEFAULT_WINDOW_OPTIONS, Windower, flagsOf, resolveWindowOptions } from '../../src/window/index.js';
+import { DEFAULT_WINDOW_OPTIONS, Windower, resolveWindowOptions } from '../../src/window/index.js';
 import { audioChunk, callStart } from '../support/chunks.js';
 
 test('the Windower is the pipeline\'s WindowStage as is', () => {
@@ -18,11 +18,4 @@ test('options merge with the defaults, nested vad included', () => {
   assert.equal(o.vad.hangoverMs, 200);
   assert.equal(o.vad.frameMs, DEFAULT_WINDOW_OPTIONS.vad.frameMs);
   assert.throws(() => resolveWindowOptions({ maxBufferedMs: 1000 }), /maxBufferedMs/);
-});
-
-test('flags: text PRESENT, SIMULATED from audio, or MISSING', () => {
-  const a = audioChunk().samples;
-  assert.deepEqual(flagsOf({ text: 'hi', audio: a, video: null }), { text: 'PRESENT', audio: 'PRESENT', video: 'MISSING' });
-  assert.deepEqual(flagsOf({ text: null, audio: a, video: new Float32Array(24) }), { text: 'SIMULATED', audio: 'PRESENT', video: 'PRESENT' });
-  assert.deepEqual(flagsOf({ text: null, audio: null, video: new Float32Array(24) }), { text: 'MISSING', audio: 'MISSING', video: 'PRESENT' });
 });

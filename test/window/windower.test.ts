@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MediaChunk } from '../../src/core/types.js';
-import { flagsOf } from '../../src/window/flags.js';
+import type { MediaChunk, Segment } from '../../src/core/types.js';
 import { Windower } from '../../src/window/windower.js';
 import { audioChunk, callEnd, callStart, tone } from '../support/chunks.js';
 import { T0, audioStream, callsOf, feed, rejectionsOf, releasedOf, segmentsOf, textChunk, videoChunk } from './script.js';
 
 const span = (s: { startMs: number; endMs: number }) => [s.startMs - T0, s.endMs - T0];
+/** What a segment carries (the score's flags are derived from this by src/score/features.ts). */
+const carries = (s: Segment) => ({ text: s.text !== null, audio: s.audio !== null && s.audio.length > 0, video: s.video !== null && s.videoFrames > 0 });
 
 test('speech-only channel: one segment per speech burst, silence released, text simulated', () => {
   const w = new Windower();
@@ -17,7 +18,7 @@ test('speech-only channel: one segment per speech burst, silence released, text 
   assert.deepEqual(segs.map(span), [[400, 1600], [2400, 3400]]);
   assert.deepEqual(segs.map((s) => s.index), [0, 1]);
   assert.equal(segs[0].audio?.length, 16000 * 1.2);
-  assert.deepEqual(flagsOf(segs[0]), { text: 'SIMULATED', audio: 'PRESENT', video: 'MISSING' });
+  assert.deepEqual(carries(segs[0]), { text: false, audio: true, video: false });
   const calls = callsOf(ev);
   assert.deepEqual(calls.map((c) => c.call.status), ['ACTIVE', 'ENDED']);
   assert.equal(calls[1].call.segmentCount, 2);
@@ -54,7 +55,7 @@ test('transcripts lead: utterances become segments and carry their text', () => 
   assert.deepEqual(segs.map((s) => s.text), ['I have been waiting for an hour', 'thank you so much']);
   assert.deepEqual(segs.map(span), [[-100, 1700], [1700, 3250]]);
   assert.ok(segs.every((s) => s.revision === 0));
-  assert.deepEqual(flagsOf(segs[0]).text, 'PRESENT');
+  assert.equal(carries(segs[0]).text, true);
 });
 
 test('late transcript: the sealed segment comes again as revision 1 with the text', () => {
@@ -178,7 +179,7 @@ test('video-only channel: fixed windows, frames by timestamp, subsampled to maxV
   assert.deepEqual(segs.map(span), [[0, 2000], [2000, 4000], [4000, 6000]]);
   assert.deepEqual(segs.map((s) => s.videoFrames), [15, 15, 15]);
   assert.equal(segs[0].video?.length, 15 * 24);
-  assert.deepEqual(flagsOf(segs[0]), { text: 'MISSING', audio: 'MISSING', video: 'PRESENT' });
+  assert.deepEqual(carries(segs[0]), { text: false, audio: false, video: true });
 });
 
 test('bounds: open calls evict the idlest; pending transcripts and channels are capped', () => {
@@ -258,5 +259,5 @@ test('a transcript-only call is segmented by utterances as its transcripts advan
   ]);
   const segs = segmentsOf(ev);
   assert.deepEqual(segs.map((s) => [s.text, s.audio, ...span(s)]), [['hello', null, 0, 1000]]);
-  assert.deepEqual(flagsOf(segs[0]), { text: 'PRESENT', audio: 'MISSING', video: 'MISSING' });
+  assert.deepEqual(carries(segs[0]), { text: true, audio: false, video: false });
 });
