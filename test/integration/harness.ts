@@ -109,9 +109,22 @@ export class RecordingProducer {
     return new RecordingProducer(producer, topic);
   }
 
-  /** Writes the records in order (one request; key = call id keeps a call in one partition). */
+  /** Writes the records in order, in requests of at most ~512 KB (the broker refuses record
+   *  batches over 1 MB). Key = call id keeps a call in one partition. */
   async send(records: WireRecord[]): Promise<Produced[]> {
-    if (!records.length) return [];
+    const out: Produced[] = [];
+    for (let i = 0; i < records.length;) {
+      let bytes = 0;
+      let j = i;
+      while (j < records.length && (j === i || bytes + records[j].value.length < 512_000)) bytes += records[j++].value.length;
+      out.push(...(await this.sendBatch(records.slice(i, j))));
+      i = j;
+    }
+    this.sent.push(...out);
+    return out;
+  }
+
+  private async sendBatch(records: WireRecord[]): Promise<Produced[]> {
     const meta = await this.producer.send({
       topic: this.topic,
       acks: -1,
@@ -121,9 +134,7 @@ export class RecordingProducer {
     // record went to one partition (one call's records, or a one-partition topic).
     if (meta.length !== 1) throw new Error(`one send() went to ${meta.length} partitions: send one call's records at a time`);
     const { partition, baseOffset } = meta[0];
-    const out: Produced[] = records.map((record, i) => ({ record, partition, offset: Number(baseOffset) + i }));
-    this.sent.push(...out);
-    return out;
+    return records.map((record, i) => ({ record, partition, offset: Number(baseOffset) + i }));
   }
 
   async disconnect(): Promise<void> {
