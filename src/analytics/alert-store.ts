@@ -1,6 +1,11 @@
 /**
- * Where alerts, per-tenant alert rules and per-call summaries live. The interface is async so a
- * PostgreSQL adapter can implement it; the SQLite one is in sqlite-alert-store.ts.
+ * Where alerts, per-tenant alert rules and per-call summaries live. Async, so it has a SQLite
+ * (sqlite-alert-store.ts) and a PostgreSQL (postgres-alert-store.ts) adapter; one behaviour
+ * suite (test/analytics/alert-store-contract.ts) runs against both.
+ *
+ * A call is (tenant, callId): call ids are unique only within a tenant. Every method that takes
+ * an optional `tenant` reads "undefined = all tenants", which is for operators and the engine's
+ * own bookkeeping, never for API callers (the resolvers always pass the caller's tenant).
  */
 import type { Page } from '../core/ports.js';
 import type { SentimentLabel } from '../core/types.js';
@@ -57,16 +62,17 @@ export interface AlertStore {
   putAlert(alert: Alert): Promise<'inserted' | 'duplicate'>;
   /** Newest first (eventTimeMs, then id, descending). */
   listAlerts(q: AlertQuery): Promise<Page<Alert>>;
-  /** The alerts of one call already raised (to seed the engine after a restart). */
-  alertsOfCall(callId: string): Promise<Alert[]>;
+  /** The alerts already raised on a tenant's call, oldest first (eventTimeMs, then id). */
+  alertsOfCall(callId: string, tenant?: string): Promise<Alert[]>;
   getRules(tenant: string): Promise<AlertRules | null>;
   /** Every tenant's stored rules (loaded once at start into the engine's cache). */
   allRules(): Promise<Map<string, AlertRules>>;
   setRules(tenant: string, rules: AlertRules): Promise<void>;
   /** Replaces one call's summary (span and channels; the alert count is kept by putAlert). */
   putSummary(summary: Omit<CallSummary, 'alertCount'>): Promise<void>;
+  /** A tenant's call summary; without a tenant, the first tenant's (byte order) of that call id. */
   getSummary(callId: string, tenant?: string): Promise<CallSummary | null>;
-  /** Most recent first (lastMs, then callId, descending). */
+  /** Most recent first (lastMs, then callId, then tenant, descending). */
   searchCalls(q: CallSearch): Promise<Page<CallSummary>>;
   stop(): Promise<void>;
 }

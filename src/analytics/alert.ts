@@ -2,7 +2,7 @@
 import type { AlertRuleKind } from './rules.js';
 
 export interface Alert {
-  /** Deterministic: `${callId}:${channel}:${rule}:${segmentIndex}`, so storing is idempotent. */
+  /** Deterministic: `tenant:callId:channel:rule:segmentIndex` (see `alertId`), so storing is idempotent. */
   id: string;
   tenant: string;
   callId: string;
@@ -23,9 +23,30 @@ export interface Alert {
   raisedAt: string;
 }
 
-/** The alert's stable id. */
-export function alertId(callId: string, channel: string, rule: AlertRuleKind, segmentIndex: number): string {
-  return `${callId}:${channel}:${rule}:${segmentIndex}`;
+/**
+ * Escapes an id part so `:` only ever separates parts: `%` -> `%25`, `:` -> `%3A` (nothing else
+ * changes). Migration 2 of the SQLite tables (migrations.ts) rewrites stored ids with the same two
+ * replacements in SQL, so keep them in step.
+ */
+export function idPart(s: string): string {
+  return s.replace(/%/g, '%25').replace(/:/g, '%3A');
+}
+
+/**
+ * The alert's stable id: `tenant:callId:channel:rule:segmentIndex`, each text part escaped by
+ * `idPart`. The tenant is part of it because call ids are only unique within a tenant: two
+ * tenants' alerts on one call id must never be taken for repeats of each other.
+ */
+export function alertId(tenant: string, callId: string, channel: string, rule: AlertRuleKind, segmentIndex: number): string {
+  return `${idPart(tenant)}:${idPart(callId)}:${idPart(channel)}:${rule}:${segmentIndex}`;
+}
+
+/**
+ * The key of one call in in-memory maps (engine state, per-call work queues): a call id is only
+ * unique within its tenant. JSON, so no tenant or call id can make two keys equal.
+ */
+export function callKey(tenant: string, callId: string): string {
+  return JSON.stringify([tenant, callId]);
 }
 
 /** A one-line, human message (the dashboard shows it; screen readers read it). */

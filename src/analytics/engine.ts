@@ -14,9 +14,11 @@
  *   scored call; its later scores start a fresh history) and `maxSegmentsPerChannel` segments
  *   per channel (overflow policy: drop the oldest segment; revisions of dropped segments are
  *   ignored). `endCall` frees a call at once.
+ * - Keyed by (tenant, callId): a call id is unique only within its tenant, so two tenants' calls
+ *   with one id have separate histories, rules and alerts.
  */
 import type { SegmentScore } from '../core/types.js';
-import { type Alert, alertId, alertMessage } from './alert.js';
+import { type Alert, alertId, alertMessage, callKey } from './alert.js';
 import { conditionSeries, episodes, RULE_KINDS } from './evaluate.js';
 import { type AlertRules, ruleSpan } from './rules.js';
 
@@ -55,6 +57,7 @@ interface ChannelState {
 
 interface CallState {
   tenant: string;
+  callId: string;
   channels: Map<string, ChannelState>;
 }
 
@@ -74,19 +77,26 @@ export class AlertEngine {
     this.now = o.now ?? Date.now;
   }
 
-  /** Calls currently held. */
+  /** Calls currently held (each (tenant, callId) counts once). */
   get size(): number {
     return this.calls.size;
   }
 
-  /** True when the engine holds state for the call. */
-  has(callId: string): boolean {
-    return this.calls.has(callId);
+  /** True when the engine holds state for the tenant's call. */
+  has(callId: string, tenant: string): boolean {
+    return this.calls.has(callKey(tenant, callId));
   }
 
-  /** Forgets a call (it ended); a later score of it starts a fresh history. */
-  endCall(callId: string): void {
-    this.calls.delete(callId);
+  /**
+   * Forgets a call (it ended); a later score of it starts a fresh history. Without `tenant`, every
+   * tenant's call of that id is forgotten (a scan over the held calls: pass the tenant).
+   */
+  endCall(callId: string, tenant?: string): void {
+    if (tenant !== undefined) {
+      this.calls.delete(callKey(tenant, callId));
+      return;
+    }
+    for (const [key, call] of this.calls) if (call.callId === callId) this.calls.delete(key);
   }
 
   /**
@@ -99,9 +109,9 @@ export class AlertEngine {
     for (const a of alerts) this.markRaised(this.channel(call, a.channel), a.rule, a.segmentIndex);
   }
 
-  /** The held segments of a call (latest revision each), by channel then index; [] when unknown. */
-  snapshot(callId: string): HeldPoint[] {
-    const call = this.calls.get(callId);
+  /** The held segments of a tenant's call (latest revision each), by channel then index; [] when unknown. */
+  snapshot(callId: string, tenant: string): HeldPoint[] {
+    const call = this.calls.get(callKey(tenant, callId));
     if (!call) return [];
     const out: HeldPoint[] = [];
     for (const [channel, ch] of call.channels) {
@@ -119,22 +129,23 @@ export class AlertEngine {
     const call = this.touch(score.callId, score.tenant);
     if (!this.upsert(call, score)) return [];
     if (!rules.channels.includes(score.channel)) return [];
-    return this.evaluate(score.callId, call, score.channel, rules);
+    return this.evaluate(call, score.channel, rules);
   }
 
   private touch(callId: string, tenant: string): CallState {
-    let call = this.calls.get(callId);
+    const key = callKey(tenant, callId);
+    let call = this.calls.get(key);
     if (call) {
-      this.calls.delete(callId); // re-insert: Map order is the LRU order
+      this.calls.delete(key); // re-insert: Map order is the LRU order
     } else {
-      call = { tenant, channels: new Map() };
+      call = { tenant, callId, channels: new Map() };
       while (this.calls.size >= this.maxCalls) {
         const oldest = this.calls.keys().next().value as string;
         this.calls.delete(oldest);
         this.evictions++;
       }
     }
-    this.calls.set(callId, call);
+    this.calls.set(key, call);
     return call;
   }
 
@@ -175,7 +186,8 @@ export class AlertEngine {
     else if (!list.includes(segmentIndex)) list.push(segmentIndex);
   }
 
-  private evaluate(callId: string, call: CallState, channel: string, rules: AlertRules): Alert[] {
+  private evaluate(call: CallState, channel: string, rules: AlertRules): Alert[] {
+    const { callId, tenant } = call;
     const ch = this.channel(call, channel);
     const values = ch.order.map((idx) => (ch.points.get(idx) as Point).valence);
     const out: Alert[] = [];
@@ -190,8 +202,8 @@ export class AlertEngine {
         const point = ch.points.get(segmentIndex) as Point;
         this.markRaised(ch, rule, segmentIndex);
         out.push({
-          id: alertId(callId, channel, rule, segmentIndex),
-          tenant: call.tenant,
+          id: alertId(tenant, callId, channel, rule, segmentIndex),
+          tenant,
           callId,
           channel,
           rule,

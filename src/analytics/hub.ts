@@ -7,6 +7,11 @@
  */
 import type { Alert } from './alert.js';
 
+/**
+ * Which alerts a subscriber gets. Both set: one tenant's call, as (tenant, callId), because call
+ * ids are unique only within a tenant. `tenant` undefined matches every tenant (operators only;
+ * the resolvers always pass the caller's tenant).
+ */
 export interface AlertFilter {
   tenant?: string;
   callId?: string;

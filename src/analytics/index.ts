@@ -2,11 +2,13 @@
  * Wiring for the lead: one call builds the analytics stage.
  *
  *   const analytics = createAnalytics({ dbPath: config.dbPath, logger, scoreStore: store });
+ *   // PostgreSQL (several instances): createAnalytics({ pgUrl: config.pgUrl, logger, scoreStore: store })
+ *   // or pass alertStore: createAlertStore(config.pgUrl ? { pgUrl } : { dbPath }).
  *   // context: the API's { tenant } is all the analytics resolvers read
  *   await analytics.start();                        // after the score store started
  *   // typeDefs: merge analytics.typeDefs after schema/schema.graphql; resolvers: merge too
  *   // pipeline, after store.putScore(score):      await analytics.service.onScored(score)
- *   // pipeline, on a call that ENDED/TIMED_OUT:     analytics.service.onCallEnded(callId)
+ *   // pipeline, on a call that ENDED/TIMED_OUT:     analytics.service.onCallEnded(call.callId, call.tenant)
  *   await analytics.stop();                         // after the pipeline stopped, before the store
  */
 import { readFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import type { ScoreStore } from '../core/ports.js';
 import type { AlertStore } from './alert-store.js';
 import type { AlertEngine, AlertEngineOptions } from './engine.js';
 import { AlertHub, type AlertHubOptions } from './hub.js';
+import { PostgresAlertStore, type PostgresAlertStoreOptions } from './postgres-alert-store.js';
 import { createAnalyticsResolvers } from './resolvers.js';
 import { AnalyticsService } from './service.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
@@ -23,7 +26,11 @@ import { SqliteAlertStore } from './sqlite-alert-store.js';
 export type { Alert } from './alert.js';
 export type { AlertStore, CallSummary } from './alert-store.js';
 export type { AnalyticsContext } from './resolvers.js';
+export { alertId, callKey } from './alert.js';
 export { AlertEngine } from './engine.js';
+export { PostgresAlertStore, type PostgresAlertStoreOptions } from './postgres-alert-store.js';
+export { SqliteAlertStore, type SqliteAlertStoreOptions } from './sqlite-alert-store.js';
+export { ANALYTICS_PG_MIGRATIONS } from './postgres-migrations.js';
 export { AlertHub } from './hub.js';
 export { AnalyticsService } from './service.js';
 export { DEFAULT_RULES, type AlertRules } from './rules.js';
@@ -31,12 +38,31 @@ export { DEFAULT_RULES, type AlertRules } from './rules.js';
 /** The SDL of schema/analytics.graphql (extends the base schema). */
 export const analyticsTypeDefs: string = readFileSync(new URL('../../schema/analytics.graphql', import.meta.url), 'utf8');
 
+/**
+ * Where the alert store lives: PostgreSQL (`pgUrl`, with optional pool settings; deployments with
+ * several instances) or SQLite (`dbPath`, a file such as the score store's, or ':memory:'; or an
+ * open connection `db` to share).
+ */
+export type AlertStoreTarget =
+  | { pgUrl: string; pool?: Omit<PostgresAlertStoreOptions, 'url'> }
+  | { dbPath: string }
+  | { db: Database.Database };
+
+/** Builds (does not start) the alert store for a target; `start()` opens it and migrates. */
+export function createAlertStore(t: AlertStoreTarget): AlertStore {
+  if ('pgUrl' in t) return new PostgresAlertStore({ ...t.pool, url: t.pgUrl });
+  if ('db' in t) return new SqliteAlertStore({ db: t.db });
+  return new SqliteAlertStore({ path: t.dbPath });
+}
+
 export interface CreateAnalyticsOptions {
-  /** SQLite file (the score store's file is fine) or ':memory:'; ignored when `db` or `alertStore` is given. */
+  /** SQLite file (the score store's file is fine) or ':memory:'; ignored when `pgUrl`, `db` or `alertStore` is given. Default ':memory:'. */
   dbPath?: string;
-  /** An open better-sqlite3 connection to share. */
+  /** An open better-sqlite3 connection to share; ignored when `pgUrl` or `alertStore` is given. */
   db?: Database.Database;
-  /** Another AlertStore implementation (e.g. PostgreSQL). */
+  /** PostgreSQL URL (postgres://user:password@host:port/db): the alert store is PostgresAlertStore. Ignored when `alertStore` is given. */
+  pgUrl?: string;
+  /** A ready-made AlertStore (e.g. from createAlertStore); createAnalytics starts and stops it. */
   alertStore?: AlertStore;
   /** The score store: Call.analytics reads it, and a call's history is reloaded from it after a restart. */
   scoreStore: ScoreStore;
@@ -59,7 +85,7 @@ export interface Analytics {
 }
 
 export function createAnalytics(o: CreateAnalyticsOptions): Analytics {
-  const store = o.alertStore ?? new SqliteAlertStore({ db: o.db, path: o.dbPath });
+  const store = o.alertStore ?? createAlertStore(o.pgUrl ? { pgUrl: o.pgUrl } : o.db ? { db: o.db } : { dbPath: o.dbPath ?? ':memory:' });
   const hub = new AlertHub(o.hub);
   const service = new AnalyticsService({ alertStore: store, hub, scoreStore: o.scoreStore, logger: o.logger, engine: o.engine });
   return {

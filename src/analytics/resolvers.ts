@@ -5,6 +5,9 @@
  * tenant (undefined/null: no tenant filter, for operators only). The score store, alert store,
  * hub and rules come in through `deps`, like the base resolvers' ApiDeps.
  *
+ * A call is (tenant, callId) throughout: call ids are unique only within a tenant, so every
+ * store read names the tenant (the caller's, or for operators the parent's own).
+ *
  * Parents: `Call.analytics` reads `id` (or `callId`) and `tenant` from the base Call model;
  * `CallSummary.call` returns a Call model (toCallModel). `SegmentScore.*` read the core
  * SegmentScore.
@@ -75,7 +78,7 @@ export function createAnalyticsResolvers(deps: { service: AnalyticsService; aler
     CallAnalytics: {
       channels: (p: CallAnalyticsParent) => p.channels,
       channel: async (p: CallAnalyticsParent, args: { name: string }) => (await p.channels).find((c) => c.channel === args.name) ?? null,
-      alerts: async (p: CallAnalyticsParent) => (await alertStore.alertsOfCall(p.callId)).filter((a) => p.tenant === undefined || a.tenant === p.tenant),
+      alerts: (p: CallAnalyticsParent) => alertStore.alertsOfCall(p.callId, p.tenant),
     },
     ChannelAnalytics: {
       rollingWindow: () => ROLLING_WINDOW,
@@ -86,7 +89,10 @@ export function createAnalyticsResolvers(deps: { service: AnalyticsService; aler
     },
     CallSummary: {
       call: async (s: CallSummary, _: unknown, ctx: AnalyticsContext) => {
-        const call = await scoreStore.getCall(s.callId, tenantOf(ctx));
+        // The summary's own tenant (an operator's search spans tenants); never another than the caller's.
+        const caller = tenantOf(ctx);
+        if (caller !== undefined && caller !== s.tenant) return null;
+        const call = await scoreStore.getCall(s.callId, s.tenant);
         return call && toCallModel(call);
       },
     },

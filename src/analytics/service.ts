@@ -2,7 +2,8 @@
  * The analytics stage as the pipeline sees it: after each stored score, `onScored` runs the
  * alert engine, keeps the call's stored summary current, stores new alerts (idempotent) and
  * publishes the ones that were new. Work is serialised per call, so two scores of one call never
- * race on its summary.
+ * race on its summary. A call is (tenant, callId) everywhere: call ids are unique only within a
+ * tenant.
  *
  * After a restart the engine holds nothing: the first score of a call it does not know (other
  * than segment 0, revision 0) reloads the call's stored scores and alerts first, so rules that
@@ -11,7 +12,7 @@
 import type { Logger } from 'pino';
 import type { ScoreStore } from '../core/ports.js';
 import type { SegmentScore } from '../core/types.js';
-import type { Alert } from './alert.js';
+import { type Alert, callKey } from './alert.js';
 import type { AlertStore } from './alert-store.js';
 import { AlertEngine, type AlertEngineOptions } from './engine.js';
 import type { AlertHub } from './hub.js';
@@ -56,25 +57,30 @@ export class AnalyticsService {
 
   /** The pipeline calls this after `store.putScore` (inserted or duplicate: repeats are harmless). */
   onScored(score: SegmentScore): Promise<Alert[]> {
-    const prev = this.tails.get(score.callId) ?? Promise.resolve();
+    const key = callKey(score.tenant, score.callId);
+    const prev = this.tails.get(key) ?? Promise.resolve();
     const p = prev.then(() => this.process(score));
     const tail = p.catch(() => undefined);
-    this.tails.set(score.callId, tail);
+    this.tails.set(key, tail);
     void tail.then(() => {
-      if (this.tails.get(score.callId) === tail) this.tails.delete(score.callId);
+      if (this.tails.get(key) === tail) this.tails.delete(key);
     });
     return p;
   }
 
-  /** The call ended: frees its engine state (its summary and alerts stay stored). */
-  onCallEnded(callId: string): void {
-    this.engine.endCall(callId);
+  /**
+   * The call ended: frees its engine state (its summary and alerts stay stored). Pass the call's
+   * tenant; without it every tenant's call of that id is freed (they reload from the stores on
+   * their next score, so this costs work, never correctness).
+   */
+  onCallEnded(callId: string, tenant?: string): void {
+    this.engine.endCall(callId, tenant);
   }
 
   private async process(score: SegmentScore): Promise<Alert[]> {
-    if (!this.engine.has(score.callId) && (score.segmentIndex > 0 || score.revision > 0)) await this.hydrate(score);
+    if (!this.engine.has(score.callId, score.tenant) && (score.segmentIndex > 0 || score.revision > 0)) await this.hydrate(score);
     const alerts = this.engine.onScore(score);
-    const held = this.engine.snapshot(score.callId);
+    const held = this.engine.snapshot(score.callId, score.tenant);
     if (held.length > 0) {
       let firstMs = Infinity;
       let lastMs = -Infinity;
@@ -107,11 +113,11 @@ export class AnalyticsService {
           after = page.hasNextPage && page.endCursor ? page.endCursor : undefined;
         } while (after);
       }
-      const alerts = await this.o.alertStore.alertsOfCall(score.callId);
+      const alerts = await this.o.alertStore.alertsOfCall(score.callId, score.tenant);
       this.engine.seed(score.callId, score.tenant, history, alerts);
     } catch (e) {
       // Without its history the call is still evaluated from here on; say so once.
-      this.o.logger?.warn({ err: e, callId: score.callId }, 'analytics: could not reload call history');
+      this.o.logger?.warn({ err: e, tenant: score.tenant, callId: score.callId }, 'analytics: could not reload call history');
     }
   }
 }

@@ -1,16 +1,20 @@
 /**
  * AlertStore on SQLite (better-sqlite3, synchronous under an async interface). Opens its own
  * connection (WAL, so it shares the score store's file without blocking its readers), or uses
- * one it is given (then it leaves closing it to the owner).
+ * one it is given (then it leaves closing it to the owner). Calls are keyed by (tenant, call_id)
+ * (migration 2); text compares bytewise (BINARY), like the PostgreSQL adapter's COLLATE "C".
+ * List filters and cursors come from conditions.ts, shared with the PostgreSQL adapter.
  */
 import Database from 'better-sqlite3';
 import { AppError } from '../core/errors.js';
 import type { Page } from '../core/ports.js';
-import type { Alert } from './alert.js';
+import { type Alert, callKey } from './alert.js';
 import type { AlertQuery, AlertStore, CallSearch, CallSummary } from './alert-store.js';
-import { decodeKey, encodeKey, pageSize } from './cursor.js';
+import { ALERT_ORDER, alertConditions, type Condition, SUMMARY_ORDER, summaryConditions } from './conditions.js';
+import { encodeKey, pageSize } from './cursor.js';
 import { migrateAnalytics } from './migrations.js';
-import { type AlertRuleKind, type AlertRules, validateRules } from './rules.js';
+import { ALERT_COLUMNS, type AlertRow, alertValues, CHANNEL_COLUMNS, type ChannelRow, channelValues, type SummaryRow, toAlert, toChannel, toSummary } from './rows.js';
+import { type AlertRules, validateRules } from './rules.js';
 import type { ChannelAnalytics } from './stats.js';
 
 export interface SqliteAlertStoreOptions {
@@ -22,66 +26,12 @@ export interface SqliteAlertStoreOptions {
   busyTimeoutMs?: number;
 }
 
-interface AlertRow {
-  id: string;
-  tenant: string;
-  call_id: string;
-  channel: string;
-  rule: string;
-  segment_index: number;
-  valence: number;
-  value: number;
-  threshold: number;
-  message: string;
-  event_time_ms: number;
-  raised_at: string;
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+/** `WHERE a AND b ...` and its values ('' and [] when there is no condition). */
+function where(conds: Condition[]): [string, unknown[]] {
+  return conds.length ? [`WHERE ${conds.map((c) => c.sql).join(' AND ')}`, conds.flatMap((c) => c.args)] : ['', []];
 }
-
-interface ChannelRow {
-  call_id: string;
-  channel: string;
-  segments: number;
-  mean_valence: number;
-  min_valence: number;
-  max_valence: number;
-  rolling_valence: number;
-  trend: number | null;
-  text_missing_share: number;
-}
-
-interface SummaryRow {
-  call_id: string;
-  tenant: string;
-  first_ms: number;
-  last_ms: number;
-  alert_count: number;
-}
-
-const toAlert = (r: AlertRow): Alert => ({
-  id: r.id,
-  tenant: r.tenant,
-  callId: r.call_id,
-  channel: r.channel,
-  rule: r.rule as AlertRuleKind,
-  segmentIndex: r.segment_index,
-  valence: r.valence,
-  value: r.value,
-  threshold: r.threshold,
-  message: r.message,
-  eventTimeMs: r.event_time_ms,
-  raisedAt: r.raised_at,
-});
-
-const toChannel = (r: ChannelRow): ChannelAnalytics => ({
-  channel: r.channel,
-  segments: r.segments,
-  meanValence: r.mean_valence,
-  minValence: r.min_valence,
-  maxValence: r.max_valence,
-  rollingValence: r.rolling_valence,
-  trend: r.trend,
-  textMissingShare: r.text_missing_share,
-});
 
 export class SqliteAlertStore implements AlertStore {
   private db: Database.Database | null = null;
@@ -130,18 +80,13 @@ export class SqliteAlertStore implements AlertStore {
   async putAlert(a: Alert): Promise<'inserted' | 'duplicate'> {
     return this.run((db) =>
       db.transaction(() => {
-        const r = db
-          .prepare(
-            `INSERT OR IGNORE INTO analytics_alerts (id, tenant, call_id, channel, rule, segment_index, valence, value, threshold, message, event_time_ms, raised_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(a.id, a.tenant, a.callId, a.channel, a.rule, a.segmentIndex, a.valence, a.value, a.threshold, a.message, a.eventTimeMs, a.raisedAt);
+        const r = db.prepare(`INSERT OR IGNORE INTO analytics_alerts (${ALERT_COLUMNS.join(', ')}) VALUES (${placeholders(ALERT_COLUMNS.length)})`).run(...alertValues(a));
         if (r.changes === 0) return 'duplicate' as const;
         // The summary row may not exist yet (alert raised before the first summary write).
         db.prepare(
-          `INSERT INTO analytics_call_summary (call_id, tenant, first_ms, last_ms, alert_count) VALUES (?, ?, ?, ?, 1)
-           ON CONFLICT(call_id) DO UPDATE SET alert_count = alert_count + 1`,
-        ).run(a.callId, a.tenant, a.eventTimeMs, a.eventTimeMs);
+          `INSERT INTO analytics_call_summary (tenant, call_id, first_ms, last_ms, alert_count) VALUES (?, ?, ?, ?, 1)
+           ON CONFLICT(tenant, call_id) DO UPDATE SET alert_count = alert_count + 1`,
+        ).run(a.tenant, a.callId, a.eventTimeMs, a.eventTimeMs);
         return 'inserted' as const;
       })(),
     );
@@ -149,30 +94,20 @@ export class SqliteAlertStore implements AlertStore {
 
   async listAlerts(q: AlertQuery): Promise<Page<Alert>> {
     const first = pageSize(q.first);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.tenant !== undefined) (where.push('tenant = ?'), args.push(q.tenant));
-    if (q.callId !== undefined) (where.push('call_id = ?'), args.push(q.callId));
-    if (q.rule !== undefined) (where.push('rule = ?'), args.push(q.rule));
-    if (q.sinceMs !== undefined) (where.push('event_time_ms >= ?'), args.push(q.sinceMs));
-    const countWhere = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const countArgs = [...args];
-    if (q.after) {
-      const k = decodeKey('alert', q.after);
-      where.push('(event_time_ms < ? OR (event_time_ms = ? AND id < ?))');
-      args.push(k.key, k.key, k.id);
-    }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const c = alertConditions(q);
+    const [countWhere, countArgs] = where(c.filter);
+    const [w, args] = where(c.after ? [...c.filter, c.after] : c.filter);
     return this.run((db) => {
-      const rows = db.prepare(`SELECT * FROM analytics_alerts ${w} ORDER BY event_time_ms DESC, id DESC LIMIT ?`).all(...args, first + 1) as AlertRow[];
-      const total = (db.prepare(`SELECT COUNT(*) AS n FROM analytics_alerts ${countWhere}`).get(...countArgs) as { n: number }).n;
+      const rows = db.prepare(`SELECT a.* FROM analytics_alerts a ${w} ORDER BY ${ALERT_ORDER} LIMIT ?`).all(...args, first + 1) as AlertRow[];
+      const total = (db.prepare(`SELECT COUNT(*) AS n FROM analytics_alerts a ${countWhere}`).get(...countArgs) as { n: number }).n;
       const items = rows.slice(0, first).map((r) => ({ node: toAlert(r), cursor: encodeKey('alert', r.event_time_ms, r.id) }));
       return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
     });
   }
 
-  async alertsOfCall(callId: string): Promise<Alert[]> {
-    return this.run((db) => (db.prepare('SELECT * FROM analytics_alerts WHERE call_id = ? ORDER BY event_time_ms, id').all(callId) as AlertRow[]).map(toAlert));
+  async alertsOfCall(callId: string, tenant?: string): Promise<Alert[]> {
+    const [w, args] = tenant === undefined ? ['call_id = ?', [callId]] : ['tenant = ? AND call_id = ?', [tenant, callId]];
+    return this.run((db) => (db.prepare(`SELECT * FROM analytics_alerts WHERE ${w} ORDER BY event_time_ms, id`).all(...args) as AlertRow[]).map(toAlert));
   }
 
   async getRules(tenant: string): Promise<AlertRules | null> {
@@ -181,7 +116,7 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async allRules(): Promise<Map<string, AlertRules>> {
-    const rows = this.run((db) => db.prepare('SELECT tenant, rules_json FROM analytics_alert_rules').all() as { tenant: string; rules_json: string }[]);
+    const rows = this.run((db) => db.prepare('SELECT tenant, rules_json FROM analytics_alert_rules ORDER BY tenant').all() as { tenant: string; rules_json: string }[]);
     return new Map(rows.map((r) => [r.tenant, validateRules(JSON.parse(r.rules_json))]));
   }
 
@@ -198,77 +133,55 @@ export class SqliteAlertStore implements AlertStore {
     this.run((db) =>
       db.transaction(() => {
         db.prepare(
-          `INSERT INTO analytics_call_summary (call_id, tenant, first_ms, last_ms, alert_count) VALUES (?, ?, ?, ?, 0)
-           ON CONFLICT(call_id) DO UPDATE SET first_ms = excluded.first_ms, last_ms = excluded.last_ms`,
-        ).run(s.callId, s.tenant, s.firstMs, s.lastMs);
-        const put = db.prepare(
-          `INSERT OR REPLACE INTO analytics_channel_summary (call_id, channel, segments, mean_valence, min_valence, max_valence, rolling_valence, trend, text_missing_share)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        );
-        for (const c of s.channels) put.run(s.callId, c.channel, c.segments, c.meanValence, c.minValence, c.maxValence, c.rollingValence, c.trend, c.textMissingShare);
+          `INSERT INTO analytics_call_summary (tenant, call_id, first_ms, last_ms, alert_count) VALUES (?, ?, ?, ?, 0)
+           ON CONFLICT(tenant, call_id) DO UPDATE SET first_ms = excluded.first_ms, last_ms = excluded.last_ms`,
+        ).run(s.tenant, s.callId, s.firstMs, s.lastMs);
+        const put = db.prepare(`INSERT OR REPLACE INTO analytics_channel_summary (${CHANNEL_COLUMNS.join(', ')}) VALUES (${placeholders(CHANNEL_COLUMNS.length)})`);
+        for (const c of s.channels) put.run(...channelValues(s.tenant, s.callId, c));
       })(),
     );
   }
 
-  private channelsOf(db: Database.Database, callIds: string[]): Map<string, ChannelAnalytics[]> {
+  /** Channel rows of the given calls, by callKey(tenant, callId), each list sorted by channel. */
+  private channelsOf(db: Database.Database, calls: SummaryRow[]): Map<string, ChannelAnalytics[]> {
     const out = new Map<string, ChannelAnalytics[]>();
-    if (callIds.length === 0) return out;
-    const rows = db.prepare(`SELECT * FROM analytics_channel_summary WHERE call_id IN (${callIds.map(() => '?').join(',')}) ORDER BY channel`).all(...callIds) as ChannelRow[];
+    if (calls.length === 0) return out;
+    const rows = db
+      .prepare(`SELECT * FROM analytics_channel_summary WHERE (tenant, call_id) IN (VALUES ${calls.map(() => '(?, ?)').join(', ')}) ORDER BY channel`)
+      .all(...calls.flatMap((c) => [c.tenant, c.call_id])) as ChannelRow[];
     for (const r of rows) {
-      const list = out.get(r.call_id) ?? [];
+      const key = callKey(r.tenant, r.call_id);
+      const list = out.get(key) ?? [];
       list.push(toChannel(r));
-      out.set(r.call_id, list);
+      out.set(key, list);
     }
     return out;
   }
 
+  private summaries(db: Database.Database, rows: SummaryRow[]): CallSummary[] {
+    const channels = this.channelsOf(db, rows);
+    return rows.map((r) => toSummary(r, channels.get(callKey(r.tenant, r.call_id)) ?? []));
+  }
+
   async getSummary(callId: string, tenant?: string): Promise<CallSummary | null> {
     return this.run((db) => {
-      const r = db.prepare('SELECT * FROM analytics_call_summary WHERE call_id = ?').get(callId) as SummaryRow | undefined;
-      if (!r || (tenant !== undefined && r.tenant !== tenant)) return null;
-      return { callId: r.call_id, tenant: r.tenant, firstMs: r.first_ms, lastMs: r.last_ms, alertCount: r.alert_count, channels: this.channelsOf(db, [r.call_id]).get(r.call_id) ?? [] };
+      const r = (tenant === undefined
+        ? db.prepare('SELECT * FROM analytics_call_summary WHERE call_id = ? ORDER BY tenant LIMIT 1').get(callId)
+        : db.prepare('SELECT * FROM analytics_call_summary WHERE tenant = ? AND call_id = ?').get(tenant, callId)) as SummaryRow | undefined;
+      return r ? this.summaries(db, [r])[0] : null;
     });
   }
 
   async searchCalls(q: CallSearch): Promise<Page<CallSummary>> {
     const first = pageSize(q.first);
-    for (const [name, v] of [['minMeanValence', q.minMeanValence], ['maxMeanValence', q.maxMeanValence], ['fromMs', q.fromMs], ['toMs', q.toMs]] as const) {
-      if (v !== undefined && !Number.isFinite(v)) throw new AppError('BAD_REQUEST', { reason: `${name} must be a finite number` });
-    }
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.tenant !== undefined) (where.push('s.tenant = ?'), args.push(q.tenant));
-    if (q.fromMs !== undefined) (where.push('s.last_ms >= ?'), args.push(q.fromMs));
-    if (q.toMs !== undefined) (where.push('s.first_ms <= ?'), args.push(q.toMs));
-    if (q.hasAlerts !== undefined) where.push(q.hasAlerts ? 's.alert_count > 0' : 's.alert_count = 0');
-    if (q.minMeanValence !== undefined || q.maxMeanValence !== undefined || q.sentiment !== undefined) {
-      const conds = ['c.call_id = s.call_id', 'c.channel = ?'];
-      args.push(q.channel ?? 'customer');
-      if (q.minMeanValence !== undefined) (conds.push('c.mean_valence >= ?'), args.push(q.minMeanValence));
-      if (q.maxMeanValence !== undefined) (conds.push('c.mean_valence <= ?'), args.push(q.maxMeanValence));
-      const [lo, hi] = q.neutralBand ?? [-0.5, 0.5];
-      if (q.sentiment === 'NEGATIVE') (conds.push('c.mean_valence < ?'), args.push(lo));
-      else if (q.sentiment === 'POSITIVE') (conds.push('c.mean_valence > ?'), args.push(hi));
-      else if (q.sentiment === 'NEUTRAL') (conds.push('c.mean_valence >= ? AND c.mean_valence <= ?'), args.push(lo, hi));
-      where.push(`EXISTS (SELECT 1 FROM analytics_channel_summary c WHERE ${conds.join(' AND ')})`);
-    }
-    const countWhere = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const countArgs = [...args];
-    if (q.after) {
-      const k = decodeKey('summary', q.after);
-      where.push('(s.last_ms < ? OR (s.last_ms = ? AND s.call_id < ?))');
-      args.push(k.key, k.key, k.id);
-    }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const c = summaryConditions(q);
+    const [countWhere, countArgs] = where(c.filter);
+    const [w, args] = where(c.after ? [...c.filter, c.after] : c.filter);
     return this.run((db) => {
-      const rows = db.prepare(`SELECT s.* FROM analytics_call_summary s ${w} ORDER BY s.last_ms DESC, s.call_id DESC LIMIT ?`).all(...args, first + 1) as SummaryRow[];
+      const rows = db.prepare(`SELECT s.* FROM analytics_call_summary s ${w} ORDER BY ${SUMMARY_ORDER} LIMIT ?`).all(...args, first + 1) as SummaryRow[];
       const total = (db.prepare(`SELECT COUNT(*) AS n FROM analytics_call_summary s ${countWhere}`).get(...countArgs) as { n: number }).n;
       const page = rows.slice(0, first);
-      const channels = this.channelsOf(db, page.map((r) => r.call_id));
-      const items = page.map((r) => ({
-        node: { callId: r.call_id, tenant: r.tenant, firstMs: r.first_ms, lastMs: r.last_ms, alertCount: r.alert_count, channels: channels.get(r.call_id) ?? [] },
-        cursor: encodeKey('summary', r.last_ms, r.call_id),
-      }));
+      const items = this.summaries(db, page).map((node, i) => ({ node, cursor: encodeKey('summary', page[i].last_ms, page[i].call_id, page[i].tenant) }));
       return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
     });
   }

@@ -82,7 +82,7 @@ test('streamed in order, the engine raises exactly the reference alerts', () => 
       );
       for (const a of got) {
         assert.equal(a.valence, v[a.segmentIndex]);
-        assert.equal(a.id, `c:customer:${a.rule}:${a.segmentIndex}`);
+        assert.equal(a.id, `t1:c:customer:${a.rule}:${a.segmentIndex}`);
       }
     }),
     { numRuns: 300 },
@@ -168,12 +168,12 @@ test('bounded: least recently scored calls are evicted, old segments dropped', (
   engine.onScore(score('a', 1, 0)); // a is now the most recent
   engine.onScore(score('d', 0, 0));
   assert.equal(engine.size, 3);
-  assert.ok(!engine.has('b') && engine.has('a') && engine.has('d'));
+  assert.ok(!engine.has('b', 't1') && engine.has('a', 't1') && engine.has('d', 't1'));
   assert.equal(engine.evictions, 1);
   for (let i = 0; i < 10; i++) engine.onScore(score('e', i, 0));
-  assert.deepEqual(engine.snapshot('e').map((p) => p.segmentIndex), [6, 7, 8, 9]);
+  assert.deepEqual(engine.snapshot('e', 't1').map((p) => p.segmentIndex), [6, 7, 8, 9]);
   assert.deepEqual(engine.onScore(score('e', 2, -3, 1)), []); // revision of a dropped segment: ignored
-  assert.deepEqual(engine.snapshot('e').map((p) => p.segmentIndex), [6, 7, 8, 9]);
+  assert.deepEqual(engine.snapshot('e', 't1').map((p) => p.segmentIndex), [6, 7, 8, 9]);
 });
 
 test('seeded history counts for rules and stored alerts are not raised again', () => {
@@ -184,4 +184,38 @@ test('seeded history counts for rules and stored alerts are not raised again', (
   const fresh = new AlertEngine({ rulesFor: () => DEFAULT_RULES });
   fresh.seed('c', 't1', [score('c', 0, -2), score('c', 1, -2)], []);
   assert.deepEqual(fresh.onScore(score('c', 2, -2)).map((a) => a.rule), ['SUSTAINED_NEGATIVE']);
+});
+
+test('two tenants with one call id: separate histories, alerts and ids; endCall frees one tenant or all', () => {
+  const engine = new AlertEngine({ rulesFor: () => DEFAULT_RULES });
+  // Interleaved: acme's call turns negative, globex's stays positive. Were they one call, the
+  // positive segments would break acme's run of negatives and globex would share its alert.
+  const got: Alert[] = [];
+  for (let i = 0; i < 3; i++) {
+    got.push(...engine.onScore(score('same', i, -2, 0, 'customer', 'acme')));
+    got.push(...engine.onScore(score('same', i, 2, 0, 'customer', 'globex')));
+  }
+  assert.deepEqual(got.map((a) => [a.tenant, a.callId, a.rule, a.segmentIndex, a.id]), [['acme', 'same', 'SUSTAINED_NEGATIVE', 2, 'acme:same:customer:SUSTAINED_NEGATIVE:2']]);
+  assert.equal(engine.size, 2);
+  assert.deepEqual(engine.snapshot('same', 'acme').map((p) => p.valence), [-2, -2, -2]);
+  assert.deepEqual(engine.snapshot('same', 'globex').map((p) => p.valence), [2, 2, 2]);
+  // globex turning negative later raises its own alert, not taken for acme's.
+  const g = [3, 4, 5].flatMap((i) => engine.onScore(score('same', i, -2, 0, 'customer', 'globex')));
+  assert.deepEqual(g.map((a) => [a.tenant, a.rule, a.segmentIndex]), [['globex', 'SHARP_DROP', 3], ['globex', 'SUSTAINED_NEGATIVE', 5]]);
+  engine.endCall('same', 'acme');
+  assert.ok(!engine.has('same', 'acme') && engine.has('same', 'globex'));
+  engine.onScore(score('same', 0, 0, 0, 'customer', 'acme'));
+  engine.endCall('same');
+  assert.equal(engine.size, 0, 'without a tenant every tenant\'s call of that id is freed');
+});
+
+test('alert ids cannot collide through colons or percent signs in tenant, call id or channel', () => {
+  const engine = new AlertEngine({ rulesFor: () => ({ ...DEFAULT_RULES, channels: ['customer', 'x:y'] }) });
+  const ids = new Set<string>();
+  // Each pair would give the same id if the parts were joined with ':' unescaped.
+  for (const [tenant, callId, channel] of [['a:b', 'c', 'customer'], ['a', 'b:c', 'customer'], ['a', 'b', 'c:customer'], ['a%3Ab', 'c', 'customer'], ['t', 'c', 'x:y']] as const) {
+    for (let i = 0; i < 3; i++) for (const a of engine.onScore(score(callId, i, -2, 0, channel, tenant))) if (a.rule === 'SUSTAINED_NEGATIVE') ids.add(a.id);
+  }
+  assert.equal(ids.size, 4, [...ids].join(' | ')); // 'a','b','c:customer' is not watched (channels)
+  assert.ok(ids.has('a%3Ab:c:customer:SUSTAINED_NEGATIVE:2') && ids.has('a%253Ab:c:customer:SUSTAINED_NEGATIVE:2') && ids.has('t:c:x%3Ay:SUSTAINED_NEGATIVE:2'));
 });

@@ -16,9 +16,9 @@ import { refChannel } from './reference.js';
 
 const logger = pino({ level: 'silent' });
 
-function s(callId: string, channel: string, i: number, valence: number, revision = 0, textMissing = false, w = { text: 0.5, audio: 0.3, video: 0.2 }): SegmentScore {
+function s(callId: string, channel: string, i: number, valence: number, revision = 0, textMissing = false, w = { text: 0.5, audio: 0.3, video: 0.2 }, tenant = 'demo'): SegmentScore {
   return {
-    callId, tenant: 'demo', channel, segmentIndex: i, revision, startMs: 1000 * i, endMs: 1000 * i + 900, valence,
+    callId, tenant, channel, segmentIndex: i, revision, startMs: 1000 * i, endMs: 1000 * i + 900, valence,
     label: valence < -0.5 ? 'NEGATIVE' : valence > 0.5 ? 'POSITIVE' : 'NEUTRAL', confidence: 0.5, textMissing,
     modalities: { text: textMissing ? 'SIMULATED' : 'PRESENT', audio: 'PRESENT', video: 'PRESENT' }, modalityWeights: w,
     text: textMissing ? null : `t${i}`, modelVersion: 'm', executionProvider: 'cpu', scoredAt: new Date(0).toISOString(),
@@ -38,7 +38,7 @@ test('onScored: alerts stored and published once; after a restart the history is
   for (const [i, v] of [0.5, -1, -1].entries()) await feed(a1, s('c1', 'customer', i, v));
   const raised = await feed(a1, s('c1', 'customer', 3, -1));
   assert.deepEqual(raised.map((a) => a.rule), ['SUSTAINED_NEGATIVE']);
-  assert.equal((await sub.next()).value.id, 'c1:customer:SUSTAINED_NEGATIVE:3');
+  assert.equal((await sub.next()).value.id, 'demo:c1:customer:SUSTAINED_NEGATIVE:3');
   assert.deepEqual(await a1.service.onScored(s('c1', 'customer', 3, -1)), [], 'a repeat raises nothing');
   const sum = await a1.store.getSummary('c1');
   assert.equal(sum?.alertCount, 1);
@@ -50,6 +50,50 @@ test('onScored: alerts stored and published once; after a restart the history is
   assert.equal((await a2.store.getSummary('c1'))?.channels[0].segments, 5, 'summary counts the reloaded history');
   await a1.stop();
   await store.stop();
+});
+
+test('two tenants with one call id: own summaries, alerts, subscriptions, and a restart reloads each tenant\'s own history', async () => {
+  const store = new SqliteScoreStore({ path: ':memory:' });
+  await store.start();
+  const a1 = createAnalytics({ dbPath: ':memory:', logger, scoreStore: store });
+  await a1.start();
+  const subAcme = a1.hub.subscribe({ tenant: 'acme', callId: 'same' });
+  const subGlobex = a1.hub.subscribe({ tenant: 'globex', callId: 'same' });
+  const w = { text: 0.5, audio: 0.3, video: 0.2 };
+  const feed = async (a: typeof a1, x: SegmentScore) => {
+    await store.putScore(x);
+    return a.service.onScored(x);
+  };
+  try {
+    // Interleaved, as two tenants' calls arrive on one instance. acme: 3 negatives -> alert.
+    const raised = [];
+    for (let i = 0; i < 3; i++) {
+      raised.push(...(await feed(a1, s('same', 'customer', i, -2, 0, false, w, 'acme'))));
+      raised.push(...(await feed(a1, s('same', 'customer', i, 2, 0, false, w, 'globex'))));
+    }
+    assert.deepEqual(raised.map((a) => [a.tenant, a.rule]), [['acme', 'SUSTAINED_NEGATIVE']]);
+    assert.equal((await subAcme.next()).value.tenant, 'acme');
+    const acme = await a1.store.getSummary('same', 'acme');
+    const globex = await a1.store.getSummary('same', 'globex');
+    assert.deepEqual([acme?.channels[0].meanValence, acme?.channels[0].segments, acme?.alertCount], [-2, 3, 1]);
+    assert.deepEqual([globex?.channels[0].meanValence, globex?.channels[0].segments, globex?.alertCount], [2, 3, 0]);
+    // Restart: each tenant's call reloads its own history and alerts, never the other's.
+    const a2 = createAnalytics({ alertStore: a1.store, logger, scoreStore: store });
+    await a2.service.start();
+    assert.deepEqual(await feed(a2, s('same', 'customer', 3, -2, 0, false, w, 'acme')), [], "acme's episode is already alerted");
+    const g = await feed(a2, s('same', 'customer', 3, -2, 0, false, w, 'globex'));
+    assert.deepEqual(g.map((a) => [a.tenant, a.rule, a.segmentIndex]), [['globex', 'SHARP_DROP', 3]], "globex's history is its own (positive until now)");
+    assert.equal((await a2.store.getSummary('same', 'globex'))?.channels[0].segments, 4);
+    assert.equal((await a2.store.getSummary('same', 'acme'))?.channels[0].meanValence, -2);
+    // Ending one tenant's call frees only that one.
+    a2.service.onCallEnded('same', 'acme');
+    assert.ok(!a2.engine.has('same', 'acme') && a2.engine.has('same', 'globex'));
+    a1.hub.publish(g[0]);
+    assert.equal((await subGlobex.next()).value.tenant, 'globex');
+  } finally {
+    await a1.stop();
+    await store.stop();
+  }
 });
 
 test('GraphQL: every analytics field matches a reference computed from the same scores', async () => {

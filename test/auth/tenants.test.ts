@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
-import { createAnalytics, type Alert, type Analytics } from '../../src/analytics/index.js';
+import { alertId, createAnalytics, type Alert, type Analytics } from '../../src/analytics/index.js';
 import { createAuth, hashApiKey, loadAuthConfig, TOKEN_EXPIRED_CLOSE_CODE } from '../../src/auth/index.js';
 import { createApiServer, type ApiServer } from '../../src/graphql/index.js';
 import { ScoreHub } from '../../src/publish/hub.js';
@@ -26,7 +26,7 @@ const clients: Client[] = [];
 
 function alert(tenant: string, callId: string, segmentIndex = 1): Alert {
   return {
-    id: `${callId}:customer:ROLLING_BELOW:${segmentIndex}`, tenant, callId, channel: 'customer', rule: 'ROLLING_BELOW', segmentIndex,
+    id: alertId(tenant, callId, 'customer', 'ROLLING_BELOW', segmentIndex), tenant, callId, channel: 'customer', rule: 'ROLLING_BELOW', segmentIndex,
     valence: -2, value: -1.8, threshold: -1, message: `${tenant} alert`, eventTimeMs: 1_700_000_010_000 + segmentIndex, raisedAt: '2024-05-01T12:00:00.000Z',
   };
 }
@@ -123,15 +123,22 @@ test("HTTP: another tenant's call is indistinguishable from a call that does not
   assert.ok(shared.analytics.alerts.length >= 1 && shared.analytics.alerts.every((a: any) => a.tenant === 'acme'), JSON.stringify(shared.analytics.alerts));
 });
 
-// Known gap, owned by the analytics stage: its tables key call summaries by call_id alone and
-// alert ids carry no tenant, so two tenants that use the same call id share one summary row and
-// one alert id space. Nothing of globex's reaches acme through the API resolvers checked above,
-// but globex's summary of its 'shared' call is lost. Kept as a todo so it is seen, not hidden.
-test('analytics keeps two tenants\' summaries of one colliding call id apart', { todo: 'analytics keys summaries/alerts by call id without tenant (reported to the lead)' }, async () => {
-  const g = await gql('{ searchCalls(first: 50) { edges { node { callId tenant channels { meanValence } } } } }', { 'x-api-key': 'globex-key' });
-  const shared = g.body.data.searchCalls.edges.map((e: any) => e.node).find((n: any) => n.callId === 'shared');
-  assert.ok(shared, "globex's summary of its own 'shared' call exists");
-  assert.equal(shared.channels[0].meanValence, 2);
+// The analytics stage keys calls by (tenant, callId): summaries, alert ids and alert counts of a
+// call id both tenants use stay apart, and each tenant sees its own through every analytics field.
+test('analytics keeps two tenants\' summaries and alerts of one colliding call id apart', async () => {
+  const Q = `{ searchCalls(first: 50) { edges { node { callId tenant alertCount channels { meanValence } call { tenant } } } }
+    alerts(callId: "shared", rule: ROLLING_BELOW, first: 10) { totalCount edges { node { id tenant message } } } }`;
+  // acme's 'shared' also raised SUSTAINED_NEGATIVE live (three -2 segments); globex's (+2) raised nothing.
+  for (const [headers, tenant, mean, count] of [[{ 'x-api-key': 'globex-key' }, 'globex', 2, 1], [await bearer(), 'acme', -2, 2]] as const) {
+    const r = await gql(Q, headers);
+    assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
+    const shared = r.body.data.searchCalls.edges.map((e: any) => e.node).filter((n: any) => n.callId === 'shared');
+    assert.equal(shared.length, 1, `${tenant}: exactly its own summary of 'shared'`);
+    assert.deepEqual(shared[0], { callId: 'shared', tenant, alertCount: count, channels: [{ meanValence: mean }], call: { tenant } });
+    const alerts = r.body.data.alerts;
+    assert.equal(alerts.totalCount, 1, `${tenant}: its own alert on 'shared', not taken for the other tenant's repeat`);
+    assert.deepEqual(alerts.edges[0].node, { id: alertId(tenant, 'shared', 'customer', 'ROLLING_BELOW', 1), tenant, message: `${tenant} alert` });
+  }
 });
 
 test('HTTP: lists, search, alerts and alert rules hold only the caller\'s tenant', async () => {
