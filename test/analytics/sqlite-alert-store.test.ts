@@ -8,12 +8,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
+import { createAlertStore } from '../../src/analytics/index.js';
 import { ANALYTICS_MIGRATIONS } from '../../src/analytics/migrations.js';
 import { DEFAULT_RULES, mergeRules } from '../../src/analytics/rules.js';
 import { SqliteAlertStore } from '../../src/analytics/sqlite-alert-store.js';
 import { alert, ch, runAlertStoreContract } from './alert-store-contract.js';
 
 runAlertStoreContract('sqlite', async () => new SqliteAlertStore());
+
+test('createAlertStore picks SQLite for dbPath or an open connection', async () => {
+  assert.ok(createAlertStore({ dbPath: ':memory:' }) instanceof SqliteAlertStore);
+  const db = new Database(':memory:');
+  const s = createAlertStore({ db });
+  await s.start();
+  await s.putAlert(alert('c', 1, 1));
+  await s.stop();
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM analytics_alerts').get() as { n: number }).n, 1, 'the shared connection holds the row and stays open');
+  db.close();
+});
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'alerts-'));
