@@ -66,12 +66,29 @@ def open_corpus(corpus_dir: Path):
         raise DataError(f"cannot read corpus {corpus_dir}: {e}") from e
 
 
-def cache_dir_for(corpus_dir: Path) -> Path:
-    """The cache folder a corpus maps to (exists or not)."""
+def cache_dir_for(corpus_dir: Path, limits: dict[str, int] | None = None) -> Path:
+    """The cache folder a corpus (and row limits) maps to (exists or not)."""
     from sdumc.frontend import LogMelConfig
     corpus_dir = Path(corpus_dir).resolve()
-    fp = _fingerprint(corpus_dir, {"logmel": asdict(LogMelConfig()), "text": _text_graph_id()})
-    return CACHE_ROOT / f"{corpus_dir.name}-{fp}"
+    limits = {k: int(v) for k, v in (limits or {}).items() if v}
+    fp = _fingerprint(corpus_dir, {"logmel": asdict(LogMelConfig()), "text": _text_graph_id(),
+                                   "limits": limits})
+    tag = "".join(f"-{k}{v}" for k, v in sorted(limits.items()))
+    return CACHE_ROOT / f"{corpus_dir.name}{tag}-{fp}"
+
+
+def select_rows(rows: list[dict], limits: dict[str, int] | None, seed: int = 0) -> np.ndarray:
+    """Indices of the rows to cache: per split, all rows, or a seeded random subset of
+    `limits[split]` rows (in corpus order). Lets a budgeted run use part of a big corpus."""
+    keep = []
+    rng = np.random.default_rng(seed)
+    for sp in SPLITS:
+        idx = np.array([i for i, r in enumerate(rows) if r.get("split") == sp], dtype=np.int64)
+        n = int((limits or {}).get(sp) or 0)
+        if n and len(idx) > n:
+            idx = np.sort(rng.choice(idx, n, replace=False))
+        keep.append(idx)
+    return np.sort(np.concatenate(keep))
 
 
 def _ragged_save(out: Path, name: str, rows: list[np.ndarray], dtype, width: int) -> None:
@@ -83,22 +100,24 @@ def _ragged_save(out: Path, name: str, rows: list[np.ndarray], dtype, width: int
 
 
 def build_cache(corpus_dir: Path, progress: bool = True, text_batch: int = 64,
-                reader=None) -> Path:
+                reader=None, limits: dict[str, int] | None = None) -> Path:
     """Compute the feature cache of a corpus (or reuse it) and return its folder.
     `reader` defaults to CorpusReader(corpus_dir); any object with the same
-    rows/audio(i)/video(i) interface works."""
+    rows/audio(i)/video(i) interface works. `limits` {split: max rows} caches a seeded
+    subset (see select_rows)."""
     from sdumc.frontend import LogMel, LogMelConfig
     from sdumc.text_encoder import encode_texts
     from tqdm import tqdm
 
     corpus_dir = Path(corpus_dir)
     reader = reader if reader is not None else open_corpus(corpus_dir)
-    out = cache_dir_for(corpus_dir)
+    out = cache_dir_for(corpus_dir, limits)
     if (out / "meta.json").is_file():
         return out
-    rows = reader.rows
-    if not rows:
+    if not reader.rows:
         raise DataError(f"corpus {corpus_dir} has no rows")
+    src = select_rows(reader.rows, limits)  # corpus row index of each cached row
+    rows = [reader.rows[i] for i in src]
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
     n = len(rows)
@@ -111,7 +130,7 @@ def build_cache(corpus_dir: Path, progress: bool = True, text_batch: int = 64,
         it = tqdm(it, desc="cache: log-mel", unit="utt")
     with torch.no_grad():
         for i in it:
-            pcm = np.asarray(reader.audio(i), dtype=np.float32)
+            pcm = np.asarray(reader.audio(int(src[i])), dtype=np.float32)
             if pcm.ndim != 1 or not np.isfinite(pcm).all():
                 raise DataError(f"row {i}: audio must be finite mono float32, got shape {pcm.shape}")
             feats, mask = logmel(torch.from_numpy(pcm)[None], torch.tensor([len(pcm)]))
@@ -137,7 +156,7 @@ def build_cache(corpus_dir: Path, progress: bool = True, text_batch: int = 64,
 
     video_rows, vmask_rows = [], []
     for i in range(n):
-        v = np.asarray(reader.video(i), dtype=np.float32).reshape(-1, 24)
+        v = np.asarray(reader.video(int(src[i])), dtype=np.float32).reshape(-1, 24)
         ok = np.isfinite(v).all(axis=1) & (np.abs(np.nan_to_num(v)).sum(axis=1) > 0)
         video_rows.append(np.where(ok[:, None], v, 0.0))
         vmask_rows.append(ok.astype(np.float32)[:, None])
@@ -154,6 +173,7 @@ def build_cache(corpus_dir: Path, progress: bool = True, text_batch: int = 64,
     np.save(tmp / "valence.npy", val)
     np.save(tmp / "split.npy", split)
     meta = {"format": FORMAT, "corpus": str(corpus_dir.resolve()), "n": n,
+            "limits": limits or {}, "corpus_rows": src.tolist(),
             "subset": [str(s) for s in col("subset", "")],
             "label3": [None if x is None else str(x) for x in col("label3", None)],
             "texts": texts}
@@ -256,15 +276,29 @@ def batches(idx: np.ndarray, batch_size: int, rng: np.random.Generator | None,
     return out
 
 
+def add_limit_args(ap) -> None:
+    """--train-rows/--val-rows/--test-rows (0 = all): cache a seeded subset of each split."""
+    for sp in SPLITS:
+        ap.add_argument(f"--{sp}-rows", type=int, default=0, help=f"max {sp} rows cached (0 = all)")
+
+
+def limits_from(a) -> dict[str, int]:
+    lim = {sp: getattr(a, f"{sp}_rows") for sp in SPLITS}
+    if any(v < 0 for v in lim.values()):
+        raise DataError("--train-rows/--val-rows/--test-rows must be >= 0")
+    return {k: v for k, v in lim.items() if v}
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: python -m sdumc.data --corpus corpus/v1  (build the feature cache, print its folder)."""
     import argparse
     import sys
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v1")
+    add_limit_args(ap)
     a = ap.parse_args(argv)
     try:
-        print(build_cache(a.corpus))
+        print(build_cache(a.corpus, limits=limits_from(a)))
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sdumc.data import MODELS_DIR, DataError, FeatureCache, build_cache
+from sdumc.data import MODELS_DIR, DataError, FeatureCache, add_limit_args, build_cache, limits_from
 from sdumc.model import SDUMC
 from sdumc.train import CONDITIONS, DEFAULT_CORPUS, RUNS_DIR, VARIANTS, TrainConfig, predict_many, train
 
@@ -194,6 +194,7 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Train/reuse all variants over seeds; write metrics.json + MODEL_CARD.md.")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    add_limit_args(ap)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "sdumc-v1")
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(set(a.seeds)) != len(a.seeds) or min(a.seeds) < 0:
             raise ValueError("--seeds must be distinct non-negative integers")
         tc = TrainConfig(**{f.name: getattr(a, f.name) for f in fields(TrainConfig)})
-        cache = FeatureCache(build_cache(a.corpus))
+        cache = FeatureCache(build_cache(a.corpus, limits=limits_from(a)))
         metrics = evaluate(cache, a.seeds, tc, a.out, a.variants, a.retrain, a.runs,
                            log=lambda s: print(s, file=sys.stderr))
         if not a.no_card:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sdumc.data import MODELS_DIR, DataError, FeatureCache, batches, build_cache
+from sdumc.data import MODELS_DIR, DataError, FeatureCache, add_limit_args, batches, build_cache, limits_from
 from sdumc.losses import LossWeights, double_flow_loss
 from sdumc.model import SDUMC, ModelConfig
 
@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", default="full", help=f"one of {', '.join(VARIANTS)}")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    add_limit_args(ap)
     ap.add_argument("--out", type=Path, default=None, help="default runs/<variant>-s<seed>")
     ap.add_argument("--no-progress", action="store_true")
     for f, default in asdict(TrainConfig()).items():
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         base = ModelConfig(d=a.d, audio_channels=a.audio_channels, sim_slots=a.sim_slots, n_heads=a.n_heads)
         if base.d % base.n_heads:
             raise ValueError("--d must be a multiple of --n-heads")
-        cache = FeatureCache(build_cache(a.corpus, progress=not a.no_progress))
+        cache = FeatureCache(build_cache(a.corpus, progress=not a.no_progress, limits=limits_from(a)))
         out = a.out or RUNS_DIR / f"{a.variant}-s{a.seed}"
         s = train(a.variant, a.seed, cache, tc, out, base, progress=not a.no_progress)
     except (ValueError, DataError, FileNotFoundError) as e:

@@ -146,3 +146,14 @@ def test_cli_bad_input(capsys, tmp_path):
     (tmp_path / "junk").mkdir()
     assert main(["--corpus", str(tmp_path / "junk")]) == 2
     assert "cannot read corpus" in capsys.readouterr().err
+
+
+def test_row_limits_cache_a_seeded_subset(cache):
+    sub = FeatureCache(build_cache(FIXTURE, progress=False, limits={"train": 7}))
+    assert sub.path != cache.path
+    assert len(sub.indices("train", labelled=False)) == 7 and sub.n == 7 + 40
+    rows = sub.meta["corpus_rows"]
+    assert rows == sorted(rows)
+    k = 5  # a cached row holds the features of the corpus row it names
+    np.testing.assert_allclose(sub.audio(k), cache.audio(rows[k]), atol=2e-2)  # fp16 storage
+    assert sub.texts[k] == cache.texts[rows[k]]
