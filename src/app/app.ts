@@ -2,17 +2,23 @@
  * Builds the whole product from a config: every stage, wired once. Start and stop orders are
  * written here and nowhere else (docs/lifecycle.md draws them).
  *
- * Start:  scorer (manifest, workers) -> store -> analytics -> hub -> API (listening)
- *         -> pipeline ticker -> source (consuming) -> demo producer
+ * Start:  scorer (manifest, workers) -> store -> analytics -> hub -> scores bridge (consuming
+ *         from the topic's end) -> API (listening) -> pipeline ticker -> source (consuming)
+ *         -> lag sampler -> demo producer
  * Stop:   demo -> source (no new chunks) -> pipeline drain (seal, score, store, publish all open
- *         segments; the source commits what was released) -> API drain -> hub -> analytics
- *         -> store -> scorer workers
+ *         segments; the source commits what was released) -> scores bridge (queued records go
+ *         out, group left) -> lag sampler -> API drain -> hub -> analytics -> store -> scorer
+ *         workers -> Kafka producer
  */
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AppError } from '../core/errors.js';
-import type { ChunkSource, DeadLetterSink, RawChunk, ScoreStore } from '../core/ports.js';
+import type { ChunkSource, DeadLetterSink, RawChunk, ScorePublisher, ScoreStore } from '../core/ports.js';
+import { LagSampler } from '../cluster/lag.js';
+import { PartitionedWindow } from '../cluster/partitioned-window.js';
+import { recoverCall } from '../cluster/recovery.js';
+import { ScoresBridge } from '../cluster/scores-bridge.js';
 import { createAnalytics, type Analytics } from '../analytics/index.js';
 import { createApiServer, type ApiServer } from '../graphql/index.js';
 import { createStaticHandler } from '../http/static.js';
@@ -22,10 +28,11 @@ import { modalityFlags } from '../score/features.js';
 import { labelFor } from '../score/label.js';
 import { createOnnxScorer, type OnnxScorer } from '../score/onnx-scorer.js';
 import { SqliteScoreStore } from '../store/sqlite-store.js';
-import { Windower } from '../window/index.js';
+import { Windower, type WindowOptionsInput } from '../window/index.js';
 import type { AppConfig } from './config.js';
 import type { KafkaParts } from './kafka.js';
 import { createMetrics, type PipelineMetrics } from './metrics.js';
+import { registerOpsMetrics } from './ops-metrics.js';
 import { Pipeline } from './pipeline.js';
 import { repoRoot } from './paths.js';
 
@@ -35,12 +42,16 @@ export interface App {
   readonly scorer: OnnxScorer;
   readonly store: ScoreStore;
   readonly hub: ScoreHub;
+  /** What the pipeline publishes to: the scores-topic bridge with Kafka (several instances), else the hub. */
+  readonly publisher: ScorePublisher;
   readonly analytics: Analytics;
   readonly metrics: PipelineMetrics;
   readonly pipeline: Pipeline;
   /** The chunk source: a MemorySource in embedded mode (push records into it), else Kafka. */
   readonly source: ChunkSource;
   readonly deadLetters: DeadLetterSink;
+  /** Why the instance is not ready (empty: ready). The same checks as GET /readyz. */
+  readiness(): Promise<string[]>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -48,6 +59,10 @@ export interface App {
 export interface AppOverrides {
   /** Replace the store (tests, the PostgreSQL store). */
   store?: ScoreStore;
+  /** Window options (src/window/options.ts) over the defaults, e.g. a short idleTimeoutMs or
+   *  autoOpenCalls: false for tests. The model-bound ones (sampleRate, maxSegmentMs,
+   *  maxVideoFrames) always come from the manifest. Default: none (the window's defaults). */
+  window?: WindowOptionsInput;
 }
 
 export async function createApp(config: AppConfig, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
@@ -60,10 +75,18 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
   let kafka: KafkaParts | null = null;
   let source: ChunkSource;
   let deadLetters: DeadLetterSink;
+  // Partitions this instance owns, from the chunk consumer's group joins (null: not joined yet).
+  let assignment: string[] | null = null;
+  let window: PartitionedWindow | null = null;
+  const onAssign = (partitions: string[]) => {
+    assignment = partitions;
+    const dropped = window?.assign(partitions) ?? [];
+    logger.info({ partitions, dropped }, 'chunk partitions assigned');
+  };
   if (config.kafkaBrokers) {
     // Loaded only when Kafka is configured: the embedded product never loads kafkajs.
     const { createKafkaParts } = await import('./kafka.js');
-    kafka = await createKafkaParts(config, logger);
+    kafka = await createKafkaParts(config, logger, { onAssign });
     source = kafka.source;
     deadLetters = kafka.deadLetters;
   } else {
@@ -71,9 +94,55 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     deadLetters = new MemoryDeadLetterSink();
   }
 
+  const bridge = kafka && config.scoresTopic
+    ? new ScoresBridge({
+      kafka: kafka.kafka,
+      producer: kafka.producer,
+      topic: config.scoresTopic,
+      instanceId: config.instanceId,
+      groupPrefix: config.kafkaGroup,
+      local: hub,
+      logger: logger.child({ component: 'scores-bridge' }),
+      consumerConfig: { sessionTimeout: config.kafkaSessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(config.kafkaSessionTimeoutMs / 10)) },
+    })
+    : null;
+  const publisher: ScorePublisher = bridge ?? hub;
+  const ops = registerOpsMetrics(metrics.registry, { hub: () => hub.stats(), scorer: () => scorer.info(), bridge: bridge ? () => bridge.stats() : undefined });
+  const lag = kafka
+    ? new LagSampler({
+      kafka: kafka.kafka, groupId: config.kafkaGroup, topic: config.kafkaTopic, intervalMs: config.lagSampleMs,
+      onSample: (l) => ops.setLag(l),
+      onError: (err) => logger.warn({ err }, 'consumer lag sample failed'),
+    })
+    : null;
+
   // Stages that depend on the model's numbers are built after the scorer has read the manifest.
   let pipeline: Pipeline | null = null;
+  let ingestStarted = false;
   const startedAt = Date.now();
+  /** Liveness is the process answering; readiness is every part of the data path working. */
+  const readiness = async (): Promise<string[]> => {
+    const why: string[] = [];
+    if (!pipeline || !ingestStarted) why.push('not started');
+    if (kafka && assignment === null) why.push('chunk consumer has not joined its group');
+    if (bridge && !bridge.ready()) why.push('scores topic consumer is not consuming');
+    let workers = 0;
+    try {
+      workers = scorer.info().workers;
+    } catch {
+      // not started
+    }
+    if (workers < 1) why.push('scorer has no worker');
+    try {
+      await Promise.race([
+        store.getCall('readyz-probe', 'readyz-probe'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('store did not answer within 2 s')), 2_000).unref()),
+      ]);
+    } catch (e) {
+      why.push(`store unreachable: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return why;
+  };
   const metricsRoute = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/metrics') {
@@ -82,9 +151,9 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       return true;
     }
     if (path === '/healthz' || path === '/readyz') {
-      const ready = path === '/healthz' || (pipeline !== null && scorer.info().workers > 0);
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: ready, uptimeSeconds: (Date.now() - startedAt) / 1000 }));
+      const why = path === '/healthz' ? [] : await readiness();
+      res.writeHead(why.length === 0 ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: why.length === 0, instance: config.instanceId, uptimeSeconds: (Date.now() - startedAt) / 1000, ...(why.length ? { notReady: why } : {}) }));
       return true;
     }
     return false;
@@ -98,14 +167,13 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     logger,
     devTenant: config.devTenant,
     scorerInfo: () => ({ ...scorer.info(), metrics: safeManifestMetrics(scorer) }),
-    health: () => ({ ok: pipeline !== null, source: kafka ? `kafka: ${config.kafkaTopic}` : 'in-process', store: store instanceof SqliteScoreStore ? `sqlite: ${config.dbPath}` : 'custom' }),
+    health: () => ({ ok: pipeline !== null && ingestStarted, source: kafka ? `kafka: ${config.kafkaTopic}` : 'in-process', store: store instanceof SqliteScoreStore ? `sqlite: ${config.dbPath}` : 'custom' }),
     extraRoutes: [metricsRoute, createStaticHandler({ root: join(repoRoot(), 'dashboard', 'dist'), exclude: ['/graphql', '/metrics', '/healthz', '/readyz'] })],
     schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers }],
   });
 
-  let ingestStarted = false;
   const app: App = {
-    config, api, scorer, store, hub, analytics, metrics, source, deadLetters,
+    config, api, scorer, store, hub, publisher, analytics, metrics, source, deadLetters, readiness,
     get pipeline(): Pipeline {
       if (!pipeline) throw new Error('app not started');
       return pipeline;
@@ -114,17 +182,34 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       await scorer.start();
       const manifest = scorer.manifest();
       const decode = createDecoder({ modelSampleRate: manifest.audio.sampleRate, videoFeatureDim: manifest.video.featureDim });
-      const window = new Windower({
+      const windowOptions = {
+        ...overrides.window,
         sampleRate: manifest.audio.sampleRate,
         maxSegmentMs: (manifest.audio.maxSamples / manifest.audio.sampleRate) * 1000,
         maxVideoFrames: manifest.video.maxFrames,
+      };
+      // One Windower per source partition; with Kafka, a call met mid-way continues from storage.
+      window = new PartitionedWindow({
+        make: () => new Windower(windowOptions),
+        recover: kafka
+          ? async (callId, tenant) => {
+            const pos = await recoverCall(store, callId, tenant);
+            if (pos) logger.info({ callId, channels: Object.fromEntries(pos.channels), status: pos.call.status }, 'call met mid-way: continuing from storage');
+            // An ACTIVE call's previous owner may have stored these and died before publishing
+            // them (an ENDED call's end is stored after all its scores were published).
+            if (pos?.call.status === 'ACTIVE') for (const s of pos.lastScores) await publisher.publishScore(s);
+            return pos;
+          }
+          : undefined,
+        onSkip: (_chunk, reason) => metrics.chunksSkipped.inc({ reason }),
       });
+      if (assignment) window.assign(assignment);
       let ingestReject: ((raw: RawChunk, e: AppError) => Promise<void>) | null = null;
       const p = new Pipeline({
         window,
         scorer,
         store,
-        publisher: hub,
+        publisher,
         metrics,
         logger,
         labeler: (v) => labelFor(v, manifest.labels),
@@ -152,11 +237,13 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       await store.start();
       await analytics.start();
       await hub.start();
+      await bridge?.start();
       await api.start();
       pipeline = p;
       p.start();
       await source.start(ingest);
       ingestStarted = true;
+      await lag?.start().catch((err) => logger.warn({ err }, 'consumer lag sampler did not start'));
       logger.info({ url: api.url, model: manifest.version, provider: scorer.info().executionProvider, source: source.name }, 'sentiment server started');
     },
     async stop() {
@@ -166,6 +253,8 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       const sourceStopped = ingestStarted ? source.stop() : Promise.resolve();
       if (pipeline) await pipeline.drain();
       await sourceStopped;
+      await bridge?.stop();
+      await lag?.stop();
       await api.stop();
       await hub.stop();
       await analytics.stop();

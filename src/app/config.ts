@@ -3,6 +3,8 @@
  * with a message naming the variable, before anything is opened). Every option has a default
  * that runs the embedded product on one machine with nothing but Node.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 
 export interface AppConfig {
@@ -20,6 +22,17 @@ export interface AppConfig {
   kafkaTopic: string;
   /** Consumer group (KAFKA_GROUP, default sentiment-stream). */
   kafkaGroup: string;
+  /** Kafka group session timeout, ms (KAFKA_SESSION_TIMEOUT_MS, default 30000): how long a dead
+   *  instance's partitions wait before the group gives them to the others. */
+  kafkaSessionTimeoutMs: number;
+  /** Scores topic for several instances (SCORES_TOPIC, default <KAFKA_TOPIC>.scores; "off": none,
+   *  subscribers then see only this instance's calls). */
+  scoresTopic: string | null;
+  /** This process's id in the cluster (INSTANCE_ID, default <hostname>-<pid>-<random>): names its
+   *  scores consumer group and marks the records it produces. Must be unique per process. */
+  instanceId: string;
+  /** Consumer lag sampling period, ms (LAG_SAMPLE_MS, default 10000). */
+  lagSampleMs: number;
   /** Model folder (MODEL_DIR; default: the folder named in models/CURRENT). */
   modelDir: string | null;
   /** Execution providers in order of preference (SCORER_PROVIDERS, default cpu). */
@@ -65,6 +78,13 @@ function listVar(env: NodeJS.ProcessEnv, name: string): string[] | null {
   return raw.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+function instanceIdVar(env: NodeJS.ProcessEnv): string {
+  const raw = env.INSTANCE_ID;
+  if (raw === undefined || raw === '') return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(/[^a-zA-Z0-9._-]/g, '-');
+  if (!/^[a-zA-Z0-9._-]{1,100}$/.test(raw)) throw new ConfigError('INSTANCE_ID', raw, '1-100 characters of a-z A-Z 0-9 . _ -');
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const dataDir = resolve(env.DATA_DIR || './data');
   const kafkaBrokers = listVar(env, 'KAFKA_BROKERS');
@@ -80,6 +100,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     kafkaBrokers,
     kafkaTopic: env.KAFKA_TOPIC || 'call-chunks',
     kafkaGroup: env.KAFKA_GROUP || 'sentiment-stream',
+    kafkaSessionTimeoutMs: intVar(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
+    scoresTopic: env.SCORES_TOPIC === 'off' ? null : env.SCORES_TOPIC || `${env.KAFKA_TOPIC || 'call-chunks'}.scores`,
+    instanceId: instanceIdVar(env),
+    lagSampleMs: intVar(env, 'LAG_SAMPLE_MS', 10_000, 100, 3_600_000),
     modelDir: env.MODEL_DIR ? resolve(env.MODEL_DIR) : null,
     providers,
     scorerWorkers: intVar(env, 'SCORER_WORKERS', 1, 1, 64),

@@ -1,13 +1,15 @@
 /**
  * The Kafka side of the app, built only when KAFKA_BROKERS is set: one kafkajs client, the
  * topics the server needs (created if missing), the consumer-group source and the dead-letter
- * producer. kafkajs stays behind these ports (ChunkSource, DeadLetterSink).
+ * producer, and (several instances) the scores-topic bridge and the lag sampler. kafkajs stays
+ * behind these ports (ChunkSource, DeadLetterSink, ScorePublisher).
  */
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { KafkaDeadLetterSink } from '../ingest/dead-letter.js';
 import { KafkaSource } from '../ingest/kafka-source.js';
 import { ensureTopics } from '../ingest/kafka-topics.js';
+import { observeAssignments } from '../cluster/observe-assignment.js';
 import type { AppConfig } from './config.js';
 
 export interface KafkaParts {
@@ -19,7 +21,12 @@ export interface KafkaParts {
   disconnect(): Promise<void>;
 }
 
-export async function createKafkaParts(config: AppConfig, logger: Logger): Promise<KafkaParts> {
+export interface KafkaPartsHooks {
+  /** Called with the chunk partitions ("topic/partition") this instance owns after each group join. */
+  onAssign?: (partitions: string[]) => void;
+}
+
+export async function createKafkaParts(config: AppConfig, logger: Logger, hooks: KafkaPartsHooks = {}): Promise<KafkaParts> {
   const brokers = config.kafkaBrokers;
   if (!brokers) throw new Error('createKafkaParts needs KAFKA_BROKERS');
   const log = logger.child({ component: 'kafka' });
@@ -35,14 +42,22 @@ export async function createKafkaParts(config: AppConfig, logger: Logger): Promi
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const created = await ensureTopics(admin, [{ topic: config.kafkaTopic }, { topic: `${config.kafkaTopic}.dlq` }]);
+    const topics = [{ topic: config.kafkaTopic }, { topic: `${config.kafkaTopic}.dlq` }];
+    if (config.scoresTopic) topics.push({ topic: config.scoresTopic });
+    const created = await ensureTopics(admin, topics);
     if (created.length) log.info({ created }, 'created topics');
   } finally {
     await admin.disconnect();
   }
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const source = new KafkaSource({ kafka, groupId: config.kafkaGroup, topics: [config.kafkaTopic], logger: log });
+  const source = new KafkaSource({
+    kafka: hooks.onAssign ? observeAssignments(kafka, hooks.onAssign) : kafka,
+    groupId: config.kafkaGroup,
+    topics: [config.kafkaTopic],
+    logger: log,
+    consumerConfig: { sessionTimeout: config.kafkaSessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(config.kafkaSessionTimeoutMs / 10)) },
+  });
   const deadLetters = new KafkaDeadLetterSink({ producer });
   return {
     kafka,

@@ -10,6 +10,10 @@ export interface PipelineMetrics {
   deadLetters: Counter<'code'>;
   segmentsScored: Counter<'text' | 'result'>;
   segmentsFailed: Counter<'code'>;
+  /** Segments dropped before storing because their partition was revoked (the new owner scores them). */
+  segmentsRevoked: Counter;
+  /** Chunks skipped at hand-over because an earlier owner already scored their media, by reason. */
+  chunksSkipped: Counter<'reason'>;
   storeErrors: Counter<'code'>;
   /** Seconds from a segment being sealed to its score stored. */
   scoreLatency: Histogram;
@@ -28,6 +32,8 @@ export function createMetrics(opts: { defaults?: boolean } = {}): PipelineMetric
     chunksAccepted: new Counter({ name: 'chunks_accepted_total', help: 'Chunks that passed decoding, by modality', labelNames: ['modality'], registers: r }),
     deadLetters: new Counter({ name: 'dead_letters_total', help: 'Chunks rejected and dead-lettered, by error code', labelNames: ['code'], registers: r }),
     segmentsScored: new Counter({ name: 'segments_scored_total', help: 'Segments scored and stored, by text state and store result', labelNames: ['text', 'result'], registers: r }),
+    segmentsRevoked: new Counter({ name: 'segments_revoked_total', help: 'Segments dropped unstored because their partition was revoked mid-flight', registers: r }),
+    chunksSkipped: new Counter({ name: 'chunks_skipped_total', help: 'Chunks skipped at hand-over (already scored by the previous owner), by reason', labelNames: ['reason'], registers: r }),
     segmentsFailed: new Counter({ name: 'segments_failed_total', help: 'Segments given up after scoring errors, by code', labelNames: ['code'], registers: r }),
     storeErrors: new Counter({ name: 'store_errors_total', help: 'Store operations that failed (and were retried), by code', labelNames: ['code'], registers: r }),
     scoreLatency: new Histogram({ name: 'segment_seal_to_store_seconds', help: 'Seconds from segment sealed to score stored', buckets: LATENCY_BUCKETS, registers: r }),

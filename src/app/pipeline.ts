@@ -7,8 +7,11 @@
  *     window --CallInfo--> store --> publisher
  *
  * Guarantees (docs/lifecycle.md): a chunk is released to its source (Kafka offset committable)
- * only after the score of every segment it fed is stored, or after it was dead-lettered; a score
- * is published only after it is stored. Segments in flight are bounded (`maxInFlight`): when the
+ * only after the score of every segment it fed is stored AND published (handed to the publisher,
+ * which for several instances means acknowledged by the scores topic), or after it was
+ * dead-lettered; a score is published only after it is stored, and only when the store inserted
+ * it (a 'duplicate' is a replay of a published score; a score stored by an instance that died
+ * before publishing it is republished by the next owner of its call: src/cluster/recovery.ts). Segments in flight are bounded (`maxInFlight`): when the
  * bound is reached, `onChunk` waits, which holds the source's batch (backpressure: the Kafka
  * source pauses its partition, the in-process source blocks its producer; no unbounded queue).
  */
@@ -33,6 +36,12 @@ export interface WindowStage {
   tick(nowWallMs: number): WindowOutput[];
   /** Seals everything still open (shutdown). */
   flush(nowWallMs: number): WindowOutput[];
+  /** Optional async step before `accept` (hand-over: where a call stands in storage). Its store
+   *  errors are retried like a store write. */
+  prepare?(chunk: MediaChunk): Promise<void>;
+  /** Optional: false when this instance no longer owns the segment's call (partition revoked):
+   *  the segment is then dropped before storing; the partition's new owner scores it. */
+  owns?(segment: Segment): boolean;
 }
 
 export interface PipelineOptions {
@@ -90,6 +99,8 @@ export class Pipeline {
   /** Ingest's `forward`: one valid chunk into the window. Resolves when there is room again. */
   async onChunk(chunk: MediaChunk, raw: RawChunk): Promise<void> {
     if (this.stopping) throw toAppError(new Error('pipeline is stopping'), 'INTERNAL');
+    const prepare = this.o.window.prepare?.bind(this.o.window);
+    if (prepare) await this.retryStore(() => prepare(chunk), chunk.source);
     const out = this.o.window.accept(chunk, this.o.now());
     for (const ev of out) {
       if (ev.type === 'rejected' && ev.chunk === chunk) await this.o.reject(raw, ev.error);
@@ -133,7 +144,7 @@ export class Pipeline {
           // A rejection of an earlier, buffered chunk (e.g. out of order after the reorder window):
           // its raw record is gone, so it is counted and logged; its offset is released with it.
           this.o.metrics.deadLetters.inc({ code: ev.error.code });
-          this.o.logger.warn({ code: ev.error.code, callId: ev.chunk.callId, seq: ev.chunk.seq }, ev.error.message);
+          this.o.logger.warn({ code: ev.error.code, callId: ev.chunk.callId, seq: ev.chunk.seq, partition: ev.chunk.source?.partition, offset: ev.chunk.source?.offset }, ev.error.message);
           if (ev.chunk.source) this.o.release([ev.chunk.source]);
           break;
       }
@@ -164,6 +175,7 @@ export class Pipeline {
 
   private async scoreStorePublish(segment: Segment): Promise<void> {
     const t0 = this.o.now();
+    const where = { callId: segment.callId, channel: segment.channel, segment: segment.index, partition: segment.sources[0]?.partition, offset: segment.sources[0]?.offset };
     let output;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -173,7 +185,7 @@ export class Pipeline {
         const err = toAppError(e, 'SCORER_FAILED');
         if (!err.retriable || attempt >= this.o.scoreAttempts) {
           this.o.metrics.segmentsFailed.inc({ code: err.code });
-          this.o.logger.error({ code: err.code, callId: segment.callId, channel: segment.channel, segment: segment.index }, `segment given up: ${err.message}`);
+          this.o.logger.error({ code: err.code, ...where }, `segment given up: ${err.message}`);
           this.o.release(segment.sources);
           return;
         }
@@ -181,8 +193,13 @@ export class Pipeline {
       }
     }
     const score: SegmentScore = buildScore(segment, output, this.o.scorer.info(), { labeler: this.o.labeler, flags: this.o.flags }, new Date(this.o.now()));
-    const result = await this.retryStore(() => this.o.store.putScore(score));
-    this.o.release(segment.sources);
+    if (this.o.window.owns && !this.o.window.owns(segment)) {
+      // Revoked while scoring: the new owner re-reads these chunks; storing here would race it.
+      this.o.metrics.segmentsRevoked.inc();
+      this.o.logger.info(where, 'segment dropped: its partition was revoked');
+      return;
+    }
+    const result = await this.retryStore(() => this.o.store.putScore(score), segment.sources[0]);
     this.o.metrics.segmentsScored.inc({ text: score.modalities.text, result });
     this.o.metrics.scoreLatency.observe((this.o.now() - segment.sealedAtWallMs) / 1000);
     this.o.metrics.pipelineLatency.observe((this.o.now() - t0) / 1000);
@@ -190,6 +207,7 @@ export class Pipeline {
       await this.guard('onScored', () => this.o.onScored?.(score));
       await this.o.publisher.publishScore(score);
     }
+    this.o.release(segment.sources);
   }
 
   /** A side consumer (analytics) failing must not lose or block the score itself. */
@@ -202,7 +220,7 @@ export class Pipeline {
   }
 
   /** Storage failures are retried until they succeed: giving up would lose a score. */
-  private async retryStore<T>(op: () => Promise<T>): Promise<T> {
+  private async retryStore<T>(op: () => Promise<T>, at?: ChunkSourceRef): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await op();
@@ -210,7 +228,7 @@ export class Pipeline {
         const err = toAppError(e, 'STORE_UNAVAILABLE');
         this.o.metrics.storeErrors.inc({ code: err.code });
         if (!err.retriable && err.code !== 'STORE_UNAVAILABLE') throw err;
-        this.o.logger.warn({ code: err.code, attempt }, `store failed, retrying: ${err.message}`);
+        this.o.logger.warn({ code: err.code, attempt, partition: at?.partition, offset: at?.offset }, `store failed, retrying: ${err.message}`);
         await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
       }
     }

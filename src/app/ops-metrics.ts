@@ -1,0 +1,76 @@
+/**
+ * Operator metrics read from the parts at scrape time (prom-client `collect`), next to the
+ * data-path counters of metrics.ts: subscribers and fan-out counts (hub), the execution provider
+ * that runs (a gauge set to 1 with the provider as a label), scores-topic traffic, and consumer
+ * lag per partition (sampled by src/cluster/lag.ts, set here).
+ */
+import { Gauge, type Registry } from 'prom-client';
+import type { ScorerInfo } from '../core/ports.js';
+import type { BridgeStats } from '../cluster/scores-bridge.js';
+import type { PartitionLag } from '../cluster/lag.js';
+import type { HubStats } from '../publish/hub.js';
+
+export interface OpsSources {
+  hub: () => HubStats;
+  scorer: () => ScorerInfo;
+  bridge?: () => BridgeStats | null;
+}
+
+export interface OpsMetrics {
+  /** Sets the lag gauge from one sample (partitions not in the sample keep their last value). */
+  setLag(lags: PartitionLag[]): void;
+}
+
+export function registerOpsMetrics(registry: Registry, src: OpsSources): OpsMetrics {
+  const r = [registry];
+  new Gauge({
+    name: 'subscribers', help: 'Open subscriptions on this instance (scores and calls)', registers: r,
+    collect() { this.set(src.hub().subscribers); },
+  });
+  new Gauge({
+    name: 'hub_events', help: 'Fan-out counts since start, by kind (published, duplicates_dropped, delivered, dropped_oldest, closed_too_slow)', labelNames: ['kind'], registers: r,
+    collect() {
+      const s = src.hub();
+      this.set({ kind: 'scores_published' }, s.scoresPublished);
+      this.set({ kind: 'calls_published' }, s.callsPublished);
+      this.set({ kind: 'duplicates_dropped' }, s.duplicatesDropped);
+      this.set({ kind: 'delivered' }, s.delivered);
+      this.set({ kind: 'dropped_oldest' }, s.droppedOldest);
+      this.set({ kind: 'closed_too_slow' }, s.closedTooSlow);
+    },
+  });
+  new Gauge({
+    name: 'execution_provider', help: 'The execution provider scoring now: 1 while its workers run, 0 when none does (labels provider, model)', labelNames: ['provider', 'model'], registers: r,
+    collect() {
+      this.reset();
+      try {
+        const info = src.scorer();
+        this.set({ provider: info.executionProvider, model: info.modelVersion }, info.workers > 0 ? 1 : 0);
+      } catch {
+        // scorer not started yet: no sample
+      }
+    },
+  });
+  if (src.bridge) {
+    const bridge = src.bridge;
+    new Gauge({
+      name: 'scores_topic', help: 'Scores-topic bridge counts since start, by kind (produced, produce_errors, consumed, own_skipped, malformed, outbox_depth)', labelNames: ['kind'], registers: r,
+      collect() {
+        const s = bridge();
+        if (!s) return;
+        this.set({ kind: 'produced' }, s.produced);
+        this.set({ kind: 'produce_errors' }, s.produceErrors);
+        this.set({ kind: 'consumed' }, s.consumed);
+        this.set({ kind: 'own_skipped' }, s.ownSkipped);
+        this.set({ kind: 'malformed' }, s.malformed);
+        this.set({ kind: 'outbox_depth' }, s.outboxDepth);
+      },
+    });
+  }
+  const lag = new Gauge({ name: 'consumer_lag', help: 'Chunk records not yet committed by the consumer group, per partition (sampled)', labelNames: ['topic', 'partition'], registers: r });
+  return {
+    setLag(lags) {
+      for (const l of lags) lag.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
+    },
+  };
+}

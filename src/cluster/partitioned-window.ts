@@ -1,0 +1,251 @@
+/**
+ * The window stage for several instances: one Windower per source partition, plus hand-over.
+ *
+ * - Per partition: a call's chunks all come from one partition (key = call id), so a Windower
+ *   per partition holds exactly the calls of that partition. When a rebalance revokes partitions
+ *   (`assign`), their Windowers are dropped whole: their open windows are NOT sealed or scored
+ *   (the new owner re-reads those chunks from the last commit and scores them), and `owns`
+ *   turns false for their calls, so segments already in flight are not stored by the old owner.
+ * - Hand-over: the first chunk of a call this instance does not know triggers `prepare`, which
+ *   asks the store where the call stands (src/cluster/recovery.ts). For a call already stored,
+ *   media before each channel's last stored segment end is skipped (released; audio and video
+ *   straddling it are trimmed), segment indices continue after the last stored one, and call
+ *   updates are merged with the stored call (start, meta, segment count). A transcript piece
+ *   before the hand-over point is released when a stored segment holds its text (a replay), and
+ *   is CHUNK_TOO_LATE otherwise (its segment was sealed without it by the previous owner, whose
+ *   history is gone). A call the store has as ENDED / TIMED_OUT is finished: its replayed chunks
+ *   are released without effect, unless the replay starts at its call_start (a re-read of the
+ *   whole call, e.g. a new consumer group): then it is windowed again as the first time, which
+ *   yields the same keys (the store answers 'duplicate'), and segments past the stored count
+ *   are dropped so a different cut can never add segments to a finished call.
+ *
+ * Bounds (per assigned partition, each Windower's own, src/window/options.ts): open calls,
+ * closed calls, history budget. Recovered calls: `maxRecoveredCalls` (policy drop-oldest: a
+ * forgotten recovered call is looked up again on its next chunk, which is correct, only slower).
+ */
+import { AppError } from '../core/errors.js';
+import type { CallInfo, ChunkSourceRef, MediaChunk, Segment } from '../core/types.js';
+import type { WindowOutput, WindowStage } from '../app/pipeline.js';
+import type { CallPosition } from './recovery.js';
+
+/** What the stage needs of a Windower (src/window/windower.ts). */
+export interface PartitionWindower {
+  accept(chunk: MediaChunk, nowWallMs: number): WindowOutput[];
+  tick(nowWallMs: number): WindowOutput[];
+  flush(nowWallMs: number): WindowOutput[];
+  call(callId: string): CallInfo | null;
+}
+
+export interface PartitionedWindowOptions {
+  /** Builds the Windower of one partition. */
+  make: () => PartitionWindower;
+  /** Where a call stands in storage (null: never stored). Absent: no hand-over (one instance, tests). */
+  recover?: (callId: string, tenant: string) => Promise<CallPosition | null>;
+  /** Recovered calls remembered, policy drop-oldest. Default 10_000. */
+  maxRecoveredCalls?: number;
+  /** Calls remembered as looked up, policy drop-oldest. Default 100_000 (~10 MB). */
+  maxKnownCalls?: number;
+  /** Counts chunks skipped because an earlier owner already scored their media. */
+  onSkip?: (chunk: MediaChunk, reason: 'scored' | 'call-ended' | 'call-start') => void;
+}
+
+interface Recovered {
+  pos: CallPosition;
+  /** Partition key of the call. */
+  part: string;
+  ended: boolean;
+  /** An ended call re-read from its call_start: windowed again, no segment past the stored ones. */
+  replay: boolean;
+  /** (channel, modality) streams that got their first kept chunk: later ones pass unfiltered. */
+  passing: Set<string>;
+  /** Segments stored before the hand-over (indices 0..nextIndex-1 of each channel). */
+  storedSegments: number;
+}
+
+const EPS = 0.5;
+const NO_SOURCE = 'none';
+const partOf = (ref: ChunkSourceRef | undefined): string => (ref ? `${ref.topic}/${ref.partition}` : NO_SOURCE);
+
+export class PartitionedWindow implements WindowStage {
+  private readonly windowers = new Map<string, PartitionWindower>();
+  private readonly recovered = new Map<string, Recovered>();
+  /** callId -> partition key, for calls looked up (or opened) here; insertion order = age. */
+  private readonly known = new Map<string, string>();
+  private assigned: Set<string> | null = null;
+  private readonly maxRecovered: number;
+  private readonly maxKnown: number;
+
+  constructor(private readonly o: PartitionedWindowOptions) {
+    this.maxRecovered = o.maxRecoveredCalls ?? 10_000;
+    this.maxKnown = o.maxKnownCalls ?? 100_000;
+  }
+
+  /** Looks a call up in storage the first time this instance meets it. Store errors propagate (retry). */
+  async prepare(chunk: MediaChunk): Promise<void> {
+    if (this.known.has(chunk.callId)) return;
+    const part = partOf(chunk.source);
+    if (this.windowers.get(part)?.call(chunk.callId)) return void this.remember(chunk.callId, part);
+    const pos = this.o.recover ? await this.o.recover(chunk.callId, chunk.tenant) : null;
+    // A call stored with no segment yet needs nothing: the store merges its call updates.
+    if (pos && (pos.channels.size > 0 || pos.call.status !== 'ACTIVE')) {
+      let storedSegments = 0;
+      for (const c of pos.channels.values()) storedSegments += c.nextIndex;
+      const ended = pos.call.status !== 'ACTIVE';
+      const replay = ended && chunk.modality === 'control' && chunk.kind === 'call_start';
+      this.recovered.set(chunk.callId, { pos, part, ended, replay, passing: new Set(), storedSegments });
+      if (this.recovered.size > this.maxRecovered) this.recovered.delete(this.recovered.keys().next().value as string);
+    }
+    this.remember(chunk.callId, part);
+  }
+
+  accept(chunk: MediaChunk, nowWallMs: number): WindowOutput[] {
+    const part = partOf(chunk.source);
+    const w = this.windower(part);
+    const rec = this.recovered.get(chunk.callId);
+    if (!rec) return w.accept(chunk, nowWallMs);
+    if (rec.replay) return this.map(w.accept(chunk, nowWallMs));
+    const kept = this.filter(rec, w, chunk);
+    if (kept === 'call-end') return this.endRecovered(rec, chunk);
+    if (kept === 'too-late') {
+      const cursor = rec.pos.channels.get(chunk.channel)?.endMs ?? 0;
+      return [{ type: 'rejected', chunk, error: new AppError('CHUNK_TOO_LATE', { eventTimeMs: chunk.eventTimeMs, watermarkMs: cursor }) }];
+    }
+    if (typeof kept === 'string') {
+      this.o.onSkip?.(chunk, kept);
+      return chunk.source ? [{ type: 'release', refs: [chunk.source] }] : [];
+    }
+    return this.map(w.accept(kept, nowWallMs));
+  }
+
+  tick(nowWallMs: number): WindowOutput[] {
+    const out: WindowOutput[] = [];
+    for (const w of this.windowers.values()) out.push(...this.map(w.tick(nowWallMs)));
+    return out;
+  }
+
+  flush(nowWallMs: number): WindowOutput[] {
+    const out: WindowOutput[] = [];
+    for (const w of this.windowers.values()) out.push(...this.map(w.flush(nowWallMs)));
+    return out;
+  }
+
+  /**
+   * The source's new assignment ("topic/partition" keys). Windowers of partitions no longer
+   * assigned are dropped without sealing; their calls are forgotten (looked up again if they return).
+   */
+  assign(partitions: Iterable<string>): string[] {
+    this.assigned = new Set(partitions);
+    this.assigned.add(NO_SOURCE);
+    const dropped: string[] = [];
+    for (const key of [...this.windowers.keys()]) {
+      if (!this.assigned.has(key)) {
+        this.windowers.delete(key);
+        dropped.push(key);
+      }
+    }
+    for (const [callId, part] of this.known) if (!this.assigned.has(part)) this.known.delete(callId);
+    for (const [callId, r] of this.recovered) if (!this.assigned.has(r.part)) this.recovered.delete(callId);
+    return dropped;
+  }
+
+  /** False once the partition of the segment's call was revoked: its score must not be stored here. */
+  owns(segment: Segment): boolean {
+    if (!this.assigned) return true;
+    const ref = segment.sources[0];
+    const part = ref ? partOf(ref) : this.known.get(segment.callId);
+    return part === undefined || this.assigned.has(part);
+  }
+
+  /** Open Windowers (one per partition seen and still assigned). */
+  partitions(): string[] {
+    return [...this.windowers.keys()];
+  }
+
+  private windower(part: string): PartitionWindower {
+    let w = this.windowers.get(part);
+    if (!w) this.windowers.set(part, (w = this.o.make()));
+    return w;
+  }
+
+  private remember(callId: string, part: string): void {
+    this.known.delete(callId);
+    this.known.set(callId, part);
+    if (this.known.size > this.maxKnown) this.known.delete(this.known.keys().next().value as string);
+  }
+
+  /** The chunk to feed the Windower (maybe trimmed), or why it is skipped. */
+  private filter(rec: Recovered, w: PartitionWindower, c: MediaChunk): MediaChunk | 'scored' | 'call-ended' | 'call-start' | 'call-end' | 'too-late' {
+    if (rec.ended) return 'call-ended';
+    if (c.modality === 'control') {
+      if (c.kind === 'call_start') return 'call-start'; // the call exists; the stored one keeps its start and meta
+      return w.call(c.callId) ? c : 'call-end';
+    }
+    const stream = `${c.channel}\u0000${c.modality}`;
+    const cursor = rec.pos.channels.get(c.channel)?.endMs;
+    if (cursor === undefined || rec.passing.has(stream)) return c;
+    const end = c.eventTimeMs + c.durationMs;
+    if (c.modality === 'text') {
+      const mid = c.eventTimeMs + c.durationMs / 2;
+      if (mid < cursor) {
+        const span = rec.pos.channels.get(c.channel)!.spans.find((x) => x.startMs <= mid && mid < x.endMs);
+        return span?.text?.includes(c.text.trim()) ? 'scored' : 'too-late';
+      }
+    } else if (end <= cursor + EPS) {
+      return 'scored';
+    }
+    rec.passing.add(stream);
+    if (c.eventTimeMs >= cursor - EPS || c.modality === 'text') return c;
+    if (c.modality === 'audio') {
+      const k = Math.round(((cursor - c.eventTimeMs) * c.sampleRate) / 1000);
+      const cut = (k * 1000) / c.sampleRate;
+      return { ...c, eventTimeMs: c.eventTimeMs + cut, durationMs: c.durationMs - cut, samples: c.samples.subarray(k) };
+    }
+    const frames = c.frames.length / c.featureDim;
+    const k = Math.min(frames, Math.ceil(((cursor - c.eventTimeMs) * c.fps) / 1000 - 1e-9));
+    const cut = (k * 1000) / c.fps;
+    return { ...c, eventTimeMs: c.eventTimeMs + cut, durationMs: Math.max(0, c.durationMs - cut), frames: c.frames.subarray(k * c.featureDim) };
+  }
+
+  /** call_end of a recovered call that sent no media since the hand-over: end the stored call. */
+  private endRecovered(rec: Recovered, c: MediaChunk): WindowOutput[] {
+    rec.ended = true;
+    const call: CallInfo = { ...rec.pos.call, channels: [...rec.pos.call.channels], meta: { ...rec.pos.call.meta }, status: 'ENDED', endedAtMs: Math.max(c.eventTimeMs, rec.pos.call.startedAtMs) };
+    const out: WindowOutput[] = [{ type: 'call', call }];
+    if (c.source) out.push({ type: 'release', refs: [c.source] });
+    return out;
+  }
+
+  /** Continues indices and merges call updates of recovered calls. */
+  private map(events: WindowOutput[]): WindowOutput[] {
+    if (this.recovered.size === 0) return events;
+    return events.map((ev) => {
+      if (ev.type === 'segment') {
+        const rec = this.recovered.get(ev.segment.callId);
+        if (rec?.replay) {
+          const stored = rec.pos.channels.get(ev.segment.channel)?.nextIndex ?? 0;
+          // Past what the finished call stored: never add to it; the chunks are done.
+          return ev.segment.index < stored ? ev : { type: 'release', refs: ev.segment.sources };
+        }
+        const base = rec?.pos.channels.get(ev.segment.channel)?.nextIndex ?? 0;
+        return base ? { ...ev, segment: { ...ev.segment, index: ev.segment.index + base } } : ev;
+      }
+      if (ev.type === 'call') {
+        const rec = this.recovered.get(ev.call.callId);
+        if (!rec || rec.replay) return ev; // a replay's updates merge in the store (status never goes back)
+        const stored = rec.pos.call;
+        const channels = [...stored.channels, ...ev.call.channels.filter((ch) => !stored.channels.includes(ch))];
+        return {
+          ...ev,
+          call: {
+            ...ev.call,
+            startedAtMs: Math.min(stored.startedAtMs, ev.call.startedAtMs),
+            channels,
+            segmentCount: rec.storedSegments + ev.call.segmentCount,
+            meta: { ...stored.meta, ...ev.call.meta },
+          },
+        };
+      }
+      return ev;
+    });
+  }
+}

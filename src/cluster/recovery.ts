@@ -1,0 +1,64 @@
+/**
+ * Where a call stands in storage, so an instance that meets a call mid-way (it took the call's
+ * partition over in a rebalance, or restarted) continues the call's segment numbering instead of
+ * starting again at 0, and skips the media its predecessor already scored.
+ *
+ * Why this is enough: the pipeline stores a call's work in order (one tail per call), so when
+ * segment k of a call is stored, every earlier segment of that call is stored (or was given up).
+ * The last stored segment of each channel is therefore the exact hand-over point.
+ */
+import type { ScoreStore } from '../core/ports.js';
+import type { CallInfo, SegmentScore } from '../core/types.js';
+
+/** One channel's position: the next segment index and the event time already covered, ms. */
+export interface ChannelPosition {
+  nextIndex: number;
+  /** End of the last stored segment, unix ms of event time. Media before it was scored. */
+  endMs: number;
+  /** The last stored segments' spans and texts (at most RECOVERY_SPANS, oldest first): tells a
+   *  replayed transcript piece (in a stored text) from one that came too late for its segment. */
+  spans: { startMs: number; endMs: number; text: string | null }[];
+}
+
+/** Stored segment spans kept per channel for telling replays from late transcripts. */
+export const RECOVERY_SPANS = 64;
+
+export interface CallPosition {
+  call: CallInfo;
+  channels: Map<string, ChannelPosition>;
+  /** The latest stored score of each channel (latest revision): republished on recovery, because
+   *  the instance that stored it may have died before publishing it (the hub drops repeats). */
+  lastScores: SegmentScore[];
+}
+
+/** Page size used to walk a call's stored segments (the store's maximum is 1000). */
+export const RECOVERY_PAGE_SIZE = 500;
+
+/**
+ * Reads the call and its stored segments. Null when the store has never seen the call (the
+ * common case: a new call costs one getCall). Throws the store's error (STORE_UNAVAILABLE) so
+ * the caller retries: guessing would double count.
+ */
+export async function recoverCall(store: Pick<ScoreStore, 'getCall' | 'getSegments'>, callId: string, tenant: string): Promise<CallPosition | null> {
+  const call = await store.getCall(callId, tenant);
+  if (!call) return null;
+  const last = new Map<string, SegmentScore>();
+  const spans = new Map<string, ChannelPosition['spans']>();
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.getSegments({ tenant, callId, first: RECOVERY_PAGE_SIZE, after, latestOnly: true });
+    for (const { node } of page.items) {
+      const prev = last.get(node.channel);
+      if (!prev || node.segmentIndex > prev.segmentIndex) last.set(node.channel, node);
+      let list = spans.get(node.channel);
+      if (!list) spans.set(node.channel, (list = []));
+      list.push({ startMs: node.startMs, endMs: node.endMs, text: node.text });
+      if (list.length > RECOVERY_SPANS) list.shift();
+    }
+    if (!page.hasNextPage || !page.endCursor) break;
+    after = page.endCursor;
+  }
+  const channels = new Map<string, ChannelPosition>();
+  for (const [ch, s] of last) channels.set(ch, { nextIndex: s.segmentIndex + 1, endMs: s.endMs, spans: spans.get(ch) ?? [] });
+  return { call, channels, lastScores: [...last.values()] };
+}

@@ -1,0 +1,178 @@
+/**
+ * Several instances, one audience: the ScorePublisher that makes every instance's subscribers
+ * see every call of their tenant, whichever instance scored it.
+ *
+ *   pipeline --publishScore--> local hub (at once)  +  scores topic (key = call id)
+ *   scores topic --own consumer group, from "now"--> local hub (records of other instances)
+ *
+ * - Local first: the scoring instance delivers to its own subscribers without the topic round
+ *   trip, and skips its own records when they come back (header sst-origin = its instance id).
+ *   Records of other instances go to the hub, which drops repeats by (tenant, call, channel,
+ *   segment, revision): the topic is at-least-once and a hand-over republishes the last stored
+ *   score of each channel.
+ * - Delivery to the topic is at-least-once: `publishScore` resolves when the broker acknowledged
+ *   the record (Outbox), and the pipeline releases the segment's chunks only then. An instance
+ *   killed between storing and producing leaves the chunks uncommitted; the next owner republishes.
+ * - Each instance reads the whole topic in its own consumer group `<group>.scores.<instanceId>`.
+ *   Before joining, the group's offsets are set to the topic's current end, so the instance
+ *   sees every record produced after it started (it is `ready()` only then) and none before
+ *   (history is in the store; a subscriber that needs it resumes from storage).
+ *   Those groups hold no members after the instance stops and expire with the broker's
+ *   offsets.retention.minutes (default 7 days); the instance id is unique per process.
+ */
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { ScorePublisher } from '../core/ports.js';
+import type { CallInfo, SegmentScore } from '../core/types.js';
+import { Outbox } from './outbox.js';
+import { decodeScoresEvent, encodeScoresEvent, headerString, KIND_HEADER, ORIGIN_HEADER } from './scores-codec.js';
+
+/** Where the bridge delivers (ScoreHub: deliverScore / deliverCall, synchronous fan-out). */
+export interface LocalFanOut {
+  deliverScore(score: SegmentScore): number;
+  deliverCall(call: CallInfo): number;
+}
+
+/** The slice of a pino logger the bridge uses. */
+export interface BridgeLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Counters since start (exported as metrics). */
+export interface BridgeStats {
+  produced: number;
+  produceErrors: number;
+  consumed: number;
+  /** Own records that came back from the topic (already delivered locally). */
+  ownSkipped: number;
+  malformed: number;
+  outboxDepth: number;
+}
+
+export interface ScoresBridgeOptions {
+  kafka: Kafka;
+  producer: Producer;
+  /** The scores topic (the app uses `<chunk topic>.scores`). Must exist. */
+  topic: string;
+  /** Unique per process: names the consumer group and marks own records. */
+  instanceId: string;
+  /** Prefix of the per-instance consumer group (the app passes its chunk consumer group). */
+  groupPrefix: string;
+  local: LocalFanOut;
+  logger?: BridgeLogger;
+  /** Records waiting to be produced before publish blocks (policy block). Default 10_000. */
+  outboxCapacity?: number;
+  /** At stop: how long queued records may take to go out, ms. Default 5_000. */
+  stopGraceMs?: number;
+  /** Extra kafkajs consumer settings (session timeout, ...). */
+  consumerConfig?: { sessionTimeout?: number; heartbeatInterval?: number; maxWaitTimeInMs?: number };
+}
+
+const noop = () => {};
+const silent: BridgeLogger = { info: noop, warn: noop, error: noop };
+
+export class ScoresBridge implements ScorePublisher {
+  readonly groupId: string;
+  private readonly outbox: Outbox;
+  private readonly log: BridgeLogger;
+  private consumer: Consumer | null = null;
+  private joined = false;
+  private crashed = false;
+  private readonly counters = { produced: 0, produceErrors: 0, consumed: 0, ownSkipped: 0, malformed: 0 };
+
+  constructor(private readonly o: ScoresBridgeOptions) {
+    this.groupId = `${o.groupPrefix}.scores.${o.instanceId}`;
+    this.log = o.logger ?? silent;
+    this.outbox = new Outbox({
+      capacity: o.outboxCapacity,
+      send: async (records) => {
+        await o.producer.send({ topic: o.topic, acks: -1, messages: records });
+      },
+      onSent: (n) => {
+        this.counters.produced += n;
+      },
+      onError: (err, records, attempt) => {
+        this.counters.produceErrors++;
+        this.log.warn({ err, topic: o.topic, records, attempt }, 'scores topic produce failed; retrying');
+      },
+    });
+  }
+
+  /** Positions the group at the topic's end, then joins and consumes. Resolves once consuming. */
+  async start(): Promise<void> {
+    const admin = this.o.kafka.admin();
+    await admin.connect();
+    try {
+      const ends = await admin.fetchTopicOffsets(this.o.topic);
+      await admin.setOffsets({ groupId: this.groupId, topic: this.o.topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = this.o.kafka.consumer({ ...this.o.consumerConfig, groupId: this.groupId });
+    this.consumer = consumer;
+    const joined = new Promise<void>((resolve) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        this.joined = true;
+        this.crashed = false;
+        resolve();
+      });
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.crashed = true;
+      this.log.error({ err: e.payload.error, groupId: this.groupId, restart: e.payload.restart }, 'scores topic consumer crashed');
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.o.topic, fromBeginning: false });
+    await consumer.run({
+      autoCommit: false, // a private group replays nothing: it starts at the end every time
+      eachMessage: async ({ message, partition }) => this.onRecord(message.headers ?? {}, message.value, partition, message.offset),
+    });
+    await joined;
+    this.log.info({ groupId: this.groupId, topic: this.o.topic }, 'scores topic bridge consuming');
+  }
+
+  /** True while the consumer is in its group (a subscriber here sees other instances' scores). */
+  ready(): boolean {
+    return this.consumer !== null && this.joined && !this.crashed;
+  }
+
+  async publishScore(score: SegmentScore): Promise<void> {
+    this.o.local.deliverScore(score);
+    await this.outbox.send(encodeScoresEvent({ kind: 'score', score }, this.o.instanceId));
+  }
+
+  async publishCall(call: CallInfo): Promise<void> {
+    this.o.local.deliverCall(call);
+    await this.outbox.send(encodeScoresEvent({ kind: 'call', call }, this.o.instanceId));
+  }
+
+  /** Sends what is queued (up to stopGraceMs), then leaves the group. */
+  async stop(): Promise<void> {
+    await this.outbox.close(this.o.stopGraceMs ?? 5_000);
+    const c = this.consumer;
+    this.consumer = null;
+    this.joined = false;
+    await c?.disconnect();
+  }
+
+  stats(): BridgeStats {
+    return { ...this.counters, outboxDepth: this.outbox.depth };
+  }
+
+  private onRecord(headers: Record<string, unknown>, value: Buffer | null, partition: number, offset: string): void {
+    if (headerString(headers[ORIGIN_HEADER]) === this.o.instanceId) {
+      this.counters.ownSkipped++;
+      return;
+    }
+    const ev = decodeScoresEvent(headerString(headers[KIND_HEADER]), value);
+    if (!ev) {
+      this.counters.malformed++;
+      this.log.warn({ topic: this.o.topic, partition, offset }, 'scores topic record is not understood; skipped');
+      return;
+    }
+    this.counters.consumed++;
+    if (ev.kind === 'score') this.o.local.deliverScore(ev.score);
+    else this.o.local.deliverCall(ev.call);
+  }
+}
