@@ -226,8 +226,11 @@ export class PartitionedWindow implements WindowStage {
           // Past what the finished call stored: never add to it; the chunks are done.
           return ev.segment.index < stored ? ev : { type: 'release', refs: ev.segment.sources };
         }
-        const base = rec?.pos.channels.get(ev.segment.channel)?.nextIndex ?? 0;
-        return base ? { ...ev, segment: { ...ev.segment, index: ev.segment.index + base } } : ev;
+        const pos = rec?.pos.channels.get(ev.segment.channel);
+        if (!pos) return ev;
+        // The Windower opens a channel one allowed lateness before its first chunk; no media lies
+        // before the stored end, so the span starts there and never overlaps a stored segment.
+        return { ...ev, segment: { ...ev.segment, index: ev.segment.index + pos.nextIndex, startMs: Math.max(ev.segment.startMs, pos.endMs) } };
       }
       if (ev.type === 'call') {
         const rec = this.recovered.get(ev.call.callId);

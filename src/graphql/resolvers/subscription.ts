@@ -2,7 +2,15 @@
  * Subscription resolvers: each operation gets its own hub subscription (own bounded queue),
  * filtered by the caller's tenant. graphql-ws calls `return()` on the iterator when the client
  * completes the operation or the socket closes, which removes it from the hub.
+ *
+ * `segmentScored(since:)` resumes: storage first (every revision stored since then), then the
+ * live stream (src/publish/resume.ts: the live subscription opens before storage is read, so
+ * nothing falls between; keys stored around the switch are yielded once). Needs a store with
+ * `scoresSince` (SQLite and PostgreSQL have it); otherwise BAD_REQUEST.
  */
+import { AppError } from '../../core/errors.js';
+import { resumeScores } from '../../publish/resume.js';
+import type { ScoreHistory } from '../../store/history.js';
 import type { CallInfo, SegmentScore } from '../../core/types.js';
 import type { ApiContext } from '../context.js';
 import type { ApiDeps } from './deps.js';
@@ -13,8 +21,13 @@ const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefin
 export function subscriptionResolvers(deps: ApiDeps) {
   return {
     segmentScored: {
-      subscribe: (_: unknown, a: { callId?: string | null; channel?: string | null }, ctx: ApiContext) =>
-        deps.feed.subscribeScores({ tenant: ctx.tenant, callId: opt(a.callId), channel: opt(a.channel) }),
+      subscribe: (_: unknown, a: { callId?: string | null; channel?: string | null; since?: number | null }, ctx: ApiContext) => {
+        const filter = { tenant: ctx.tenant, callId: opt(a.callId), channel: opt(a.channel) };
+        if (a.since === undefined || a.since === null) return deps.feed.subscribeScores(filter);
+        const history = deps.store as Partial<ScoreHistory>;
+        if (typeof history.scoresSince !== 'function') throw new AppError('BAD_REQUEST', { reason: 'this server\'s store cannot resume (no score history)' });
+        return resumeScores(deps.feed, history as ScoreHistory, filter, { sinceMs: a.since });
+      },
       resolve: (score: SegmentScore) => score,
     },
     callUpdated: {
