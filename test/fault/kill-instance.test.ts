@@ -1,0 +1,72 @@
+/**
+ * Fault: `kill -9` one of two instances mid-stream. Two server processes share the chunk topic's
+ * partitions (one consumer group) and one store; a subscriber on the survivor must see every
+ * call, whichever instance scored it. One instance is killed while calls are half sent; the
+ * survivor takes its partitions over (session timeout 6 s), continues its calls from storage,
+ * and the rest is sent. Then: every call ENDED, every segment stored exactly once (one row per
+ * key, indices 0..n-1 per channel, no overlapping spans), every stored score published to the
+ * survivor's subscriber, and the survivor still ready.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { freshGroupId, freshTopic, testKafka } from '../support/kafka.js';
+import { audit, connectProducer, httpStatus, type Instance, prerequisites, scriptCalls, sendChunks, serverEnv, startInstance, subscribeAll, tempDir, until } from './harness.js';
+
+test('kill -9 of one of two instances mid-stream: every segment stored once and published, the survivor serves on', { timeout: 180_000 }, async (t) => {
+  const brokers = await prerequisites(t);
+  if (!brokers) return;
+  const kafka = testKafka('fault-kill');
+  const topic = await freshTopic('fault-kill', 4, {}, kafka);
+  const group = freshGroupId('fault-kill');
+  const tmp = tempDir('fault-kill');
+  const env = serverEnv({ brokers, topic, group, dbPath: tmp.dbPath });
+  const calls = scriptCalls(6, 'kill');
+  const instances: Instance[] = [];
+  const producer = await connectProducer(kafka);
+  let sub: ReturnType<typeof subscribeAll> | null = null;
+  try {
+    const victim = await startInstance('victim', env);
+    instances.push(victim);
+    const survivor = await startInstance('survivor', env);
+    instances.push(survivor);
+    await until(async () => (await httpStatus(victim.url, '/readyz')) === 200 && (await httpStatus(survivor.url, '/readyz')) === 200, 60_000, 'both ready');
+    // Both in the group with partitions (the victim's assignment log names its partitions).
+    await until(() => victim.logs.some((l) => l.includes('"chunk partitions assigned"') && /"partitions":\["[^\]]+\]/.test(l) && !l.includes('"partitions":[]')), 30_000, 'victim owns partitions');
+    sub = subscribeAll(survivor.wsUrl);
+    await new Promise((r) => setTimeout(r, 500));
+
+    for (const c of calls) await sendChunks(producer, topic, c.chunks.filter((x) => x.atMs < c.durationMs / 2));
+    // Kill once the victim has stored something of its own.
+    await until(() => victim.logs.length > 0 && audit(tmp.dbPath, calls.map((c) => c.callId)).rows >= 8, 90_000, 'some scores stored');
+    const before = audit(tmp.dbPath, calls.map((c) => c.callId));
+    victim.kill('SIGKILL');
+    await victim.exited;
+    for (const c of calls) await sendChunks(producer, topic, c.chunks.filter((x) => x.atMs >= c.durationMs / 2));
+
+    const ids = calls.map((c) => c.callId);
+    await until(() => audit(tmp.dbPath, ids).ended === calls.length, 120_000, 'every call ENDED on the survivor');
+    await new Promise((r) => setTimeout(r, 1500)); // last publishes reach the subscriber
+    const a = audit(tmp.dbPath, ids);
+    const received = new Set(sub.keys);
+    const unpublished = [...a.keys].filter((k) => !received.has(k));
+    const handedOver = survivor.logs.filter((l) => l.includes('call met mid-way')).length;
+    const counts = { handedOver, calls: a.calls, ended: a.ended, rowsBeforeKill: before.rows, rows: a.rows, keysRepeated: a.keysRepeated, indexGaps: a.indexGaps.length, overlaps: a.overlaps.length, published: received.size, unpublished: unpublished.length, subscriberEvents: sub.keys.length };
+    console.log(`kill -9 fault: ${JSON.stringify(counts)}`);
+    assert.ok(handedOver >= 1, 'the survivor continued at least one of the victim\'s calls from storage');
+    assert.equal(a.keysRepeated, 0, 'one row per key');
+    assert.deepEqual(a.indexGaps, [], 'indices 0..n-1 on every channel');
+    assert.deepEqual(a.overlaps, [], 'no media counted twice');
+    assert.deepEqual(unpublished, [], 'every stored score reached the subscriber on the survivor');
+    assert.deepEqual(sub.errors, []);
+    assert.equal(await httpStatus(survivor.url, '/readyz'), 200, 'the survivor is still ready');
+  } finally {
+    await sub?.client.dispose();
+    await producer.disconnect();
+    for (const i of instances) {
+      i.kill('SIGTERM');
+      await Promise.race([i.exited, new Promise((r) => setTimeout(r, 15_000))]);
+      i.kill('SIGKILL');
+    }
+    tmp.cleanup();
+  }
+});
