@@ -179,7 +179,7 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
     metrics["alpha_mean_test"] = alpha_mean
     metrics["meta"] = {
         "seeds": seeds, "variants": variants, "corpus": cache.meta["corpus"], "cache": str(cache.path),
-        "test_rows": int(len(te)), "train_config": asdict(tc),
+        "test_rows": int(len(te)), "train_config": asdict(tc), "limits": cache.meta.get("limits", {}),
         "torch": torch.__version__, "threads": tc.threads,
         "wall_seconds": round(time.time() - t0, 1), "runs": runs,
         "selection": "best epoch by validation MAE only (test never used for selection)",
