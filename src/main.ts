@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp } from './app/app.js';
 import { ConfigError, loadConfig } from './app/config.js';
+import { AppError } from './core/errors.js';
 import { loadFixtureCalls } from './app/demo/fixtures.js';
 import { runDemo } from './app/demo/player.js';
 import { repoRoot } from './app/paths.js';
@@ -17,16 +18,14 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || (e instanceof AppError && e.code === 'CONFIG_INVALID')) {
       console.error(`sentiment-stream: ${e.message}`);
       process.exit(2);
     }
     throw e;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'sentiment-stream' } });
-  if (!config.kafkaBrokers) {
-    logger.warn('DEV MODE: no KAFKA_BROKERS, in-process ingest; every API caller is tenant "%s" (no authentication)', config.devTenant);
-  }
+  if (!config.kafkaBrokers) logger.info('no KAFKA_BROKERS: in-process ingest (embedded mode)');
   const app = await createApp(config, logger);
   await app.start();
 

@@ -27,6 +27,8 @@ import { ScoreHub } from '../publish/hub.js';
 import { modalityFlags } from '../score/features.js';
 import { labelFor } from '../score/label.js';
 import { createOnnxScorer, type OnnxScorer } from '../score/onnx-scorer.js';
+import { createAuth } from '../auth/index.js';
+import { PostgresScoreStore } from '../store/postgres/index.js';
 import { SqliteScoreStore } from '../store/sqlite-store.js';
 import { Windower, type WindowOptionsInput } from '../window/index.js';
 import type { AppConfig } from './config.js';
@@ -68,9 +70,13 @@ export interface AppOverrides {
 export async function createApp(config: AppConfig, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
   const metrics = createMetrics({ defaults: true });
   const scorer = createOnnxScorer({ modelDir: config.modelDir ?? undefined, providers: config.providers, workers: config.scorerWorkers });
-  const store = overrides.store ?? new SqliteScoreStore({ path: config.dbPath });
+  const store = overrides.store ?? (config.pgUrl ? new PostgresScoreStore({ url: config.pgUrl }) : new SqliteScoreStore({ path: config.dbPath }));
+  const storeLabel = overrides.store ? 'custom' : config.pgUrl ? 'postgresql' : `sqlite: ${config.dbPath}`;
   const hub = new ScoreHub();
-  const analytics = createAnalytics({ dbPath: config.dbPath, scoreStore: store, logger });
+  const analytics = createAnalytics({ dbPath: config.dbPath, pgUrl: config.pgUrl ?? undefined, scoreStore: store, logger });
+  const auth = await createAuth(config.auth);
+  if (auth.insecure) logger.warn(auth.describe());
+  else logger.info(auth.describe());
 
   let kafka: KafkaParts | null = null;
   let source: ChunkSource;
@@ -166,8 +172,10 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     host: config.host,
     logger,
     devTenant: config.devTenant,
+    context: auth.context,
+    limits: config.queryLimits,
     scorerInfo: () => ({ ...scorer.info(), metrics: safeManifestMetrics(scorer) }),
-    health: () => ({ ok: pipeline !== null && ingestStarted, source: kafka ? `kafka: ${config.kafkaTopic}` : 'in-process', store: store instanceof SqliteScoreStore ? `sqlite: ${config.dbPath}` : 'custom' }),
+    health: () => ({ ok: pipeline !== null && ingestStarted, source: kafka ? `kafka: ${config.kafkaTopic}` : 'in-process', store: storeLabel }),
     extraRoutes: [metricsRoute, createStaticHandler({ root: join(repoRoot(), 'dashboard', 'dist'), exclude: ['/graphql', '/metrics', '/healthz', '/readyz'] })],
     schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers }],
   });
@@ -220,7 +228,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
           await analytics.service.onScored(score);
         },
         onCall: (call) => {
-          if (call.status !== 'ACTIVE') analytics.service.onCallEnded(call.callId);
+          if (call.status !== 'ACTIVE') analytics.service.onCallEnded(call.callId, call.tenant);
         },
       });
       const ingest = createIngest({

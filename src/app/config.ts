@@ -5,13 +5,23 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { loadAuthConfig, type AuthConfig } from '../auth/config.js';
+import { loadQueryLimits, type QueryLimits } from '../graphql/limits.js';
 
 export interface AppConfig {
   /** HTTP + WebSocket port (PORT, default 4000; 0 picks a free one). */
   port: number;
   /** Interface to bind (HOST, default 127.0.0.1). */
   host: string;
+  /** PostgreSQL URL (PG_URL). Set: scores, calls and alerts live in PostgreSQL (several instances
+   *  share it); unset: the embedded SQLite file. */
+  pgUrl: string | null;
+  /** How API callers are identified (AUTH_MODE and friends: src/auth/config.ts; default dev). */
+  auth: AuthConfig;
+  /** GraphQL depth / cost / operations-per-socket limits (src/graphql/limits.ts). */
+  queryLimits: QueryLimits;
   /** Folder for the embedded SQLite file (DATA_DIR, default ./data). */
   dataDir: string;
   /** SQLite file, or ':memory:' (DB_PATH, default <dataDir>/scores.db). */
@@ -35,7 +45,10 @@ export interface AppConfig {
   lagSampleMs: number;
   /** Model folder (MODEL_DIR; default: the folder named in models/CURRENT). */
   modelDir: string | null;
-  /** Execution providers in order of preference (SCORER_PROVIDERS, default cpu). */
+  /** Execution providers in order of preference (SCORER_PROVIDERS). Each that fails to load falls
+   *  back to the next; Query.modelInfo says which runs and why the others failed. Default:
+   *  cuda,webgpu,cpu on a machine with a GPU device node, else cpu (so a CPU-only box does not
+   *  print two provider load failures at every start). */
   providers: string[];
   /** Scoring worker threads (SCORER_WORKERS, default 1: this product targets 2-core boxes). */
   scorerWorkers: number;
@@ -85,10 +98,16 @@ function instanceIdVar(env: NodeJS.ProcessEnv): string {
   return raw;
 }
 
+/** cuda,webgpu,cpu when a GPU device node exists (NVIDIA or DRM render node), else cpu. */
+function defaultProviders(): string[] {
+  const gpu = existsSync('/dev/nvidia0') || existsSync('/dev/dri/renderD128');
+  return gpu ? ['cuda', 'webgpu', 'cpu'] : ['cpu'];
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const dataDir = resolve(env.DATA_DIR || './data');
   const kafkaBrokers = listVar(env, 'KAFKA_BROKERS');
-  const providers = listVar(env, 'SCORER_PROVIDERS') ?? ['cpu'];
+  const providers = listVar(env, 'SCORER_PROVIDERS') ?? defaultProviders();
   for (const p of providers) {
     if (!['cpu', 'webgpu', 'cuda'].includes(p)) throw new ConfigError('SCORER_PROVIDERS', p, 'a list of cuda, webgpu, cpu');
   }
@@ -97,6 +116,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST || '127.0.0.1',
     dataDir,
     dbPath: env.DB_PATH || resolve(dataDir, 'scores.db'),
+    pgUrl: env.PG_URL || null,
+    auth: loadAuthConfig(env),
+    queryLimits: loadQueryLimits(env),
     kafkaBrokers,
     kafkaTopic: env.KAFKA_TOPIC || 'call-chunks',
     kafkaGroup: env.KAFKA_GROUP || 'sentiment-stream',
