@@ -14,6 +14,8 @@ export interface PipelineMetrics {
   segmentsRevoked: Counter;
   /** Chunks skipped at hand-over because an earlier owner already scored their media, by reason. */
   chunksSkipped: Counter<'reason'>;
+  /** Calls the window closed itself (no call_end), by code (CALL_IDLE_TIMEOUT). */
+  callsClosed: Counter<'code'>;
   storeErrors: Counter<'code'>;
   /** Seconds from a segment being sealed to its score stored. */
   scoreLatency: Histogram;
@@ -33,6 +35,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}): PipelineMetric
     deadLetters: new Counter({ name: 'dead_letters_total', help: 'Chunks rejected and dead-lettered, by error code', labelNames: ['code'], registers: r }),
     segmentsScored: new Counter({ name: 'segments_scored_total', help: 'Segments scored and stored, by text state and store result', labelNames: ['text', 'result'], registers: r }),
     segmentsRevoked: new Counter({ name: 'segments_revoked_total', help: 'Segments dropped unstored because their partition was revoked mid-flight', registers: r }),
+    callsClosed: new Counter({ name: 'calls_closed_by_window_total', help: 'Calls closed without call_end (idle timeout), by code', labelNames: ['code'], registers: r }),
     chunksSkipped: new Counter({ name: 'chunks_skipped_total', help: 'Chunks skipped at hand-over (already scored by the previous owner), by reason', labelNames: ['reason'], registers: r }),
     segmentsFailed: new Counter({ name: 'segments_failed_total', help: 'Segments given up after scoring errors, by code', labelNames: ['code'], registers: r }),
     storeErrors: new Counter({ name: 'store_errors_total', help: 'Store operations that failed (and were retried), by code', labelNames: ['code'], registers: r }),

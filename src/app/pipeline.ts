@@ -25,7 +25,8 @@ import type { PipelineMetrics } from './metrics.js';
 /** What the window stage emits. */
 export type WindowOutput =
   | { type: 'segment'; segment: Segment }
-  | { type: 'call'; call: CallInfo }
+  /** `error` is set when the window closed the call itself (CALL_IDLE_TIMEOUT). */
+  | { type: 'call'; call: CallInfo; error?: AppError }
   | { type: 'rejected'; chunk: MediaChunk; error: AppError }
   | { type: 'release'; refs: ChunkSourceRef[] };
 
@@ -135,6 +136,10 @@ export class Pipeline {
           this.track(ev.segment.callId, () => this.scoreStorePublish(ev.segment));
           break;
         case 'call':
+          if (ev.error) {
+            this.o.metrics.callsClosed.inc({ code: ev.error.code });
+            this.o.logger.warn({ code: ev.error.code, callId: ev.call.callId, tenant: ev.call.tenant }, ev.error.message);
+          }
           this.track(ev.call.callId, () => this.storeCall(ev.call));
           break;
         case 'release':
