@@ -13,11 +13,17 @@
  *   updates are merged with the stored call (start, meta, segment count). A transcript piece
  *   before the hand-over point is released when a stored segment holds its text (a replay), and
  *   is CHUNK_TOO_LATE otherwise (its segment was sealed without it by the previous owner, whose
- *   history is gone). A call the store has as ENDED / TIMED_OUT is finished: its replayed chunks
- *   are released without effect, unless the replay starts at its call_start (a re-read of the
- *   whole call, e.g. a new consumer group): then it is windowed again as the first time, which
- *   yields the same keys (the store answers 'duplicate'), and segments past the stored count
- *   are dropped so a different cut can never add segments to a finished call.
+ *   history is gone).
+ * - Finished calls: a call the store has as ENDED / TIMED_OUT is never windowed again, however
+ *   it is re-read (from the middle after a crash, or from its call_start by a new consumer
+ *   group replaying the topic). Windowing it again would cut it differently wherever the first
+ *   pass was interrupted (a stop seals an utterance in two): the store would answer 'duplicate'
+ *   for segments that hold other spans and texts, so their transcripts would be neither stored
+ *   nor dead-lettered. Its media and control chunks are released without effect; a transcript
+ *   piece is released when a stored segment holds its text and is CHUNK_TOO_LATE otherwise, as
+ *   above (so a transcript that only came after the call ended is never lost silently; a replay
+ *   dead-letters again what the first pass dead-lettered: the dead-letter topic, like the
+ *   scores topic, is at least once).
  *
  * Bounds (per assigned partition, each Windower's own, src/window/options.ts): open calls,
  * closed calls, history budget. Recovered calls: `maxRecoveredCalls` (policy drop-oldest: a
@@ -54,8 +60,6 @@ interface Recovered {
   /** Partition key of the call. */
   part: string;
   ended: boolean;
-  /** An ended call re-read from its call_start: windowed again, no segment past the stored ones. */
-  replay: boolean;
   /** (channel, modality) streams that got their first kept chunk: later ones pass unfiltered. */
   passing: Set<string>;
   /** Segments stored before the hand-over (indices 0..nextIndex-1 of each channel). */
@@ -91,8 +95,7 @@ export class PartitionedWindow implements WindowStage {
       let storedSegments = 0;
       for (const c of pos.channels.values()) storedSegments += c.nextIndex;
       const ended = pos.call.status !== 'ACTIVE';
-      const replay = ended && chunk.modality === 'control' && chunk.kind === 'call_start';
-      this.recovered.set(chunk.callId, { pos, part, ended, replay, passing: new Set(), storedSegments });
+      this.recovered.set(chunk.callId, { pos, part, ended, passing: new Set(), storedSegments });
       if (this.recovered.size > this.maxRecovered) this.recovered.delete(this.recovered.keys().next().value as string);
     }
     this.remember(chunk.callId, part);
@@ -103,11 +106,10 @@ export class PartitionedWindow implements WindowStage {
     const w = this.windower(part);
     const rec = this.recovered.get(chunk.callId);
     if (!rec) return w.accept(chunk, nowWallMs);
-    if (rec.replay) return this.map(w.accept(chunk, nowWallMs));
     const kept = this.filter(rec, w, chunk);
     if (kept === 'call-end') return this.endRecovered(rec, chunk);
     if (kept === 'too-late') {
-      const cursor = rec.pos.channels.get(chunk.channel)?.endMs ?? 0;
+      const cursor = rec.pos.channels.get(chunk.channel)?.endMs ?? rec.pos.call.endedAtMs ?? rec.pos.call.startedAtMs;
       return [{ type: 'rejected', chunk, error: new AppError('CHUNK_TOO_LATE', { eventTimeMs: chunk.eventTimeMs, watermarkMs: cursor }) }];
     }
     if (typeof kept === 'string') {
@@ -175,7 +177,7 @@ export class PartitionedWindow implements WindowStage {
 
   /** The chunk to feed the Windower (maybe trimmed), or why it is skipped. */
   private filter(rec: Recovered, w: PartitionWindower, c: MediaChunk): MediaChunk | 'scored' | 'call-ended' | 'call-start' | 'call-end' | 'too-late' {
-    if (rec.ended) return 'call-ended';
+    if (rec.ended) return c.modality === 'text' ? (heldByStored(rec, c) ? 'scored' : 'too-late') : 'call-ended';
     if (c.modality === 'control') {
       if (c.kind === 'call_start') return 'call-start'; // the call exists; the stored one keeps its start and meta
       return w.call(c.callId) ? c : 'call-end';
@@ -186,10 +188,7 @@ export class PartitionedWindow implements WindowStage {
     const end = c.eventTimeMs + c.durationMs;
     if (c.modality === 'text') {
       const mid = c.eventTimeMs + c.durationMs / 2;
-      if (mid < cursor) {
-        const span = rec.pos.channels.get(c.channel)!.spans.find((x) => x.startMs <= mid && mid < x.endMs);
-        return span?.text?.includes(c.text.trim()) ? 'scored' : 'too-late';
-      }
+      if (mid < cursor) return heldByStored(rec, c) ? 'scored' : 'too-late';
     } else if (end <= cursor + EPS) {
       return 'scored';
     }
@@ -221,11 +220,6 @@ export class PartitionedWindow implements WindowStage {
     return events.map((ev) => {
       if (ev.type === 'segment') {
         const rec = this.recovered.get(ev.segment.callId);
-        if (rec?.replay) {
-          const stored = rec.pos.channels.get(ev.segment.channel)?.nextIndex ?? 0;
-          // Past what the finished call stored: never add to it; the chunks are done.
-          return ev.segment.index < stored ? ev : { type: 'release', refs: ev.segment.sources };
-        }
         const pos = rec?.pos.channels.get(ev.segment.channel);
         if (!pos) return ev;
         // The Windower opens a channel one allowed lateness before its first chunk; no media lies
@@ -234,7 +228,7 @@ export class PartitionedWindow implements WindowStage {
       }
       if (ev.type === 'call') {
         const rec = this.recovered.get(ev.call.callId);
-        if (!rec || rec.replay) return ev; // a replay's updates merge in the store (status never goes back)
+        if (!rec) return ev;
         const stored = rec.pos.call;
         const channels = [...stored.channels, ...ev.call.channels.filter((ch) => !stored.channels.includes(ch))];
         return {
@@ -251,4 +245,23 @@ export class PartitionedWindow implements WindowStage {
       return ev;
     });
   }
+}
+
+/**
+ * True when a stored segment of the piece's channel holds its text (the piece is a replay): one
+ * that overlaps the piece (the Windower's rule for where a late piece goes, src/window/history.ts)
+ * and whose text contains it. A piece reaching back before the recovery bound
+ * (RECOVERY_TEXT_SPANS) cannot be checked and counts as held.
+ */
+function heldByStored(rec: Recovered, c: MediaChunk & { modality: 'text' }): boolean {
+  const pos = rec.pos.channels.get(c.channel);
+  if (!pos) return false;
+  const start = c.eventTimeMs;
+  const end = c.eventTimeMs + c.durationMs;
+  const text = c.text.trim();
+  const held = pos.spans.some((x) => {
+    const overlaps = Math.min(end, x.endMs) - Math.max(start, x.startMs) > 0 || (start === end && start >= x.startMs && start < x.endMs);
+    return overlaps && x.text.includes(text);
+  });
+  return held || start < pos.uncheckedBeforeMs;
 }

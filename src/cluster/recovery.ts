@@ -15,13 +15,21 @@ export interface ChannelPosition {
   nextIndex: number;
   /** End of the last stored segment, unix ms of event time. Media before it was scored. */
   endMs: number;
-  /** The last stored segments' spans and texts (at most RECOVERY_SPANS, oldest first): tells a
-   *  replayed transcript piece (in a stored text) from one that came too late for its segment. */
-  spans: { startMs: number; endMs: number; text: string | null }[];
+  /** Spans and texts of the stored segments that hold text (the newest RECOVERY_TEXT_SPANS,
+   *  oldest first): tells a replayed transcript piece (in a stored text) from one that came too
+   *  late for its segment (no stored text holds it). */
+  spans: { startMs: number; endMs: number; text: string }[];
+  /** End of the newest text span dropped by the RECOVERY_TEXT_SPANS bound, unix ms; -Infinity
+   *  when none was. A piece before it cannot be checked and counts as a replay. */
+  uncheckedBeforeMs: number;
 }
 
-/** Stored segment spans kept per channel for telling replays from late transcripts. */
-export const RECOVERY_SPANS = 64;
+/**
+ * Text-bearing stored segments kept per channel for telling replays from late transcripts
+ * (policy drop-oldest). Segments without text need no entry: a piece inside one is too late
+ * either way. 1024 utterances is well over an hour of one speaker's turns.
+ */
+export const RECOVERY_TEXT_SPANS = 1024;
 
 export interface CallPosition {
   call: CallInfo;
@@ -44,21 +52,31 @@ export async function recoverCall(store: Pick<ScoreStore, 'getCall' | 'getSegmen
   if (!call) return null;
   const last = new Map<string, SegmentScore>();
   const spans = new Map<string, ChannelPosition['spans']>();
+  const unchecked = new Map<string, number>();
   let after: string | undefined;
   for (;;) {
     const page = await store.getSegments({ tenant, callId, first: RECOVERY_PAGE_SIZE, after, latestOnly: true });
     for (const { node } of page.items) {
       const prev = last.get(node.channel);
       if (!prev || node.segmentIndex > prev.segmentIndex) last.set(node.channel, node);
+      if (node.text === null) continue;
       let list = spans.get(node.channel);
       if (!list) spans.set(node.channel, (list = []));
       list.push({ startMs: node.startMs, endMs: node.endMs, text: node.text });
-      if (list.length > RECOVERY_SPANS) list.shift();
+      if (list.length > RECOVERY_TEXT_SPANS) {
+        const dropped = list.shift()!;
+        unchecked.set(node.channel, Math.max(unchecked.get(node.channel) ?? -Infinity, dropped.endMs));
+      }
     }
     if (!page.hasNextPage || !page.endCursor) break;
     after = page.endCursor;
   }
   const channels = new Map<string, ChannelPosition>();
-  for (const [ch, s] of last) channels.set(ch, { nextIndex: s.segmentIndex + 1, endMs: s.endMs, spans: spans.get(ch) ?? [] });
+  for (const [ch, s] of last) channels.set(ch, {
+    nextIndex: s.segmentIndex + 1,
+    endMs: s.endMs,
+    spans: spans.get(ch) ?? [],
+    uncheckedBeforeMs: unchecked.get(ch) ?? -Infinity,
+  });
   return { call, channels, lastScores: [...last.values()] };
 }
