@@ -8,7 +8,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { type Client, createClient } from 'graphql-ws';
 import type { Kafka, Producer } from 'kafkajs';
 import WebSocket from 'ws';
@@ -20,14 +22,18 @@ import { freshName, requireKafka, testProducer } from '../support/kafka.js';
 
 export const EPOCH = 1_764_000_000_000;
 
+/** A model exported (models/CURRENT), else fail (CI) or skip loudly (false). */
+export function requireModel(t: TestContext): boolean {
+  if (existsSync(join(repoRoot(), 'models', 'CURRENT'))) return true;
+  if (process.env.CI === 'true') throw new Error('models/CURRENT is missing (CI=true)');
+  console.warn('!! SKIPPING fault test: no exported model (models/CURRENT)');
+  t.skip('no exported model');
+  return false;
+}
+
 /** Kafka reachable and a model exported, else fail (CI) or skip loudly. */
 export async function prerequisites(t: TestContext): Promise<string[] | null> {
-  if (!existsSync(join(repoRoot(), 'models', 'CURRENT'))) {
-    if (process.env.CI === 'true') throw new Error('models/CURRENT is missing (CI=true)');
-    console.warn('!! SKIPPING fault test: no exported model (models/CURRENT)');
-    t.skip('no exported model');
-    return null;
-  }
+  if (!requireModel(t)) return null;
   return requireKafka(t);
 }
 
@@ -116,6 +122,30 @@ export async function sendChunks(producer: Producer, topic: string, chunks: Time
   }
 }
 
+/**
+ * Like sendChunks, but a failed send (broker down or restarting) is retried every 500 ms until
+ * `deadlineMs` from now; resolves with the number of failed attempts. A retried batch may land
+ * twice (at-least-once, as any producer without transactions): the server dead-letters the
+ * repeats as duplicates.
+ */
+export async function sendChunksRetrying(producer: Producer, topic: string, chunks: TimedChunk[], deadlineMs = 90_000): Promise<number> {
+  const deadline = Date.now() + deadlineMs;
+  let failures = 0;
+  for (let i = 0; i < chunks.length; i += 200) {
+    for (;;) {
+      try {
+        await sendChunks(producer, topic, chunks.slice(i, i + 200));
+        break;
+      } catch (e) {
+        failures++;
+        if (Date.now() > deadline) throw new Error(`could not send for ${deadlineMs} ms: ${String(e)}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+  return failures;
+}
+
 export async function connectProducer(kafka: Kafka): Promise<Producer> {
   const p = testProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
   await p.connect();
@@ -158,34 +188,147 @@ export interface Audit {
   indexGaps: string[];
   /** Pairs of segments of one channel whose spans overlap (double-counted media). */
   overlaps: string[];
+  /** Calls whose sealed-segment count (calls.segment_count, written by the window that closed
+   *  the call) differs from their stored revision-0 rows: a segment sealed and never stored. */
+  sealedNotStored: string[];
   keys: Set<string>;
 }
+
+/** One stored score as the audit reads it. */
+interface StoredRow { channel: string; i: number; r: number; s: number; e: number }
+/** One call as the audit reads it: its status and segment count (absent: never stored). */
+interface StoredCall { status: string; segmentCount: number }
+
+/** The store-independent part of the audit: rows per key, contiguity, overlaps, counts. */
+function summarise(calls: { id: string; call: StoredCall | undefined; rows: StoredRow[]; repeatedKeys: number }[]): Audit {
+  const a: Audit = { calls: calls.length, ended: 0, rows: 0, keysRepeated: 0, indexGaps: [], overlaps: [], sealedNotStored: [], keys: new Set() };
+  for (const { id, call, rows, repeatedKeys } of calls) {
+    if (call?.status === 'ENDED') a.ended++;
+    a.rows += rows.length;
+    a.keysRepeated += repeatedKeys;
+    for (const r of rows) a.keys.add(`${id}/${r.channel}/${r.i}/${r.r}`);
+    const byChannel = new Map<string, StoredRow[]>();
+    for (const r of rows) if (r.r === 0) byChannel.set(r.channel, [...(byChannel.get(r.channel) ?? []), r]);
+    for (const [ch, segs] of byChannel) {
+      if (!segs.every((s, k) => s.i === k)) a.indexGaps.push(`${id}/${ch}: ${segs.map((s) => s.i).join(',')}`);
+      for (let k = 1; k < segs.length; k++) if (segs[k].s < segs[k - 1].e - 0.5) a.overlaps.push(`${id}/${ch}/${segs[k - 1].i}-${segs[k].i}`);
+    }
+    const firsts = rows.filter((r) => r.r === 0).length;
+    if (call && call.status !== 'ACTIVE' && call.segmentCount !== firsts) a.sealedNotStored.push(`${id}: sealed ${call.segmentCount}, stored ${firsts}`);
+  }
+  return a;
+}
+
+const ROWS_SQL = 'SELECT channel, segment_index AS i, revision AS r, start_ms AS s, end_ms AS e FROM segment_scores WHERE call_id = $1 ORDER BY channel, segment_index, revision';
+const REPEATS_SQL = 'SELECT COUNT(*) AS n FROM segment_scores WHERE call_id = $1 GROUP BY channel, segment_index, revision HAVING COUNT(*) > 1';
+const CALL_SQL = 'SELECT status, segment_count AS "segmentCount" FROM calls WHERE call_id = $1';
 
 /** Reads the shared SQLite file: rows per key, index contiguity, span overlap, call status. */
 export function audit(dbPath: string, callIds: string[]): Audit {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
+  const lite = (sql: string) => db.prepare(sql.replace('$1', '?'));
   try {
-    const a: Audit = { calls: callIds.length, ended: 0, rows: 0, keysRepeated: 0, indexGaps: [], overlaps: [], keys: new Set() };
-    for (const id of callIds) {
-      const call = db.prepare('SELECT status FROM calls WHERE call_id = ?').get(id) as { status: string } | undefined;
-      if (call?.status === 'ENDED') a.ended++;
-      const rows = db.prepare('SELECT channel, segment_index AS i, revision AS r, start_ms AS s, end_ms AS e FROM segment_scores WHERE call_id = ? ORDER BY channel, segment_index, revision').all(id) as { channel: string; i: number; r: number; s: number; e: number }[];
-      a.rows += rows.length;
-      const perKey = db.prepare('SELECT COUNT(*) AS n FROM segment_scores WHERE call_id = ? GROUP BY channel, segment_index, revision HAVING n > 1').all(id);
-      a.keysRepeated += perKey.length;
-      for (const r of rows) a.keys.add(`${id}/${r.channel}/${r.i}/${r.r}`);
-      const byChannel = new Map<string, { i: number; s: number; e: number }[]>();
-      for (const r of rows) if (r.r === 0) byChannel.set(r.channel, [...(byChannel.get(r.channel) ?? []), r]);
-      for (const [ch, segs] of byChannel) {
-        if (!segs.every((s, k) => s.i === k)) a.indexGaps.push(`${id}/${ch}: ${segs.map((s) => s.i).join(',')}`);
-        for (let k = 1; k < segs.length; k++) if (segs[k].s < segs[k - 1].e - 0.5) a.overlaps.push(`${id}/${ch}/${segs[k - 1].i}-${segs[k].i}`);
-      }
-    }
-    return a;
+    return summarise(callIds.map((id) => ({
+      id,
+      call: lite(CALL_SQL).get(id) as StoredCall | undefined,
+      rows: lite(ROWS_SQL).all(id) as StoredRow[],
+      repeatedKeys: lite(REPEATS_SQL).all(id).length,
+    })));
   } finally {
     db.close();
   }
+}
+
+/** The same audit on a PostgreSQL store (PG_URL); one short connection per call. */
+export async function auditPg(url: string, callIds: string[]): Promise<Audit> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  await client.connect();
+  try {
+    const calls = [];
+    for (const id of callIds) {
+      const call = (await client.query<StoredCall>(CALL_SQL, [id])).rows[0];
+      const rows = (await client.query<StoredRow>(ROWS_SQL, [id])).rows;
+      const repeatedKeys = (await client.query(REPEATS_SQL, [id])).rowCount ?? 0;
+      calls.push({ id, call, rows, repeatedKeys });
+    }
+    return summarise(calls);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The counts every fault test prints after the fault (see assertDelivered for what they must be). */
+export function deliveryCounts(a: Audit, subscriber: { keys: string[] }): Record<string, number> {
+  const received = new Set(subscriber.keys);
+  const unpublished = [...a.keys].filter((k) => !received.has(k)).length;
+  return { calls: a.calls, ended: a.ended, rows: a.rows, keysRepeated: a.keysRepeated, indexGaps: a.indexGaps.length, overlaps: a.overlaps.length, sealedNotStored: a.sealedNotStored.length, published: received.size, unpublished, subscriberEvents: subscriber.keys.length };
+}
+
+/**
+ * The post-fault checks every fault test makes: every call ENDED, one row per key, indices
+ * 0..n-1, no overlapping spans, every sealed segment stored, and every stored key received by
+ * `subscriber` without errors.
+ */
+export function assertDelivered(a: Audit, subscriber: { keys: string[]; errors: unknown[] }): void {
+  const received = new Set(subscriber.keys);
+  assert.equal(a.ended, a.calls, 'every call ENDED');
+  assert.equal(a.keysRepeated, 0, 'one row per key');
+  assert.deepEqual(a.indexGaps, [], 'indices 0..n-1 on every channel');
+  assert.deepEqual(a.overlaps, [], 'no media counted twice');
+  assert.deepEqual(a.sealedNotStored, [], 'every sealed segment stored');
+  assert.deepEqual([...a.keys].filter((k) => !received.has(k)), [], 'every stored score reached the subscriber');
+  assert.deepEqual(subscriber.errors, [], 'the subscription saw no error');
+}
+
+/** Waits (at most `ms`) until `subscriber` received every key of `a`; never throws (the
+ *  assertions in deliveryCounts report what is missing). */
+export async function settlePublished(a: Audit, subscriber: { keys: string[] }, ms = 15_000): Promise<void> {
+  await until(() => {
+    const got = new Set(subscriber.keys);
+    return [...a.keys].every((k) => got.has(k));
+  }, ms, 'every stored key published').catch(() => undefined);
+}
+
+/** Halves (or any cut) of scripted calls: the chunks whose time is in [fromShare, toShare) of the call. */
+export function slice(call: { chunks: TimedChunk[]; durationMs: number }, fromShare: number, toShare: number): TimedChunk[] {
+  const lo = call.durationMs * fromShare;
+  const hi = toShare >= 1 ? Infinity : call.durationMs * toShare;
+  return call.chunks.filter((c) => c.atMs >= lo && c.atMs < hi);
+}
+
+/** SIGTERM each instance (15 s grace), then SIGKILL: what every fault test's `finally` does. */
+export async function stopInstances(instances: Instance[]): Promise<void> {
+  for (const i of instances) {
+    i.kill('SIGTERM');
+    await Promise.race([i.exited, new Promise((r) => setTimeout(r, 15_000))]);
+    i.kill('SIGKILL');
+  }
+}
+
+/**
+ * Sums of Prometheus samples from an instance's /metrics, keyed `name{labels}` as exposed
+ * (e.g. `segments_scored_total{text="present",result="duplicate"}`); {} when it does not answer.
+ */
+export async function scrape(url: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  try {
+    const text = await (await fetch(url.replace(/\/graphql$/, '/metrics'))).text();
+    for (const line of text.split('\n')) {
+      const m = /^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+|NaN)$/i.exec(line);
+      if (m) out[m[1]] = Number(m[2]);
+    }
+  } catch {
+    // not answering: no samples
+  }
+  return out;
+}
+
+/** Sum of every sample of `name` whose labels contain `labels` (e.g. 'result="duplicate"'). */
+export function metricSum(samples: Record<string, number>, name: string, labels = ''): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(samples)) if ((k === name || k.startsWith(`${name}{`)) && k.includes(labels)) n += v;
+  return n;
 }
 
 /** GET a path on an instance; the status code (0 when it does not answer). */
