@@ -135,3 +135,44 @@ test('after a hand-over, a replayed transcript is released; one its segment neve
   assert.equal(ended.call.segmentCount, 1 + segs.length);
   await store.stop();
 });
+
+test('a finished call re-read from its call_start (a new group) is not windowed again: media released, held transcripts released, the rest CHUNK_TOO_LATE', async () => {
+  const store = new SqliteScoreStore({ path: ':memory:' });
+  await store.start();
+  await store.upsertCall({ callId: CALL, tenant: TENANT, status: 'ENDED', startedAtMs: T0, endedAtMs: T0 + 6000, channels: ['customer'], segmentCount: 3, meta: {} });
+  const seg = (index: number, startMs: number, endMs: number, text: string | null): Segment => ({ callId: CALL, tenant: TENANT, channel: 'customer', index, revision: 0, startMs, endMs, text, audio: null, video: null, videoFrames: 0, sources: [], sealedAtWallMs: 0 });
+  // Segment 1 was cut by a stop mid-utterance: text-less. Segment 2 holds a piece that reached it
+  // as a late revision by overlap, though the piece's middle lies in segment 1.
+  await storeScore(store, seg(0, T0, T0 + 2000, 'hello there'));
+  await storeScore(store, seg(1, T0 + 2000, T0 + 4000, null));
+  await storeScore(store, seg(2, T0 + 4000, T0 + 6000, 'moved piece'));
+  const w = new PartitionedWindow({ make: () => new Windower(WIN), recover: (id, tenant) => recoverCall(store, id, tenant) });
+  const chunks: MediaChunk[] = [callStart({ callId: CALL, tenant: TENANT, eventTimeMs: T0, source: ref(0) })];
+  for (let i = 0; i < 30; i++) chunks.push(audioChunk({ callId: CALL, tenant: TENANT, seq: i, eventTimeMs: T0 + i * 200, samples: tone(200), source: ref(chunks.length) }));
+  const text = (seq: number, at: number, dur: number, t: string) => textChunk({ callId: CALL, tenant: TENANT, seq, eventTimeMs: T0 + at, durationMs: dur, text: t, source: ref(chunks.length) });
+  chunks.push(text(0, 200, 1500, 'hello there'));
+  chunks.push(text(1, 2200, 3000, 'split by the stop'));
+  chunks.push(text(2, 3000, 1800, 'moved piece'));
+  chunks.push(text(3, 6500, 500, 'after the end'));
+  chunks.push(callEnd({ callId: CALL, tenant: TENANT, eventTimeMs: T0 + 6000, seq: 1, source: ref(chunks.length) }));
+  const released: string[] = [];
+  const rejected: string[] = [];
+  for (const c of chunks) {
+    await w.prepare(c);
+    for (const ev of w.accept(c, 0)) {
+      assert.ok(ev.type === 'release' || ev.type === 'rejected', `only releases and rejections (${ev.type})`);
+      if (ev.type === 'release') released.push(...ev.refs.map((r) => r.offset));
+      if (ev.type === 'rejected') {
+        assert.equal(ev.error.code, 'CHUNK_TOO_LATE');
+        assert.equal(ev.chunk, c);
+        rejected.push(ev.chunk.modality === 'text' ? ev.chunk.text : ev.chunk.modality);
+      }
+    }
+  }
+  assert.deepEqual(w.flush(0), [], 'nothing left open');
+  assert.deepEqual(rejected, ['split by the stop', 'after the end'], 'transcripts no stored segment holds are dead-lettered, not dropped');
+  const offsets = chunks.map((c) => c.source!.offset);
+  assert.deepEqual(released.sort(), offsets.filter((_, i) => !['split by the stop', 'after the end'].includes((chunks[i] as { text?: string }).text ?? '')).sort(), 'every other chunk released once');
+  assert.equal((await store.getSegments({ tenant: TENANT, callId: CALL, first: 10, latestOnly: false })).items.length, 3);
+  await store.stop();
+});
