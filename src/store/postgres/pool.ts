@@ -57,6 +57,13 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => 
     throw storeError(e);
   }
   let broken: Error | undefined;
+  // pg-pool takes its own 'error' listener off a checked-out client, and pg emits 'error' on the
+  // client when the server ends the session (restart: 57P01, or the socket closing) even while a
+  // query of ours is failing with it: without a listener that event ends the whole process.
+  const onError = (err: Error): void => {
+    broken ??= err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const out = await fn(client);
@@ -71,6 +78,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => 
     }
     throw storeError(e);
   } finally {
+    client.removeListener('error', onError);
     client.release(broken);
   }
 }
