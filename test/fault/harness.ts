@@ -45,6 +45,8 @@ export interface Instance {
   /** Every log line (pino JSON) the process wrote. */
   logs: string[];
   exited: Promise<number | null>;
+  /** Set once the test itself sent a signal (kill), so an exit after it is expected. */
+  killedByTest: boolean;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -85,7 +87,14 @@ export async function startInstance(name: string, env: Record<string, string>, t
     });
   });
   await started;
-  return { name, url, wsUrl: url.replace(/^http/, 'ws'), proc, logs, exited, kill: (s = 'SIGTERM') => void proc.kill(s) };
+  const inst: Instance = {
+    name, url, wsUrl: url.replace(/^http/, 'ws'), proc, logs, exited, killedByTest: false,
+    kill: (s = 'SIGTERM') => {
+      inst.killedByTest = true;
+      proc.kill(s);
+    },
+  };
+  return inst;
 }
 
 /** Env for a server on `brokers` / `topic` / `group` with its SQLite file at `dbPath`. */
@@ -297,8 +306,16 @@ export function slice(call: { chunks: TimedChunk[]; durationMs: number }, fromSh
   return call.chunks.filter((c) => c.atMs >= lo && c.atMs < hi);
 }
 
+/** Instances whose process has exited, each with its exit code/signal and last log lines. */
+export function exitedInstances(instances: Instance[]): string[] {
+  return instances.filter((i) => i.proc.exitCode !== null || i.proc.signalCode !== null)
+    .map((i) => `${i.name} exited (${i.proc.exitCode ?? i.proc.signalCode}):\n${i.logs.slice(-40).join('\n')}`);
+}
+
 /** SIGTERM each instance (15 s grace), then SIGKILL: what every fault test's `finally` does. */
 export async function stopInstances(instances: Instance[]): Promise<void> {
+  // One that died on its own (not by the test's own kill) is the first thing to look at.
+  for (const dead of exitedInstances(instances.filter((i) => !i.killedByTest))) console.log(`!! ${dead}`);
   for (const i of instances) {
     i.kill('SIGTERM');
     await Promise.race([i.exited, new Promise((r) => setTimeout(r, 15_000))]);
