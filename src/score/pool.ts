@@ -121,12 +121,18 @@ export class WorkerPool {
   }
 
   /**
-   * Terminates worker `workerId` from outside, as a crash (OOM kill, native abort) would end it.
-   * For operators' fault drills and the crash-recovery test.
+   * Crashes worker `workerId` (an uncaught exception inside it) and resolves once it has exited;
+   * the pool then treats it as any crash. For operators' fault drills and the crash-recovery tests.
+   * Not `worker.terminate()`: terminating a thread while onnxruntime-node runs a session (a
+   * synchronous native call) aborts the whole process (Napi::Error -> std::terminate), so the
+   * worker throws at its next JS step instead: mid-batch, between its two graph runs, when busy.
    */
   async kill(workerId: number): Promise<void> {
     const slot = [...this.slots].find((s) => s.id === workerId);
-    if (slot) await slot.worker.terminate();
+    if (!slot) return;
+    const exited = new Promise((r) => slot.worker.once('exit', r));
+    slot.worker.postMessage({ type: 'crash', reason: `kill(${workerId})` } satisfies ToWorker);
+    await exited;
   }
 
   /** Terminates every worker; batches waiting or in flight fail with SCORER_FAILED. */

@@ -12,7 +12,8 @@ export interface WorkerInit {
   textBatch: number;
 }
 
-export type ToWorker = { type: 'run'; id: number; segments: SegmentInput[] };
+/** `crash`: a fault drill (WorkerPool.kill) asks the worker to die of an uncaught exception. */
+export type ToWorker = { type: 'run'; id: number; segments: SegmentInput[] } | { type: 'crash'; reason: string };
 
 export interface WireError {
   code: string;

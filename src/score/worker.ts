@@ -15,9 +15,21 @@ const wire = (e: unknown): WireError => {
   return { code: a.code, message: a.message, details: a.details };
 };
 
+// A fault drill's crash: thrown outside any handler at the next turn of this thread's loop, so it
+// lands between two onnxruntime calls (never inside one) and ends the worker as an uncaught
+// exception does. Listening from the start also covers a worker still loading its model.
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'crash') {
+    setImmediate(() => {
+      throw new Error(`fault drill: ${msg.reason}`);
+    });
+  }
+});
+
 try {
   const runner = await ModelRunner.open(init.manifest, { providers: init.providers, intraOpThreads: init.intraOpThreads, textBatch: init.textBatch });
   port.on('message', async (msg: ToWorker) => {
+    if (msg.type !== 'run') return;
     try {
       const out = await runner.run(msg.segments);
       // Copies, so the transfer never detaches a buffer onnxruntime still owns.
