@@ -20,7 +20,7 @@ import type { AlertEngine, AlertEngineOptions } from './engine.js';
 import { AlertHub, type AlertHubOptions } from './hub.js';
 import { PostgresAlertStore, type PostgresAlertStoreOptions } from './postgres-alert-store.js';
 import { createAnalyticsResolvers } from './resolvers.js';
-import { AnalyticsService } from './service.js';
+import { AnalyticsService, type AnalyticsServiceOptions } from './service.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
 
 export type { Alert } from './alert.js';
@@ -69,6 +69,8 @@ export interface CreateAnalyticsOptions {
   logger?: Pick<Logger, 'warn' | 'error' | 'info'>;
   engine?: Omit<AlertEngineOptions, 'rulesFor'>;
   hub?: AlertHubOptions;
+  /** Each new alert after it was stored and published locally (AnalyticsServiceOptions.onAlert). */
+  onAlert?: AnalyticsServiceOptions['onAlert'];
 }
 
 export interface Analytics {
@@ -87,7 +89,7 @@ export interface Analytics {
 export function createAnalytics(o: CreateAnalyticsOptions): Analytics {
   const store = o.alertStore ?? createAlertStore(o.pgUrl ? { pgUrl: o.pgUrl } : o.db ? { db: o.db } : { dbPath: o.dbPath ?? ':memory:' });
   const hub = new AlertHub(o.hub);
-  const service = new AnalyticsService({ alertStore: store, hub, scoreStore: o.scoreStore, logger: o.logger, engine: o.engine });
+  const service = new AnalyticsService({ alertStore: store, hub, scoreStore: o.scoreStore, logger: o.logger, engine: o.engine, onAlert: o.onAlert });
   return {
     service,
     engine: service.engine,

@@ -26,6 +26,12 @@ export interface AnalyticsServiceOptions {
   scoreStore?: ScoreStore;
   logger?: Pick<Logger, 'warn' | 'error' | 'info'>;
   engine?: Omit<AlertEngineOptions, 'rulesFor'>;
+  /**
+   * Called with each new alert after it was stored and published to `hub` (several instances:
+   * the app hands it to the scores topic). Awaited, so the score's processing waits for it; a
+   * failure is logged, never thrown (the alert is stored and delivered here already).
+   */
+  onAlert?: (alert: Alert) => Promise<void> | void;
 }
 
 export class AnalyticsService {
@@ -95,9 +101,18 @@ export class AnalyticsService {
       if ((await this.o.alertStore.putAlert(a)) === 'inserted') {
         fresh.push(a);
         this.o.hub.publish(a);
+        if (this.o.onAlert) await this.forward(a, this.o.onAlert);
       }
     }
     return fresh;
+  }
+
+  private async forward(a: Alert, onAlert: (alert: Alert) => Promise<void> | void): Promise<void> {
+    try {
+      await onAlert(a);
+    } catch (e) {
+      this.o.logger?.warn({ err: e, tenant: a.tenant, callId: a.callId, alertId: a.id }, 'analytics: onAlert failed; the alert reached this instance only');
+    }
   }
 
   private async hydrate(score: SegmentScore): Promise<void> {

@@ -73,7 +73,12 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
   const store = overrides.store ?? (config.pgUrl ? new PostgresScoreStore({ url: config.pgUrl }) : new SqliteScoreStore({ path: config.dbPath }));
   const storeLabel = overrides.store ? 'custom' : config.pgUrl ? 'postgresql' : `sqlite: ${config.dbPath}`;
   const hub = new ScoreHub();
-  const analytics = createAnalytics({ dbPath: config.dbPath, pgUrl: config.pgUrl ?? undefined, scoreStore: store, logger });
+  // New alerts also go to the scores topic (when Kafka is on), so every instance's `alerts`
+  // subscribers see them; `bridge` is built below, and alerts only come once the pipeline runs.
+  const analytics = createAnalytics({
+    dbPath: config.dbPath, pgUrl: config.pgUrl ?? undefined, scoreStore: store, logger,
+    onAlert: (alert) => bridge?.publishAlert(alert),
+  });
   const auth = await createAuth(config.auth);
   if (auth.insecure) logger.warn(auth.describe());
   else logger.info(auth.describe());
@@ -108,6 +113,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       instanceId: config.instanceId,
       groupPrefix: config.kafkaGroup,
       local: hub,
+      alerts: analytics.hub,
       logger: logger.child({ component: 'scores-bridge' }),
       consumerConfig: { sessionTimeout: config.kafkaSessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(config.kafkaSessionTimeoutMs / 10)) },
     })

@@ -19,9 +19,14 @@
  *   (history is in the store; a subscriber that needs it resumes from storage).
  *   Those groups hold no members after the instance stops and expire with the broker's
  *   offsets.retention.minutes (default 7 days); the instance id is unique per process.
+ * - Alerts ride the same topic (kind "alert"): the scoring instance's analytics publishes a new
+ *   alert to its own AlertHub and hands it to `publishAlert`, which only produces it; other
+ *   instances deliver it to their `alerts` sink. The AlertHub has no repeat check, so the bridge
+ *   drops an alert id it delivered recently (bounded set, `alertDedupCapacity`, evict oldest).
  */
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { ScorePublisher } from '../core/ports.js';
+import type { Alert } from '../analytics/alert.js';
 import type { CallInfo, SegmentScore } from '../core/types.js';
 import { Outbox } from './outbox.js';
 import { decodeScoresEvent, encodeScoresEvent, headerString, KIND_HEADER, ORIGIN_HEADER } from './scores-codec.js';
@@ -30,6 +35,11 @@ import { decodeScoresEvent, encodeScoresEvent, headerString, KIND_HEADER, ORIGIN
 export interface LocalFanOut {
   deliverScore(score: SegmentScore): number;
   deliverCall(call: CallInfo): number;
+}
+
+/** Where remote alerts go (AlertHub.publish fits: synchronous fan-out to `alerts` subscribers). */
+export interface LocalAlertFanOut {
+  publish(alert: Alert): void;
 }
 
 /** The slice of a pino logger the bridge uses. */
@@ -47,6 +57,8 @@ export interface BridgeStats {
   /** Own records that came back from the topic (already delivered locally). */
   ownSkipped: number;
   malformed: number;
+  /** Remote alerts dropped because their id was delivered recently (topic repeats). */
+  alertRepeats: number;
   outboxDepth: number;
 }
 
@@ -60,6 +72,10 @@ export interface ScoresBridgeOptions {
   /** Prefix of the per-instance consumer group (the app passes its chunk consumer group). */
   groupPrefix: string;
   local: LocalFanOut;
+  /** Where other instances' alerts go; without it, alert records are consumed and dropped. */
+  alerts?: LocalAlertFanOut;
+  /** Alert ids remembered to drop repeats (policy: evict oldest). Default 10_000. */
+  alertDedupCapacity?: number;
   logger?: BridgeLogger;
   /** Records waiting to be produced before publish blocks (policy block). Default 10_000. */
   outboxCapacity?: number;
@@ -79,11 +95,15 @@ export class ScoresBridge implements ScorePublisher {
   private consumer: Consumer | null = null;
   private joined = false;
   private crashed = false;
-  private readonly counters = { produced: 0, produceErrors: 0, consumed: 0, ownSkipped: 0, malformed: 0 };
+  private readonly counters = { produced: 0, produceErrors: 0, consumed: 0, ownSkipped: 0, malformed: 0, alertRepeats: 0 };
+  /** Remote alert ids delivered, oldest first (a Set keeps insertion order). */
+  private readonly seenAlerts = new Set<string>();
+  private readonly alertDedupCapacity: number;
 
   constructor(private readonly o: ScoresBridgeOptions) {
     this.groupId = `${o.groupPrefix}.scores.${o.instanceId}`;
     this.log = o.logger ?? silent;
+    this.alertDedupCapacity = Math.max(1, o.alertDedupCapacity ?? 10_000);
     this.outbox = new Outbox({
       capacity: o.outboxCapacity,
       send: async (records) => {
@@ -147,6 +167,14 @@ export class ScoresBridge implements ScorePublisher {
     await this.outbox.send(encodeScoresEvent({ kind: 'call', call }, this.o.instanceId));
   }
 
+  /**
+   * Produces a new alert for the other instances. Unlike scores, it is NOT delivered locally:
+   * the analytics service already published it to this instance's AlertHub.
+   */
+  async publishAlert(alert: Alert): Promise<void> {
+    await this.outbox.send(encodeScoresEvent({ kind: 'alert', alert }, this.o.instanceId));
+  }
+
   /** Sends what is queued (up to stopGraceMs), then leaves the group. */
   async stop(): Promise<void> {
     await this.outbox.close(this.o.stopGraceMs ?? 5_000);
@@ -173,6 +201,17 @@ export class ScoresBridge implements ScorePublisher {
     }
     this.counters.consumed++;
     if (ev.kind === 'score') this.o.local.deliverScore(ev.score);
-    else this.o.local.deliverCall(ev.call);
+    else if (ev.kind === 'call') this.o.local.deliverCall(ev.call);
+    else this.deliverAlert(ev.alert);
+  }
+
+  private deliverAlert(alert: Alert): void {
+    if (this.seenAlerts.has(alert.id)) {
+      this.counters.alertRepeats++;
+      return;
+    }
+    this.seenAlerts.add(alert.id);
+    if (this.seenAlerts.size > this.alertDedupCapacity) this.seenAlerts.delete(this.seenAlerts.values().next().value as string);
+    this.o.alerts?.publish(alert);
   }
 }
