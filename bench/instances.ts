@@ -31,7 +31,7 @@ import { loadFixtureCalls } from '../src/app/demo/fixtures.js';
 import { scriptCall } from '../src/app/demo/script.js';
 import { repoRoot } from '../src/app/paths.js';
 import { encodeChunk } from '../src/ingest/encode.js';
-import { audit, auditPg, httpStatus, type Instance, scriptCalls, sendChunks, serverEnv, startInstance, stopInstances, tempDir, until } from '../test/fault/harness.js';
+import { audit, auditPg, httpStatus, type Instance, metricSum, scrape, scriptCalls, sendChunks, serverEnv, startInstance, stopInstances, tempDir, until } from '../test/fault/harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -114,30 +114,34 @@ async function freshSetup(label: string): Promise<{ topic: string; env: Record<s
   };
 }
 
-/** Starts `n` instances with `workers` scorer workers each; resolves when all are ready and own partitions. */
-async function startGroup(n: number, workers: number, env: Record<string, string>): Promise<Instance[]> {
+/** Starts `n` instances with `workers` scorer workers each (one after the other, or `together`);
+ *  resolves when all are ready and own partitions. */
+async function startGroup(n: number, workers: number, env: Record<string, string>, together = false): Promise<Instance[]> {
+  const start = (i: number) => startInstance(`i${i}`, { ...env, SCORER_WORKERS: String(workers) });
   const out: Instance[] = [];
-  for (let i = 0; i < n; i++) out.push(await startInstance(`i${i}`, { ...env, SCORER_WORKERS: String(workers) }));
+  if (together) out.push(...await Promise.all(Array.from({ length: n }, (_, i) => start(i))));
+  else for (let i = 0; i < n; i++) out.push(await start(i));
   await until(async () => (await Promise.all(out.map((i) => httpStatus(i.url, '/readyz')))).every((s) => s === 200), 60_000, 'all ready');
   // Every instance owns partitions (the group settled after the last join).
   await until(() => out.every((i) => i.logs.some((l) => l.includes('"chunk partitions assigned"') && !l.includes('"partitions":[]'))), 60_000, 'all own partitions');
   return out;
 }
 
-interface Backlog { segments: number; spanS: number; segPerS: number; cpuPct: number; produceS: number }
+interface Backlog { share: number[]; segments: number; spanS: number; segPerS: number; cpuPct: number; produceS: number }
 
 async function backlog(n: number, workers: number): Promise<Backlog> {
   const s = await freshSetup(`b${n}x${workers}`);
   const calls = scriptCalls(Number(values.backlog), 'bench');
-  // The group first (every instance owns partitions), then the whole load at once: each instance
-  // drains its share from the start, none gets a head start while another is still starting.
-  const group = await startGroup(n, workers, s.env);
+  // The whole load first, then the instances, started together: the drain rate is then the
+  // group's alone (not the producer's, which shares the CPU), at the price of a first rebalance
+  // when the later joiner arrives (its partitions' open windows are handed over, as in production).
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const p0 = Date.now();
   for (const c of calls) await sendChunks(producer, s.topic, c.chunks);
   const produceS = (Date.now() - p0) / 1000;
   await producer.disconnect();
+  const group = await startGroup(n, workers, s.env, true);
   try {
     const cpu0 = group.map((i) => cpuSeconds(i.proc.pid!));
     const t0 = Date.now();
@@ -145,7 +149,8 @@ async function backlog(n: number, workers: number): Promise<Backlog> {
     const wall = (Date.now() - t0) / 1000;
     const cpu = group.reduce((a, i, k) => a + cpuSeconds(i.proc.pid!) - cpu0[k], 0);
     const [rows, lo, hi] = await s.storedSpanMs();
-    return { segments: rows, spanS: (hi - lo) / 1000, segPerS: rows / ((hi - lo) / 1000), cpuPct: (cpu / wall) * 100, produceS };
+    const share = (await Promise.all(group.map((i) => scrape(i.url)))).map((m) => metricSum(m, 'segments_scored_total'));
+    return { share, segments: rows, spanS: (hi - lo) / 1000, segPerS: rows / ((hi - lo) / 1000), cpuPct: (cpu / wall) * 100, produceS };
   } finally {
     await stopInstances(group);
     await s.cleanup();
@@ -226,7 +231,7 @@ console.log(`instances bench: configs ${values.configs}, backlog ${values.backlo
 const rows: string[] = [];
 for (const [n, w] of configs) {
   const b = Number(values.backlog) > 0 ? await backlog(n, w) : null;
-  if (b) console.log(`${n}x${w} backlog: ${b.segments} segments in ${b.spanS.toFixed(1)} s = ${b.segPerS.toFixed(2)}/s (produced in ${b.produceS.toFixed(1)} s), cpu ${b.cpuPct.toFixed(0)}%, load ${loadavg()[0].toFixed(1)}`);
+  if (b) console.log(`${n}x${w} backlog: ${b.segments} segments in ${b.spanS.toFixed(1)} s = ${b.segPerS.toFixed(2)}/s (produced in ${b.produceS.toFixed(1)} s before), per instance ${b.share.join('/')}, cpu ${b.cpuPct.toFixed(0)}%, load ${loadavg()[0].toFixed(1)}`);
   const l = Number(values.calls) > 0 ? await live(n, w) : null;
   if (l) console.log(`${n}x${w} live: ${l.segments} segments ${l.segPerS.toFixed(2)}/s, seal p50/p95/p99 ${l.p50}/${l.p95}/${l.p99} ms, cpu ${l.cpuPct.toFixed(0)}%, unmatched ${l.unmatched}, load ${loadavg()[0].toFixed(1)}`);
   rows.push(`| ${n} x ${w} | ${b ? `${b.segPerS.toFixed(2)} (${b.segments} in ${b.spanS.toFixed(1)} s), cpu ${b.cpuPct.toFixed(0)}%` : '-'} | ${l ? `${l.segPerS.toFixed(2)} | ${l.p50} / ${l.p95} / ${l.p99} | ${l.cpuPct.toFixed(0)}%` : '- | - | -'} |`);
