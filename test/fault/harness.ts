@@ -234,7 +234,9 @@ const CALL_SQL = 'SELECT status, segment_count AS "segmentCount" FROM calls WHER
 
 /** Reads the shared SQLite file: rows per key, index contiguity, span overlap, call status. */
 export function audit(dbPath: string, callIds: string[]): Audit {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  // Not readonly: a read-only connection to a WAL database fails SQLITE_CANTOPEN when no
+  // -shm file exists (after the servers closed it), which would hide the real state.
+  const db = new Database(dbPath, { fileMustExist: true });
   db.pragma('busy_timeout = 5000');
   const lite = (sql: string) => db.prepare(sql.replace('$1', '?'));
   try {
