@@ -61,7 +61,7 @@ function cpuSeconds(pid: number): number {
 }
 
 /** A fresh topic (+ dlq) and, with --pg, a fresh database; the store's env and an auditor. */
-async function freshSetup(label: string): Promise<{ topic: string; env: Record<string, string>; audit: (ids: string[]) => Promise<{ rows: number; ended: number }>; storedSpanMs: () => Promise<[number, number, number]>; cleanup: () => Promise<void> }> {
+async function freshSetup(label: string): Promise<{ topic: string; env: Record<string, string>; audit: (ids: string[]) => Promise<{ rows: number; ended: number; keys: Set<string> }>; storedSpanMs: () => Promise<[number, number, number]>; cleanup: () => Promise<void> }> {
   const topic = `bench-instances-${label}-${Date.now()}-${randomBytes(2).toString('hex')}`;
   const admin = kafka.admin();
   await admin.connect();
@@ -157,7 +157,7 @@ async function backlog(n: number, workers: number): Promise<Backlog> {
   }
 }
 
-interface Live { segments: number; segPerS: number; p50: number; p95: number; p99: number; cpuPct: number; unmatched: number }
+interface Live { missed: number; stored: number; segments: number; segPerS: number; p50: number; p95: number; p99: number; cpuPct: number; unmatched: number }
 
 async function live(n: number, workers: number): Promise<Live> {
   const s = await freshSetup(`l${n}x${workers}`);
@@ -166,9 +166,11 @@ async function live(n: number, workers: number): Promise<Live> {
   await producer.connect();
   const clients: Client[] = [];
   const sends = new Map<string, { media: { endMs: number; at: number }[]; endAt: number }>();
+  const received = new Set<string>();
   const seal: number[] = [];
   let unmatched = 0;
-  const onScore = (sc: { callId: string; endMs: number; revision: number }) => {
+  const onScore = (sc: { callId: string; channel: string; segmentIndex: number; endMs: number; revision: number }) => {
+    received.add(`${sc.callId}/${sc.channel}/${sc.segmentIndex}/${sc.revision}`);
     const c = sends.get(sc.callId);
     if (!c || sc.revision > 0) return;
     const trigger = c.media.find((m) => m.endMs >= sc.endMs + SEAL_WAIT_MS);
@@ -190,8 +192,8 @@ async function live(n: number, workers: number): Promise<Live> {
       const client = createClient({ url: group[k % n].wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
       clients.push(client);
       await new Promise<void>((resolve, reject) => {
-        client.subscribe({ query: 'subscription($id: ID) { segmentScored(callId: $id) { callId endMs revision } }', variables: { id: callId } }, {
-          next: (v) => onScore((v.data as { segmentScored: { callId: string; endMs: number; revision: number } }).segmentScored),
+        client.subscribe({ query: 'subscription($id: ID) { segmentScored(callId: $id) { callId channel segmentIndex endMs revision } }', variables: { id: callId } }, {
+          next: (v) => onScore((v.data as { segmentScored: { callId: string; channel: string; segmentIndex: number; endMs: number; revision: number } }).segmentScored),
           error: reject,
           complete: () => {},
         });
@@ -217,7 +219,10 @@ async function live(n: number, workers: number): Promise<Live> {
     await new Promise((r) => setTimeout(r, 5000)); // the last segments arrive
     const wall = (Date.now() - t0) / 1000;
     const cpu = group.reduce((a, i, k) => a + cpuSeconds(i.proc.pid!) - cpu0[k], 0);
-    return { segments: seal.length, segPerS: seal.length / wall, p50: pct(seal, 50), p95: pct(seal, 95), p99: pct(seal, 99), cpuPct: (cpu / wall) * 100, unmatched };
+    // Every stored score of every call must have reached that call's subscriber (on either instance).
+    const stored = await s.audit([...sends.keys()]);
+    const missed = [...stored.keys].filter((k) => !received.has(k)).length;
+    return { missed, stored: stored.keys.size, segments: seal.length, segPerS: seal.length / wall, p50: pct(seal, 50), p95: pct(seal, 95), p99: pct(seal, 99), cpuPct: (cpu / wall) * 100, unmatched };
   } finally {
     await Promise.all(clients.map((c) => c.dispose()));
     await producer.disconnect();
@@ -233,7 +238,7 @@ for (const [n, w] of configs) {
   const b = Number(values.backlog) > 0 ? await backlog(n, w) : null;
   if (b) console.log(`${n}x${w} backlog: ${b.segments} segments in ${b.spanS.toFixed(1)} s = ${b.segPerS.toFixed(2)}/s (produced in ${b.produceS.toFixed(1)} s before), per instance ${b.share.join('/')}, cpu ${b.cpuPct.toFixed(0)}%, load ${loadavg()[0].toFixed(1)}`);
   const l = Number(values.calls) > 0 ? await live(n, w) : null;
-  if (l) console.log(`${n}x${w} live: ${l.segments} segments ${l.segPerS.toFixed(2)}/s, seal p50/p95/p99 ${l.p50}/${l.p95}/${l.p99} ms, cpu ${l.cpuPct.toFixed(0)}%, unmatched ${l.unmatched}, load ${loadavg()[0].toFixed(1)}`);
+  if (l) console.log(`${n}x${w} live: ${l.segments} segments ${l.segPerS.toFixed(2)}/s, seal p50/p95/p99 ${l.p50}/${l.p95}/${l.p99} ms, cpu ${l.cpuPct.toFixed(0)}%, unmatched ${l.unmatched}, stored ${l.stored} missed by subscribers ${l.missed}, load ${loadavg()[0].toFixed(1)}`);
   rows.push(`| ${n} x ${w} | ${b ? `${b.segPerS.toFixed(2)} (${b.segments} in ${b.spanS.toFixed(1)} s), cpu ${b.cpuPct.toFixed(0)}%` : '-'} | ${l ? `${l.segPerS.toFixed(2)} | ${l.p50} / ${l.p95} / ${l.p99} | ${l.cpuPct.toFixed(0)}%` : '- | - | -'} |`);
 }
 console.log('\n| instances x workers | backlog segments/s | live segments/s | live seal p50/p95/p99 ms | live cpu |\n|---|---|---|---|---|');
