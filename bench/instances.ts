@@ -76,7 +76,7 @@ async function freshSetup(label: string): Promise<{ topic: string; env: Record<s
       audit: async (ids) => audit(tmp.dbPath, ids),
       storedSpanMs: async () => {
         const Database = (await import('better-sqlite3')).default;
-        const db = new Database(tmp.dbPath, { readonly: true });
+        const db = new Database(tmp.dbPath); // not readonly: see audit() in the harness (WAL without -shm)
         const r = db.prepare(spanSql).get() as { n: number; lo: number; hi: number };
         db.close();
         return [r.n, r.lo, r.hi];
