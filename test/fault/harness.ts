@@ -99,7 +99,8 @@ export async function startInstance(name: string, env: Record<string, string>, t
 
 /** Env for a server on `brokers` / `topic` / `group` with its SQLite file at `dbPath`. */
 export function serverEnv(o: { brokers: string[]; topic: string; group: string; dbPath: string }): Record<string, string> {
-  return { KAFKA_BROKERS: o.brokers.join(','), KAFKA_TOPIC: o.topic, KAFKA_GROUP: o.group, DB_PATH: o.dbPath, DATA_DIR: join(o.dbPath, '..'), KAFKA_SESSION_TIMEOUT_MS: '6000', LAG_SAMPLE_MS: '1000' };
+  // PG_URL '' : the SQLite file, even when the test process has PG_URL (as .ci/run exports it).
+  return { PG_URL: '', KAFKA_BROKERS: o.brokers.join(','), KAFKA_TOPIC: o.topic, KAFKA_GROUP: o.group, DB_PATH: o.dbPath, DATA_DIR: join(o.dbPath, '..'), KAFKA_SESSION_TIMEOUT_MS: '6000', LAG_SAMPLE_MS: '1000' };
 }
 
 export function tempDir(prefix: string): { dir: string; dbPath: string; cleanup: () => void } {

@@ -78,7 +78,9 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => 
     }
     throw storeError(e);
   } finally {
-    client.removeListener('error', onError);
+    // A broken client is destroyed by the pool, and its socket may still emit 'error' while it
+    // closes: keep our listener on it. A healthy one goes back idle, where the pool listens.
+    if (!broken) client.removeListener('error', onError);
     client.release(broken);
   }
 }
