@@ -17,7 +17,7 @@ import type pg from 'pg';
 import { AppError } from '../core/errors.js';
 import type { Page } from '../core/ports.js';
 import { migratePostgres } from '../store/postgres/migrate.js';
-import { createPool, inTransaction, type PgPoolOptions, query, storeError } from '../store/postgres/pool.js';
+import { inTransaction, openMigratedPool, type PgPoolOptions, query } from '../store/postgres/pool.js';
 import { Where } from '../store/postgres/where.js';
 import { type Alert, callKey } from './alert.js';
 import type { AlertQuery, AlertStore, CallSearch, CallSummary } from './alert-store.js';
@@ -56,18 +56,8 @@ export class PostgresAlertStore implements AlertStore {
   /** Opens the pool and applies pending migrations (under the analytics advisory lock). */
   async start(): Promise<void> {
     if (this.pool) return;
-    const pool = createPool({ ...this.o, maxConnections: this.o.maxConnections ?? 4, applicationName: this.o.applicationName ?? 'sentiment-stream-analytics' });
-    try {
-      const client = await pool.connect();
-      try {
-        await migratePostgres(client, ANALYTICS_PG_MIGRATIONS, { table: ANALYTICS_PG_MIGRATIONS_TABLE, lockKey: ANALYTICS_PG_LOCK_KEY });
-      } finally {
-        client.release();
-      }
-    } catch (e) {
-      await pool.end().catch(() => undefined);
-      throw storeError(e);
-    }
+    const pool = await openMigratedPool({ ...this.o, maxConnections: this.o.maxConnections ?? 4, applicationName: this.o.applicationName ?? 'sentiment-stream-analytics' }, (client) =>
+      migratePostgres(client, ANALYTICS_PG_MIGRATIONS, { table: ANALYTICS_PG_MIGRATIONS_TABLE, lockKey: ANALYTICS_PG_LOCK_KEY }));
     this.pool = pool;
   }
 

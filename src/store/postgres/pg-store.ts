@@ -19,7 +19,7 @@ import type { HistoryQuery, ScoreHistory, StoredScore } from '../history.js';
 import { checkCall, checkPageSize, checkScore, mergeStatus } from '../validate.js';
 import { migratePostgres } from './migrate.js';
 import { POSTGRES_MIGRATIONS } from './migrations/index.js';
-import { type PgPoolOptions, createPool, inTransaction, query, storeError } from './pool.js';
+import { type PgPoolOptions, inTransaction, openMigratedPool, query } from './pool.js';
 import { type PgCallRow, type PgScoreRow, SCORE_COLUMNS, bigintToNumber, pgRowToCall, pgRowToScore, scoreValues } from './rows.js';
 import { Where } from './where.js';
 
@@ -43,18 +43,7 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory {
   /** Opens the pool and applies pending migrations (under an advisory lock). */
   async start(): Promise<void> {
     if (this.pool) return;
-    const pool = createPool(this.opts);
-    try {
-      const client = await pool.connect();
-      try {
-        await migratePostgres(client, POSTGRES_MIGRATIONS);
-      } finally {
-        client.release();
-      }
-    } catch (e) {
-      await pool.end().catch(() => undefined);
-      throw storeError(e);
-    }
+    const pool = await openMigratedPool(this.opts, (client) => migratePostgres(client, POSTGRES_MIGRATIONS));
     this.pool = pool;
   }
 

@@ -48,6 +48,33 @@ export function createPool(o: PgPoolOptions): pg.Pool {
   return pool;
 }
 
+/**
+ * Opens a pool and runs `migrate` on one of its clients before anyone else uses it; on failure
+ * the pool is closed and the error surfaces as storeError. The client listens for 'error' while
+ * it is held (a server restart during start-up must fail start(), not kill the process).
+ */
+export async function openMigratedPool(o: PgPoolOptions, migrate: (c: pg.PoolClient) => Promise<unknown>): Promise<pg.Pool> {
+  const pool = createPool(o);
+  try {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error): void => {
+      broken ??= err;
+    };
+    client.on('error', onError);
+    try {
+      await migrate(client);
+    } finally {
+      if (!broken) client.removeListener('error', onError);
+      client.release(broken);
+    }
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw storeError(e);
+  }
+  return pool;
+}
+
 /** Runs `fn` in a transaction on one client. Any failure rolls back and surfaces as storeError. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   let client: pg.PoolClient;
