@@ -67,7 +67,11 @@ export function scoreParams(s: SegmentScore, storedAtMs: number): Omit<ScoreRow,
   };
 }
 
-export function rowToScore(r: ScoreRow): SegmentScore {
+/** The score columns both stores share, with text_missing as a boolean. */
+export type ScoreColumns = Omit<ScoreRow, 'id' | 'stored_at_ms' | 'text_missing'> & { text_missing: boolean };
+
+/** Columns -> SegmentScore, for every store (each converts its own column types first). */
+export function scoreFromColumns(r: ScoreColumns): SegmentScore {
   return {
     callId: r.call_id,
     tenant: r.tenant,
@@ -79,7 +83,7 @@ export function rowToScore(r: ScoreRow): SegmentScore {
     valence: r.valence,
     label: r.label as SentimentLabel,
     confidence: r.confidence,
-    textMissing: r.text_missing === 1,
+    textMissing: r.text_missing,
     modalities: { text: r.mod_text as ModalityState, audio: r.mod_audio as ModalityState, video: r.mod_video as ModalityState },
     modalityWeights: { text: r.w_text, audio: r.w_audio, video: r.w_video },
     text: r.text,
@@ -89,15 +93,26 @@ export function rowToScore(r: ScoreRow): SegmentScore {
   };
 }
 
-export function rowToCall(r: CallRow): CallInfo {
+/** The call columns both stores share, with channels and meta decoded. */
+export type CallColumns = Omit<CallRow, 'channels' | 'meta' | 'updated_at_ms'> & { channels: string[]; meta: Record<string, string> };
+
+export function callFromColumns(r: CallColumns): CallInfo {
   return {
     callId: r.call_id,
     tenant: r.tenant,
     status: r.status as CallInfo['status'],
     startedAtMs: r.started_at_ms,
     endedAtMs: r.ended_at_ms,
-    channels: JSON.parse(r.channels) as string[],
+    channels: [...r.channels],
     segmentCount: r.segment_count,
-    meta: JSON.parse(r.meta) as Record<string, string>,
+    meta: { ...r.meta },
   };
+}
+
+export function rowToScore(r: ScoreRow): SegmentScore {
+  return scoreFromColumns({ ...r, text_missing: r.text_missing === 1 });
+}
+
+export function rowToCall(r: CallRow): CallInfo {
+  return callFromColumns({ ...r, channels: JSON.parse(r.channels) as string[], meta: JSON.parse(r.meta) as Record<string, string> });
 }

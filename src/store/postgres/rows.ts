@@ -3,7 +3,8 @@
  * node-postgres returns BIGINT as a string (it may exceed 2^53); ids and ms stay far below
  * that, so they are converted with Number and checked.
  */
-import type { CallInfo, ModalityState, SegmentScore, SentimentLabel } from '../../core/types.js';
+import type { CallInfo, SegmentScore } from '../../core/types.js';
+import { callFromColumns, scoreFromColumns } from '../sqlite-rows.js';
 
 export interface PgScoreRow {
   id: string;
@@ -66,36 +67,9 @@ export function bigintToNumber(v: string | number): number {
 }
 
 export function pgRowToScore(r: PgScoreRow): SegmentScore {
-  return {
-    callId: r.call_id,
-    tenant: r.tenant,
-    channel: r.channel,
-    segmentIndex: r.segment_index,
-    revision: r.revision,
-    startMs: r.start_ms,
-    endMs: r.end_ms,
-    valence: r.valence,
-    label: r.label as SentimentLabel,
-    confidence: r.confidence,
-    textMissing: r.text_missing,
-    modalities: { text: r.mod_text as ModalityState, audio: r.mod_audio as ModalityState, video: r.mod_video as ModalityState },
-    modalityWeights: { text: r.w_text, audio: r.w_audio, video: r.w_video },
-    text: r.text,
-    modelVersion: r.model_version,
-    executionProvider: r.execution_provider,
-    scoredAt: r.scored_at,
-  };
+  return scoreFromColumns(r);
 }
 
 export function pgRowToCall(r: PgCallRow): CallInfo {
-  return {
-    callId: r.call_id,
-    tenant: r.tenant,
-    status: r.status as CallInfo['status'],
-    startedAtMs: r.started_at_ms,
-    endedAtMs: r.ended_at_ms,
-    channels: [...r.channels],
-    segmentCount: r.segment_count,
-    meta: { ...r.meta },
-  };
+  return callFromColumns(r);
 }
