@@ -105,6 +105,9 @@ start() {
 SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'user')
   WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
 SELECT format('ALTER ROLE %I PASSWORD %L', :'user', :'pass') \gexec
+-- DROP DATABASE ... WITH (FORCE) must be able to end an autovacuum worker that happens to be
+-- in the database; without this grant PostgreSQL refuses with 42501 and the drop fails
+SELECT format('GRANT pg_signal_backend TO %I', :'user') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user')
   WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SQL

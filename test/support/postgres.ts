@@ -64,10 +64,28 @@ export async function freshDatabase(t: TestContext, prefix = 'db', baseUrl: stri
   const safe = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30);
   const name = `test_${safe}_${Date.now()}_${randomBytes(3).toString('hex')}`;
   await admin(baseUrl, `CREATE DATABASE ${pg.escapeIdentifier(name)}`);
-  t.after(() => admin(baseUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`));
+  t.after(() => dropDatabase(baseUrl, name));
   const u = new URL(baseUrl);
   u.pathname = `/${name}`;
   return u.toString();
+}
+
+/**
+ * `DROP DATABASE ... WITH (FORCE)`, retried for a few seconds when PostgreSQL refuses because
+ * a process the role may not signal (an autovacuum worker, on a server whose role lacks
+ * pg_signal_backend) is in the database: such a worker leaves within moments.
+ */
+async function dropDatabase(baseUrl: string, name: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await admin(baseUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== '42501' && code !== '55006') || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 async function admin(url: string, sql: string): Promise<void> {
