@@ -36,7 +36,7 @@ class ModelConfig:
     d: int = 128  # shared frame-level width (paper: 256; halved to fit 2-core CPU training)
     n_heads: int = 4  # heads in every attention
     audio_channels: int = 96  # width of the audio conv stack
-    audio_strides: tuple = (4, 2, 2)  # one conv (kernel 5) per entry: 100/16 = 6.25 audio frames/s
+    audio_strides: tuple = (4, 2, 2)  # one patch layer (kernel = stride) per entry: 100/16 = 6.25 frames/s
     sim_slots: int = 8  # K simulated text tokens
     mia_hidden: int = 128  # bottleneck of each MIA autoencoder
     fused_dim: int = 128  # fused vector fed to the valence head
@@ -98,29 +98,52 @@ def mlp(d_in: int, d_hidden: int, d_out: int, dropout: float = 0.0) -> nn.Sequen
 
 
 class AudioEncoder(nn.Module):
-    """Log-mel (B, Ta, n_mels) -> frames (B, ceil(Ta / prod(strides)), d), strided conv stack.
-    Inputs are zeroed past each row's length before every conv, so a row's valid outputs
-    do not depend on how far the batch is padded. Kernel 5 with padding 2 gives
-    ceil(T / s) outputs for stride s, and output i is valid iff input i * s is
-    (mask[:, ::s])."""
+    """Log-mel (B, Ta, n_mels) -> frames (B, ceil(Ta / prod(strides)), d): a stack of patch
+    embeddings, each a conv with kernel = stride (non-overlapping patches of s frames; 4, 2, 2
+    -> 16 log-mel frames = 160 ms per output frame, 6.25 frames/s). Inputs are zeroed past each
+    row's length before every layer, so a row's valid outputs do not depend on how far the
+    batch is padded; output i is valid iff input i * s is (mask[:, ::s]).
+
+    Two computations of the same weights: the ONNX export runs the conv (right-padded by s - 1
+    so the output count is ceil(T / s) for any T in the graph); eager PyTorch runs it as one
+    matmul over reshaped patches, because the conv kernel that torch 1.13 uses here (oneDNN is
+    off, see train.safe_backends) is 4x slower than the matmul. tests/test_model.py checks the
+    two agree."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         n = len(cfg.audio_strides)
         chans = [cfg.n_mels] + [cfg.audio_channels] * n
         self.strides = tuple(int(s) for s in cfg.audio_strides)
-        self.convs = nn.ModuleList(nn.Conv1d(chans[i], chans[i + 1], 5, stride=s, padding=2)
+        self.convs = nn.ModuleList(nn.Conv1d(chans[i], chans[i + 1], s, stride=s)
                                    for i, s in enumerate(self.strides))
         self.proj = nn.Linear(cfg.audio_channels, cfg.d)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # contiguous: mkldnn conv1d backward on a transposed view returns garbage in torch 1.13
-        h = (x * mask.unsqueeze(-1)).transpose(1, 2).contiguous()  # (B, n_mels, Ta)
+    @staticmethod
+    def _patch_conv(conv: nn.Conv1d, h: torch.Tensor, s: int) -> torch.Tensor:
+        """conv(h) for h (B, T, C) channels-last -> (B, ceil(T / s), C_out), as a matmul."""
+        B, T, C = h.shape
+        if T % s:
+            h = F.pad(h, (0, 0, 0, s - T % s))
+        w = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, s * C)  # [o, k * C + c]
+        return F.linear(h.reshape(B, -1, s * C), w, conv.bias)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor,
+                as_conv: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """as_conv: run the conv form (default: only while tracing / exporting to ONNX)."""
+        h = x * mask.unsqueeze(-1)  # (B, Ta, n_mels)
+        graph = (torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()) if as_conv is None else as_conv
+        if graph:
+            h = h.transpose(1, 2)  # (B, n_mels, Ta)
         for conv, stride in zip(self.convs, self.strides):
-            h = F.gelu(conv(h))  # (B, C, T/s)
-            mask = mask[:, ::stride]  # (B, T/s)
-            h = h * mask.unsqueeze(1)
-        return self.proj(h.transpose(1, 2)), mask  # (B, Ta', d), (B, Ta')
+            mask = mask[:, ::stride]  # (B, ceil(T / s))
+            if graph:
+                h = F.gelu(conv(F.pad(h, (0, stride - 1)))) * mask.unsqueeze(1)  # (B, C, T/s)
+            else:
+                h = F.gelu(self._patch_conv(conv, h, stride)) * mask.unsqueeze(-1)  # (B, T/s, C)
+        if graph:
+            h = h.transpose(1, 2)
+        return self.proj(h), mask  # (B, Ta', d), (B, Ta')
 
 
 class TextSimulator(nn.Module):

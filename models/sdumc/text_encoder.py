@@ -10,6 +10,8 @@ server computes.
 
 CLI (from models/):
   python -m sdumc.text_encoder --out sdumc-v1          export int8 graph + tokenizer.json
+  python -m sdumc.text_encoder --out sdumc-v1 --tuned runs/text-tune/best.pt
+                                                      the same, with sentiment-tuned weights
   python -m sdumc.text_encoder --bench sdumc-v1        sentences/s of the int8 graph, batch 1/32
 """
 from __future__ import annotations
@@ -229,13 +231,14 @@ def write_tokenizer(out_dir: Path, max_tokens: int = MAX_TOKENS) -> Path:
     return dst
 
 
-def export(out_dir: Path, max_tokens: int = MAX_TOKENS) -> Path:
+def export(out_dir: Path, max_tokens: int = MAX_TOKENS, model: MiniLM | None = None) -> Path:
     """Export `text_encoder.int8.onnx` and `tokenizer.json` into `out_dir`; returns the graph path.
+    `model` defaults to the packaged weights (a sentiment-tuned one: sdumc.text_tune.load_tuned).
     The fp32 graph (~90 MB, too big to ship) only lives in a temp folder."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = export_fp32(Path(tmp) / "text_encoder.fp32.onnx")
+        fp32 = export_fp32(Path(tmp) / "text_encoder.fp32.onnx", model)
         int8 = quantize_int8(fp32, out_dir / INT8_FILE)
     write_tokenizer(out_dir, max_tokens)
     return int8
@@ -330,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sdumc.text_encoder", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, help="export the int8 graph + tokenizer.json into this folder")
     ap.add_argument("--max-tokens", type=int, default=MAX_TOKENS, help="truncation (default 64)")
+    ap.add_argument("--tuned", type=Path, help="a python -m sdumc.text_tune checkpoint (default: packaged weights)")
     ap.add_argument("--bench", type=Path, help="benchmark text_encoder.int8.onnx in this folder")
     a = ap.parse_args(argv)
     try:
@@ -337,8 +341,14 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("nothing to do: give --out and/or --bench")
         if not 2 < a.max_tokens <= 512:
             raise ValueError(f"--max-tokens {a.max_tokens} must be in 3..512")
+        if a.tuned and not a.out:
+            raise ValueError("--tuned needs --out")
         if a.out:
-            p = export(a.out, a.max_tokens)
+            model = None
+            if a.tuned:
+                from sdumc.text_tune import load_tuned
+                model = load_tuned(a.tuned)
+            p = export(a.out, a.max_tokens, model)
             print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) and {a.out / TOKENIZER_FILE}")
         if a.bench:
             r = bench(a.bench / INT8_FILE, _vader_texts(256))

@@ -2,6 +2,8 @@
 checkpoints and ONNX export (opset 17) of the one graph that serves both flows."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -40,6 +42,22 @@ def pad(x, extra, seed=7):
 
 
 PRESENCES = [[1, 1, 1], [0, 1, 1], [1, 0, 1], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]]
+
+
+@pytest.mark.parametrize("T", [16, 90, 97, 1])
+def test_audio_patch_matmul_equals_the_exported_conv(T):
+    """Eager training runs the audio patch layers as matmuls, the ONNX graph as convs."""
+    torch.manual_seed(0)
+    enc = SDUMC(SMALL).audio.eval()
+    x = torch.randn(3, T, 64)
+    mask = torch.ones(3, T)
+    mask[1, T // 2 + 1:] = 0  # a shorter row
+    with torch.no_grad():
+        h_mm, m_mm = enc(x, mask, as_conv=False)
+        h_cv, m_cv = enc(x, mask, as_conv=True)
+    assert h_mm.shape == h_cv.shape == (3, math.ceil(T / 16), SMALL.d)
+    assert torch.equal(m_mm, m_cv)
+    assert torch.allclose(h_mm, h_cv, atol=1e-5)
 
 
 def test_output_shapes_and_range():
