@@ -227,9 +227,11 @@ they are not evidence about real calls.
 ## Why torch 1.13 from Debian (python3-torch), CPU
 The model is small and trains on CPU; Debian's python3-torch 1.13 installs in seconds from the
 distribution mirror with no CUDA payload, while PyPI's torch 2.x wheels bring ~2 GB of CUDA
-libraries the build machines cannot use. Its costs: the generic BLAS (fast BLAS comes from
-Debian's libopenblas0-pthread, installed here), and ONNX export through the TorchScript-based
-exporter (opset 17), which is all the serving graph needs.
+libraries the build machines cannot use. Its build reports `BLAS_INFO=generic`: it calls the
+system `libblas.so.3`, which Debian's alternatives point at OpenBLAS (libopenblas0-pthread,
+installed by scripts/setup-system.sh; checked with `ldd`). Its costs: the oneDNN conv1d
+backward bug (training turns oneDNN off, docs/model.md) and ONNX export through the
+TorchScript-based exporter (opset 17), which is all the serving graph needs.
 
 ## Known weaknesses
 - Synthetic audio and video (see Data): the text simulator can only recover from audio what

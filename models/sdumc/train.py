@@ -24,7 +24,7 @@ import json
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -154,13 +154,35 @@ def _drop_av(presence: torch.Tensor, tc: TrainConfig, gen: torch.Generator) -> t
     return p
 
 
+def parse_loss(items: list[str] | None) -> dict[str, float]:
+    """`["distill_text=0.3", "rnc=0"]` -> {"distill_text": 0.3, "rnc": 0.0}, names checked
+    against LossWeights (for hyper-parameter searches on the validation split)."""
+    out: dict[str, float] = {}
+    names = {f.name for f in fields(LossWeights)}
+    for it in items or []:
+        k, sep, v = it.partition("=")
+        if not sep or k not in names:
+            raise ValueError(f"--loss {it!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(names))}")
+        try:
+            out[k] = float(v)
+        except ValueError:
+            raise ValueError(f"--loss {it!r}: {v!r} is not a number") from None
+        if not out[k] >= 0:
+            raise ValueError(f"--loss {it!r}: weights must be >= 0")
+    return out
+
+
 def train(variant_name: str, seed: int, cache: FeatureCache, tc: TrainConfig,
           out_dir: Path, base: ModelConfig | None = None, progress: bool = True,
-          log=print) -> dict:
-    """Train one variant with one seed; write out_dir/best.pt; return a summary dict."""
+          log=print, loss_override: dict[str, float] | None = None) -> dict:
+    """Train one variant with one seed; write out_dir/best.pt; return a summary dict.
+    `loss_override` replaces loss weights of the variant (terms it switches off stay off)."""
     if variant_name not in VARIANTS:
         raise ValueError(f"unknown variant {variant_name!r}; choose from {', '.join(VARIANTS)}")
     v = VARIANTS[variant_name]
+    if loss_override:
+        keep = {k: x for k, x in loss_override.items() if getattr(v.loss, k) or k == "rnc_tau"}
+        v = replace(v, loss=replace(v.loss, **keep))
     torch.set_num_threads(tc.threads)
     safe_backends()
     seed_everything(seed)
@@ -257,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     add_limit_args(ap)
     ap.add_argument("--out", type=Path, default=None, help="default runs/<variant>-s<seed>")
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--loss", nargs="*", metavar="NAME=W", help="override loss weights, e.g. distill_text=0.3")
     for f, default in asdict(TrainConfig()).items():
         ap.add_argument("--" + f.replace("_", "-"), type=type(default), default=default)
     for f in ("d", "audio_channels", "sim_slots", "n_heads"):
@@ -265,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.variant not in VARIANTS:
             raise ValueError(f"unknown variant {a.variant!r}; choose from {', '.join(VARIANTS)}")
+        parse_loss(a.loss)  # bad weights fail before the cache is built
         if a.seed < 0:
             raise ValueError("--seed must be >= 0")
         tc = TrainConfig(**{f: getattr(a, f) for f in asdict(TrainConfig())})
@@ -275,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--d must be a multiple of --n-heads")
         cache = FeatureCache(build_cache(a.corpus, progress=not a.no_progress, limits=limits_from(a)))
         out = a.out or RUNS_DIR / f"{a.variant}-s{a.seed}"
-        s = train(a.variant, a.seed, cache, tc, out, base, progress=not a.no_progress)
+        s = train(a.variant, a.seed, cache, tc, out, base, progress=not a.no_progress,
+                  loss_override=parse_loss(a.loss))
     except (ValueError, DataError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -65,3 +65,12 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert text_tune.main(["--corpus", str(tmp_path / "nope"), "--no-progress"]) == 2
     assert "error:" in capsys.readouterr().err
     assert te.main(["--tuned", str(junk)]) == 2  # --tuned without --out
+
+
+def test_export_records_what_the_text_graph_holds(tuned, tmp_path):
+    out, m = tuned
+    te.export(tmp_path, model=text_tune.load_tuned(out / "best.pt"), tuned=text_tune.summary(out / "best.pt"))
+    assert "top 1 layers sentiment-tuned on 20 train-split texts" in te.describe(tmp_path)
+    assert (tmp_path / te.INT8_FILE).stat().st_size < 30e6
+    te.export(tmp_path / "plain")
+    assert te.describe(tmp_path / "plain") == f"{te.BASE_NAME}, dynamic int8"

@@ -157,3 +157,16 @@ def test_row_limits_cache_a_seeded_subset(cache):
     k = 5  # a cached row holds the features of the corpus row it names
     np.testing.assert_allclose(sub.audio(k), cache.audio(rows[k]), atol=2e-2)  # fp16 storage
     assert sub.texts[k] == cache.texts[rows[k]]
+
+
+def test_loss_overrides_are_checked_and_keep_ablated_terms_off(cache, tmp_path):
+    from sdumc.train import parse_loss
+    assert parse_loss(["distill_text=0.3", "rnc=0"]) == {"distill_text": 0.3, "rnc": 0.0}
+    for bad in ("distill_text", "nope=1", "rnc=x", "rnc=-1"):
+        with pytest.raises(ValueError, match="--loss"):
+            parse_loss([bad])
+    s = train("no_distill", 0, cache, TrainConfig(epochs=1, batch_size=8, threads=1), tmp_path / "r",
+              SMALL, progress=False, log=lambda s: None, loss_override={"distill_text": 0.5, "rnc": 0.2})
+    loss = torch.load(tmp_path / "r" / "best.pt")["variant"]["loss"]
+    assert loss["distill_text"] == 0.0 and loss["rnc"] == 0.2  # the ablation stays an ablation
+    assert s["epochs_run"] == 1
