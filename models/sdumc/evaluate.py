@@ -171,7 +171,9 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
     vader_full: dict[str, list[float]] = {}
     alpha_mean: dict[str, list] = {}
     t0 = time.time()
-    vtexts, vy, vsub, venc = heldout_vader(Path(cache.meta["corpus"]))
+    vtexts, vy, vsub, venc = ([], np.zeros(0), np.zeros(0, str), {})
+    if {"text_only", "full"} & set(variants):
+        vtexts, vy, vsub, venc = heldout_vader(Path(cache.meta["corpus"]))
     for variant in variants:
         for seed in seeds:
             t1 = time.time()

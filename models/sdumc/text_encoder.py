@@ -233,21 +233,50 @@ def write_tokenizer(out_dir: Path, max_tokens: int = MAX_TOKENS) -> Path:
     return dst
 
 
+# int8 fidelity bar: mean-pooled cosine of the int8 graph to the fp32 weights it came from
+MIN_MEAN_COS, MIN_COS = 0.98, 0.94
+
+
+def int8_fidelity(model: MiniLM, int8_path: Path, texts: list[str]) -> dict[str, float]:
+    """Mean-pooled cosine between the int8 graph and the fp32 torch model on `texts`
+    (batches of 32, as the server may batch): {"mean", "min", "texts"}."""
+    sess = session(int8_path)
+    cos = []
+    for i in range(0, len(texts), 32):
+        f = tokenize(texts[i:i + 32])
+        with torch.no_grad():
+            ref = model(*(torch.from_numpy(f[n]) for n in INPUT_NAMES)).numpy()
+        ref = mean_pool(ref, f["attention_mask"])
+        got = mean_pool(sess.run([OUTPUT_NAME], f)[0], f["attention_mask"])
+        cos.append((ref * got).sum(1) / np.linalg.norm(ref, axis=1) / np.linalg.norm(got, axis=1))
+    c = np.concatenate(cos)
+    return {"mean": round(float(c.mean()), 4), "min": round(float(c.min()), 4), "texts": len(c)}
+
+
 def export(out_dir: Path, max_tokens: int = MAX_TOKENS, model: MiniLM | None = None,
            tuned: dict | None = None) -> Path:
-    """Export `text_encoder.int8.onnx`, `tokenizer.json` and `text_encoder.json` (provenance)
-    into `out_dir`; returns the graph path. `model` defaults to the packaged weights; a
-    sentiment-tuned one comes from sdumc.text_tune.load_tuned, with its summary as `tuned`.
-    The fp32 graph (~90 MB, too big to ship) only lives in a temp folder."""
+    """Export `text_encoder.int8.onnx`, `tokenizer.json` and `text_encoder.json` (provenance and
+    int8 fidelity) into `out_dir`; returns the graph path. `model` defaults to the packaged
+    weights; a sentiment-tuned one comes from sdumc.text_tune.load_tuned, with its summary as
+    `tuned`. Refuses (ValueError, nothing written) when the int8 graph strays from its fp32
+    weights beyond the bar on 96 VADER tweets. The fp32 graph (~90 MB, too big to ship) only
+    lives in a temp folder."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    model = model or load_minilm()
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = export_fp32(Path(tmp) / "text_encoder.fp32.onnx", model)
-        int8 = quantize_int8(fp32, out_dir / INT8_FILE)
+        int8 = quantize_int8(fp32, Path(tmp) / INT8_FILE)
+        fid = int8_fidelity(model, int8, _vader_texts(96))
+        if fid["mean"] < MIN_MEAN_COS or fid["min"] < MIN_COS:
+            raise ValueError(f"int8 text graph too far from its fp32 weights: pooled cosine mean {fid['mean']} "
+                             f"(bar {MIN_MEAN_COS}), min {fid['min']} (bar {MIN_COS}); not exported")
+        shutil.copyfile(int8, out_dir / INT8_FILE)
     write_tokenizer(out_dir, max_tokens)
-    info = {"base": BASE_NAME, "quantisation": "dynamic int8, per-channel weights", "tuned": tuned}
+    info = {"base": BASE_NAME, "quantisation": "dynamic int8, per-channel weights",
+            "int8_vs_fp32_pooled_cosine": fid, "tuned": tuned}
     (out_dir / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n")
-    return int8
+    return out_dir / INT8_FILE
 
 
 def describe(out_dir: Path) -> str:
