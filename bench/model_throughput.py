@@ -156,9 +156,12 @@ def main() -> int:
     try:
         m = json.loads((a.model / "manifest.json").read_text())
         info = m["model"]
-        if info["trained"] and not Path(info["checkpoint"]).is_file():
-            raise FileNotFoundError(f"checkpoint {info['checkpoint']} (for the eager side) not found")
-        model, _ = ex.load_model(Path(info["checkpoint"]) if info["trained"] else None, info["seed"] or 0)
+        # the manifest names the checkpoint relative to models/ (where sdumc.export runs)
+        ck = Path(__file__).resolve().parent.parent / "models" / info["checkpoint"] if info["trained"] else None
+        if ck is not None and not ck.is_file():
+            raise FileNotFoundError(f"checkpoint {ck} (for the eager side) not found: the eager side needs the "
+                                    "training run's checkpoint (models/runs is not committed)")
+        model, _ = ex.load_model(ck, info["seed"] or 0)
     except (FileNotFoundError, KeyError, ex.ExportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
