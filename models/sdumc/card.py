@@ -83,6 +83,17 @@ def plots(metrics: dict, plot_dir: Path, predictions: Path | None) -> list[str]:
     return made
 
 
+def _spread_note(a: dict, b: dict, key: str) -> str:
+    """' (within the seeds' spread: ...)' when two means differ by less than the larger std,
+    so a met bar is not read as more than it is."""
+    diff, std = abs(a[key] - b[key]), max(a[f"{key}_std"], b[f"{key}_std"])
+    if diff >= std:
+        return ""
+    wins = sum(x < y for x, y in zip(a.get(f"{key}_seeds", []), b.get(f"{key}_seeds", [])))
+    return (f" — but the difference ({diff:.3f}) is within one std of the seeds (lower on "
+            f"{wins} of {len(a.get(f'{key}_seeds', []))} seeds): not evidence of a real gain")
+
+
 def _bars(metrics: dict) -> list[str]:
     t = metrics["test"]
     out = []
@@ -90,7 +101,7 @@ def _bars(metrics: dict) -> list[str]:
         a, b = t["text_missing"], t["naive_zero_text"]
         out.append(f"- Text-missing MAE {a['mae']:.3f} ± {a['mae_std']:.3f} vs naive fusion "
                    f"{b['mae']:.3f} ± {b['mae_std']:.3f}: **{'met' if a['mae'] < b['mae'] else 'NOT met'}**"
-                   f" (lower is the bar).")
+                   f" (lower is the bar){_spread_note(a, b, 'mae')}.")
     if "full" in t and "text_only" in t:
         a, b = t["full"], t["text_only"]
         out.append(f"- All-modalities MAE {a['mae']:.3f} ± {a['mae_std']:.3f} vs text only "
@@ -150,7 +161,7 @@ def render(version_dir: Path, predictions: Path | None = None) -> Path:
     for v, conds in metrics.get("ablations", {}).items():
         for c, d in conds.items():
             abl.append(f"| {v} | {c} | " + " | ".join(_fmt(d, m) for m in METRICS) + " |")
-    vh = ["| subset | n | text path r (text_only model) | full model r (all modalities) | VADER lexicon r |",
+    vh = ["| subset | n | text path r (text_only model) | full model r (text alone) | VADER lexicon r |",
           "|---|---|---|---|---|"]
     for sub, d in metrics.get("vader_heldout", {}).items():
         mr = f"{d['model_r']:.3f} ± {d['model_r_std']:.3f}" if "model_r" in d else "–"

@@ -82,3 +82,12 @@ def test_cli_bad_input(capsys, tmp_path):
     assert "does not exist" in capsys.readouterr().err
     assert card.main(["--version-dir", str(tmp_path)]) == 2
     assert "metrics.json" in capsys.readouterr().err
+
+
+def test_card_says_when_a_met_bar_is_within_the_seeds_spread():
+    from sdumc.card import _spread_note
+    a = {"mae": 0.726, "mae_std": 0.008, "mae_seeds": [0.722, 0.737, 0.718]}
+    b = {"mae": 0.730, "mae_std": 0.002, "mae_seeds": [0.732, 0.729, 0.729]}
+    assert "within one std" in _spread_note(a, b, "mae") and "2 of 3 seeds" in _spread_note(a, b, "mae")
+    far = {"mae": 0.70, "mae_std": 0.002, "mae_seeds": [0.70, 0.70, 0.70]}
+    assert _spread_note(far, b, "mae") == ""
