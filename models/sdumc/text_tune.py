@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from sdumc.data import MODELS_DIR, DataError, open_corpus
+from sdumc.evaluate import pearson
 from sdumc.text_encoder import MAX_TOKENS, MiniLM, load_minilm, load_tokenizer
 
 RUNS_DIR = MODELS_DIR / "runs"
@@ -124,12 +125,6 @@ def predict(model: Tuner, states: list[np.ndarray], idx: np.ndarray, batch: int 
         for i, p in zip(b, model(*_batch(states, b)).numpy()):
             pred[int(i)] = float(p)
     return np.array([pred[int(i)] for i in idx], np.float32)
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.asarray(a, np.float64) - np.mean(a), np.asarray(b, np.float64) - np.mean(b)
-    den = math.sqrt(float((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / den) if den > 0 else 0.0
 
 
 def tune(corpus: Path, out_dir: Path, n_top: int = 2, epochs: int = 3, lr: float = 5e-5,
