@@ -168,6 +168,12 @@ start() {
   fetch
   write_config
   format_once
+  # thousands of leftover test partitions make start-up (log recovery) slower than the timeout
+  local parts
+  parts="$(find "$data" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' 2>/dev/null | wc -l)"
+  if [ "$parts" -gt 500 ]; then
+    say "warning: $data holds $parts partition folders; start-up may be slow (scripts/kafka.sh reset deletes them)"
+  fi
   local log="$logs/server.log" from=0
   [ -f "$log" ] && from="$(stat -c %s "$log")"
   # setsid: the broker outlives this script and the shell or test runner that called it

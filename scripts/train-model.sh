@@ -11,6 +11,7 @@
 #   TRAIN_ROWS=0 EPOCHS=6 bash scripts/train-model.sh  # every train row (slower)
 #
 # Settings (environment): VERSION (sdumc-v1), TRAIN_ROWS (4000; 0 = all 19,817), VAL_ROWS (600),
+# TEXT_ROWS (8000: text-only rows per epoch drawn from every labelled train text; 0 = none, -1 = all),
 # TEST_ROWS (2000: cached with the others, so sdumc.evaluate with the same limits reuses this
 # run as its full-s$SEED), EPOCHS (6), SEED (0), TUNE_LAYERS (2), TUNE_EPOCHS (3), THREADS (2).
 set -euo pipefail
@@ -21,6 +22,7 @@ TRAIN_ROWS=${TRAIN_ROWS:-4000}
 VAL_ROWS=${VAL_ROWS:-600}
 TEST_ROWS=${TEST_ROWS:-2000}
 EPOCHS=${EPOCHS:-6}
+TEXT_ROWS=${TEXT_ROWS:-8000}
 SEED=${SEED:-0}
 TUNE_LAYERS=${TUNE_LAYERS:-2}
 TUNE_EPOCHS=${TUNE_EPOCHS:-3}
@@ -41,7 +43,8 @@ say "sentiment-tuning the text encoder (top $TUNE_LAYERS layers, $TUNE_EPOCHS ep
 
 say "training the double-flow network ($TRAIN_ROWS train rows, $EPOCHS epochs)"
 "$PY" -m sdumc.train --variant full --seed "$SEED" --corpus corpus/v1 --train-rows "$TRAIN_ROWS" \
-  --val-rows "$VAL_ROWS" --test-rows "$TEST_ROWS" --epochs "$EPOCHS" --threads "$THREADS" --out "runs/full-s$SEED"
+  --val-rows "$VAL_ROWS" --test-rows "$TEST_ROWS" --epochs "$EPOCHS" --text-rows "$TEXT_ROWS" \
+  --threads "$THREADS" --out "runs/full-s$SEED"
 
 say "exporting $VERSION"
 "$PY" -m sdumc.export --checkpoint "runs/full-s$SEED/best.pt" --out "$VERSION"

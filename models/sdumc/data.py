@@ -106,7 +106,6 @@ def build_cache(corpus_dir: Path, progress: bool = True, text_batch: int = 64,
     rows/audio(i)/video(i) interface works. `limits` {split: max rows} caches a seeded
     subset (see select_rows)."""
     from sdumc.frontend import LogMel, LogMelConfig
-    from sdumc.text_encoder import encode_texts
     from tqdm import tqdm
 
     corpus_dir = Path(corpus_dir)
@@ -139,20 +138,7 @@ def build_cache(corpus_dir: Path, progress: bool = True, text_batch: int = 64,
     del audio_rows
 
     texts = [str(r["text"]) for r in rows]
-    if any(not t.strip() for t in texts):
-        bad = next(i for i, t in enumerate(texts) if not t.strip())
-        raise DataError(f"row {bad}: empty text")
-    text_rows: list[np.ndarray] = []
-    chunk = 1024  # encode in chunks so the padded [chunk, T, 384] array stays small
-    starts = range(0, n, chunk)
-    if progress:
-        starts = tqdm(starts, desc="cache: text encoder", unit="chunk")
-    for s in starts:
-        emb, mask = encode_texts(texts[s:s + chunk], batch_size=text_batch)
-        for e, m in zip(emb, mask):
-            text_rows.append(e[: int(m.sum())])
-    _ragged_save(tmp, "text", text_rows, np.float16, 384)
-    del text_rows
+    _save_text_embeddings(tmp, texts, progress, text_batch)
 
     video_rows, vmask_rows = [], []
     for i in range(n):
@@ -163,6 +149,33 @@ def build_cache(corpus_dir: Path, progress: bool = True, text_batch: int = 64,
     _ragged_save(tmp, "video", video_rows, np.float32, 24)
     _ragged_save(tmp, "vmask", vmask_rows, np.float32, 1)
 
+    _save_labels_and_meta(tmp, corpus_dir, rows, src, texts, {"limits": limits or {}})
+    tmp.rename(out)
+    return out
+
+
+def _save_text_embeddings(out: Path, texts: list[str], progress: bool, text_batch: int) -> None:
+    """Token embeddings of `texts` from the served int8 graph, ragged, float16, real tokens only."""
+    from sdumc.text_encoder import encode_texts
+    from tqdm import tqdm
+
+    if any(not t.strip() for t in texts):
+        bad = next(i for i, t in enumerate(texts) if not t.strip())
+        raise DataError(f"row {bad}: empty text")
+    text_rows: list[np.ndarray] = []
+    chunk = 1024  # encode in chunks so the padded [chunk, T, 384] array stays small
+    starts = range(0, len(texts), chunk)
+    if progress:
+        starts = tqdm(starts, desc="cache: text encoder", unit="chunk")
+    for s in starts:
+        emb, mask = encode_texts(texts[s:s + chunk], batch_size=text_batch)
+        for e, m in zip(emb, mask):
+            text_rows.append(e[: int(m.sum())])
+    _ragged_save(out, "text", text_rows, np.float16, 384)
+
+
+def _save_labels_and_meta(out: Path, corpus_dir: Path, rows: list[dict], src: np.ndarray,
+                          texts: list[str], extra: dict) -> None:
     def col(key, default):
         return [r.get(key, default) for r in rows]
 
@@ -170,14 +183,51 @@ def build_cache(corpus_dir: Path, progress: bool = True, text_batch: int = 64,
     split = np.array([SPLITS.index(s) if s in SPLITS else -1 for s in col("split", "")], np.int8)
     if (split < 0).any():
         raise DataError(f"corpus {corpus_dir}: split must be one of {SPLITS}")
-    np.save(tmp / "valence.npy", val)
-    np.save(tmp / "split.npy", split)
-    meta = {"format": FORMAT, "corpus": str(corpus_dir.resolve()), "n": n,
-            "limits": limits or {}, "corpus_rows": src.tolist(),
+    np.save(out / "valence.npy", val)
+    np.save(out / "split.npy", split)
+    meta = {"format": FORMAT, "corpus": str(Path(corpus_dir).resolve()), "n": len(rows),
+            **extra, "corpus_rows": src.tolist(),
             "subset": [str(s) for s in col("subset", "")],
             "label3": [None if x is None else str(x) for x in col("label3", None)],
             "texts": texts}
-    (tmp / "meta.json").write_text(json.dumps(meta))
+    (out / "meta.json").write_text(json.dumps(meta))
+
+
+def text_cache_dir_for(corpus_dir: Path, split: str = "train") -> Path:
+    """The folder of a corpus's text-only cache (exists or not); see build_text_cache."""
+    corpus_dir = Path(corpus_dir).resolve()
+    fp = _fingerprint(corpus_dir, {"text": _text_graph_id(), "text_only": split})
+    return CACHE_ROOT / f"{corpus_dir.name}-text{split}-{fp}"
+
+
+def build_text_cache(corpus_dir: Path, split: str = "train", progress: bool = True,
+                     text_batch: int = 64, reader=None) -> Path:
+    """Token embeddings of EVERY labelled text of one split of a corpus, with no audio or
+    video: rows for text-only supervision (train.TrainConfig.text_rows). A budgeted run
+    caches the media of a few thousand utterances, but labelled text is cheap: the text path
+    learns from all of it. Same layout as build_cache with zero-length audio and video rows,
+    so FeatureCache loads it and its batches have presence (1, 0, 0)."""
+    if split not in SPLITS:
+        raise DataError(f"split must be one of {SPLITS}, got {split!r}")
+    corpus_dir = Path(corpus_dir)
+    reader = reader if reader is not None else open_corpus(corpus_dir)
+    out = text_cache_dir_for(corpus_dir, split)
+    if (out / "meta.json").is_file():
+        return out
+    src = np.array([i for i, r in enumerate(reader.rows)
+                    if r.get("split") == split and r.get("valence") is not None], dtype=np.int64)
+    if len(src) == 0:
+        raise DataError(f"corpus {corpus_dir} has no labelled {split} rows")
+    rows = [reader.rows[i] for i in src]
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    texts = [str(r["text"]) for r in rows]
+    _save_text_embeddings(tmp, texts, progress, text_batch)
+    empty = [np.zeros((0, 1), np.float32)] * len(rows)
+    _ragged_save(tmp, "audio", [np.zeros((0, 64), np.float16)] * len(rows), np.float16, 64)
+    _ragged_save(tmp, "video", [np.zeros((0, 24), np.float32)] * len(rows), np.float32, 24)
+    _ragged_save(tmp, "vmask", empty, np.float32, 1)
+    _save_labels_and_meta(tmp, corpus_dir, rows, src, texts, {"text_only": split})
     tmp.rename(out)
     return out
 
@@ -214,6 +264,9 @@ class FeatureCache:
 
     def audio_len(self) -> np.ndarray:
         return np.diff(self._ao)
+
+    def text_len(self) -> np.ndarray:
+        return np.diff(self._to)
 
     def indices(self, split: str, labelled: bool = True) -> np.ndarray:
         """Row indices of a split (only rows with a continuous valence when labelled)."""

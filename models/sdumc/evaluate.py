@@ -27,7 +27,8 @@ import torch
 
 from sdumc.data import MODELS_DIR, DataError, FeatureCache, add_limit_args, build_cache, limits_from
 from sdumc.model import SDUMC
-from sdumc.train import CONDITIONS, DEFAULT_CORPUS, RUNS_DIR, VARIANTS, TrainConfig, predict_many, train
+from sdumc.train import (CONDITIONS, DEFAULT_CORPUS, RUNS_DIR, VARIANTS, TrainConfig, predict_many,
+                         resolve_text_cache, text_cache_for, train)
 
 VADER_SUBSETS = ("movie", "tweets", "nyt")
 # which test conditions each variant is scored under, and the metrics.json key of each
@@ -142,24 +143,82 @@ def text_path_valence(model: SDUMC, enc: dict[str, np.ndarray], batch: int = 256
 
 
 # ---- the command -------------------------------------------------------------------------
+def _reusable(ck: Path, cache: FeatureCache, tc: TrainConfig, text_cache: FeatureCache | None) -> dict | None:
+    """The checkpoint's dict when it was trained on this cache, text cache and config, else None."""
+    if not ck.is_file():
+        return None
+    c = torch.load(ck, map_location="cpu")
+    text_path = str(text_cache.path) if text_cache is not None and tc.text_rows else None  # resolved by caller
+    same = (c.get("cache") == str(cache.path) and c.get("train_config") == asdict(tc)
+            and c.get("text_cache") == text_path)
+    return c if same else None
+
+
+def _train_one(variant: str, seed: int, cache_path: str, text_path: str | None, tc: TrainConfig,
+               runs_dir: Path) -> dict:
+    """One training run in a worker process (spawned: a fresh torch, its own threads);
+    its log goes to runs_dir/<variant>-s<seed>/train.log."""
+    out = runs_dir / f"{variant}-s{seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "train.log", "w") as f:
+        def log(line: str) -> None:
+            print(line, file=f, flush=True)
+        return train(variant, seed, FeatureCache(Path(cache_path)), tc, out, progress=False, log=log,
+                     text_cache=FeatureCache(Path(text_path)) if text_path else None)
+
+
+def train_parallel(cache: FeatureCache, seeds: list[int], tc: TrainConfig, variants: list[str],
+                   jobs: int, retrain: bool, runs_dir: Path, log,
+                   text_cache: FeatureCache | None = None) -> set[tuple[str, int]]:
+    """Train every (variant, seed) that has no reusable checkpoint, `jobs` runs at a time, each
+    with tc.threads torch threads, slowest variants first (double flow before one flow) so the
+    queues end together. evaluate() then reuses the checkpoints."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    todo = [(v, s) for v in variants for s in seeds
+            if retrain or _reusable(runs_dir / f"{v}-s{s}" / "best.pt", cache, tc, text_cache) is None]
+    todo.sort(key=lambda vs: (not VARIANTS[vs[0]].double_flow, vs[1]))
+    if not todo:
+        return set()
+    log(f"training {len(todo)} runs, {jobs} at a time: {', '.join(f'{v}-s{s}' for v, s in todo)}")
+    text_path = str(text_cache.path) if text_cache is not None and tc.text_rows else None
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+        futs = {pool.submit(_train_one, v, s, str(cache.path), text_path, tc, runs_dir): (v, s)
+                for v, s in todo}
+        for f in cf.as_completed(futs):
+            v, s = futs[f]
+            r = f.result()  # a failed run raises here, naming its log
+            log(f"trained {v}-s{s}: {r['epochs_run']} epochs, {r['train_seconds']:.0f} s, "
+                f"best validation {r['best_val_select']:.4f}")
+    return set(todo)
+
+
 def _run(variant: str, seed: int, cache: FeatureCache, tc: TrainConfig, retrain: bool,
-         runs_dir: Path, log) -> tuple[SDUMC, dict]:
+         runs_dir: Path, log, text_cache: FeatureCache | None = None) -> tuple[SDUMC, dict]:
     out = runs_dir / f"{variant}-s{seed}"
     ck = out / "best.pt"
     if ck.is_file() and not retrain:
-        c = torch.load(ck, map_location="cpu")
-        if c.get("cache") == str(cache.path) and c.get("train_config") == asdict(tc):
+        c = _reusable(ck, cache, tc, text_cache)
+        if c is not None:
             log(f"reuse {ck}")
             return SDUMC.from_checkpoint(c), {**c["summary"], "reused": True}
         log(f"{ck} was trained on another cache or config: retraining")
-    summary = train(variant, seed, cache, tc, out, progress=True, log=log)
+    summary = train(variant, seed, cache, tc, out, progress=True, log=log, text_cache=text_cache)
     return SDUMC.from_checkpoint(ck), {**summary, "reused": False}
 
 
 def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Path,
              variants: list[str], retrain: bool = False, runs_dir: Path = RUNS_DIR,
-             log=print) -> dict:
-    """Train/reuse, score, write out_dir/metrics.json and runs_dir/predictions.npz."""
+             log=print, text_cache: FeatureCache | None = None, jobs: int = 1) -> dict:
+    """Train/reuse, score, write out_dir/metrics.json and runs_dir/predictions.npz.
+    `text_cache`: the text-only rows every variant trains on when tc.text_rows != 0.
+    `jobs` > 1 trains the missing runs that many at a time in worker processes first."""
+    t0 = time.time()
+    text_cache = resolve_text_cache(cache, tc, text_cache)
+    fresh: set[tuple[str, int]] = set()
+    if jobs > 1:
+        fresh = train_parallel(cache, seeds, tc, variants, jobs, retrain, runs_dir, log, text_cache)
+        retrain = False  # every run now has a checkpoint of this config
     te = cache.indices("test")
     if len(te) == 0:
         raise DataError(f"cache {cache.path}: no labelled test rows")
@@ -170,14 +229,13 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
     vader_model: dict[str, list[float]] = {}
     vader_full: dict[str, list[float]] = {}
     alpha_mean: dict[str, list] = {}
-    t0 = time.time()
     vtexts, vy, vsub, venc = ([], np.zeros(0), np.zeros(0, str), {})
     if {"text_only", "full"} & set(variants):
         vtexts, vy, vsub, venc = heldout_vader(Path(cache.meta["corpus"]))
     for variant in variants:
         for seed in seeds:
             t1 = time.time()
-            model, summary = _run(variant, seed, cache, tc, retrain, runs_dir, log)
+            model, summary = _run(variant, seed, cache, tc, retrain, runs_dir, log, text_cache)
             conds = SCORED.get(variant, {"full": "full", "text_missing": "text_missing"})
             pm = predict_many(model, cache, te, {c: CONDITIONS[c] for c in conds})
             for cond, key in conds.items():
@@ -195,7 +253,11 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
                     if m.sum() > 2:
                         dest.setdefault(sub, []).append(pearson(vp[m], vy[m]))
             spent = time.time() - t1
-            runs.append({**summary, "eval_seconds": round(spent - (0 if summary["reused"] else summary["train_seconds"]), 1)})
+            if (variant, seed) in fresh:  # trained by train_parallel just now, not an older run
+                summary = {**summary, "reused": False, "trained_in_parallel": jobs}
+            else:
+                spent -= 0 if summary["reused"] else summary["train_seconds"]
+            runs.append({**summary, "eval_seconds": round(spent, 1)})
     metrics: dict = {"test": {}, "ablations": {}, "vader_heldout": {}}
     for group, lst in per.items():
         if "." in group:
@@ -223,6 +285,8 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
     metrics["meta"] = {
         "seeds": seeds, "variants": variants, "corpus": cache.meta["corpus"], "cache": str(cache.path),
         "test_rows": int(len(te)), "train_config": asdict(tc), "limits": cache.meta.get("limits", {}),
+        "text_cache": str(text_cache.path) if text_cache is not None and tc.text_rows else None,
+        "text_rows_available": int(len(text_cache.indices("train"))) if text_cache is not None and tc.text_rows else 0,
         "torch": torch.__version__, "threads": tc.threads,
         "wall_seconds": round(time.time() - t0, 1), "runs": runs,
         "selection": "best epoch by validation MAE only (test never used for selection)",
@@ -244,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=Path, default=RUNS_DIR)
     ap.add_argument("--retrain", action="store_true", help="ignore existing checkpoints")
     ap.add_argument("--no-card", action="store_true", help="do not render MODEL_CARD.md")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="training runs at a time, in worker processes (each with --threads threads)")
     for f in fields(TrainConfig):
         ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     a = ap.parse_args(argv)
@@ -253,10 +319,13 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"unknown variant(s) {bad}; choose from {', '.join(VARIANTS)}")
         if len(set(a.seeds)) != len(a.seeds) or min(a.seeds) < 0:
             raise ValueError("--seeds must be distinct non-negative integers")
+        if a.jobs < 1:
+            raise ValueError("--jobs must be >= 1")
         tc = TrainConfig(**{f.name: getattr(a, f.name) for f in fields(TrainConfig)})
         cache = FeatureCache(build_cache(a.corpus, limits=limits_from(a)))
         metrics = evaluate(cache, a.seeds, tc, a.out, a.variants, a.retrain, a.runs,
-                           log=lambda s: print(s, file=sys.stderr))
+                           log=lambda s: print(s, file=sys.stderr),
+                           text_cache=text_cache_for(a.corpus, tc), jobs=a.jobs)
         if not a.no_card:
             from sdumc.card import render
             render(a.out, a.runs / "predictions.npz")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sdumc import card, evaluate as ev
-from sdumc.data import FeatureCache, build_cache
+from sdumc.data import FeatureCache, build_cache, build_text_cache
 from sdumc.train import TrainConfig
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "corpus-mini"
@@ -51,9 +51,11 @@ def test_evaluate_end_to_end_and_card(tmp_path, monkeypatch):
     small = ModelConfig(d=32, n_heads=2, audio_channels=16, sim_slots=4, mia_hidden=16, fused_dim=32, rnc_dim=8)
     monkeypatch.setattr(tr, "ModelConfig", lambda: small)  # tiny network, same code path
     cache = FeatureCache(build_cache(FIXTURE, progress=False))
-    tc = TrainConfig(epochs=1, batch_size=8, threads=1)
+    text_cache = FeatureCache(build_text_cache(FIXTURE, "train", progress=False))
+    tc = TrainConfig(epochs=1, batch_size=8, threads=1, text_rows=-1)
     variants = ["full", "no_mia", "naive_fusion", "text_only"]
-    m = ev.evaluate(cache, [0, 1], tc, tmp_path / "v", variants, runs_dir=tmp_path / "runs", log=lambda _: None)
+    m = ev.evaluate(cache, [0, 1], tc, tmp_path / "v", variants, runs_dir=tmp_path / "runs", log=lambda _: None,
+                    text_cache=text_cache)
     saved = json.loads((tmp_path / "v" / "metrics.json").read_text())
     assert saved["test"]["full"]["mae"] == m["test"]["full"]["mae"]
     for cond in ("full", "text_missing", "video_missing", "audio_only", "naive_zero_text", "text_only"):
@@ -64,9 +66,19 @@ def test_evaluate_end_to_end_and_card(tmp_path, monkeypatch):
     for sub in ("movie", "tweets", "nyt"):
         assert {"model_r", "lexicon_r", "n"} <= set(saved["vader_heldout"][sub])
     assert len(saved["meta"]["runs"]) == 8
+    assert saved["meta"]["text_cache"] == str(text_cache.path)
+    assert saved["meta"]["text_rows_available"] == len(text_cache.indices("train"))
+    assert all(r["text_rows_per_epoch"] == len(text_cache.indices("train")) for r in saved["meta"]["runs"])
     # reuse: a second call trains nothing and gives the same numbers
-    m2 = ev.evaluate(cache, [0, 1], tc, tmp_path / "v", variants, runs_dir=tmp_path / "runs", log=lambda _: None)
+    m2 = ev.evaluate(cache, [0, 1], tc, tmp_path / "v", variants, runs_dir=tmp_path / "runs", log=lambda _: None,
+                     text_cache=text_cache)
     assert m2["test"] == m["test"]
+    assert all(r["reused"] for r in m2["meta"]["runs"])
+    # the same checkpoints do not count as trained without the text rows
+    log = []
+    ev.evaluate(cache, [0], TrainConfig(epochs=1, batch_size=8, threads=1, text_rows=0), tmp_path / "v2", ["text_only"],
+                runs_dir=tmp_path / "runs", log=log.append)
+    assert any("retraining" in line for line in log)
     md = card.render(tmp_path / "v", tmp_path / "runs" / "predictions.npz").read_text()
     assert (tmp_path / "v" / "plots" / "mae_by_condition.png").stat().st_size > 1000
     assert (tmp_path / "v" / "plots" / "pred_vs_true.png").is_file()
@@ -91,3 +103,17 @@ def test_card_says_when_a_met_bar_is_within_the_seeds_spread():
     assert "within one std" in _spread_note(a, b, "mae") and "2 of 3 seeds" in _spread_note(a, b, "mae")
     far = {"mae": 0.70, "mae_std": 0.002, "mae_seeds": [0.70, 0.70, 0.70]}
     assert _spread_note(far, b, "mae") == ""
+
+
+def test_parallel_training_gives_the_same_checkpoints_as_serial(tmp_path, monkeypatch):
+    """--jobs 2 trains in spawned worker processes; seeded runs must not depend on that."""
+    cache = FeatureCache(build_cache(FIXTURE, progress=False))
+    tc = TrainConfig(epochs=1, batch_size=8, threads=1)
+    # full-size network (the spawned workers build their own; no monkeypatching crosses processes)
+    m_par = ev.evaluate(cache, [0], tc, tmp_path / "p", ["no_rnc", "text_only"], runs_dir=tmp_path / "par",
+                        log=lambda _: None, jobs=2)
+    assert all(not r["reused"] and r["trained_in_parallel"] == 2 for r in m_par["meta"]["runs"])
+    assert (tmp_path / "par" / "text_only-s0" / "train.log").read_text().count('"epoch": 1') == 1
+    m_ser = ev.evaluate(cache, [0], tc, tmp_path / "s", ["no_rnc", "text_only"], runs_dir=tmp_path / "ser",
+                        log=lambda _: None)
+    assert m_par["test"] == m_ser["test"] and m_par["ablations"] == m_ser["ablations"]

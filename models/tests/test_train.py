@@ -170,3 +170,57 @@ def test_loss_overrides_are_checked_and_keep_ablated_terms_off(cache, tmp_path):
     loss = torch.load(tmp_path / "r" / "best.pt")["variant"]["loss"]
     assert loss["distill_text"] == 0.0 and loss["rnc"] == 0.2  # the ablation stays an ablation
     assert s["epochs_run"] == 1
+
+
+def test_text_cache_holds_every_labelled_train_text_without_media(cache):
+    from sdumc.data import build_text_cache
+    tc_ = FeatureCache(build_text_cache(FIXTURE, "train", progress=False))
+    tr = cache.indices("train")
+    assert tc_.path != cache.path and tc_.meta["text_only"] == "train"
+    assert sorted(tc_.texts) == sorted(cache.texts[i] for i in tr)
+    assert (tc_.audio_len() == 0).all() and tc_.text_len().min() > 2
+    for k in tr[:5]:  # the same tokens through the same graph; dynamic int8 scales move with
+        i = tc_.texts.index(cache.texts[k])  # batch mates (text_encoder.encode_texts), so close, not equal
+        a, b_ = tc_.text(i).astype(np.float32).mean(0), cache.text(k).astype(np.float32).mean(0)
+        assert tc_.text(i).shape == cache.text(k).shape
+        assert a @ b_ / np.linalg.norm(a) / np.linalg.norm(b_) > 0.95
+        assert tc_.valence[i] == cache.valence[k]
+    b = tc_.batch([0, 1, 2])
+    assert b["presence"].tolist() == [[1.0, 0.0, 0.0]] * 3
+    m = SDUMC(SMALL).eval()
+    with torch.no_grad():  # a text-only batch runs through the full network, finite
+        assert torch.isfinite(m(*_to_inputs(b, b["presence"]))["valence"]).all()
+    with pytest.raises(Exception, match="split must be one of"):
+        build_text_cache(FIXTURE, "nope")
+
+
+def test_text_rows_train_the_text_path_from_the_text_cache(cache, tmp_path):
+    from sdumc.data import build_text_cache
+    text_cache = FeatureCache(build_text_cache(FIXTURE, "train", progress=False))
+    # without one given, a run builds (or finds) the text cache of its media cache's corpus
+    s = train("full", 0, cache, TrainConfig(epochs=1, batch_size=8, threads=1, text_rows=5), tmp_path / "x",
+              SMALL, progress=False, log=lambda _: None)
+    assert s["text_rows_per_epoch"] == 5
+    assert torch.load(tmp_path / "x" / "best.pt")["text_cache"] == str(text_cache.path)
+    with pytest.raises(ValueError, match="--text-rows"):
+        train("full", 0, cache, TrainConfig(epochs=1, batch_size=8, threads=1, text_rows=-2), tmp_path / "y",
+              SMALL, progress=False, log=lambda _: None)
+    runs = {}
+    for name, rows in (("none", 0), ("some", 12), ("all", -1)):
+        tc = TrainConfig(epochs=1, batch_size=8, threads=1, text_rows=rows)
+        runs[name] = train("full", 0, cache, tc, tmp_path / name, SMALL, progress=False,
+                           log=lambda _: None, text_cache=text_cache)
+    n = len(text_cache.indices("train"))
+    assert [runs[k]["text_rows_per_epoch"] for k in ("none", "some", "all")] == [0, 12, n]
+    ck = {k: torch.load(tmp_path / k / "best.pt") for k in runs}
+    assert ck["none"]["text_cache"] is None and ck["all"]["text_cache"] == str(text_cache.path)
+    a, b = ck["none"]["state_dict"], ck["all"]["state_dict"]
+    assert not torch.equal(a["text_proj.1.weight"], b["text_proj.1.weight"])  # the text rows trained it
+    # the audio encoder sees no text-only row: with one optimiser step per batch it still moves
+    # (media batches), but a text-only batch gives it no gradient
+    m = model_for(VARIANTS["full"], SMALL)
+    tb = text_cache.batch(text_cache.indices("train")[:8])
+    loss, _ = double_flow_loss(m(*_to_inputs(tb, tb["presence"])), None, tb["y"], LossWeights())
+    loss.backward()
+    assert all(p.grad is None or not p.grad.any() for p in m.audio.parameters())
+    assert any(p.grad is not None and p.grad.any() for p in m.text_proj.parameters())

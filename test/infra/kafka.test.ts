@@ -5,7 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Consumer, Producer } from 'kafkajs';
-import { freshGroupId, freshTopic, requireKafka, testKafka, testProducer } from '../support/kafka.js';
+import { FRESH_TOPIC, freshGroupId, freshName, freshTopic, requireKafka, testKafka, testProducer } from '../support/kafka.js';
+
+test('the stale-topic sweep matches fresh topics and the topics the app derives from them, nothing else', () => {
+  const name = freshName('sweep');
+  for (const derived of [name, `${name}.dlq`, `${name}.scores`]) assert.match(derived, FRESH_TOPIC);
+  assert.equal(FRESH_TOPIC.exec(`${name}.scores`)?.[1], name.split('-').at(-2), 'the creation time is read');
+  for (const other of ['call-chunks', 'call-chunks.dlq', '__consumer_offsets', `x${name}`, `${name}.DLQ`, `${name}-2`]) {
+    assert.doesNotMatch(other, FRESH_TOPIC);
+  }
+});
 
 test('freshTopic creates a uniquely named topic with the asked partition count', async (t) => {
   if (!(await requireKafka(t))) return;

@@ -114,7 +114,9 @@ function splitHostPort(address: string): [string, number] {
 /** Fresh topics from earlier runs older than this are deleted (10 minutes; tests are shorter). */
 export const STALE_TOPIC_AGE_MS = 10 * 60_000;
 
-const FRESH = /^test-.+-(\d{13})-[0-9a-f]{6}$/;
+// a fresh topic, or one the app derives from it (`<topic>.dlq`, `<topic>.scores`): the derived
+// ones never matched before, and piled up on long-lived machines (1,039 partition folders seen)
+export const FRESH_TOPIC = /^test-.+-(\d{13})-[0-9a-f]{6}(\.[a-z]+)*$/;
 let staleSweep: Promise<void> | undefined;
 
 /** A unique name `test-<prefix>-<epoch ms>-<6 hex>`; prefix is cut to Kafka's legal characters. */
@@ -167,7 +169,7 @@ export async function freshTopic(
 async function deleteStaleTopics(admin: ReturnType<Kafka['admin']>): Promise<void> {
   const now = Date.now();
   const stale = (await admin.listTopics()).filter((name) => {
-    const m = FRESH.exec(name);
+    const m = FRESH_TOPIC.exec(name);
     return m !== null && now - Number(m[1]) > STALE_TOPIC_AGE_MS;
   });
   if (stale.length > 0) await admin.deleteTopics({ topics: stale, timeout: 10_000 });
