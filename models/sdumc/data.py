@@ -343,15 +343,18 @@ def limits_from(a) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: python -m sdumc.data --corpus corpus/v1  (build the feature cache, print its folder)."""
+    """CLI: python -m sdumc.data --corpus corpus/v1  (build the feature cache, print its folder;
+    --text-only: the text-only cache of the train split instead)."""
     import argparse
     import sys
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v1")
+    ap.add_argument("--text-only", action="store_true",
+                    help="build the text-only cache of every labelled train text (no audio, video)")
     add_limit_args(ap)
     a = ap.parse_args(argv)
     try:
-        print(build_cache(a.corpus, limits=limits_from(a)))
+        print(build_text_cache(a.corpus, "train") if a.text_only else build_cache(a.corpus, limits=limits_from(a)))
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
