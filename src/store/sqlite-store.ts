@@ -50,22 +50,40 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory {
 
   async start(): Promise<void> {
     if (this.db) return;
-    this.guard(() => {
-      if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
-      const db = new Database(this.path);
+    // Processes starting together on one file (two instances on a shared volume) meet in the
+    // WAL switch and the first migration. SQLite answers SQLITE_BUSY at once, without the busy
+    // handler, where waiting could deadlock (a reader upgrading to writer); that is retried here
+    // from a fresh connection until busyTimeoutMs has passed. Other failures are not retried.
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
       try {
-        db.pragma('journal_mode = WAL');
-        // NORMAL under WAL loses at most the last transactions on power loss, never corrupts;
-        // Kafka offsets are committed after the store returns, so lost rows are re-delivered.
-        db.pragma('synchronous = NORMAL');
-        db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.busyTimeoutMs))}`);
-        migrateSqlite(db, SQLITE_MIGRATIONS);
+        this.db = this.guard(() => this.connect());
+        return;
       } catch (e) {
-        db.close();
-        throw e;
+        if (!isBusy(e) || Date.now() >= deadline) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(20 * attempt, 200)));
       }
-      this.db = db;
-    });
+    }
+  }
+
+  /** A connection with WAL on and every migration applied. */
+  private connect(): Database.Database {
+    if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+    const db = new Database(this.path);
+    try {
+      // busy_timeout first: switching to WAL takes the write lock, and a process starting
+      // beside another one should wait for it where SQLite lets it
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.busyTimeoutMs))}`);
+      db.pragma('journal_mode = WAL');
+      // NORMAL under WAL loses at most the last transactions on power loss, never corrupts;
+      // Kafka offsets are committed after the store returns, so lost rows are re-delivered.
+      db.pragma('synchronous = NORMAL');
+      migrateSqlite(db, SQLITE_MIGRATIONS);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return db;
   }
 
   async stop(): Promise<void> {
@@ -251,6 +269,12 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory {
       throw new AppError('STORE_UNAVAILABLE', { reason: e instanceof Error ? e.message : String(e) }, { cause: e });
     }
   }
+}
+
+/** A STORE_UNAVAILABLE whose driver cause is SQLITE_BUSY / SQLITE_LOCKED (another connection's lock). */
+function isBusy(e: unknown): boolean {
+  const code = (e as { cause?: { code?: unknown } })?.cause?.code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
 }
 
 function whereSql(where: string[]): string {
