@@ -17,7 +17,30 @@ export async function ensureTopics(admin: Admin, topics: readonly TopicSpec[]): 
   if (!missing.length) return [];
   await admin.createTopics({
     topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions ?? 3, replicationFactor: 1 })),
-    waitForLeaders: true,
   });
+  await waitForLeaders(admin, missing.map((t) => t.topic));
   return missing.map((t) => t.topic);
+}
+
+/** Kafka protocol errors that mean "created, metadata not there yet": unknown topic, no leader. */
+const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Waits until every partition of `topics` has a leader. kafkajs' own `waitForLeaders` retries
+ * LEADER_NOT_AVAILABLE only; right after a create the broker may still answer
+ * UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this topic-partition"), seen in CI
+ * on a broker busy deleting other topics. Both are retried here until `timeoutMs`.
+ */
+export async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (e) {
+      if (!NOT_YET.has((e as { type?: string }).type ?? '') || Date.now() >= deadline) throw e;
+    }
+    if (Date.now() >= deadline) throw new Error(`topics ${topics.join(', ')}: no leader after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { Kafka, logLevel, Partitioners, type Producer, type ProducerConfig } from 'kafkajs';
 import { requireService, tcpReachable } from './services.js';
+import { waitForLeaders } from '../../src/ingest/kafka-topics.js';
 
 /** Bootstrap addresses from `KAFKA_BROKERS` (comma-separated), default `127.0.0.1:9092`. */
 export function kafkaBrokers(): string[] {
@@ -156,10 +157,10 @@ export async function freshTopic(
         replicationFactor: 1,
         configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
       }],
-      waitForLeaders: true,
       timeout: 10_000,
     });
     if (!created) throw new Error(`topic ${topic} already existed`);
+    await waitForLeaders(admin, [topic]);
   } finally {
     await admin.disconnect();
   }
