@@ -223,10 +223,8 @@ def build_text_cache(corpus_dir: Path, split: str = "train", progress: bool = Tr
     tmp.mkdir(parents=True, exist_ok=True)
     texts = [str(r["text"]) for r in rows]
     _save_text_embeddings(tmp, texts, progress, text_batch)
-    empty = [np.zeros((0, 1), np.float32)] * len(rows)
-    _ragged_save(tmp, "audio", [np.zeros((0, 64), np.float16)] * len(rows), np.float16, 64)
-    _ragged_save(tmp, "video", [np.zeros((0, 24), np.float32)] * len(rows), np.float32, 24)
-    _ragged_save(tmp, "vmask", empty, np.float32, 1)
+    for name, dtype, width in (("audio", np.float16, 64), ("video", np.float32, 24), ("vmask", np.float32, 1)):
+        _ragged_save(tmp, name, [np.zeros((0, width), dtype)] * len(rows), dtype, width)  # no media
     _save_labels_and_meta(tmp, corpus_dir, rows, src, texts, {"text_only": split})
     tmp.rename(out)
     return out

@@ -28,7 +28,7 @@ import torch
 from sdumc.data import MODELS_DIR, DataError, FeatureCache, add_limit_args, build_cache, limits_from
 from sdumc.model import SDUMC
 from sdumc.train import (CONDITIONS, DEFAULT_CORPUS, RUNS_DIR, VARIANTS, TrainConfig, predict_many,
-                         resolve_text_cache, text_cache_for, train)
+                         resolve_text_cache, train)
 
 VADER_SUBSETS = ("movie", "tweets", "nyt")
 # which test conditions each variant is scored under, and the metrics.json key of each
@@ -143,14 +143,18 @@ def text_path_valence(model: SDUMC, enc: dict[str, np.ndarray], batch: int = 256
 
 
 # ---- the command -------------------------------------------------------------------------
+def _text_path(text_cache: FeatureCache | None) -> str | None:
+    """The text cache as checkpoints record it (None: no text rows; see train.resolve_text_cache)."""
+    return str(text_cache.path) if text_cache is not None else None
+
+
 def _reusable(ck: Path, cache: FeatureCache, tc: TrainConfig, text_cache: FeatureCache | None) -> dict | None:
     """The checkpoint's dict when it was trained on this cache, text cache and config, else None."""
     if not ck.is_file():
         return None
     c = torch.load(ck, map_location="cpu")
-    text_path = str(text_cache.path) if text_cache is not None and tc.text_rows else None  # resolved by caller
     same = (c.get("cache") == str(cache.path) and c.get("train_config") == asdict(tc)
-            and c.get("text_cache") == text_path)
+            and c.get("text_cache") == _text_path(text_cache))
     return c if same else None
 
 
@@ -181,13 +185,17 @@ def train_parallel(cache: FeatureCache, seeds: list[int], tc: TrainConfig, varia
     if not todo:
         return set()
     log(f"training {len(todo)} runs, {jobs} at a time: {', '.join(f'{v}-s{s}' for v, s in todo)}")
-    text_path = str(text_cache.path) if text_cache is not None and tc.text_rows else None
+    text_path = _text_path(text_cache)
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
         futs = {pool.submit(_train_one, v, s, str(cache.path), text_path, tc, runs_dir): (v, s)
                 for v, s in todo}
         for f in cf.as_completed(futs):
             v, s = futs[f]
-            r = f.result()  # a failed run raises here, naming its log
+            try:
+                r = f.result()
+            except Exception:
+                log(f"{v}-s{s} failed: see {runs_dir / f'{v}-s{s}' / 'train.log'}")
+                raise
             log(f"trained {v}-s{s}: {r['epochs_run']} epochs, {r['train_seconds']:.0f} s, "
                 f"best validation {r['best_val_select']:.4f}")
     return set(todo)
@@ -285,8 +293,8 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
     metrics["meta"] = {
         "seeds": seeds, "variants": variants, "corpus": cache.meta["corpus"], "cache": str(cache.path),
         "test_rows": int(len(te)), "train_config": asdict(tc), "limits": cache.meta.get("limits", {}),
-        "text_cache": str(text_cache.path) if text_cache is not None and tc.text_rows else None,
-        "text_rows_available": int(len(text_cache.indices("train"))) if text_cache is not None and tc.text_rows else 0,
+        "text_cache": _text_path(text_cache),
+        "text_rows_available": int(len(text_cache.indices("train"))) if text_cache is not None else 0,
         "torch": torch.__version__, "threads": tc.threads,
         "wall_seconds": round(time.time() - t0, 1), "runs": runs,
         "selection": "best epoch by validation MAE only (test never used for selection)",
@@ -324,8 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         tc = TrainConfig(**{f.name: getattr(a, f.name) for f in fields(TrainConfig)})
         cache = FeatureCache(build_cache(a.corpus, limits=limits_from(a)))
         metrics = evaluate(cache, a.seeds, tc, a.out, a.variants, a.retrain, a.runs,
-                           log=lambda s: print(s, file=sys.stderr),
-                           text_cache=text_cache_for(a.corpus, tc), jobs=a.jobs)
+                           log=lambda s: print(s, file=sys.stderr), jobs=a.jobs)
         if not a.no_card:
             from sdumc.card import render
             render(a.out, a.runs / "predictions.npz")
