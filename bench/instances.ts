@@ -31,6 +31,7 @@ import { loadFixtureCalls } from '../src/app/demo/fixtures.js';
 import { scriptCall } from '../src/app/demo/script.js';
 import { repoRoot } from '../src/app/paths.js';
 import { encodeChunk } from '../src/ingest/encode.js';
+import { createTopicsAndWait } from '../src/ingest/kafka-topics.js';
 import { audit, auditPg, httpStatus, type Instance, metricSum, scrape, scriptCalls, sendChunks, serverEnv, startInstance, stopInstances, tempDir, until } from '../test/fault/harness.js';
 
 const { values } = parseArgs({
@@ -65,7 +66,7 @@ async function freshSetup(label: string): Promise<{ topic: string; env: Record<s
   const topic = `bench-instances-${label}-${Date.now()}-${randomBytes(2).toString('hex')}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: Number(values.partitions) }], waitForLeaders: true }); // the servers create .dlq and .scores
+  await createTopicsAndWait(admin, [{ topic, numPartitions: Number(values.partitions) }]); // the servers create .dlq and .scores
   await admin.disconnect();
   const tmp = tempDir('bench-instances');
   const env = { ...serverEnv({ brokers: BROKERS, topic, group: `${topic}-g`, dbPath: tmp.dbPath }) }; // info: the harness waits for the start-up lines

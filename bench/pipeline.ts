@@ -28,6 +28,7 @@ import { loadFixtureCalls } from '../src/app/demo/fixtures.js';
 import { scriptCall } from '../src/app/demo/script.js';
 import { repoRoot } from '../src/app/paths.js';
 import { encodeChunk } from '../src/ingest/encode.js';
+import { createTopicsAndWait } from '../src/ingest/kafka-topics.js';
 
 const { values } = parseArgs({
   options: {
@@ -104,7 +105,7 @@ async function run(n: number, seconds: number, soakSampleS = 0): Promise<RunResu
   const topic = `bench-pipeline-${Date.now()}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: Number(values.partitions) }, { topic: `${topic}.dlq`, numPartitions: 1 }], waitForLeaders: true });
+  await createTopicsAndWait(admin, [{ topic, numPartitions: Number(values.partitions) }, { topic: `${topic}.dlq`, numPartitions: 1 }]);
   await admin.disconnect();
   const server = await startServer(topic);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });

@@ -8,6 +8,8 @@ export interface TopicSpec {
   topic: string;
   /** Default 3 (the broker's default in scripts/kafka.sh). */
   numPartitions?: number;
+  /** Topic-level configs, e.g. `{ 'retention.ms': '60000' }`. */
+  configs?: Record<string, string>;
 }
 
 /** Creates each topic that does not exist yet; returns the names it created. */
@@ -15,11 +17,29 @@ export async function ensureTopics(admin: Admin, topics: readonly TopicSpec[]): 
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.topic));
   if (!missing.length) return [];
-  await admin.createTopics({
-    topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions ?? 3, replicationFactor: 1 })),
-  });
-  await waitForLeaders(admin, missing.map((t) => t.topic));
+  await createTopicsAndWait(admin, missing);
   return missing.map((t) => t.topic);
+}
+
+/**
+ * Creates `topics` and waits until each partition has a leader. Returns false when they all
+ * existed already (kafkajs' answer to TOPIC_ALREADY_EXISTS). kafkajs' own wait is switched off:
+ * it gives up on UNKNOWN_TOPIC_OR_PARTITION, which a broker busy deleting other topics answers
+ * right after a create (a fresh-clone CI run failed on it inside `createTopics`).
+ */
+export async function createTopicsAndWait(admin: Admin, topics: readonly TopicSpec[], timeoutMs = 15_000): Promise<boolean> {
+  const created = await admin.createTopics({
+    topics: topics.map((t) => ({
+      topic: t.topic,
+      numPartitions: t.numPartitions ?? 3,
+      replicationFactor: 1,
+      configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+    })),
+    waitForLeaders: false,
+    timeout: timeoutMs,
+  });
+  await waitForLeaders(admin, topics.map((t) => t.topic), timeoutMs);
+  return created;
 }
 
 /** Kafka protocol errors that mean "created, metadata not there yet": unknown topic, no leader. */
@@ -38,9 +58,15 @@ export async function waitForLeaders(admin: Admin, topics: readonly string[], ti
       const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
       if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
     } catch (e) {
-      if (!NOT_YET.has((e as { type?: string }).type ?? '') || Date.now() >= deadline) throw e;
+      if (!NOT_YET.has(protocolErrorType(e)) || Date.now() >= deadline) throw e;
     }
     if (Date.now() >= deadline) throw new Error(`topics ${topics.join(', ')}: no leader after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The Kafka error type of `e`, or of the error it wraps (kafkajs' retrier wraps the last one). */
+function protocolErrorType(e: unknown): string {
+  const err = e as { type?: string; cause?: { type?: string } };
+  return err.type ?? err.cause?.type ?? '';
 }

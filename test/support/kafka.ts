@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { Kafka, logLevel, Partitioners, type Producer, type ProducerConfig } from 'kafkajs';
 import { requireService, tcpReachable } from './services.js';
-import { waitForLeaders } from '../../src/ingest/kafka-topics.js';
+import { createTopicsAndWait } from '../../src/ingest/kafka-topics.js';
 
 /** Bootstrap addresses from `KAFKA_BROKERS` (comma-separated), default `127.0.0.1:9092`. */
 export function kafkaBrokers(): string[] {
@@ -150,17 +150,8 @@ export async function freshTopic(
       console.warn(`freshTopic: could not delete stale test topics: ${String(err)}`);
     });
     await staleSweep;
-    const created = await admin.createTopics({
-      topics: [{
-        topic,
-        numPartitions: partitions,
-        replicationFactor: 1,
-        configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
-      }],
-      timeout: 10_000,
-    });
+    const created = await createTopicsAndWait(admin, [{ topic, numPartitions: partitions, configs }]);
     if (!created) throw new Error(`topic ${topic} already existed`);
-    await waitForLeaders(admin, [topic]);
   } finally {
     await admin.disconnect();
   }
