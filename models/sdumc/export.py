@@ -122,17 +122,17 @@ def video_section(model: nn.Module) -> dict:
 
 def build_golden(out: Path, net: ServingFusion, version: str) -> tuple[list[dict], dict]:
     """Golden cases: the int8 text encoder on TEXTS, fusion on six flows, and fusion on row 0
-    alone (batch 1). Returns the cases and the fusion feeds used for export tracing."""
+    alone (batch 1); export() adds `pipeline.flows` once the fusion graph exists. Returns the
+    cases and the fusion feeds used for export tracing."""
     sess = text_encoder.session(out / text_encoder.INT8_FILE)
     tfeeds = text_encoder.tokenize(golden.TEXTS)
     temb = sess.run([text_encoder.OUTPUT_NAME], tfeeds)[0]
     te_case = golden.case("textEncoder.int8", "textEncoder", "onnxruntime-python-int8",
                           {f"text.{k}": v for k, v in tfeeds.items()}, {"text.token_embeddings": temb},
                           texts=golden.TEXTS)
-    rows = [0, 1, 2, 3, 0, 1]  # texts behind each fusion row (rows without text get zeros)
+    rows = golden.TEXT_ROWS
     feeds = golden.fusion_inputs(temb[rows], tfeeds["attention_mask"][rows].astype(np.float32))
-    full = golden.case("fusion.flows", "fusion", "pytorch", feeds, torch_outputs(net, feeds),
-                       rows=["all", "text_missing", "video_missing", "audio_missing", "audio_only", "text_only"])
+    full = golden.case("fusion.flows", "fusion", "pytorch", feeds, torch_outputs(net, feeds), rows=golden.FLOW_ROWS)
     one = {r: a[:1] for r, a in feeds.items()}
     one["audio.pcm"] = one["audio.pcm"][:, :4000]  # batch 1, cut audio: a different padded length
     one["audio.length"] = np.array([4000], np.int64)
@@ -152,7 +152,6 @@ def export(out: Path, checkpoint: Path | None, seed: int, version: str | None = 
         text_encoder.export(out)
     cases, feeds = build_golden(out, net, version)
     fusion_path = export_fusion(net, feeds, out / FUSION_FILE)
-    golden.write(out, version, cases)
 
     tens = lambda spec: [manifest.tensor(n, r, d) for n, r, d in spec]  # noqa: E731
     fe = LogMelConfig()
@@ -171,6 +170,8 @@ def export(out: Path, checkpoint: Path | None, seed: int, version: str | None = 
         "golden": golden.GOLDEN_FILE,
         "metrics": manifest.headline_metrics(out / "metrics.json"),
     }
+    cases.append(golden.pipeline_case(m, out, cases[0], cases[1]))  # the server path's reference
+    golden.write(out, version, cases)
     # refuse to publish graphs that do not reproduce the references
     (out / "manifest.json").write_text(json.dumps(m, indent=2) + "\n")
     worst = max(golden.check(out), key=lambda r: r[2])

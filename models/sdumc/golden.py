@@ -5,11 +5,19 @@ reference that produced its outputs, a tolerance, and `inputs`/`outputs` keyed b
 tensor as {"dtype", "dims", "data" (flat, row-major)}. Inputs are rounded to 6 significant
 digits before the reference runs, so the numbers in the file are exactly the numbers used.
 The PyTorch reference runs fusion; the int8 text encoder is its own reference (onnxruntime),
-which pins the quantised numbers and the tokenizer (`texts` -> `text.input_ids`).
+which pins the quantised numbers and the tokenizer (`texts` -> `text.input_ids`). A third
+kind, `pipeline.flows`, chains the two: the text case's recorded embeddings feed fusion (the
+`fusion.flows` audio and video), run by onnxruntime-python; it is what the server's own path
+(tokenise, encode, fuse) must reproduce.
+
+    python -m sdumc.golden --check sdumc-v1          # every case against onnxruntime-python
+    python -m sdumc.golden --refresh-text sdumc-v1   # re-record the text and pipeline cases
 """
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +33,11 @@ TEXTS = [
     "ok",
     "The package arrived on Tuesday, which is about what I expected.",
 ]
+
+
+# which of TEXTS each fusion.flows row carries (rows without text get zeros)
+TEXT_ROWS = [0, 1, 2, 3, 0, 1]
+FLOW_ROWS = ["all", "text_missing", "video_missing", "audio_missing", "audio_only", "text_only"]
 
 
 def _round6(a: np.ndarray) -> np.ndarray:
@@ -125,3 +138,69 @@ def check(folder: Path) -> list[tuple[str, str, float]]:
         for role, ref in c["outputs"].items():
             out.append((c["name"], role, float(np.abs(got[role] - from_json(ref)).max())))
     return out
+
+
+def pipeline_case(manifest: dict, folder: Path, te_case: dict, flows_case: dict,
+                  sessions: dict | None = None) -> dict:
+    """`pipeline.flows`: `flows_case`'s audio and video with the text embeddings that
+    `te_case` recorded (TEXT_ROWS), through the fusion graph in onnxruntime-python."""
+    temb = from_json(te_case["outputs"]["text.token_embeddings"])
+    amask = from_json(te_case["inputs"]["text.attention_mask"]).astype(np.float32)
+    inputs = {r: from_json(t) for r, t in flows_case["inputs"].items()}
+    tmask = amask[TEXT_ROWS] * inputs["presence"][:, :1]
+    inputs["text.mask"] = tmask
+    inputs["text.embeddings"] = _round6((temb[TEXT_ROWS] * tmask[..., None]).astype(np.float32))
+    c = case("pipeline.flows", "fusion", "onnxruntime-python (textEncoder.int8 outputs -> fusion)", inputs, {},
+             rows=FLOW_ROWS, text_rows=TEXT_ROWS)
+    c["outputs"] = {r: to_json(a) for r, a in run_case(manifest, folder, c, sessions).items()}
+    return c
+
+
+def refresh_text(folder: Path) -> dict:
+    """Re-record the text-encoder case and the pipeline case of `<folder>/golden.json` from the
+    folder's graphs (after the text graph changed, e.g. `sdumc.text_encoder --u8-weights`),
+    and the text graph's size and sha256 in its manifest. The PyTorch fusion cases are kept:
+    their inputs are fixtures, their outputs need the checkpoint. Returns the new golden dict."""
+    from . import manifest as mf
+
+    folder = Path(folder)
+    m = json.loads((folder / "manifest.json").read_text())
+    g = json.loads((folder / m.get("golden", GOLDEN_FILE)).read_text())
+    te = next((c for c in g["cases"] if c["graph"] == "textEncoder"), None)
+    flows = next((c for c in g["cases"] if c["name"] == "fusion.flows"), None)
+    if te is None or flows is None:
+        raise ValueError(f"{folder}/golden.json has no text-encoder case or no fusion.flows case")
+    entry = m["graphs"]["textEncoder"]
+    path = folder / entry["file"]
+    entry["sha256"], entry["bytes"] = mf.sha256_file(path), path.stat().st_size
+    sessions: dict = {}
+    te["outputs"] = {r: to_json(a) for r, a in run_case(m, folder, te, sessions).items()}
+    cases = [c for c in g["cases"] if c["name"] != "pipeline.flows"]
+    cases.append(pipeline_case(m, folder, te, flows, sessions))
+    write(folder, g["version"], cases)
+    (folder / "manifest.json").write_text(json.dumps(m, indent=2) + "\n")
+    return {**g, "cases": cases}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sdumc.golden", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", type=Path, metavar="DIR", help="run every case of DIR/golden.json")
+    ap.add_argument("--refresh-text", type=Path, metavar="DIR", help="re-record the text and pipeline cases")
+    a = ap.parse_args(argv)
+    if not a.check and not a.refresh_text:
+        ap.error("give --check DIR or --refresh-text DIR")
+    try:
+        if a.refresh_text:
+            refresh_text(a.refresh_text)
+        rows = check(a.check or a.refresh_text)
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for name, role, d in rows:
+        print(f"{name} {role}: max abs diff {d:.1e}")
+    worst = max(d for _, _, d in rows)
+    return 0 if worst <= TOLERANCE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

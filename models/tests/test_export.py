@@ -25,9 +25,9 @@ def test_committed_manifest_is_valid_and_small():
 
 
 def test_golden_onnxruntime_matches_recorded_outputs():
-    """PyTorch (fusion) and int8 onnxruntime (text) references vs onnxruntime python."""
+    """PyTorch (fusion), int8 onnxruntime (text) and pipeline references vs onnxruntime python."""
     rows = golden.check(V1)
-    assert {c for c, _, _ in rows} == {"textEncoder.int8", "fusion.flows", "fusion.single"}
+    assert {c for c, _, _ in rows} == {"textEncoder.int8", "fusion.flows", "fusion.single", "pipeline.flows"}
     bad = [r for r in rows if not r[2] <= golden.TOLERANCE]
     assert not bad, bad
 

@@ -93,6 +93,68 @@ def test_int8_close_to_fp32_and_small(model, vader, tmp_path):
     assert served["mean"] >= te.MIN_MEAN_COS and served["min"] >= te.MIN_COS, served
 
 
+def _matmul_integer_graph(path, w, zp):
+    """x (float) -> DynamicQuantizeLinear -> MatMulInteger with weight `w`, zero point `zp`
+    -> int32 output: the pattern quantize_dynamic writes, without the rescale."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    k, n = w.shape
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+             helper.make_node("MatMulInteger", ["xq", "w", "xz", "zp"], ["y"])]
+    graph = helper.make_graph(nodes, "mmi", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, k])],
+                              [helper.make_tensor_value_info("y", TensorProto.INT32, [None, n])],
+                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(zp, "zp")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_u8_weights_compute_the_exact_int8_math_on_any_cpu(tmp_path):
+    """Inputs that saturate VPMADDUBSW (u8 255 x s8 127, pairwise sums > 32,767): the U8U8
+    graph that u8_weights writes must give the exact integer products on every CPU (the int8
+    original gives them only on CPUs with VNNI), and the conversion keeps w - zp."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(0)
+    k, n = 64, 8
+    w = rng.integers(100, 128, (k, n)).astype(np.int8)
+    w[:, 1] = -w[:, 1]
+    zp = np.zeros(n, np.int8)
+    x = np.vstack([np.full(k, 1.0), rng.uniform(0, 1, k), -np.full(k, 1.0)]).astype(np.float32)
+    x[2, 0] = 1.0  # one positive value, so the quantised row mixes 0 and 255
+    path = tmp_path / "mmi.onnx"
+    _matmul_integer_graph(path, w, zp)
+    assert te.u8_weights(path) == 1 and te.u8_weights(path) == 0, "converts once"
+    import onnx
+    from onnx import numpy_helper
+    inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+    assert inits["w"].dtype == np.uint8 and inits["zp"].dtype == np.uint8
+    assert np.array_equal(inits["w"].astype(np.int32) - inits["zp"].astype(np.int32), w.astype(np.int32) - zp)
+    # exact reference: the same dynamic quantisation in numpy, then integer products
+    lo, hi = min(x.min(), 0.0), max(x.max(), 0.0)
+    scale = (hi - lo) / 255
+    xz = np.clip(np.round(-lo / scale), 0, 255)
+    xq = np.clip(np.round(x / scale) + xz, 0, 255).astype(np.int64)
+    want = (xq - int(xz)) @ w.astype(np.int64)
+    assert np.abs(want).max() > 32767 * 2, "the case must be one that saturates"
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert np.array_equal(got, want)
+
+
+def test_served_text_graph_has_uint8_weights():
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(INT8))
+    inits = {t.name: t for t in model.graph.initializer}
+    mmi = [nd for nd in model.graph.node if nd.op_type == "MatMulInteger"]
+    assert len(mmi) == 36
+    for nd in mmi:
+        assert numpy_helper.to_array(inits[nd.input[1]]).dtype == np.uint8, nd.name
+    assert "uint8" in json.loads((INT8.parent / te.INFO_FILE).read_text())["quantisation"]
+
+
 def test_encode_texts_shapes_masks_and_batch_stability(vader):
     texts = vader[:40]
     emb, mask = te.encode_texts(texts, batch_size=16, graph=INT8)

@@ -4,8 +4,9 @@
  * encoder) within each case's tolerance (1e-4 abs). Three layers:
  *  1. the tokenizer: golden `texts` -> the recorded `text.input_ids` / masks;
  *  2. the raw graphs: every case's inputs bound by role through the manifest;
- *  3. the server's path: segments rebuilt from the `fusion.flows` case go through ModelRunner
- *     (tokenise, text encoder, features, fusion) and through the whole Scorer.
+ *  3. the server's path: segments rebuilt from the `pipeline.flows` case (the text case's
+ *     embeddings fused by onnxruntime-python) go through ModelRunner (tokenise, text encoder,
+ *     features, fusion) and through the whole Scorer.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ import { TextTokenizer } from '../../src/score/tokenizer.js';
 import { requireModel } from './fixtures.js';
 
 interface GTensor { dtype: 'float32' | 'int64'; dims: number[]; data: number[] }
-interface GCase { name: string; graph: 'textEncoder' | 'fusion'; reference: string; tolerance: number; texts?: string[]; rows?: string[]; inputs: Record<string, GTensor>; outputs: Record<string, GTensor> }
+interface GCase { name: string; graph: 'textEncoder' | 'fusion'; reference: string; tolerance: number; texts?: string[]; rows?: string[]; text_rows?: number[]; inputs: Record<string, GTensor>; outputs: Record<string, GTensor> }
 
 async function golden(t: TestContext): Promise<{ m: ModelManifest; cases: GCase[] } | null> {
   const dir = await requireModel(t);
@@ -87,39 +88,31 @@ test('golden: every case through onnxruntime-node matches its reference within t
 });
 
 /**
- * Segments behind the `fusion.flows` rows: PCM cut to each row's length, the frames before the
- * first all-zero tail, and the text-encoder case's texts where a row has text (which text a row
- * holds is found by matching its recorded embeddings to the encoder's recorded outputs).
+ * Segments behind the `pipeline.flows` rows: PCM cut to each row's length, the frames before
+ * the first all-zero tail, and the text-encoder case's text `text_rows` names where a row has text.
  */
-function flowSegments(m: ModelManifest, flows: GCase, te: GCase): Segment[] {
+function flowSegments(flows: GCase, te: GCase): Segment[] {
   const [B, S] = flows.inputs['audio.pcm'].dims;
   const [, F, D] = flows.inputs['video.frames'].dims;
-  const [, T, E] = flows.inputs['text.embeddings'].dims;
-  const teT = te.inputs['text.input_ids'].dims[1];
   const presence = flows.inputs.presence.data;
+  assert.ok(flows.text_rows?.length === B, 'pipeline.flows names the text of each row');
   return Array.from({ length: B }, (_, b) => {
     const len = flows.inputs['audio.length'].data[b];
     const audio = presence[b * 3 + 1] ? Float32Array.from(flows.inputs['audio.pcm'].data.slice(b * S, b * S + len)) : null;
     let frames = 0;
     for (let f = 0; f < F; f++) if (flows.inputs['video.mask'].data[b * F + f]) frames = f + 1;
     const video = presence[b * 3 + 2] && frames > 0 ? Float32Array.from(flows.inputs['video.frames'].data.slice(b * F * D, (b * F + frames) * D)) : null;
-    let text: string | null = null;
-    if (presence[b * 3]) {
-      const first = flows.inputs['text.embeddings'].data.slice(b * T * E, b * T * E + E); // [CLS] vector
-      const idx = te.texts!.findIndex((_, i) => maxAbsDiff(te.outputs['text.token_embeddings'].data.slice(i * teT * E, i * teT * E + E), first) < 1e-4);
-      assert.ok(idx >= 0, `fusion.flows row ${b}: its text embeddings match none of the text-encoder case's texts`);
-      text = te.texts![idx];
-    }
+    const text = presence[b * 3] ? te.texts![flows.text_rows![b]] : null;
     return { callId: `golden-${b}`, tenant: 't', channel: 'customer', index: b, revision: 0, startMs: 0, endMs: 1000, audio, text, video, videoFrames: video ? frames : 0, sources: [], sealedAtWallMs: 0 };
   });
 }
 
-test('golden: segments through the server path (tokenise, text encoder, features, fusion) give the PyTorch outputs', async (t) => {
+test('golden: segments through the server path (tokenise, text encoder, features, fusion) give the pipeline outputs', async (t) => {
   const g = await golden(t);
   if (!g) return;
-  const flows = byName(g.cases, 'fusion.flows');
+  const flows = byName(g.cases, 'pipeline.flows');
   const te = g.cases.find((x) => x.graph === 'textEncoder' && x.texts)!;
-  const segs = flowSegments(g.m, flows, te);
+  const segs = flowSegments(flows, te);
   // The int8 encoder's activation scale is per run: encode the golden texts in one run, as the
   // reference did (all of them, so the scale is the same), to compare number for number.
   const runner = await ModelRunner.open(g.m, { providers: ['cpu'], textBatch: te.texts!.length });
