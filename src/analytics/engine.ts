@@ -193,7 +193,10 @@ export class AlertEngine {
     const out: Alert[] = [];
     for (const rule of RULE_KINDS) {
       const span = ruleSpan(rules, rule);
-      const raised = ch.raised.get(rule) ?? [];
+      // The held list itself (created if absent), so an alert raised for one episode below is
+      // seen by the next: one revision can open two episodes within `span` of each other.
+      let raised = ch.raised.get(rule);
+      if (!raised) ch.raised.set(rule, (raised = []));
       for (const ep of episodes(conditionSeries(values, rules, rule))) {
         const from = ch.order[ep.start] - span;
         const to = ch.order[ep.end] + span;

@@ -54,7 +54,7 @@ export function registerOpsMetrics(registry: Registry, src: OpsSources): OpsMetr
   if (src.bridge) {
     const bridge = src.bridge;
     new Gauge({
-      name: 'scores_topic', help: 'Scores-topic bridge counts since start, by kind (produced, produce_errors, consumed, own_skipped, malformed, alert_repeats, outbox_depth)', labelNames: ['kind'], registers: r,
+      name: 'scores_topic', help: 'Scores-topic bridge counts since start, by kind (produced, produce_errors, consumed, own_skipped, malformed, alert_repeats, consumer_restarts, outbox_depth)', labelNames: ['kind'], registers: r,
       collect() {
         const s = bridge();
         if (!s) return;
@@ -64,6 +64,7 @@ export function registerOpsMetrics(registry: Registry, src: OpsSources): OpsMetr
         this.set({ kind: 'own_skipped' }, s.ownSkipped);
         this.set({ kind: 'malformed' }, s.malformed);
         this.set({ kind: 'alert_repeats' }, s.alertRepeats);
+        this.set({ kind: 'consumer_restarts' }, s.consumerRestarts);
         this.set({ kind: 'outbox_depth' }, s.outboxDepth);
       },
     });

@@ -19,6 +19,12 @@
  *   (history is in the store; a subscriber that needs it resumes from storage).
  *   Those groups hold no members after the instance stops and expire with the broker's
  *   offsets.retention.minutes (default 7 days); the instance id is unique per process.
+ * - A consumer crash that kafkajs does not restart itself (a non-retriable error, e.g. one
+ *   thrown by the local fan-out) would leave the instance deaf to the others for good: the bridge
+ *   then builds a new consumer after `restartDelayMs`, positioned where the dead one stopped
+ *   (the next offset of each partition, tracked as records are handled), so nothing produced in
+ *   between is skipped; a record whose handling failed is read again (the hub drops repeats).
+ *   Until it has joined again the bridge is not `ready()`.
  * - Alerts ride the same topic (kind "alert"): the scoring instance's analytics publishes a new
  *   alert to its own AlertHub and hands it to `publishAlert`, which only produces it; other
  *   instances deliver it to their `alerts` sink. The AlertHub has no repeat check, so the bridge
@@ -59,6 +65,8 @@ export interface BridgeStats {
   malformed: number;
   /** Remote alerts dropped because their id was delivered recently (topic repeats). */
   alertRepeats: number;
+  /** New consumers built after crashes kafkajs did not restart. */
+  consumerRestarts: number;
   outboxDepth: number;
 }
 
@@ -83,6 +91,8 @@ export interface ScoresBridgeOptions {
   stopGraceMs?: number;
   /** Extra kafkajs consumer settings (session timeout, ...). */
   consumerConfig?: { sessionTimeout?: number; heartbeatInterval?: number; maxWaitTimeInMs?: number };
+  /** After a crash kafkajs will not restart: wait before building a new consumer, ms. Default 1_000. */
+  restartDelayMs?: number;
 }
 
 const noop = () => {};
@@ -95,7 +105,11 @@ export class ScoresBridge implements ScorePublisher {
   private consumer: Consumer | null = null;
   private joined = false;
   private crashed = false;
-  private readonly counters = { produced: 0, produceErrors: 0, consumed: 0, ownSkipped: 0, malformed: 0, alertRepeats: 0 };
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+  /** partition -> the next offset to read (set at start to the topic's end, then per record handled). */
+  private readonly positions = new Map<number, string>();
+  private readonly counters = { produced: 0, produceErrors: 0, consumed: 0, ownSkipped: 0, malformed: 0, alertRepeats: 0, consumerRestarts: 0 };
   /** Remote alert ids delivered, oldest first (a Set keeps insertion order). */
   private readonly seenAlerts = new Set<string>();
   private readonly alertDedupCapacity: number;
@@ -121,17 +135,32 @@ export class ScoresBridge implements ScorePublisher {
 
   /** Positions the group at the topic's end, then joins and consumes. Resolves once consuming. */
   async start(): Promise<void> {
+    await this.positionGroup(true);
+    await this.startConsumer();
+    this.log.info({ groupId: this.groupId, topic: this.o.topic }, 'scores topic bridge consuming');
+  }
+
+  /** Sets the group's offsets: the topic's end at start, else where the last consumer stopped. */
+  private async positionGroup(atEnd: boolean): Promise<void> {
     const admin = this.o.kafka.admin();
     await admin.connect();
     try {
       const ends = await admin.fetchTopicOffsets(this.o.topic);
-      await admin.setOffsets({ groupId: this.groupId, topic: this.o.topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+      for (const p of ends) if (atEnd || !this.positions.has(p.partition)) this.positions.set(p.partition, p.high);
+      const partitions = ends.map((p) => ({ partition: p.partition, offset: this.positions.get(p.partition) as string }));
+      await admin.setOffsets({ groupId: this.groupId, topic: this.o.topic, partitions });
     } finally {
       await admin.disconnect();
     }
+  }
+
+  /** Builds, joins and runs a consumer; resolves once it has joined its group. */
+  private async startConsumer(): Promise<void> {
     const consumer = this.o.kafka.consumer({ ...this.o.consumerConfig, groupId: this.groupId });
     this.consumer = consumer;
-    const joined = new Promise<void>((resolve) => {
+    let gaveUp: (err: unknown) => void = () => {};
+    const joined = new Promise<void>((resolve, reject) => {
+      gaveUp = reject;
       consumer.on(consumer.events.GROUP_JOIN, () => {
         this.joined = true;
         this.crashed = false;
@@ -141,15 +170,47 @@ export class ScoresBridge implements ScorePublisher {
     consumer.on(consumer.events.CRASH, (e) => {
       this.crashed = true;
       this.log.error({ err: e.payload.error, groupId: this.groupId, restart: e.payload.restart }, 'scores topic consumer crashed');
+      if (e.payload.restart) return; // kafkajs rejoins by itself (GROUP_JOIN clears `crashed`)
+      gaveUp(e.payload.error);
+      this.scheduleRestart(consumer);
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.o.topic, fromBeginning: false });
     await consumer.run({
-      autoCommit: false, // a private group replays nothing: it starts at the end every time
-      eachMessage: async ({ message, partition }) => this.onRecord(message.headers ?? {}, message.value, partition, message.offset),
+      autoCommit: false, // a private group: its position is set by positionGroup, never committed
+      eachMessage: async ({ message, partition }) => {
+        this.onRecord(message.headers ?? {}, message.value, partition, message.offset);
+        this.positions.set(partition, (BigInt(message.offset) + 1n).toString());
+      },
     });
     await joined;
-    this.log.info({ groupId: this.groupId, topic: this.o.topic }, 'scores topic bridge consuming');
+  }
+
+  /** After a crash kafkajs will not restart: a new consumer from the tracked positions, retried until it runs. */
+  private scheduleRestart(dead: Consumer): void {
+    if (this.stopping || this.restartTimer) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      void (async () => {
+        await dead.disconnect().catch(() => {});
+        if (this.stopping || this.consumer !== dead) return;
+        try {
+          await this.positionGroup(false);
+          if (this.stopping) return;
+          // Not awaited: a consumer that crashes before joining schedules the next try itself.
+          void this.startConsumer().catch((err: unknown) => {
+            this.log.error({ err, groupId: this.groupId }, 'scores topic consumer restart failed; retrying');
+            if (this.consumer) this.scheduleRestart(this.consumer);
+          });
+          this.counters.consumerRestarts++;
+          this.log.warn({ groupId: this.groupId, positions: Object.fromEntries(this.positions) }, 'scores topic consumer restarted after a crash');
+        } catch (err) {
+          this.log.error({ err, groupId: this.groupId }, 'scores topic consumer restart failed; retrying');
+          this.scheduleRestart(dead);
+        }
+      })();
+    }, this.o.restartDelayMs ?? 1_000);
+    this.restartTimer.unref();
   }
 
   /** True while the consumer is in its group (a subscriber here sees other instances' scores). */
@@ -177,6 +238,9 @@ export class ScoresBridge implements ScorePublisher {
 
   /** Sends what is queued (up to stopGraceMs), then leaves the group. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     await this.outbox.close(this.o.stopGraceMs ?? 5_000);
     const c = this.consumer;
     this.consumer = null;

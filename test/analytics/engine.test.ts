@@ -102,6 +102,26 @@ test('repeats and stale revisions raise nothing', () => {
   );
 });
 
+test('one revision that opens two episodes within span of each other raises one alert, not two', () => {
+  // Found by the property below (shrunk to subnormal numbers; the same shape in plain ones):
+  // segments 1 and 5 hold 0.5, which keeps every 4-window that contains them above -1.
+  const rules: AlertRules = {
+    ...DEFAULT_RULES,
+    rollingBelow: { enabled: true, threshold: -1, window: 4 },
+    sustainedNegative: { ...DEFAULT_RULES.sustainedNegative, enabled: false },
+    sharpDrop: { ...DEFAULT_RULES.sharpDrop, enabled: false },
+    channels: ['customer'],
+  };
+  const engine = new AlertEngine({ rulesFor: () => rules });
+  [0, 0.5, 0, 0, 0, 0.5, 0, 0, 0].forEach((x, i) => assert.deepEqual(engine.onScore(score('c', i, x)), []));
+  assert.deepEqual(engine.onScore(score('c', 8, -4.4, 1)), [], 'window 5..8 still holds 0.5');
+  assert.deepEqual(engine.onScore(score('c', 3, -4.4, 1)), [], 'every window over 3 holds a 0.5');
+  // Segment 5 -> 0: the rule now holds at 5, 6 (one episode) and 8 (another, 3 segments on).
+  const got = engine.onScore(score('c', 5, 0, 1));
+  assert.deepEqual(got.map((a) => [a.rule, a.segmentIndex]), [['ROLLING_BELOW', 5]]);
+  assert.ok(ruleSpan(rules, 'ROLLING_BELOW') >= 3, 'the two episodes are within the span');
+});
+
 test('with revisions in any order: every episode of the final series is alerted, and no two alerts of a rule sit within its span', () => {
   fc.assert(
     fc.property(valencesArb, valencesArb, rulesArb, fc.array(fc.nat(), { maxLength: 80 }), (v0, v1, rules, picks) => {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import type { Alert } from '../../src/analytics/alert.js';
 import { createAnalytics } from '../../src/analytics/index.js';
@@ -121,4 +122,48 @@ test('an alert raised on instance A reaches B\'s alert subscribers once, and A\'
   analyticsA.hub.close();
   analyticsB.hub.close();
   await Promise.all([subA.done, subB.done, otherTenantB.done]);
+});
+
+test('a consumer crash kafkajs will not restart: the bridge builds a new consumer where the dead one stopped, and loses nothing', { timeout: 90_000 }, async (t) => {
+  if (!(await requireKafka(t))) return;
+  const topic = await freshTopic('scores-crash', 2);
+  const groupPrefix = freshGroupId('scores-crash');
+  const kafka = testKafka('scores-crash');
+  const producerA = testProducer(kafka);
+  const producerB = testProducer(kafka);
+  await producerA.connect();
+  await producerB.connect();
+  // B's fan-out throws a non-retriable error once, on the second score: kafkajs then crashes
+  // the consumer with restart: false and leaves it dead, as it does for a broker's non-retriable
+  // answer (a plain Error would be retried, then restarted by kafkajs itself).
+  const localB = new Recorder();
+  let calls = 0;
+  const flaky: LocalFanOut = {
+    deliverScore: (s) => {
+      if (++calls === 2) throw new kafkajs.KafkaJSNonRetriableError('fan-out failed once');
+      return localB.deliverScore(s);
+    },
+    deliverCall: (c) => localB.deliverCall(c),
+  };
+  const fast = { sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100 };
+  const a = new ScoresBridge({ kafka, producer: producerA, topic, instanceId: 'inst-a', groupPrefix, local: new Recorder(), consumerConfig: fast });
+  const b = new ScoresBridge({ kafka, producer: producerB, topic, instanceId: 'inst-b', groupPrefix, local: flaky, consumerConfig: fast, restartDelayMs: 200, logger });
+  t.after(async () => {
+    await a.stop();
+    await b.stop();
+    await producerA.disconnect();
+    await producerB.disconnect();
+  });
+  await Promise.all([a.start(), b.start()]);
+  assert.ok(b.ready());
+
+  const sent = [0, 1, 2, 3, 4, 5].map((i) => makeScore({ callId: `c${i % 3}`, tenant: 'acme', channel: 'customer', segmentIndex: i, valence: 0 }));
+  for (const s of sent.slice(0, 3)) await a.publishScore(s);
+  await until('B to restart its consumer', () => b.stats().consumerRestarts >= 1, 30_000);
+  for (const s of sent.slice(3)) await a.publishScore(s); // produced after the crash
+  await until('B to deliver all six scores', () => new Set(localB.scores.map((s) => s.segmentIndex)).size === 6, 30_000);
+  await until('B ready again', () => b.ready(), 10_000);
+  assert.deepEqual([...new Set(localB.scores.map((s) => s.segmentIndex))].sort(), [0, 1, 2, 3, 4, 5]);
+  assert.ok(localB.scores.length <= 6 + 2, `repeats stay few (${localB.scores.length} deliveries)`);
+  assert.equal(b.stats().consumerRestarts, 1);
 });

@@ -315,6 +315,25 @@ export function exitedInstances(instances: Instance[]): string[] {
     .map((i) => `${i.name} exited (${i.proc.exitCode ?? i.proc.signalCode}):\n${i.logs.slice(-40).join('\n')}`);
 }
 
+/**
+ * Why each instance is not ready: its /readyz reasons and its last warn/error log lines (pino
+ * level >= 40). For a failing readiness assertion, so the reason is in the test output.
+ */
+export async function notReadyReport(instances: Instance[]): Promise<string> {
+  const parts: string[] = [];
+  for (const i of instances) {
+    let body = '';
+    try {
+      body = await (await fetch(i.url.replace(/\/graphql$/, '/readyz'))).text();
+    } catch (e) {
+      body = `unreachable: ${String(e)}`;
+    }
+    const bad = i.logs.filter((l) => /"level":(4|5|6)\d/.test(l)).slice(-15);
+    parts.push(`${i.name} /readyz ${body}\n${bad.join('\n')}`);
+  }
+  return parts.join('\n');
+}
+
 /** SIGTERM each instance (15 s grace), then SIGKILL: what every fault test's `finally` does. */
 export async function stopInstances(instances: Instance[]): Promise<void> {
   // One that died on its own (not by the test's own kill) is the first thing to look at.

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { freshGroupId, freshTopic } from '../support/kafka.js';
-import { assertDelivered, audit, connectProducer, deliveryCounts, exitedInstances, httpStatus, type Instance, metricSum, requireModel, scrape, scriptCalls, sendChunks, sendChunksRetrying, serverEnv, settlePublished, slice, startInstance, stopInstances, subscribeAll, tempDir, until } from './harness.js';
+import { assertDelivered, audit, connectProducer, deliveryCounts, exitedInstances, httpStatus, type Instance, metricSum, notReadyReport, requireModel, scrape, scriptCalls, sendChunks, sendChunksRetrying, serverEnv, settlePublished, slice, startInstance, stopInstances, subscribeAll, tempDir, until } from './harness.js';
 import { privateKafka, quietKafka } from './harness-services.js';
 
 test('Kafka broker restart mid-stream: every segment stored once and published, both instances ready after', { timeout: 180_000 }, async (t) => {
@@ -63,6 +63,7 @@ test('Kafka broker restart mid-stream: every segment stored once and published, 
       deadLetters: sum('dead_letters_total'), segmentsRevoked: sum('segments_revoked_total'), ready,
     };
     console.log(`Kafka restart fault: ${JSON.stringify(counts)}`);
+    if (!ready) console.log(`not ready after the restart:\n${await notReadyReport(instances)}`);
     assert.deepEqual(exitedInstances(instances), [], 'no instance exited');
     assertDelivered(final, sub);
     assert.ok(delivered.rows > before.rows, 'scores were stored after the restart');
