@@ -154,6 +154,8 @@ def render(version_dir: Path, predictions: Path | None = None) -> Path:
     if "test" not in metrics or "meta" not in metrics:
         raise ValueError(f"{mp} lacks the 'test' and 'meta' sections written by sdumc.evaluate")
     made = plots(metrics, version_dir / "plots", predictions)
+    if "pred_vs_true.png" not in made and (version_dir / "plots" / "pred_vs_true.png").is_file():
+        made.append("pred_vs_true.png")  # re-rendered without the predictions: keep the evaluation's plot
     meta = metrics["meta"]
     tc = meta["train_config"]
     rows = ["| condition | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS)]
@@ -310,9 +312,10 @@ def _text_encoder_section(version_dir: Path) -> str:
     if not p.is_file():
         return "Text encoder: all-MiniLM-L6-v2 as packaged (no text_encoder.json)."
     info = json.loads(p.read_text())
+    note = f"\n\n{info['note']}" if info.get("note") else ""
     t = info.get("tuned")
     if not t:
-        return f"Text encoder: {info['base']} as packaged, {info['quantisation']}."
+        return f"Text encoder: {info['base']} as packaged, {info['quantisation']}.{note}"
     rows = ["| subset | n | tuned encoder + linear head r | VADER lexicon r |", "|---|---|---|---|"]
     for sub, d in t.get("test", {}).items():
         rows.append(f"| {sub} | {d['n']} | {d['tuned_r']:.3f} | {d['lexicon_r']:.3f} |")
@@ -320,7 +323,7 @@ def _text_encoder_section(version_dir: Path) -> str:
             f"sentiment-tuned (`sdumc.text_tune`: {t['epochs']} epochs, lr {t['lr']}, on the "
             f"{t['train_texts']} train-split texts, epoch picked on the {t['val_texts']} validation texts, "
             f"MAE {t['best_val_mae']}). The tuning run's own test check (fp32, before int8 export):\n\n"
-            + "\n".join(rows))
+            + "\n".join(rows) + note)
 
 
 def main(argv: list[str] | None = None) -> int:
