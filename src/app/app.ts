@@ -137,6 +137,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     const why: string[] = [];
     if (!pipeline || !ingestStarted) why.push('not started');
     if (kafka && assignment === null) why.push('chunk consumer has not joined its group');
+    if (kafka && !kafka.source.consuming()) why.push('chunk consumer crashed; restarting');
     if (bridge && !bridge.ready()) why.push('scores topic consumer is not consuming');
     let workers = 0;
     try {

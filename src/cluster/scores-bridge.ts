@@ -34,6 +34,7 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { ScorePublisher } from '../core/ports.js';
 import type { Alert } from '../analytics/alert.js';
 import type { CallInfo, SegmentScore } from '../core/types.js';
+import { ConsumerRestarter } from '../ingest/consumer-restart.js';
 import { Outbox } from './outbox.js';
 import { decodeScoresEvent, encodeScoresEvent, headerString, KIND_HEADER, ORIGIN_HEADER } from './scores-codec.js';
 
@@ -105,8 +106,7 @@ export class ScoresBridge implements ScorePublisher {
   private consumer: Consumer | null = null;
   private joined = false;
   private crashed = false;
-  private stopping = false;
-  private restartTimer: NodeJS.Timeout | null = null;
+  private readonly restarter: ConsumerRestarter;
   /** partition -> the next offset to read (set at start to the topic's end, then per record handled). */
   private readonly positions = new Map<number, string>();
   private readonly counters = { produced: 0, produceErrors: 0, consumed: 0, ownSkipped: 0, malformed: 0, alertRepeats: 0, consumerRestarts: 0 };
@@ -117,6 +117,19 @@ export class ScoresBridge implements ScorePublisher {
   constructor(private readonly o: ScoresBridgeOptions) {
     this.groupId = `${o.groupPrefix}.scores.${o.instanceId}`;
     this.log = o.logger ?? silent;
+    this.restarter = new ConsumerRestarter({
+      delayMs: o.restartDelayMs ?? 1_000,
+      current: () => this.consumer,
+      rebuild: async () => {
+        await this.positionGroup(false); // where the dead consumer stopped
+        await this.startConsumer();
+      },
+      onRestarted: () => {
+        this.counters.consumerRestarts++;
+        this.log.warn({ groupId: this.groupId, positions: Object.fromEntries(this.positions) }, 'scores topic consumer restarted after a crash');
+      },
+      onFailed: (err) => this.log.error({ err, groupId: this.groupId }, 'scores topic consumer restart failed; retrying'),
+    });
     this.alertDedupCapacity = Math.max(1, o.alertDedupCapacity ?? 10_000);
     this.outbox = new Outbox({
       capacity: o.outboxCapacity,
@@ -172,7 +185,7 @@ export class ScoresBridge implements ScorePublisher {
       this.log.error({ err: e.payload.error, groupId: this.groupId, restart: e.payload.restart }, 'scores topic consumer crashed');
       if (e.payload.restart) return; // kafkajs rejoins by itself (GROUP_JOIN clears `crashed`)
       gaveUp(e.payload.error);
-      this.scheduleRestart(consumer);
+      this.restarter.schedule(consumer);
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.o.topic, fromBeginning: false });
@@ -184,33 +197,6 @@ export class ScoresBridge implements ScorePublisher {
       },
     });
     await joined;
-  }
-
-  /** After a crash kafkajs will not restart: a new consumer from the tracked positions, retried until it runs. */
-  private scheduleRestart(dead: Consumer): void {
-    if (this.stopping || this.restartTimer) return;
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
-      void (async () => {
-        await dead.disconnect().catch(() => {});
-        if (this.stopping || this.consumer !== dead) return;
-        try {
-          await this.positionGroup(false);
-          if (this.stopping) return;
-          // Not awaited: a consumer that crashes before joining schedules the next try itself.
-          void this.startConsumer().catch((err: unknown) => {
-            this.log.error({ err, groupId: this.groupId }, 'scores topic consumer restart failed; retrying');
-            if (this.consumer) this.scheduleRestart(this.consumer);
-          });
-          this.counters.consumerRestarts++;
-          this.log.warn({ groupId: this.groupId, positions: Object.fromEntries(this.positions) }, 'scores topic consumer restarted after a crash');
-        } catch (err) {
-          this.log.error({ err, groupId: this.groupId }, 'scores topic consumer restart failed; retrying');
-          this.scheduleRestart(dead);
-        }
-      })();
-    }, this.o.restartDelayMs ?? 1_000);
-    this.restartTimer.unref();
   }
 
   /** True while the consumer is in its group (a subscriber here sees other instances' scores). */
@@ -238,9 +224,7 @@ export class ScoresBridge implements ScorePublisher {
 
   /** Sends what is queued (up to stopGraceMs), then leaves the group. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    this.restartTimer = null;
+    this.restarter.cancel();
     await this.outbox.close(this.o.stopGraceMs ?? 5_000);
     const c = this.consumer;
     this.consumer = null;

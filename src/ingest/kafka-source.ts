@@ -12,11 +12,17 @@
  * - Rebalance: on joining, partitions no longer assigned are forgotten (their late releases are
  *   ignored; the new owner re-reads from the last commit). A redelivered record that is still
  *   in flight here is not delivered twice.
+ * - Crashes: kafkajs restarts its consumer after a retriable error, but one it deems non-retriable
+ *   (a broker's non-retriable answer, a sink error marked so) leaves it stopped for good, and the
+ *   instance would stop ingesting while still looking alive. The source then builds a new consumer
+ *   in the same group after `restartDelayMs`; it re-reads from the last commit (records still in
+ *   flight here are not delivered twice). `consuming()` is false from the crash to the next join.
  * kafkajs stays behind ChunkSource: @confluentinc/kafka-javascript's KafkaJS API fits the same calls.
  */
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { ChunkSink, ChunkSource, RawChunk } from '../core/ports.js';
 import type { ChunkSourceRef } from '../core/types.js';
+import { ConsumerRestarter } from './consumer-restart.js';
 import { OffsetTracker } from './offset-tracker.js';
 
 /** The slice of a pino logger this source uses. */
@@ -43,6 +49,8 @@ export interface KafkaSourceOptions {
   logger?: SourceLogger;
   /** Extra kafkajs consumer settings (e.g. maxWaitTimeInMs, sessionTimeout). */
   consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
+  /** After a crash kafkajs will not restart: wait before building a new consumer, ms. Default 1000. */
+  restartDelayMs?: number;
 }
 
 const noop = () => {};
@@ -58,20 +66,54 @@ export class KafkaSource implements ChunkSource {
   private committing: Promise<void> = Promise.resolve();
   private assignment: Record<string, number[]> = {};
   private stopping = false;
+  private crashed = false;
+  private restarter: ConsumerRestarter | null = null;
+  /** New consumers built after crashes kafkajs did not restart (metrics, tests). */
+  restarts = 0;
 
   constructor(options: KafkaSourceOptions) {
     this.o = {
       fromBeginning: true, maxInFlightPerPartition: 2000, commitIntervalMs: 500, partitionsConsumedConcurrently: 1,
-      drainTimeoutMs: 5000, logger: silent, ...options,
+      drainTimeoutMs: 5000, restartDelayMs: 1000, logger: silent, ...options,
     };
     if (!(this.o.maxInFlightPerPartition >= 2)) throw new RangeError('maxInFlightPerPartition must be >= 2');
     if (!this.o.topics.length) throw new RangeError('topics must not be empty');
   }
 
   async start(sink: ChunkSink): Promise<void> {
+    this.restarter = new ConsumerRestarter({
+      delayMs: this.o.restartDelayMs,
+      current: () => this.consumer,
+      rebuild: async () => {
+        this.paused.clear(); // pauses belonged to the dead consumer
+        await this.startConsumer(sink);
+      },
+      onRestarted: () => {
+        this.restarts++;
+        this.o.logger.warn({ groupId: this.o.groupId }, 'kafka source consumer restarted after a crash');
+      },
+      onFailed: (err) => this.o.logger.error({ groupId: this.o.groupId, err }, 'kafka source consumer restart failed; retrying'),
+    });
+    await this.startConsumer(sink);
+    this.commitTimer = setInterval(() => void this.commit(), this.o.commitIntervalMs);
+    this.commitTimer.unref();
+  }
+
+  /** False from a consumer crash until a consumer of this source has joined the group again. */
+  consuming(): boolean {
+    return this.consumer !== null && !this.crashed;
+  }
+
+  private async startConsumer(sink: ChunkSink): Promise<void> {
     const consumer = this.o.kafka.consumer({ ...this.o.consumerConfig, groupId: this.o.groupId });
     this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.crashed = true;
+      this.o.logger.error({ groupId: this.o.groupId, err: e.payload.error, restart: e.payload.restart }, 'kafka source consumer crashed');
+      if (!e.payload.restart) this.restarter?.schedule(consumer);
+    });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.crashed = false;
       this.assignment = e.payload.memberAssignment;
       this.tracker.retain(this.assignment);
       for (const k of [...this.paused]) if (!this.tracker.partitions().includes(k)) this.paused.delete(k);
@@ -85,8 +127,6 @@ export class KafkaSource implements ChunkSource {
       partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.onBatch(payload, sink),
     });
-    this.commitTimer = setInterval(() => void this.commit(), this.o.commitIntervalMs);
-    this.commitTimer.unref();
   }
 
   release(refs: ChunkSourceRef[]): void {
@@ -106,6 +146,7 @@ export class KafkaSource implements ChunkSource {
     const consumer = this.consumer;
     if (!consumer) return;
     this.stopping = true;
+    this.restarter?.cancel();
     const assigned = Object.entries(this.assignment).map(([topic, partitions]) => ({ topic, partitions }));
     if (assigned.length) consumer.pause(assigned);
     const deadline = Date.now() + this.o.drainTimeoutMs;

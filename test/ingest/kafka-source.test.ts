@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import kafkajs from 'kafkajs';
 import type { Kafka } from 'kafkajs';
 import type { RawChunk } from '../../src/core/ports.js';
 import type { MediaChunk } from '../../src/core/types.js';
@@ -84,6 +85,32 @@ test('delivers per-partition batches in order and commits only past released rec
   t.after(() => second.stop());
   await until(() => again.length === 3, 30_000, 'redelivery of the 3 unreleased records');
   assert.deepEqual(again.map((r) => r.source.offset), ['7', '8', '9']);
+});
+
+test('a consumer crash kafkajs will not restart: a new consumer re-reads from the commit, nothing lost, commits go on', { timeout: 90_000 }, async (t) => {
+  if (!(await requireKafka(t))) return;
+  const kafka = testKafka('ingest-kafka-crash');
+  const topic = await freshTopic('ingest-crash', 1);
+  const groupId = freshGroupId('ingest-crash');
+  await produce(kafka, topic, Array.from({ length: 10 }, (_, i) => audioRecord('k', i)));
+  const got: RawChunk[] = [];
+  let batches = 0;
+  const source = new KafkaSource({ kafka, groupId, topics: [topic], commitIntervalMs: 50, drainTimeoutMs: 0, consumerConfig: FAST, restartDelayMs: 200 });
+  // The first batch fails with an error kafkajs does not retry: it stops its consumer for good.
+  await source.start({
+    accept: async (b) => {
+      if (++batches === 1) throw new kafkajs.KafkaJSNonRetriableError('sink failed once');
+      got.push(...b);
+    },
+  });
+  t.after(() => source.stop());
+  await until(() => got.length === 10, 30_000, 'all 10 records after the restart');
+  assert.deepEqual(got.map((r) => r.source.offset), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], 'the failed batch is read again, in order');
+  assert.equal(source.restarts, 1);
+  await until(() => source.consuming(), 10_000, 'consuming again');
+  source.release(got.map((r) => r.source));
+  await source.commit();
+  assert.deepEqual(await committed(kafka, groupId, topic), ['10'], 'the new consumer commits');
 });
 
 test('a partition with too many unreleased records is paused, and resumed after releases', { timeout: 90_000 }, async (t) => {
