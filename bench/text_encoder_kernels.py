@@ -1,0 +1,96 @@
+"""The served int8 text graph (uint8 weights: onnxruntime's U8U8 kernels) side by side with the
+same graph holding int8 weights (U8S8 kernels, what sdumc-v1 shipped before 2026-12-02), in
+one run, alternating rounds. Why the graph changed: docs/model.md, "The int8 text graph gives
+the same numbers on every CPU".
+
+  .venv/bin/python bench/text_encoder_kernels.py [--model models/sdumc-v1] [--seconds 3] [--rounds 3]
+
+Prints texts/s at batch 1 and 32 (VADER tweets, onnxruntime-python, default threads; the Node
+server uses the same MLAS kernels), whether this CPU has VNNI (U8S8 exact and fast) and the
+largest output difference between the two graphs here (0 on a VNNI CPU; without VNNI the int8
+graph saturates). Not a test: numbers depend on the machine and its load.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models"))
+from sdumc import text_encoder as te  # noqa: E402
+
+
+def s8_copy(u8_graph: Path, out: Path) -> Path:
+    """The graph with its uint8 MatMulInteger weights and zero points back as int8 (-128)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(u8_graph))
+    inits = {t.name: t for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type != "MatMulInteger":
+            continue
+        for idx in (1, 3):
+            t = inits.get(node.input[idx]) if idx < len(node.input) else None
+            if t is not None and numpy_helper.to_array(t).dtype == np.uint8:
+                a = numpy_helper.to_array(t).astype(np.int16) - 128
+                t.CopyFrom(numpy_helper.from_array(a.astype(np.int8), t.name))
+    onnx.save(model, str(out))
+    return out
+
+
+def rate(sess, batches, seconds: float) -> float:
+    n, t0, i = 0, time.perf_counter(), 0
+    while time.perf_counter() - t0 < seconds:
+        b = batches[i % len(batches)]
+        sess.run(None, b)
+        n += len(b["input_ids"])
+        i += 1
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", type=Path, default=Path("models/sdumc-v1"))
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    graph = a.model / te.INT8_FILE
+    if not graph.is_file():
+        print(f"error: {graph} not found", file=sys.stderr)
+        return 2
+    flags = Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0] if Path("/proc/cpuinfo").is_file() else ""
+    vnni = "avx512_vnni" in flags or "avx_vnni" in flags
+    texts = te._vader_texts(256)
+    tok = te.load_tokenizer()
+    with tempfile.TemporaryDirectory() as tmp:
+        sessions = {"u8u8 (served)": te.session(graph), "u8s8 (before)": te.session(s8_copy(graph, Path(tmp) / "s8.onnx"))}
+        feeds = te.tokenize(texts[:32], tok=tok)
+        outs = [s.run(None, feeds)[0] for s in sessions.values()]
+        diff = float(np.abs(outs[0] - outs[1]).max())
+        res: dict = {name: {"batch1": [], "batch32": []} for name in sessions}
+        for bs in (1, 32):
+            batches = [te.tokenize(texts[i:i + bs], tok=tok) for i in range(0, len(texts) - bs + 1, bs)]
+            for s in sessions.values():
+                s.run(None, batches[0])  # warm-up
+            for _ in range(a.rounds):
+                for name, s in sessions.items():
+                    res[name][f"batch{bs}"].append(rate(s, batches, a.seconds))
+    print(f"CPU VNNI: {vnni}; max |u8u8 - u8s8| on 32 tweets here: {diff:.3g}")
+    print("| graph | batch 1 texts/s | batch 32 texts/s |\n|---|---|---|")
+    for name, r in res.items():
+        print(f"| {name} | {np.median(r['batch1']):.1f} | {np.median(r['batch32']):.1f} |")
+    u, s = res["u8u8 (served)"], res["u8s8 (before)"]
+    print(f"u8u8 / u8s8: batch 1 {np.median(u['batch1']) / np.median(s['batch1']):.2f}x, "
+          f"batch 32 {np.median(u['batch32']) / np.median(s['batch32']):.2f}x (medians of {a.rounds} rounds)")
+    print(json.dumps({"vnni": vnni, "max_abs_diff": diff, "rates": res}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
