@@ -119,7 +119,10 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     })
     : null;
   const publisher: ScorePublisher = bridge ?? hub;
-  const ops = registerOpsMetrics(metrics.registry, { hub: () => hub.stats(), scorer: () => scorer.info(), bridge: bridge ? () => bridge.stats() : undefined });
+  const ops = registerOpsMetrics(metrics.registry, {
+    hub: () => hub.stats(), scorer: () => scorer.info(), bridge: bridge ? () => bridge.stats() : undefined,
+    chunkConsumerRestarts: kafka ? () => kafka.source.restarts : undefined,
+  });
   const lag = kafka
     ? new LagSampler({
       kafka: kafka.kafka, groupId: config.kafkaGroup, topic: config.kafkaTopic, intervalMs: config.lagSampleMs,

@@ -14,6 +14,8 @@ export interface OpsSources {
   hub: () => HubStats;
   scorer: () => ScorerInfo;
   bridge?: () => BridgeStats | null;
+  /** The Kafka chunk source's consumer restarts after crashes kafkajs left stopped. */
+  chunkConsumerRestarts?: () => number;
 }
 
 export interface OpsMetrics {
@@ -51,6 +53,13 @@ export function registerOpsMetrics(registry: Registry, src: OpsSources): OpsMetr
       }
     },
   });
+  if (src.chunkConsumerRestarts) {
+    const restarts = src.chunkConsumerRestarts;
+    new Gauge({
+      name: 'chunk_consumer_restarts', help: 'New chunk consumers built since start after a crash kafkajs did not restart', registers: r,
+      collect() { this.set(restarts()); },
+    });
+  }
   if (src.bridge) {
     const bridge = src.bridge;
     new Gauge({

@@ -18,11 +18,13 @@ test('hub, bridge, provider and lag gauges show what the parts report at scrape 
   const hub: HubStats = { subscribers: 3, scoresPublished: 10, callsPublished: 2, duplicatesDropped: 1, delivered: 25, droppedOldest: 4, closedTooSlow: 1 };
   const bridge: BridgeStats = { produced: 7, produceErrors: 1, consumed: 9, ownSkipped: 6, malformed: 2, alertRepeats: 5, consumerRestarts: 4, outboxDepth: 3 };
   let workers = 2;
+  let restarts = 0;
   const registry = new Registry();
   const ops = registerOpsMetrics(registry, {
     hub: () => hub,
     scorer: () => ({ modelVersion: 'sdumc-v1', executionProvider: 'cpu', providerAttempts: [], workers }),
     bridge: () => bridge,
+    chunkConsumerRestarts: () => restarts,
   });
   ops.setLag([{ topic: 'chunks', partition: 0, lag: 12 }, { topic: 'chunks', partition: 1, lag: 0 }]);
   let text = await registry.metrics();
@@ -34,12 +36,15 @@ test('hub, bridge, provider and lag gauges show what the parts report at scrape 
   assert.equal(sample(text, 'execution_provider', 'provider="cpu",model="sdumc-v1"'), 1);
   assert.equal(sample(text, 'consumer_lag', 'topic="chunks",partition="0"'), 12);
 
+  assert.equal(sample(text, 'chunk_consumer_restarts'), 0);
+  restarts = 2;
   hub.subscribers = 0;
   bridge.alertRepeats = 6;
   workers = 0;
   text = await registry.metrics();
   assert.equal(sample(text, 'subscribers'), 0);
   assert.equal(sample(text, 'scores_topic', 'kind="alert_repeats"'), 6);
+  assert.equal(sample(text, 'chunk_consumer_restarts'), 2);
   assert.equal(sample(text, 'execution_provider', 'provider="cpu",model="sdumc-v1"'), 0, 'no worker runs');
 });
 
