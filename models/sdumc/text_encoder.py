@@ -342,7 +342,12 @@ def session(path: Path, threads: int = 0):
 
 
 def default_graph() -> Path:
-    """The int8 graph of the current model version (models/CURRENT)."""
+    """The int8 graph the feature caches and evaluations encode with: `SDUMC_TEXT_GRAPH` when
+    set (scripts/train-model.sh points it at the version it is building, so a version other
+    than the current one trains on its own text encoder), else the current version's
+    (models/CURRENT)."""
+    if os.environ.get("SDUMC_TEXT_GRAPH"):
+        return Path(os.environ["SDUMC_TEXT_GRAPH"])
     models = Path(__file__).resolve().parent.parent
     version = (models / "CURRENT").read_text().strip() if (models / "CURRENT").is_file() else "sdumc-v1"
     return models / version / INT8_FILE

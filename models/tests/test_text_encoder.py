@@ -205,3 +205,12 @@ def test_lexicon_tracks_human_ratings(vader):
     y = np.array([float(r[1]) * 0.75 for r in rows])
     r = pearson(Lexicon().valence([r[2] for r in rows]), y)
     assert r > 0.7, r  # VADER was tuned on these tweets: a strong baseline (~0.87 on all 4,200)
+
+
+def test_default_graph_follows_sdumc_text_graph(monkeypatch, tmp_path):
+    """train-model.sh points SDUMC_TEXT_GRAPH at the version it builds, so its feature caches
+    encode with that version's text graph, not the current one's."""
+    monkeypatch.delenv("SDUMC_TEXT_GRAPH", raising=False)
+    assert te.default_graph() == INT8
+    monkeypatch.setenv("SDUMC_TEXT_GRAPH", str(tmp_path / te.INT8_FILE))
+    assert te.default_graph() == tmp_path / te.INT8_FILE
