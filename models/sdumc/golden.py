@@ -25,6 +25,13 @@ import numpy as np
 GOLDEN_FILE = "golden.json"
 FORMAT = 1
 TOLERANCE = 1e-4  # max abs difference allowed against the recorded outputs
+# The int8 text graph quantises its activations at run time: a last-bit difference in a float op
+# (another CPU's kernels, fused or not) can move a value across a rounding boundary, and that
+# step travels on. Measured on the golden texts, fused vs unfused kernels on one CPU: max 0.038,
+# mean 0.003 (embeddings up to 5.7); downstream valence 0.0009. So the text case holds against
+# recorded numbers within CROSS_CPU_TOLERANCE on any CPU, and within TOLERANCE where the float
+# path is the recording's (e.g. onnxruntime-python vs -node on one machine: ~5e-9).
+CROSS_CPU_TOLERANCE = 0.2
 
 # real sentences (VADER tweets style) of different lengths, for the text-encoder case
 TEXTS = [
@@ -94,6 +101,11 @@ def fusion_inputs(text_emb: np.ndarray, text_mask: np.ndarray, seed: int = 0, vi
         "text.embeddings": _round6(temb.astype(np.float32)), "text.mask": tmask.astype(np.float32),
         "video.frames": _round6(video), "video.mask": vmask, "presence": presence,
     }
+
+
+def allowed(c: dict) -> float:
+    """The largest difference a case's recorded outputs allow on any CPU."""
+    return float(c.get("crossCpuTolerance", c["tolerance"]))
 
 
 def case(name: str, graph: str, reference: str, inputs: dict, outputs: dict, **extra) -> dict:
@@ -196,10 +208,19 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    folder = a.check or a.refresh_text
+    m = json.loads((Path(folder) / "manifest.json").read_text())
+    cases = {c["name"]: c for c in json.loads((Path(folder) / m.get("golden", GOLDEN_FILE)).read_text())["cases"]}
+    bad = 0
     for name, role, d in rows:
-        print(f"{name} {role}: max abs diff {d:.1e}")
-    worst = max(d for _, _, d in rows)
-    return 0 if worst <= TOLERANCE else 1
+        limit = allowed(cases[name])
+        note = ""
+        if d > limit:
+            note, bad = " FAILS", bad + 1
+        elif d > TOLERANCE:
+            note = f" (within {limit}: another CPU's float path)"
+        print(f"{name} {role}: max abs diff {d:.1e}{note}")
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
