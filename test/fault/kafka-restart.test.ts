@@ -27,16 +27,21 @@ test('Kafka broker restart mid-stream: every segment stored once and published, 
   const instances: Instance[] = [];
   const producer = await connectProducer(kafka);
   let sub: ReturnType<typeof subscribeAll> | null = null;
+  // Printed as it goes, so a run that hits the test timeout says which step it was in.
+  const t0 = Date.now();
+  const phase = (what: string) => console.log(`kafka-restart: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   try {
     instances.push(...await Promise.all([startInstance('a', env), startInstance('b', env)]));
     const [a, b] = instances;
     await until(async () => (await httpStatus(a.url, '/readyz')) === 200 && (await httpStatus(b.url, '/readyz')) === 200, 60_000, 'both ready');
+    phase('both instances ready');
     sub = subscribeAll(b.wsUrl);
     await new Promise((r) => setTimeout(r, 500));
 
     for (const c of calls) await sendChunks(producer, topic, slice(c, 0, 0.5));
     await until(() => audit(tmp.dbPath, ids).rows >= 8, 90_000, 'some scores stored');
     const before = audit(tmp.dbPath, ids);
+    phase(`${before.rows} scores stored; stopping the broker`);
     const stopMs = await broker.stop();
     // Sent while the broker is down: the first attempts fail until start() below brings it back.
     const third = (async () => {
@@ -47,9 +52,11 @@ test('Kafka broker restart mid-stream: every segment stored once and published, 
     await new Promise((r) => setTimeout(r, 1000));
     const startMs = await broker.start();
     const sendFailures = await third;
+    phase('broker back; third quarter sent');
     for (const c of calls) await sendChunks(producer, topic, slice(c, 0.75, 1));
 
     await until(() => audit(tmp.dbPath, ids).ended === calls.length, 120_000, 'every call ENDED');
+    phase('every call ENDED');
     await settlePublished(audit(tmp.dbPath, ids), sub);
     const ready = await until(async () => (await httpStatus(a.url, '/readyz')) === 200 && (await httpStatus(b.url, '/readyz')) === 200, 30_000, 'both ready after the restart').then(() => true, () => false);
     const m = await Promise.all(instances.map((i) => scrape(i.url)));
