@@ -13,8 +13,9 @@
 #
 # Settings (environment): VERSION (sdumc-v1), TRAIN_ROWS (3000; 0 = all 19,817), VAL_ROWS (600),
 # TEXT_ROWS (8000: text-only rows per epoch drawn from every labelled train text; 0 = none, -1 = all),
-# TEST_ROWS (2000: cached with the others, so the sdumc.evaluate command of docs/model.md, same
-# limits and epochs, reuses this run as its full-s$SEED), EPOCHS (5), SEED (0), TUNE_LAYERS (2),
+# TEST_ROWS (2000: cached with the others, so the sdumc.evaluate command of docs/model.md reuses
+# the feature cache; it reuses this run as its full-s$SEED only with THREADS=1, its --threads,
+# since a checkpoint records its whole config), EPOCHS (5), SEED (0), TUNE_LAYERS (2),
 # TUNE_EPOCHS (3), THREADS (2). Each stage's minutes are printed as it ends. Measured from
 # nothing on a 2-core build machine, 2026-12-02: 24.4 min (corpus 6.5, tuning 11.3, caches +
 # training 6.5, export 0.1); peak RSS 3.6 GB.

@@ -49,15 +49,21 @@ async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Pro
   }
 }
 
-test('an alert raised on instance A reaches B\'s alert subscribers once, and A\'s only from its local publish', { timeout: 90_000 }, async (t) => {
-  if (!(await requireKafka(t))) return;
-  const topic = await freshTopic('scores-alerts', 3);
-  const groupPrefix = freshGroupId('scores-alerts');
-  const kafka = testKafka('scores-alerts');
+/** A fresh scores topic, a group prefix, and one connected producer per instance. */
+async function twoInstances(name: string, partitions: number) {
+  const topic = await freshTopic(name, partitions);
+  const groupPrefix = freshGroupId(name);
+  const kafka = testKafka(name);
   const producerA = testProducer(kafka);
   const producerB = testProducer(kafka);
   await producerA.connect();
   await producerB.connect();
+  return { topic, groupPrefix, kafka, producerA, producerB };
+}
+
+test('an alert raised on instance A reaches B\'s alert subscribers once, and A\'s only from its local publish', { timeout: 90_000 }, async (t) => {
+  if (!(await requireKafka(t))) return;
+  const { topic, groupPrefix, kafka, producerA, producerB } = await twoInstances('scores-alerts', 3);
 
   const scoreStore = new SqliteScoreStore({ path: ':memory:' });
   await scoreStore.start();
@@ -126,13 +132,7 @@ test('an alert raised on instance A reaches B\'s alert subscribers once, and A\'
 
 test('a consumer crash kafkajs will not restart: the bridge builds a new consumer where the dead one stopped, and loses nothing', { timeout: 90_000 }, async (t) => {
   if (!(await requireKafka(t))) return;
-  const topic = await freshTopic('scores-crash', 2);
-  const groupPrefix = freshGroupId('scores-crash');
-  const kafka = testKafka('scores-crash');
-  const producerA = testProducer(kafka);
-  const producerB = testProducer(kafka);
-  await producerA.connect();
-  await producerB.connect();
+  const { topic, groupPrefix, kafka, producerA, producerB } = await twoInstances('scores-crash', 2);
   // B's fan-out throws a non-retriable error once, on the second score: kafkajs then crashes
   // the consumer with restart: false and leaves it dead, as it does for a broker's non-retriable
   // answer (a plain Error would be retried, then restarted by kafkajs itself).
