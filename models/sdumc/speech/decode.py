@@ -1,0 +1,80 @@
+"""Greedy decoding rules shared by every runtime (torch here, onnxruntime-node in
+src/score/speech/): the same prompt, suppressions and stops, so the runtimes can be compared
+token for token with CTranslate2's `generate(beam_size=1)`.
+
+- prompt: <|startoftranscript|> <|notimestamps|> (tiny.en has no language/task tokens);
+- every step: the config's `suppress_ids` get -inf (as CTranslate2 does with suppress_tokens=[-1]);
+- first step: `suppress_ids_begin` (blank and end-of-text) get -inf too (suppress_blank);
+- stop at end-of-text, at `max_new_tokens`, or when the tail repeats (see `repeating_tail`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAX_NEW_TOKENS = 224  # whisper's sample_len: half the text context
+REPEAT_SPAN = 8  # longest token pattern looked for in the tail
+REPEAT_TIMES = 4  # a pattern seen this many times in a row at the end stops decoding
+
+
+@dataclass(frozen=True)
+class DecodeRules:
+    sot: int = 50257
+    eot: int = 50256
+    no_timestamps: int = 50362
+    suppress: tuple[int, ...] = ()
+    suppress_begin: tuple[int, ...] = ()
+    max_new_tokens: int = MAX_NEW_TOKENS
+
+    @property
+    def prompt(self) -> list[int]:
+        return [self.sot, self.no_timestamps]
+
+
+def token_budget(seconds: float, cap: int = MAX_NEW_TOKENS) -> int:
+    """Most tokens worth decoding for `seconds` of speech: 8 per second (fast speech makes
+    ~4-5) plus 8, at most `cap`. Bounds the cost of a decoder that does not stop."""
+    return min(cap, 8 + math.ceil(8 * seconds))
+
+
+def repeating_tail(tokens: list[int], span: int = REPEAT_SPAN, times: int = REPEAT_TIMES) -> int:
+    """Length of the tail to drop when it is one pattern (1..span tokens) repeated `times` in a
+    row (a decoder stuck in a loop); 0 when there is none. Keeps one copy of the pattern."""
+    for k in range(1, span + 1):
+        if len(tokens) < k * times:
+            break
+        tail = tokens[-k:]
+        if all(tokens[-k * (i + 1):len(tokens) - k * i] == tail for i in range(1, times)):
+            return k * (times - 1)
+    return 0
+
+
+@dataclass
+class Greedy:
+    """Step-by-step greedy choice over logits; `tokens` are the generated ones (no prompt)."""
+
+    rules: DecodeRules
+    limit: int
+    tokens: list[int] = field(default_factory=list)
+    done: bool = False
+
+    def step(self, logits: np.ndarray) -> int:
+        """Chooses the next token from (V,) logits; sets `done` when decoding must stop."""
+        z = logits.astype(np.float64).copy()
+        z[list(self.rules.suppress)] = -np.inf
+        if not self.tokens:
+            z[list(self.rules.suppress_begin)] = -np.inf
+        t = int(np.argmax(z))
+        if t == self.rules.eot:
+            self.done = True
+            return t
+        self.tokens.append(t)
+        drop = repeating_tail(self.tokens)
+        if drop:
+            del self.tokens[-drop:]
+            self.done = True
+        elif len(self.tokens) >= self.limit:
+            self.done = True
+        return t
