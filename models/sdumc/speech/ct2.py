@@ -66,6 +66,8 @@ def read_ct2(path: Path) -> Ct2Model:
         dtype = _DTYPES[type_id] if type_id < len(_DTYPES) else None
         if dtype is None:
             raise ValueError(f"{path}: variable {name} has dtype id {type_id}, not supported")
+        if pos + nbytes > len(buf):
+            raise ValueError(f"{path}: ends at byte {len(buf)} inside variable {name}")
         arr = np.frombuffer(buf, dtype=dtype, count=nbytes // np.dtype(dtype).itemsize, offset=pos)
         pos += nbytes
         variables[name] = arr.reshape(shape).copy()

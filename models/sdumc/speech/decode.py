@@ -51,6 +51,15 @@ def repeating_tail(tokens: list[int], span: int = REPEAT_SPAN, times: int = REPE
     return 0
 
 
+def cut_repetition(tokens: list[int]) -> list[int]:
+    """`tokens` as Greedy would have stopped them: cut where a repeating tail first appears."""
+    for k in range(1, len(tokens) + 1):
+        drop = repeating_tail(tokens[:k])
+        if drop:
+            return tokens[:k - drop]
+    return tokens
+
+
 @dataclass
 class Greedy:
     """Step-by-step greedy choice over logits; `tokens` are the generated ones (no prompt)."""

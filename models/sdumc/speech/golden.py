@@ -7,7 +7,8 @@ states the Node runtime must reproduce.
 
 Writes golden/golden.json (per clip: text, reference tokens, sizes, measured agreements) and
 golden/<clip>.mel.f32, <clip>.states.f32 (torch), <clip>.states-int8.f32 (onnxruntime-python):
-raw little-endian float32, row-major (80, 2F) and (F, 384).
+raw little-endian float32, row-major: the mel of the clip with its context (80, 2C) and the
+clip's own encoder frames (F, 384).
 """
 from __future__ import annotations
 
@@ -20,16 +21,17 @@ from pathlib import Path
 import numpy as np
 
 from .export import ENCODER_FILE, DECODER_FILE, TOKENIZER_FILE, decode_rules, package_dir
-from .mel import SAMPLE_RATE, log_mel
+from .mel import SAMPLE_RATE, log_mel, with_context
 from .model import load_whisper
 from .recognise import transcribe_ct2, transcribe_onnx, transcribe_torch
 
 # What each clip is (espeak-ng 1.51, `espeak-ng -v VOICE -s 160 --stdout TEXT | sox -t wav -
 # -r 16000 -b 16 -c 1 CLIP.wav`): lines in the style of MELD (Friends) dialogue, written here.
+# Each clip is decoded with the encoder context it names: trimmed to the clip (0) or at least 10 s.
 CLIPS = {
-    "joey": ("en-us", "How you doin? I haven't seen you since the party."),
-    "rachel": ("en-gb-x-rp", "Oh no, I can't believe you did that to me!"),
-    "monica": ("en-us+f3", "Okay, everybody relax. This is not even a date."),
+    "joey": ("en-us", "How you doin? I haven't seen you since the party.", 0.0),
+    "rachel": ("en-gb-x-rp", "Oh no, I can't believe you did that to me!", 10.0),
+    "monica": ("en-us+f3", "Okay, everybody relax. This is not even a date.", 10.0),
 }
 
 
@@ -61,17 +63,17 @@ def record(model_dir: Path) -> dict:
     tok = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
     gdir = model_dir / "golden"
     clips = []
-    for name, (voice, text) in CLIPS.items():
+    for name, (voice, text, context) in CLIPS.items():
         audio = read_wav(gdir / f"{name}.wav")
-        mel = log_mel(audio)
-        ct2 = transcribe_ct2(str(pkg), audio, rules)
-        pt = transcribe_torch(torch_model, audio, rules)
-        ox = transcribe_onnx(enc, dec, audio, rules)
+        mel = log_mel(with_context(audio, context))
+        ct2 = transcribe_ct2(str(pkg), audio, rules, context)
+        pt = transcribe_torch(torch_model, audio, rules, context)
+        ox = transcribe_onnx(enc, dec, audio, rules, context)
         mel.tofile(gdir / f"{name}.mel.f32")
         pt.states.astype(np.float32).tofile(gdir / f"{name}.states.f32")
         ox.states.astype(np.float32).tofile(gdir / f"{name}.states-int8.f32")
         clips.append({
-            "name": name, "voice": voice, "spoken": text, "samples": len(audio),
+            "name": name, "voice": voice, "spoken": text, "samples": len(audio), "minContextSeconds": context,
             "melFrames": mel.shape[1], "frames": pt.states.shape[0],
             "tokens": ct2.tokens, "text": tok.decode(ct2.tokens),
             "torchTokens": pt.tokens, "int8Tokens": ox.tokens, "int8Text": tok.decode(ox.tokens),

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .decode import DecodeRules, Greedy, token_budget
-from .mel import SAMPLE_RATE, log_mel
+from .decode import DecodeRules, Greedy, cut_repetition, token_budget
+from .mel import SAMPLE_RATE, log_mel, segment_frames, with_context
 from .model import Whisper
 
 
@@ -18,8 +18,8 @@ class Recognised:
     states: np.ndarray  # (F, d) encoder frames
 
 
-def transcribe_torch(w: Whisper, audio: np.ndarray, rules: DecodeRules) -> Recognised:
-    mel = torch.from_numpy(log_mel(audio))[None]
+def transcribe_torch(w: Whisper, audio: np.ndarray, rules: DecodeRules, min_context_s: float = 0.0) -> Recognised:
+    mel = torch.from_numpy(log_mel(with_context(audio, min_context_s)))[None]
     greedy = Greedy(rules, token_budget(len(audio) / SAMPLE_RATE, rules.max_new_tokens))
     with torch.no_grad():
         states = w.encoder(mel)
@@ -30,13 +30,13 @@ def transcribe_torch(w: Whisper, audio: np.ndarray, rules: DecodeRules) -> Recog
             logits, past_k, past_v = w.decoder(torch.tensor([tokens]), past_k, past_v, cross_k, cross_v,
                                                torch.tensor([past_k.shape[3]]))
             tokens = [greedy.step(logits[0].numpy())]
-    return Recognised(greedy.tokens, states[0].numpy())
+    return Recognised(greedy.tokens, states[0, :segment_frames(len(audio))].numpy())
 
 
-def transcribe_onnx(encoder, decoder, audio: np.ndarray, rules: DecodeRules, layers: int = 4,
-                    heads: int = 6, head_dim: int = 64) -> Recognised:
+def transcribe_onnx(encoder, decoder, audio: np.ndarray, rules: DecodeRules, min_context_s: float = 0.0,
+                    layers: int = 4, heads: int = 6, head_dim: int = 64) -> Recognised:
     """`encoder`, `decoder`: onnxruntime InferenceSessions of the exported graphs."""
-    states, cross_k, cross_v = encoder.run(None, {"mel": log_mel(audio)[None]})
+    states, cross_k, cross_v = encoder.run(None, {"mel": log_mel(with_context(audio, min_context_s))[None]})
     greedy = Greedy(rules, token_budget(len(audio) / SAMPLE_RATE, rules.max_new_tokens))
     past_k = past_v = np.zeros((layers, 1, heads, 0, head_dim), np.float32)
     tokens = rules.prompt
@@ -45,19 +45,19 @@ def transcribe_onnx(encoder, decoder, audio: np.ndarray, rules: DecodeRules, lay
             "tokens": np.array([tokens], np.int64), "past_k": past_k, "past_v": past_v,
             "cross_k": cross_k, "cross_v": cross_v, "offset": np.array([past_k.shape[3]], np.int64)})
         tokens = [greedy.step(logits[0])]
-    return Recognised(greedy.tokens, states[0])
+    return Recognised(greedy.tokens, states[0, :segment_frames(len(audio))])
 
 
-def transcribe_ct2(model_dir: str, audio: np.ndarray, rules: DecodeRules) -> Recognised:
+def transcribe_ct2(model_dir: str, audio: np.ndarray, rules: DecodeRules, min_context_s: float = 0.0) -> Recognised:
     """CTranslate2 on the same trimmed log-mel, float32, greedy, its own suppression rules
     (the config's suppress_ids and suppress_ids_begin, which `rules` copies)."""
     import ctranslate2
 
     ct = ctranslate2.models.Whisper(model_dir, device="cpu", compute_type="float32", intra_threads=1)
-    mel = ctranslate2.StorageView.from_array(np.ascontiguousarray(log_mel(audio)[None]))
+    mel = ctranslate2.StorageView.from_array(np.ascontiguousarray(log_mel(with_context(audio, min_context_s))[None]))
     enc = ct.encode(mel, to_cpu=True)
     budget = token_budget(len(audio) / SAMPLE_RATE, rules.max_new_tokens)
     res = ct.generate(enc, [rules.prompt], beam_size=1, max_length=budget + len(rules.prompt),
                       suppress_blank=True, suppress_tokens=[-1])
-    tokens = [t for t in res[0].sequences_ids[0] if t != rules.eot]
-    return Recognised(tokens, np.array(enc)[0])
+    tokens = cut_repetition([t for t in res[0].sequences_ids[0] if t != rules.eot])
+    return Recognised(tokens, np.array(enc)[0, :segment_frames(len(audio))])
