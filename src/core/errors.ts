@@ -62,6 +62,11 @@ export const ERROR_CATALOGUE = {
 
   // --- configuration (checked at start, before anything is opened)
   CONFIG_INVALID: { message: 'invalid configuration {variable}: {reason}', status: 500, retriable: false },
+
+  // --- speech model (src/score/speech): one segment's audio is refused; the recogniser stays usable
+  SPEECH_AUDIO_EMPTY: { message: 'speech audio is empty ({samples} samples)', status: 400, retriable: false },
+  SPEECH_AUDIO_TOO_LONG: { message: 'speech audio of {seconds} s exceeds the {maxSeconds} s window', status: 413, retriable: false },
+  SPEECH_AUDIO_INVALID: { message: 'speech audio is invalid: {reason}', status: 400, retriable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

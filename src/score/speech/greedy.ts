@@ -1,0 +1,75 @@
+/**
+ * Greedy token choice with Whisper's suppressions and this product's stops, the same rules as
+ * models/sdumc/speech/decode.py (so tokens can be compared with CTranslate2's greedy search).
+ */
+import type { SpeechDecodeRules, SpeechManifest } from './manifest.js';
+
+/** Why decoding stopped. */
+export type StopReason = 'eot' | 'budget' | 'repetition';
+
+/** Most tokens worth decoding for `seconds` of speech (bounds the cost of a decoder that does not stop). */
+export function tokenBudget(seconds: number, rules: SpeechDecodeRules, cap = rules.maxNewTokens): number {
+  return Math.min(cap, rules.tokensBase + Math.ceil(rules.tokensPerSecond * seconds));
+}
+
+/**
+ * Tokens to drop when the tail is one pattern of 1..span tokens repeated `times` in a row (a
+ * decoder stuck in a loop), keeping one copy; 0 when there is none.
+ */
+export function repeatingTail(tokens: readonly number[], span: number, times: number): number {
+  for (let k = 1; k <= span; k++) {
+    if (tokens.length < k * times) break;
+    let same = true;
+    for (let i = 1; i < times && same; i++) {
+      for (let j = 0; j < k; j++) {
+        if (tokens[tokens.length - k * (i + 1) + j] !== tokens[tokens.length - k + j]) {
+          same = false;
+          break;
+        }
+      }
+    }
+    if (same) return k * (times - 1);
+  }
+  return 0;
+}
+
+export class Greedy {
+  /** Generated tokens, prompt and end-of-text excluded. */
+  readonly tokens: number[] = [];
+  stop: StopReason | null = null;
+
+  private readonly banned: Set<number>;
+  private readonly bannedFirst: Set<number>;
+
+  constructor(private readonly m: SpeechManifest, private readonly limit: number) {
+    this.banned = new Set(m.tokens.suppress);
+    this.bannedFirst = new Set([...m.tokens.suppress, ...m.tokens.suppressBegin]);
+  }
+
+  /** Chooses the next token from the last position's logits (length V). */
+  step(logits: Float32Array): number {
+    const eot = this.m.tokens.eot;
+    const banned = this.tokens.length === 0 ? this.bannedFirst : this.banned;
+    let best = -1;
+    let bestValue = -Infinity;
+    for (let i = 0; i < logits.length; i++) {
+      if (logits[i] > bestValue && !banned.has(i)) {
+        best = i;
+        bestValue = logits[i];
+      }
+    }
+    if (best === eot) {
+      this.stop = 'eot';
+      return best;
+    }
+    this.tokens.push(best);
+    const drop = repeatingTail(this.tokens, this.m.decode.repeatSpan, this.m.decode.repeatTimes);
+    if (drop > 0) {
+      this.tokens.splice(this.tokens.length - drop, drop);
+      this.stop = 'repetition';
+    } else if (this.tokens.length >= this.limit) {
+      this.stop = 'budget';
+    }
+    return best;
+  }
+}
