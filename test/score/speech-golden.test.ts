@@ -87,7 +87,7 @@ test('speech golden: onnxruntime-node gives the reference tokens, text and int8 
 });
 
 test('speech: bad audio gets a typed error and the recogniser stays usable', async (t) => {
-  const r = await SpeechRecogniser.open(DIR);
+  const r = await SpeechRecogniser.open(DIR, { minContextSeconds: clips[0].minContextSeconds });
   t.after(() => r.release());
   const code = async (audio: Float32Array, rate?: number): Promise<string> => {
     try {
@@ -107,4 +107,33 @@ test('speech: bad audio gets a typed error and the recogniser stays usable', asy
   assert.equal(silent.frames, 1500);
   const ok = await r.recognise(readWav(join(GOLD, `${clips[0].name}.wav`)));
   assert.equal(ok.text, clips[0].text.trim());
+});
+
+test('speech: the recogniser runs inside a worker thread, as the scoring workers would host it', async () => {
+  const api = import.meta.resolve('tsx/esm/api');
+  const mod = new URL('../../src/score/speech/recogniser.ts', import.meta.url).href;
+  const wav = join(GOLD, `${clips[0].name}.wav`);
+  // the same tsx bootstrap as src/score/pool.ts (Node 20 does not carry --import tsx into workers)
+  const code = `
+    const { parentPort, workerData } = await import('node:worker_threads');
+    const { readFileSync } = await import('node:fs');
+    (await import(${JSON.stringify(api)})).register();
+    const { SpeechRecogniser } = await import(${JSON.stringify(mod)});
+    const b = readFileSync(workerData.wav);
+    const at = b.indexOf('data', 12) + 8, n = b.readUInt32LE(at - 4) / 2;
+    const audio = new Float32Array(n);
+    for (let i = 0; i < n; i++) audio[i] = b.readInt16LE(at + 2 * i) / 32768;
+    const r = await SpeechRecogniser.open(workerData.dir, { minContextSeconds: workerData.context });
+    const out = await r.recognise(audio);
+    await r.release();
+    parentPort.postMessage({ text: out.text, tokens: out.tokens, frames: out.frames });`;
+  const { Worker } = await import('node:worker_threads');
+  const w = new Worker(`(async () => {${code}})()`, { eval: true, workerData: { wav, dir: DIR, context: clips[0].minContextSeconds } });
+  const got = await new Promise<{ text: string; tokens: number[]; frames: number }>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  await w.terminate();
+  assert.deepEqual(got.tokens, clips[0].tokens);
+  assert.equal(got.frames, clips[0].frames);
 });

@@ -29,6 +29,8 @@ export interface SpeechDecodeRules {
   /** Budget per segment: tokensBase + ceil(tokensPerSecond * seconds), at most maxNewTokens. */
   tokensPerSecond: number;
   tokensBase: number;
+  /** Default shortest encoder context in seconds (shorter segments are followed by silence). */
+  minContextSeconds: number;
   /** A pattern of 1..repeatSpan tokens seen repeatTimes in a row at the end stops decoding. */
   repeatSpan: number;
   repeatTimes: number;
@@ -70,6 +72,11 @@ export function loadSpeechManifest(dir: string): SpeechManifest {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw bad(`${what}.${key} must be a non-negative integer`);
     return v;
   };
+  const num = (o: Json, key: string, what: string): number => {
+    const v = o[key];
+    if (typeof v !== 'number' || !(v >= 0 && v <= 30)) throw bad(`${what}.${key} must be a number of seconds in 0..30`);
+    return v;
+  };
   const ints = (o: Json, key: string, what: string): number[] => {
     const v = o[key];
     if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x))) throw bad(`${what}.${key} must be a list of integers`);
@@ -98,7 +105,7 @@ export function loadSpeechManifest(dir: string): SpeechManifest {
     decoderPath: file(obj(graphs.decoder, 'graphs.decoder').file, 'graphs.decoder.file'),
     tokenizerPath: file(obj(raw.tokenizer, 'tokenizer').file, 'tokenizer.file'),
     tokens: { sot: int(t, 'sot', 'tokens'), eot: int(t, 'eot', 'tokens'), noTimestamps: int(t, 'noTimestamps', 'tokens'), suppress: ints(t, 'suppress', 'tokens'), suppressBegin: ints(t, 'suppressBegin', 'tokens') },
-    decode: { maxNewTokens: int(dec, 'maxNewTokens', 'decode'), tokensPerSecond: int(dec, 'tokensPerSecond', 'decode'), tokensBase: int(dec, 'tokensBase', 'decode'), repeatSpan: int(dec, 'repeatSpan', 'decode'), repeatTimes: int(dec, 'repeatTimes', 'decode') },
+    decode: { maxNewTokens: int(dec, 'maxNewTokens', 'decode'), tokensPerSecond: int(dec, 'tokensPerSecond', 'decode'), tokensBase: int(dec, 'tokensBase', 'decode'), minContextSeconds: num(dec, 'minContextSeconds', 'decode'), repeatSpan: int(dec, 'repeatSpan', 'decode'), repeatTimes: int(dec, 'repeatTimes', 'decode') },
     mel: { sampleRate: int(mel, 'sampleRate', 'mel'), nFft: int(mel, 'nFft', 'mel'), hop: int(mel, 'hop', 'mel'), nMels: int(mel, 'nMels', 'mel'), samplesPerFrame: int(mel, 'samplesPerFrame', 'mel'), maxFrames: int(mel, 'maxFrames', 'mel') },
   };
   if (m.mel.sampleRate !== 16000 || m.mel.nFft !== 400 || m.mel.hop !== 160 || m.mel.nMels !== dims.n_mels || m.mel.samplesPerFrame !== 2 * m.mel.hop) {

@@ -5,6 +5,8 @@
  * (floor 1e-10) -> clamp to max - 8 -> (x + 4) / 4.
  */
 
+import { Fft } from './fft.js';
+
 export const SAMPLE_RATE = 16000;
 const N_FFT = 400;
 const HOP = 160;
@@ -38,23 +40,15 @@ export const encoderFrames = (samples: number): number => Math.ceil(samples / SA
 /** One filter's non-zero bin range, so the mel product skips the zeros. */
 interface Band { from: number; to: number }
 
-/** The STFT and mel tables, built once per process (DFT by table: n_fft 400 is not a power of two). */
+/** The window, FFT and mel tables, built once per thread. */
 class Tables {
-  readonly cos = new Float64Array(BINS * N_FFT);
-  readonly sin = new Float64Array(BINS * N_FFT);
+  readonly fft = new Fft(N_FFT);
   readonly window = new Float64Array(N_FFT);
   readonly filters: Float64Array;
   readonly bands: Band[] = [];
 
   constructor(readonly nMels: number) {
     for (let n = 0; n < N_FFT; n++) this.window[n] = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / N_FFT);
-    for (let k = 0; k < BINS; k++) {
-      for (let n = 0; n < N_FFT; n++) {
-        const a = (2 * Math.PI * ((k * n) % N_FFT)) / N_FFT;
-        this.cos[k * N_FFT + n] = Math.cos(a);
-        this.sin[k * N_FFT + n] = Math.sin(a);
-      }
-    }
     this.filters = melFilters(nMels);
     for (let m = 0; m < nMels; m++) {
       let from = 0;
@@ -99,16 +93,8 @@ export function logMel(audio: Float32Array, contextSamples = 0, nMels = 80): { d
     if (silent) {
       power.fill(0); // the context's silence: no DFT needed
     } else {
-      for (let k = 0; k < BINS; k++) {
-        let re = 0;
-        let im = 0;
-        const row = k * N_FFT;
-        for (let n = 0; n < N_FFT; n++) {
-          re += frame[n] * t.cos[row + n];
-          im += frame[n] * t.sin[row + n];
-        }
-        power[k] = re * re + im * im;
-      }
+      t.fft.real(frame);
+      for (let k = 0; k < BINS; k++) power[k] = t.fft.re[k] * t.fft.re[k] + t.fft.im[k] * t.fft.im[k];
     }
     for (let m = 0; m < nMels; m++) {
       const { from, to } = t.bands[m];

@@ -20,14 +20,19 @@ export interface RecogniserOptions {
   /** Threads per onnxruntime session (default 1: one worker per core). */
   intraOpThreads?: number;
   /**
-   * Shortest encoder context in seconds (default 0: trimmed to the segment). Shorter segments are
-   * followed by silence up to this length: on 10 espeak-ng lines greedy WER was 0.17 (int8)
-   * trimmed and 0.14 at 10 s, at several times the encoder cost for short segments
-   * (docs/benchmarks.md, "Speech model").
+   * Shortest encoder context in seconds (default: the manifest's decode.minContextSeconds, 10;
+   * 0 = trimmed to the segment). Shorter segments are followed by silence up to this length:
+   * trimmed, Whisper often loops on short segments (WER 0.205 vs 0.117 at >= 10 s with
+   * CTranslate2), at up to 5x the encoder cost for a 2 s segment (docs/benchmarks.md).
    */
   minContextSeconds?: number;
   /** Per-segment cap on generated tokens, below the manifest's maxNewTokens (default: that). */
   maxNewTokens?: number;
+  /**
+   * Other graph files with the same inputs and outputs (default: the manifest's int8 graphs).
+   * For measurement only, e.g. the float graphs `python -m sdumc.speech.export --fp32` keeps.
+   */
+  graphPaths?: { encoder: string; decoder: string };
 }
 
 /** The encoder's output for one segment. */
@@ -69,7 +74,7 @@ export class SpeechRecogniser {
   /** Loads the manifest of `dir` and opens both graphs on the CPU. Throws MODEL_MANIFEST_INVALID / MODEL_LOAD_FAILED. */
   static async open(dir: string, options: RecogniserOptions = {}): Promise<SpeechRecogniser> {
     const m = loadSpeechManifest(dir);
-    const minContext = options.minContextSeconds ?? 0;
+    const minContext = options.minContextSeconds ?? m.decode.minContextSeconds;
     const maxNew = options.maxNewTokens ?? m.decode.maxNewTokens;
     if (!(minContext >= 0 && minContext <= (m.mel.maxFrames * SAMPLES_PER_FRAME) / SAMPLE_RATE)) {
       throw new AppError('BAD_REQUEST', { reason: `minContextSeconds ${minContext} must be in 0..30` });
@@ -85,8 +90,8 @@ export class SpeechRecogniser {
     };
     let encoder: ort.InferenceSession | null = null;
     try {
-      encoder = await ort.InferenceSession.create(m.encoderPath, so);
-      const decoder = await ort.InferenceSession.create(m.decoderPath, so);
+      encoder = await ort.InferenceSession.create(options.graphPaths?.encoder ?? m.encoderPath, so);
+      const decoder = await ort.InferenceSession.create(options.graphPaths?.decoder ?? m.decoderPath, so);
       const tokenizer = new Tokenizer(JSON.parse(readFileSync(m.tokenizerPath, 'utf8')) as Record<string, unknown>, {});
       return new SpeechRecogniser(m, encoder, decoder, tokenizer, Math.round(minContext * SAMPLE_RATE), maxNew);
     } catch (e) {
