@@ -38,12 +38,15 @@ export class Greedy {
   readonly tokens: number[] = [];
   stop: StopReason | null = null;
 
-  private readonly banned: Set<number>;
-  private readonly bannedFirst: Set<number>;
+  /** 1 where a token may not be chosen (a byte per vocabulary entry: no hashing in the argmax loop). */
+  private readonly banned: Uint8Array;
+  private readonly bannedFirst: Uint8Array;
 
   constructor(private readonly m: SpeechManifest, private readonly limit: number) {
-    this.banned = new Set(m.tokens.suppress);
-    this.bannedFirst = new Set([...m.tokens.suppress, ...m.tokens.suppressBegin]);
+    this.banned = new Uint8Array(m.dims.n_vocab);
+    for (const t of m.tokens.suppress) this.banned[t] = 1;
+    this.bannedFirst = Uint8Array.from(this.banned);
+    for (const t of m.tokens.suppressBegin) this.bannedFirst[t] = 1;
   }
 
   /** Chooses the next token from the last position's logits (length V). */
@@ -53,7 +56,7 @@ export class Greedy {
     let best = -1;
     let bestValue = -Infinity;
     for (let i = 0; i < logits.length; i++) {
-      if (logits[i] > bestValue && !banned.has(i)) {
+      if (logits[i] > bestValue && banned[i] === 0) {
         best = i;
         bestValue = logits[i];
       }
