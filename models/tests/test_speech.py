@@ -12,7 +12,7 @@ from sdumc.speech.decode import cut_repetition, repeating_tail, token_budget
 from sdumc.speech.golden import CLIPS, cosine_rows, read_wav
 from sdumc.speech.mel import log_mel, with_context
 from sdumc.speech.model import load_whisper
-from sdumc.speech.recognise import transcribe_ct2, transcribe_onnx, transcribe_torch
+from sdumc.speech.recognise import encode_onnx, transcribe_ct2, transcribe_onnx, transcribe_torch
 
 ctranslate2 = pytest.importorskip("ctranslate2")  # the reference: a test-only dependency
 
@@ -83,6 +83,7 @@ def test_committed_int8_graphs_reproduce_the_golden_record(torch_model):
         got = transcribe_onnx(enc, dec, audio, rules, clip["minContextSeconds"])
         assert got.tokens == clip["int8Tokens"] == clip["tokens"], clip["name"]
         assert np.abs(got.states - _states(clip, "states-int8")).max() < INT8_STATES_ABS
+        assert np.array_equal(encode_onnx(enc, audio, clip["minContextSeconds"]), got.states)
         cos = (got.states * _states(clip, "states")).sum(-1) / (
             np.linalg.norm(got.states, axis=-1) * np.linalg.norm(_states(clip, "states"), axis=-1))
         assert cos.mean() > 0.99, clip["name"]
@@ -97,6 +98,20 @@ def test_committed_manifest_hashes_sizes_and_provenance():
     assert m["provenance"] == ex.provenance(ex.package_dir())
     assert {p["file"].split("/")[-1] for p in m["provenance"]} >= {"model.bin", "tokenizer.json", "config.json"}
     assert set(CLIPS) == {c["name"] for c in GOLDEN["clips"]}
+
+
+def test_committed_int8_weights_are_uint8_so_no_cpu_saturates():
+    """U8S8 int8 kernels saturate on x86 CPUs without VNNI (docs/model.md): every MatMulInteger
+    weight must be uint8, and the decoder's token table too."""
+    import onnx
+    from onnx import TensorProto
+
+    for f in (ex.ENCODER_FILE, ex.DECODER_FILE):
+        g = onnx.load(str(SPEECH / f)).graph
+        inits = {t.name: t for t in g.initializer}
+        weights = [inits[n.input[1]] for n in g.node if n.op_type == "MatMulInteger" and n.input[1] in inits]
+        assert len(weights) >= 16 and all(w.data_type == TensorProto.UINT8 for w in weights), f
+    assert inits["table_u8"].data_type == TensorProto.UINT8 and "table" not in inits
 
 
 def test_export_rebuilds_graphs_whose_float_version_matches_torch(tmp_path, torch_model):

@@ -33,6 +33,13 @@ def transcribe_torch(w: Whisper, audio: np.ndarray, rules: DecodeRules, min_cont
     return Recognised(greedy.tokens, states[0, :segment_frames(len(audio))].numpy())
 
 
+def encode_onnx(encoder, audio: np.ndarray, min_context_s: float = 0.0) -> np.ndarray:
+    """The segment's encoder frames (F, d) from the exported encoder: what the Node runtime's
+    `SpeechRecogniser.encode` returns (identical on the golden clips), for feature caches."""
+    states = encoder.run(["states"], {"mel": log_mel(with_context(audio, min_context_s))[None]})[0]
+    return states[0, :segment_frames(len(audio))]
+
+
 def transcribe_onnx(encoder, decoder, audio: np.ndarray, rules: DecodeRules, min_context_s: float = 0.0,
                     layers: int = 4, heads: int = 6, head_dim: int = 64) -> Recognised:
     """`encoder`, `decoder`: onnxruntime InferenceSessions of the exported graphs."""
