@@ -133,6 +133,9 @@ def test_export_rebuilds_graphs_whose_float_version_matches_torch(tmp_path, torc
 def test_greedy_stops_on_a_repeating_tail_and_bounds_tokens():
     assert repeating_tail([5, 1, 2, 1, 2, 1, 2, 1, 2]) == 6
     assert repeating_tail([1, 1, 1]) == 0 and repeating_tail([7, 8, 9]) == 0
+    phrase = [40, 6, 7, 8, 9, 10, 13]  # 7 tokens: said twice in a row is a loop
+    assert repeating_tail([3] + phrase + phrase) == 7
+    assert repeating_tail([1, 2, 3, 4, 5, 1, 2, 3, 4, 5]) == 0  # 5 tokens twice: may be speech
     assert cut_repetition([9, 3, 3, 3, 3, 3, 3]) == [9, 3]
     assert token_budget(2.0) == 24 and token_budget(60.0) == 224
     assert cosine_rows(np.ones((2, 3)), np.ones((2, 3))) == pytest.approx(1.0)

@@ -31,10 +31,13 @@ test('Fft(400) equals a direct DFT of a real signal', () => {
 });
 
 test('greedy stops: repeating tails and the token budget (same cases as models/tests/test_speech.py)', () => {
-  assert.equal(repeatingTail([5, 1, 2, 1, 2, 1, 2, 1, 2], 8, 4), 6);
-  assert.equal(repeatingTail([1, 1, 1], 8, 4), 0);
-  assert.equal(repeatingTail([7, 8, 9], 8, 4), 0);
   const rules = loadSpeechManifest(DIR).decode;
+  assert.equal(repeatingTail([5, 1, 2, 1, 2, 1, 2, 1, 2], rules), 6);
+  assert.equal(repeatingTail([1, 1, 1], rules), 0);
+  assert.equal(repeatingTail([7, 8, 9], rules), 0);
+  const phrase = [40, 6, 7, 8, 9, 10, 13];
+  assert.equal(repeatingTail([3, ...phrase, ...phrase], rules), 7);
+  assert.equal(repeatingTail([1, 2, 3, 4, 5, 1, 2, 3, 4, 5], rules), 0);
   assert.equal(tokenBudget(2, rules), 24);
   assert.equal(tokenBudget(60, rules), 224);
 });

@@ -15,8 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MAX_NEW_TOKENS = 224  # whisper's sample_len: half the text context
-REPEAT_SPAN = 8  # longest token pattern looked for in the tail
-REPEAT_TIMES = 4  # a pattern seen this many times in a row at the end stops decoding
+# Loop stops: a tail pattern of 1..REPEAT_SPAN tokens seen REPEAT_TIMES in a row ("no no no no"
+# is speech, four more copies of it are not), or of REPEAT_SPAN+1..LONG_REPEAT_SPAN tokens seen
+# LONG_REPEAT_TIMES in a row (a whole phrase said twice back to back: how a trimmed-context
+# decoder loops, e.g. "I haven't seen you in. I haven't seen you in.").
+REPEAT_SPAN = 5
+REPEAT_TIMES = 4
+LONG_REPEAT_SPAN = 32
+LONG_REPEAT_TIMES = 2
 # Default shortest encoder context (s): a shorter segment is followed by silence up to this. On
 # espeak-ng lines and 2-3 line segments (2.5-11 s) CTranslate2's greedy WER was 0.205 trimmed to
 # the segment, 0.117 at >= 10 s, 0.144 at the full 30 s; trimmed, short segments often loop.
@@ -43,15 +49,17 @@ def token_budget(seconds: float, cap: int = MAX_NEW_TOKENS) -> int:
     return min(cap, 8 + math.ceil(8 * seconds))
 
 
-def repeating_tail(tokens: list[int], span: int = REPEAT_SPAN, times: int = REPEAT_TIMES) -> int:
-    """Length of the tail to drop when it is one pattern (1..span tokens) repeated `times` in a
-    row (a decoder stuck in a loop); 0 when there is none. Keeps one copy of the pattern."""
-    for k in range(1, span + 1):
-        if len(tokens) < k * times:
-            break
+def repeating_tail(tokens: list[int], span: int = REPEAT_SPAN, times: int = REPEAT_TIMES,
+                   long_span: int = LONG_REPEAT_SPAN, long_times: int = LONG_REPEAT_TIMES) -> int:
+    """Length of the tail to drop when it is one pattern repeated in a row (a decoder stuck in a
+    loop, see REPEAT_SPAN); 0 when there is none. Keeps one copy of the pattern."""
+    for k in range(1, long_span + 1):
+        n = times if k <= span else long_times
+        if len(tokens) < k * n:
+            continue
         tail = tokens[-k:]
-        if all(tokens[-k * (i + 1):len(tokens) - k * i] == tail for i in range(1, times)):
-            return k * (times - 1)
+        if all(tokens[-k * (i + 1):len(tokens) - k * i] == tail for i in range(1, n)):
+            return k * (n - 1)
     return 0
 
 

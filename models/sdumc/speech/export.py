@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from .decode import MAX_NEW_TOKENS, MIN_CONTEXT_S, REPEAT_SPAN, REPEAT_TIMES, DecodeRules
+from .decode import LONG_REPEAT_SPAN, LONG_REPEAT_TIMES, MAX_NEW_TOKENS, MIN_CONTEXT_S, REPEAT_SPAN, REPEAT_TIMES, DecodeRules
 from .graphs import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS, export_decoder, export_encoder
 from .mel import HOP, N_FFT, N_MELS, SAMPLE_RATE
 from .model import ModelDimensions, load_whisper
@@ -101,7 +101,8 @@ def export(out: Path, fp32_dir: Path | None = None) -> dict:
         "tokens": {"sot": rules.sot, "eot": rules.eot, "noTimestamps": rules.no_timestamps,
                    "suppress": list(rules.suppress), "suppressBegin": list(rules.suppress_begin)},
         "decode": {"maxNewTokens": MAX_NEW_TOKENS, "tokensPerSecond": 8, "tokensBase": 8, "minContextSeconds": MIN_CONTEXT_S,
-                   "repeatSpan": REPEAT_SPAN, "repeatTimes": REPEAT_TIMES},
+                   "repeatSpan": REPEAT_SPAN, "repeatTimes": REPEAT_TIMES,
+                   "longRepeatSpan": LONG_REPEAT_SPAN, "longRepeatTimes": LONG_REPEAT_TIMES},
         "mel": {"sampleRate": SAMPLE_RATE, "nFft": N_FFT, "hop": HOP, "nMels": N_MELS, "scale": "slaney",
                 "norm": "slaney", "window": "periodic hann", "samplesPerFrame": 2 * HOP,
                 "maxFrames": dims.n_audio_ctx, "log": "log10, floor 1e-10, clamp to max-8, (x+4)/4"},

@@ -12,13 +12,18 @@ export function tokenBudget(seconds: number, rules: SpeechDecodeRules, cap = rul
   return Math.min(cap, rules.tokensBase + Math.ceil(rules.tokensPerSecond * seconds));
 }
 
+/** The loop-stop part of the decoding rules. */
+export type RepeatRules = Pick<SpeechDecodeRules, 'repeatSpan' | 'repeatTimes' | 'longRepeatSpan' | 'longRepeatTimes'>;
+
 /**
- * Tokens to drop when the tail is one pattern of 1..span tokens repeated `times` in a row (a
- * decoder stuck in a loop), keeping one copy; 0 when there is none.
+ * Tokens to drop when the tail is one pattern repeated in a row (a decoder stuck in a loop),
+ * keeping one copy; 0 when there is none. Patterns of 1..repeatSpan tokens must repeat
+ * repeatTimes, longer ones up to longRepeatSpan longRepeatTimes (decode.py says why).
  */
-export function repeatingTail(tokens: readonly number[], span: number, times: number): number {
-  for (let k = 1; k <= span; k++) {
-    if (tokens.length < k * times) break;
+export function repeatingTail(tokens: readonly number[], r: RepeatRules): number {
+  for (let k = 1; k <= r.longRepeatSpan; k++) {
+    const times = k <= r.repeatSpan ? r.repeatTimes : r.longRepeatTimes;
+    if (tokens.length < k * times) continue;
     let same = true;
     for (let i = 1; i < times && same; i++) {
       for (let j = 0; j < k; j++) {
@@ -66,7 +71,7 @@ export class Greedy {
       return best;
     }
     this.tokens.push(best);
-    const drop = repeatingTail(this.tokens, this.m.decode.repeatSpan, this.m.decode.repeatTimes);
+    const drop = repeatingTail(this.tokens, this.m.decode);
     if (drop > 0) {
       this.tokens.splice(this.tokens.length - drop, drop);
       this.stop = 'repetition';

@@ -34,6 +34,9 @@ export interface SpeechDecodeRules {
   /** A pattern of 1..repeatSpan tokens seen repeatTimes in a row at the end stops decoding. */
   repeatSpan: number;
   repeatTimes: number;
+  /** So does one of repeatSpan+1..longRepeatSpan tokens seen longRepeatTimes in a row. */
+  longRepeatSpan: number;
+  longRepeatTimes: number;
 }
 
 export interface SpeechManifest {
@@ -105,14 +108,16 @@ export function loadSpeechManifest(dir: string): SpeechManifest {
     decoderPath: file(obj(graphs.decoder, 'graphs.decoder').file, 'graphs.decoder.file'),
     tokenizerPath: file(obj(raw.tokenizer, 'tokenizer').file, 'tokenizer.file'),
     tokens: { sot: int(t, 'sot', 'tokens'), eot: int(t, 'eot', 'tokens'), noTimestamps: int(t, 'noTimestamps', 'tokens'), suppress: ints(t, 'suppress', 'tokens'), suppressBegin: ints(t, 'suppressBegin', 'tokens') },
-    decode: { maxNewTokens: int(dec, 'maxNewTokens', 'decode'), tokensPerSecond: int(dec, 'tokensPerSecond', 'decode'), tokensBase: int(dec, 'tokensBase', 'decode'), minContextSeconds: num(dec, 'minContextSeconds', 'decode'), repeatSpan: int(dec, 'repeatSpan', 'decode'), repeatTimes: int(dec, 'repeatTimes', 'decode') },
+    decode: { maxNewTokens: int(dec, 'maxNewTokens', 'decode'), tokensPerSecond: int(dec, 'tokensPerSecond', 'decode'), tokensBase: int(dec, 'tokensBase', 'decode'), minContextSeconds: num(dec, 'minContextSeconds', 'decode'), repeatSpan: int(dec, 'repeatSpan', 'decode'), repeatTimes: int(dec, 'repeatTimes', 'decode'), longRepeatSpan: int(dec, 'longRepeatSpan', 'decode'), longRepeatTimes: int(dec, 'longRepeatTimes', 'decode') },
     mel: { sampleRate: int(mel, 'sampleRate', 'mel'), nFft: int(mel, 'nFft', 'mel'), hop: int(mel, 'hop', 'mel'), nMels: int(mel, 'nMels', 'mel'), samplesPerFrame: int(mel, 'samplesPerFrame', 'mel'), maxFrames: int(mel, 'maxFrames', 'mel') },
   };
   if (m.mel.sampleRate !== 16000 || m.mel.nFft !== 400 || m.mel.hop !== 160 || m.mel.nMels !== dims.n_mels || m.mel.samplesPerFrame !== 2 * m.mel.hop) {
     throw bad('mel must be Whisper\'s: 16 kHz, n_fft 400, hop 160, n_mels = dims.n_mels, 320 samples per encoder frame');
   }
   if (m.mel.maxFrames !== dims.n_audio_ctx) throw bad('mel.maxFrames must equal dims.n_audio_ctx');
-  if (m.decode.repeatTimes < 2 || m.decode.repeatSpan < 1) throw bad('decode.repeatTimes must be >= 2 and decode.repeatSpan >= 1');
+  if (m.decode.repeatTimes < 2 || m.decode.longRepeatTimes < 2 || m.decode.repeatSpan < 1 || m.decode.longRepeatSpan < m.decode.repeatSpan) {
+    throw bad('decode.repeatTimes and longRepeatTimes must be >= 2, 1 <= repeatSpan <= longRepeatSpan');
+  }
   if (m.decode.maxNewTokens < 1 || m.decode.maxNewTokens + 2 > dims.n_text_ctx) throw bad('decode.maxNewTokens must be in 1..n_text_ctx-2');
   return m;
 }
