@@ -20,6 +20,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { AppError, toAppError } from '../core/errors.js';
 import { type ConnectionLimits, Counter, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from './connection-limits.js';
 import type { ApiContext, ContextFunction } from './context.js';
+import { DocumentCache } from './document-cache.js';
 import { formatErrors } from './errors.js';
 import { costLimitRule, DEFAULT_QUERY_LIMITS, depthLimitRule, tokenLimitError } from './limits.js';
 
@@ -110,6 +111,7 @@ export function attachGraphqlWs(wss: WebSocketServer, opts: WsOptions): Disposab
   const maxTokens = opts.maxTokens ?? DEFAULT_QUERY_LIMITS.maxTokens;
   const rules = [...specifiedRules, depthRule, ...((opts.introspection ?? DEFAULT_QUERY_LIMITS.introspection) ? [] : [NoSchemaIntrospectionCustomRule])];
   const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.connectionLimits };
+  const documents = new DocumentCache();
   const socketsByTenant = new Counter();
   const subscriptionsByTenant = new Counter();
   const state = new WeakMap<object, ConnState>();
@@ -170,7 +172,7 @@ export function attachGraphqlWs(wss: WebSocketServer, opts: WsOptions): Disposab
         }
         let document;
         try {
-          document = parse(payload.query, { maxTokens });
+          document = documents.get(payload.query, (q) => parse(q, { maxTokens }));
         } catch (err) {
           const e = err instanceof GraphQLError ? err : new GraphQLError(String(err));
           const tooLong = tokenLimitError(e);

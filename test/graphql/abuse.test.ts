@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import WebSocket from 'ws';
 import { getIntrospectionQuery, parse } from 'graphql';
 import { DEFAULT_QUERY_LIMITS } from '../../src/graphql/limits.js';
@@ -15,7 +16,7 @@ const TREE = '__schema { types { fields { type { fields { name type { name } } }
 /** `n` aliased introspection trees: each alias ~70 bytes, ~20 tokens. */
 const aliased = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${TREE}`).join('\n')} }`;
 
-const healthz = (req: { url?: string }, res: { writeHead(s: number): void; end(b: string): void }) => {
+const healthz = (req: IncomingMessage, res: ServerResponse): boolean => {
   if (req.url !== '/healthz') return false;
   res.writeHead(200);
   res.end('ok');
@@ -23,7 +24,7 @@ const healthz = (req: { url?: string }, res: { writeHead(s: number): void; end(b
 };
 
 async function withHarness(opts: Parameters<typeof startHarness>[0], fn: (h: Harness) => Promise<void>): Promise<void> {
-  const h = await startHarness({ extraRoutes: [healthz as never], ...opts });
+  const h = await startHarness({ extraRoutes: [healthz], ...opts });
   try {
     await fn(h);
   } finally {

@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumOrSkip } from '../dashboard/stack.js';
@@ -29,7 +29,7 @@ window.result = new Promise((resolve) => {
 });
 </script>`;
 
-const serve = (req: { url?: string }, res: { writeHead(s: number, h: object): void; end(b: string): void }) => {
+const serve = (req: IncomingMessage, res: ServerResponse): boolean => {
   if (!req.url?.startsWith('/page.html')) return false;
   res.writeHead(200, { 'content-type': 'text/html' });
   res.end(PAGE);
@@ -42,7 +42,7 @@ let site: Server;
 
 before(async (t) => {
   if (!chromiumOrSkip(t as never)) return;
-  h = await startHarness({ extraRoutes: [serve as never] });
+  h = await startHarness({ extraRoutes: [serve] });
   site = createServer((req, res) => void (serve(req, res) || res.end()));
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
   browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP evil.example 127.0.0.1'] });
