@@ -9,7 +9,10 @@
  * A peer that goes away mid-send is not an error of the operation: the write fails with EPIPE or
  * ECONNRESET, and graphql-ws would hand that to onError as if the operation had failed (logged
  * at error level as "unexpected error", issue 13). Sends to such a peer are dropped and logged
- * at debug; the socket's close event then ends its operations as usual.
+ * at debug; the socket's close event then ends its operations as usual. Likewise a client that
+ * breaks the WebSocket protocol (a message over the size limit, a bad frame) is the client's
+ * fault: `ws` closes that socket (1009, 1002) and the server logs it at debug, where graphql-ws
+ * would print "Internal error emitted on a WebSocket socket" to stderr for every such frame.
  */
 import type { Disposable } from 'graphql-ws';
 import { CloseCode } from 'graphql-ws';
@@ -76,6 +79,28 @@ function dropSendsToGonePeer(socket: WebSocket, logger: Logger): void {
     });
 }
 
+/** `ws` errors caused by what the client sent (payload too big, bad frame, bad UTF-8...). */
+export function isClientProtocolError(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('WS_ERR_');
+}
+
+/**
+ * Keeps a client's protocol errors from reaching graphql-ws's 'error' listener (which prints
+ * them as internal errors). `ws` has already decided to close the socket with the right code;
+ * only the report changes.
+ */
+function quietClientProtocolErrors(socket: WebSocket, logger: Logger): void {
+  const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+  (socket as { emit: unknown }).emit = (event: string | symbol, ...args: unknown[]) => {
+    if (event === 'error' && isClientProtocolError(args[0])) {
+      logger.debug({ code: (args[0] as { code: string }).code }, 'WebSocket client broke the protocol; socket closed');
+      return true;
+    }
+    return emit(event, ...args);
+  };
+}
+
 /**
  * Close code of a socket whose credential expired while it was open (docs/security.md). 4403,
  * not 4401: graphql-ws clients treat 4401 as fatal but retry 4403, calling a `connectionParams`
@@ -122,7 +147,10 @@ export function attachGraphqlWs(wss: WebSocketServer, opts: WsOptions): Disposab
   };
 
   // Registered before useServer's own 'connection' listener: wraps send before graphql-ws uses it.
-  wss.on('connection', (socket: WebSocket) => dropSendsToGonePeer(socket, opts.logger));
+  wss.on('connection', (socket: WebSocket) => {
+    dropSendsToGonePeer(socket, opts.logger);
+    quietClientProtocolErrors(socket, opts.logger);
+  });
 
   return useServer(
     {

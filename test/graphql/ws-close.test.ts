@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import WebSocket from 'ws';
-import { isPeerGone } from '../../src/graphql/ws.js';
+import { isClientProtocolError, isPeerGone } from '../../src/graphql/ws.js';
 import { makeScore } from '../store/fixtures.js';
 import { startHarness, until } from './harness.js';
 
@@ -46,4 +46,27 @@ test('isPeerGone: write errors of a vanished peer, not other failures', () => {
   assert.ok(!isPeerGone(new Error('boom')));
   assert.ok(!isPeerGone(Object.assign(new Error('x'), { code: 'ENOMEM' })));
   assert.ok(!isPeerGone(null));
+});
+
+test('a message over the size limit closes that socket with 1009 and prints nothing (graphql-ws printed an "Internal error")', async () => {
+  const printed: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
+  const lines: { level: number; msg: string }[] = [];
+  const h = await startHarness({ maxRequestBytes: 1_000, logger: pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) }) });
+  try {
+    const ws = new WebSocket(h.api.wsUrl, 'graphql-transport-ws');
+    ws.on('error', () => {});
+    await new Promise((r) => ws.once('open', r));
+    ws.send('x'.repeat(5_000));
+    assert.equal(await new Promise((r) => ws.once('close', (code) => r(code))), 1009);
+  } finally {
+    console.error = original;
+    await h.close();
+  }
+  assert.deepEqual(printed, []);
+  assert.deepEqual(lines.filter((l) => l.level >= 40).map((l) => l.msg), []);
+  assert.ok(lines.some((l) => l.msg.includes('broke the protocol')));
+  assert.ok(isClientProtocolError(Object.assign(new RangeError('Max payload size exceeded'), { code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' })));
+  assert.ok(!isClientProtocolError(new Error('boom')));
 });
