@@ -184,6 +184,8 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     devTenant: config.devTenant,
     context: auth.context,
     limits: config.queryLimits,
+    connectionLimits: config.connectionLimits,
+    origins: config.origins,
     scorerInfo: () => ({ ...scorer.info(), metrics: safeManifestMetrics(scorer) }),
     health: () => ({ ok: pipeline !== null && ingestStarted, source: kafka ? `kafka: ${config.kafkaTopic}` : 'in-process', store: storeLabel }),
     extraRoutes: [metricsRoute, createStaticHandler({ root: join(repoRoot(), 'dashboard', 'dist'), exclude: ['/graphql', '/metrics', '/healthz', '/readyz'] })],

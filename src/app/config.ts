@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadAuthConfig, type AuthConfig } from '../auth/config.js';
 import { loadQueryLimits, type QueryLimits } from '../graphql/limits.js';
+import { type ConnectionLimits, loadConnectionLimits } from '../graphql/connection-limits.js';
+import { loadOriginPolicy, type OriginPolicy } from '../graphql/origin.js';
 
 export interface AppConfig {
   /** HTTP + WebSocket port (PORT, default 4000; 0 picks a free one). */
@@ -20,8 +22,16 @@ export interface AppConfig {
   pgUrl: string | null;
   /** How API callers are identified (AUTH_MODE and friends: src/auth/config.ts; default dev). */
   auth: AuthConfig;
-  /** GraphQL depth / cost / operations-per-socket limits (src/graphql/limits.ts). */
+  /** GraphQL depth / cost / tokens / introspection / operations-per-socket limits (src/graphql/limits.ts;
+   *  API_INTROSPECTION defaults to on in dev mode only). */
   queryLimits: QueryLimits;
+  /** WebSockets per source address and per tenant, subscriptions per tenant
+   *  (API_MAX_SOCKETS_PER_SOURCE, API_MAX_SOCKETS_PER_TENANT, API_MAX_SUBSCRIPTIONS_PER_TENANT:
+   *  src/graphql/connection-limits.ts). */
+  connectionLimits: ConnectionLimits;
+  /** Web pages allowed to open a socket or call /graphql (API_ALLOWED_ORIGINS; dev mode: loopback
+   *  origins only; other modes: the server's own origin): src/graphql/origin.ts. */
+  origins: OriginPolicy;
   /** Folder for the embedded SQLite file (DATA_DIR, default ./data). */
   dataDir: string;
   /** SQLite file, or ':memory:' (DB_PATH, default <dataDir>/scores.db). */
@@ -111,14 +121,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   for (const p of providers) {
     if (!['cpu', 'webgpu', 'cuda'].includes(p)) throw new ConfigError('SCORER_PROVIDERS', p, 'a list of cuda, webgpu, cpu');
   }
+  const auth = loadAuthConfig(env);
   return {
     port: intVar(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '127.0.0.1',
     dataDir,
     dbPath: env.DB_PATH || resolve(dataDir, 'scores.db'),
     pgUrl: env.PG_URL || null,
-    auth: loadAuthConfig(env),
-    queryLimits: loadQueryLimits(env),
+    auth,
+    queryLimits: loadQueryLimits(env, auth.mode === 'dev'),
+    connectionLimits: loadConnectionLimits(env),
+    origins: loadOriginPolicy(env, auth.mode === 'dev'),
     kafkaBrokers,
     kafkaTopic: env.KAFKA_TOPIC || 'call-chunks',
     kafkaGroup: env.KAFKA_GROUP || 'sentiment-stream',

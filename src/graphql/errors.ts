@@ -11,6 +11,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { AppError, ERROR_CATALOGUE } from '../core/errors.js';
+import { tokenLimitError } from './limits.js';
 
 /** Codes of Apollo Server and graphql-ws errors -> catalogue codes. */
 const GRAPHQL_CODE_MAP: Record<string, string> = {
@@ -47,6 +48,9 @@ export function formatApiError(formatted: GraphQLFormattedError, error: unknown,
   const app = findAppError(error);
   if (app) return { ...base, message: app.message, extensions: { code: app.code, retriable: app.retriable } };
   const given = formatted.extensions?.code;
+  // Apollo parses with maxTokens (limits.ts); its refusal is a parse error, but it is a limit.
+  const tokens = given === 'GRAPHQL_PARSE_FAILED' ? tokenLimitError(formatted) : null;
+  if (tokens) return { message: tokens.message, extensions: { code: tokens.code, retriable: tokens.retriable } };
   const mapped = typeof given === 'string' ? GRAPHQL_CODE_MAP[given] ?? given : undefined;
   const original = error instanceof GraphQLError ? error.originalError : undefined;
   // A GraphQLError that wraps no thrown error and carries a catalogued code was made on purpose.

@@ -9,6 +9,7 @@ import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { AppError, toAppError } from '../core/errors.js';
 import type { ApiContext, ContextFunction } from './context.js';
+import { type OriginPolicy, originRefusal } from './origin.js';
 
 /** Handles a request and returns true, or returns false to let the next route try. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
@@ -22,6 +23,8 @@ export interface HttpOptions {
   path: string;
   /** Largest request body, bytes. Default 1 MiB; more is answered 413. */
   maxBodyBytes: number;
+  /** Pages allowed to call /graphql (origin.ts): a browser on another site gets 403 FORBIDDEN. */
+  origins: OriginPolicy;
 }
 
 function sendError(res: ServerResponse, e: AppError): void {
@@ -65,6 +68,11 @@ async function handle(o: HttpOptions, req: IncomingMessage, res: ServerResponse)
   for (const route of o.extraRoutes) if (await route(req, res)) return;
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname !== o.path) return sendError(res, new AppError('NOT_FOUND', { what: `route ${url.pathname}` }));
+  const refusal = originRefusal(o.origins, req.headers);
+  if (refusal) {
+    res.setHeader('connection', 'close'); // the body is not read
+    return sendError(res, refusal);
+  }
 
   let body: unknown;
   try {

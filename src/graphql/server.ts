@@ -26,6 +26,9 @@ import { buildSchema, type SchemaExtension } from './schema.js';
 import { costLimitPlugin } from './cost-plugin.js';
 import { DEFAULT_QUERY_LIMITS, depthLimitRule, type QueryLimits } from './limits.js';
 import { attachGraphqlWs } from './ws.js';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
+import type { OriginPolicy } from './origin.js';
+import { createUpgradeGate } from './upgrade-gate.js';
 
 export interface ApiServerOptions {
   store: ScoreStore;
@@ -53,8 +56,16 @@ export interface ApiServerOptions {
   maxRequestBytes?: number;
   /** Operations one socket may run at once. Default 100. Same as `limits.maxOperationsPerConnection`. */
   maxOperationsPerConnection?: number;
-  /** Query depth / cost / operations-per-socket limits (src/graphql/limits.ts; loadQueryLimits reads env). */
+  /** Query depth / cost / tokens / introspection / operations-per-socket limits (src/graphql/limits.ts; loadQueryLimits reads env). */
   limits?: Partial<QueryLimits>;
+  /** Sockets per source address and per tenant, subscriptions per tenant (connection-limits.ts). */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /**
+   * Which web pages may open a socket or call /graphql (origin.ts; loadOriginPolicy reads
+   * API_ALLOWED_ORIGINS). Default: dev mode's policy (loopback origins only) when `context` is
+   * not given, else same-origin only.
+   */
+  origins?: OriginPolicy;
   /** How long stop() lets in-flight HTTP requests finish, ms. Default 10_000. */
   stopGracePeriodMs?: number;
   /** Path to schema.graphql (default: the repo's schema/schema.graphql). */
@@ -82,6 +93,8 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     ...(o.maxOperationsPerConnection !== undefined ? { maxOperationsPerConnection: o.maxOperationsPerConnection } : {}),
     ...o.limits,
   };
+  const connectionLimits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...o.connectionLimits };
+  const origins: OriginPolicy = o.origins ?? { allowed: [], devMode: o.context === undefined };
   const httpServer = createServer();
   let startedAtMs = Date.now();
   let apollo: ApolloServer<ApiContext> | null = null;
@@ -109,12 +122,16 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         { store: o.store, feed: o.hub, scorerInfo: o.scorerInfo, health: o.health, startedAtMs: () => startedAtMs },
         { sdlPath: o.sdlPath, extensions: o.schemaExtensions },
       );
-      const wss = new WebSocketServer({ server: httpServer, path, maxPayload: maxBytes });
-      const ws: Disposable = attachGraphqlWs(wss, { schema, context, logger: log, ...limits });
+      const gate = createUpgradeGate({ origins, maxSocketsPerSource: connectionLimits.maxSocketsPerSource, logger: log });
+      const wss = new WebSocketServer({ server: httpServer, path, maxPayload: maxBytes, verifyClient: gate.verifyClient });
+      gate.attach(wss);
+      const ws: Disposable = attachGraphqlWs(wss, { schema, context, logger: log, ...limits, connectionLimits });
       apollo = new ApolloServer<ApiContext>({
         schema,
         formatError: (formatted, error) => formatApiError(formatted, error, log),
         includeStacktraceInErrorResponses: false,
+        introspection: limits.introspection,
+        parseOptions: { maxTokens: limits.maxTokens },
         // Depth needs no variables: a validation rule. Cost reads the variables: a plugin.
         validationRules: [depthLimitRule(limits.maxDepth)],
         plugins: [
@@ -125,7 +142,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         ],
       });
       await apollo.start();
-      httpServer.on('request', createRequestListener({ apollo, context, logger: log, extraRoutes: o.extraRoutes ?? [], path, maxBodyBytes: maxBytes }));
+      httpServer.on('request', createRequestListener({ apollo, context, logger: log, extraRoutes: o.extraRoutes ?? [], path, maxBodyBytes: maxBytes, origins }));
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(o.port, host, () => {

@@ -8,10 +8,17 @@
  * switch) are yielded once: history keys stored since the subscription opened are remembered and
  * their live repeats skipped. The live queue uses policy 'close' so an overflow during a long
  * replay ends the stream with SUBSCRIBER_TOO_SLOW instead of silently leaving a gap.
+ *
+ * Ending it: the stream is an async generator wrapped so that `return()` first ends the live
+ * subscription. A bare generator parked in `await live.next()` would queue `return()` behind
+ * that await, which no event may ever resolve (issue 13: every resume subscription closed while
+ * idle stayed in the hub for good, with its queue). Ending the live subscription resolves the
+ * parked read as done, the generator runs its `finally`, and the queued `return()` settles.
  */
 import type { SegmentScore } from '../core/types.js';
 import type { ScoreHistory } from '../store/history.js';
 import type { ScoreFeed, ScoreFilter } from './hub.js';
+import type { HubSubscription } from './subscription.js';
 
 export interface ResumeOptions {
   /** Replay scores stored at or after this wall-clock time (ms since the unix epoch)... */
@@ -33,10 +40,21 @@ export interface ResumeOptions {
 
 const keyOf = (s: SegmentScore) => `${s.callId}\u0000${s.channel}\u0000${s.segmentIndex}\u0000${s.revision}`;
 
-export async function* resumeScores(feed: ScoreFeed, history: ScoreHistory, filter: ScoreFilter, opts: ResumeOptions = {}): AsyncGenerator<SegmentScore> {
-  const now = opts.now ?? Date.now;
+export function resumeScores(feed: ScoreFeed, history: ScoreHistory, filter: ScoreFilter, opts: ResumeOptions = {}): AsyncGenerator<SegmentScore> {
   const live = feed.subscribeScores(filter, { capacity: opts.liveCapacity ?? 4096, policy: 'close' });
-  const openedAtMs = now() - (opts.skewMs ?? 5_000);
+  const openedAtMs = (opts.now ?? Date.now)() - (opts.skewMs ?? 5_000);
+  const gen = replayThenLive(live, openedAtMs, history, filter, opts);
+  const end = gen.return.bind(gen);
+  return Object.assign(gen, {
+    async return(value?: unknown): Promise<IteratorResult<SegmentScore>> {
+      await live.return();
+      return end(value as undefined);
+    },
+  });
+}
+
+/** `openedAtMs`: when `live` opened, less the allowed clock skew. */
+async function* replayThenLive(live: HubSubscription<SegmentScore>, openedAtMs: number, history: ScoreHistory, filter: ScoreFilter, opts: ResumeOptions): AsyncGenerator<SegmentScore> {
   /** Keys replayed from storage that the live stream may repeat (bounded by scores stored during the replay). */
   const overlap = new Set<string>();
   try {

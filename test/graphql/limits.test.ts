@@ -39,7 +39,23 @@ test('cost: objects count 1, leaves 0, `first` multiplies, variables and default
     cost('{ calls(first: 10) { edges { node { ...C } } } } fragment C on Call { segments(first: 5) { edges { node { modalities { text } } } } }'),
     1 + 10 * (1 + 1 + (1 + 5 * (1 + 1 + 1))),
   );
-  assert.equal(cost('{ __schema { types { fields { name } } } }'), 0, 'introspection is free (depth bounds it)');
+  // Introspection is priced (issue 13: it cost 0, and 400 KB of aliased __schema trees ran 78 s):
+  // each of its lists counts its longest length in this schema.
+  const types = Object.keys(schema.getTypeMap()).length;
+  assert.equal(cost('{ __schema { types { fields { name } } } }'), 1 + (1 + types * 1), 'fields costs 1 per type: an object list of leaves');
+  assert.equal(cost('{ __typename }'), 0);
+  assert.ok(cost('{ a: __schema { types { fields { type { fields { name } } } } } }') > 10 * types, 'nested introspection lists multiply');
+});
+
+test('cost and depth follow each fragment once: a fragment bomb is priced in linear time (issue 13)', () => {
+  // F_i spreads F_{i-1} twice: 2^300 paths. Before, both rules walked every path (hung).
+  const frags = ['fragment F0 on Query { modelInfo { modelVersion } }'];
+  for (let i = 1; i <= 300; i++) frags.push(`fragment F${i} on Query { ...F${i - 1} a${i}: modelInfo { modelVersion } ...F${i - 1} }`);
+  const q = `{ ...F300 }\n${frags.join('\n')}`;
+  const t0 = performance.now();
+  const errors = errorsOf(q, [costLimitRule(1_000_000), depthLimitRule(15)]);
+  assert.ok(performance.now() - t0 < 1_000, `took ${performance.now() - t0} ms`);
+  assert.deepEqual(errors.map((e) => e.extensions.code), ['QUERY_TOO_COMPLEX']);
 });
 
 test('depth: root field is 1, __typename is free, fragments count where they are spread', () => {
@@ -69,8 +85,13 @@ test("the defaults admit the product's own queries: dashboard snapshot, call pag
 
 test('loadQueryLimits: defaults, env overrides, CONFIG_INVALID naming the variable', () => {
   assert.deepEqual(loadQueryLimits({}), DEFAULT_QUERY_LIMITS);
-  assert.deepEqual(loadQueryLimits({ API_MAX_DEPTH: '6', API_MAX_COST: '500', API_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3' }), { maxDepth: 6, maxCost: 500, maxOperationsPerConnection: 3 });
-  for (const [k, v] of [['API_MAX_DEPTH', '0'], ['API_MAX_COST', 'lots'], ['API_MAX_SUBSCRIPTIONS_PER_CONNECTION', '2.5']]) {
+  assert.deepEqual(loadQueryLimits({ API_MAX_DEPTH: '6', API_MAX_COST: '500', API_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3' }), { ...DEFAULT_QUERY_LIMITS, maxDepth: 6, maxCost: 500, maxOperationsPerConnection: 3 });
+  assert.equal(loadQueryLimits({ API_MAX_TOKENS: '900' }).maxTokens, 900);
+  assert.equal(loadQueryLimits({}).introspection, true, 'dev mode (the default auth mode): introspection on');
+  assert.equal(loadQueryLimits({ AUTH_MODE: 'jwt' }).introspection, false, 'other modes: off by default');
+  assert.equal(loadQueryLimits({ AUTH_MODE: 'apikey', API_INTROSPECTION: 'on' }).introspection, true);
+  assert.equal(loadQueryLimits({ API_INTROSPECTION: 'off' }).introspection, false);
+  for (const [k, v] of [['API_MAX_DEPTH', '0'], ['API_MAX_COST', 'lots'], ['API_MAX_SUBSCRIPTIONS_PER_CONNECTION', '2.5'], ['API_MAX_TOKENS', '-1'], ['API_INTROSPECTION', 'maybe']]) {
     assert.throws(() => loadQueryLimits({ [k]: v }), (e: any) => e.code === 'CONFIG_INVALID' && e.message.includes(k));
   }
 });

@@ -47,3 +47,21 @@ test('resume replays stored scores, then goes live, with no gap and no repeat ac
   assert.equal(hub.stats().subscribers, 0, 'the live subscription is freed when the reader stops');
   await store.stop();
 });
+
+test('return() while the stream waits for live events frees its hub subscription at once (issue 13)', async () => {
+  // Before: resumeScores was a bare async generator; return() on a generator parked in
+  // `await live.next()` queues behind that await, which no event may ever resolve, so the hub
+  // subscription (and its queue) stayed for good after the client left.
+  const store = new SqliteScoreStore({ path: ':memory:' });
+  await store.start();
+  const hub = new ScoreHub();
+  const stream = resumeScores(hub, store, { tenant: 'acme' }, { sinceMs: 0 });
+  const pending = stream.next(); // history is empty: parks on the live queue
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(hub.stats().subscribers, 1);
+  const returned = await Promise.race([stream.return(undefined), new Promise((r) => setTimeout(() => r('hung'), 1000))]);
+  assert.notEqual(returned, 'hung', 'return() did not settle');
+  assert.equal(hub.stats().subscribers, 0);
+  assert.deepEqual(await pending, { value: undefined, done: true });
+  await store.stop();
+});
