@@ -72,6 +72,10 @@ export interface WindowOptions {
   /** Closed calls remembered, with their history while in grace, then as ids only (stray chunks ->
    *  CHUNK_UNKNOWN_CALL). Policy `drop-oldest` for each of the two. Default 10000. */
   maxClosedCalls: number;
+  /** Work budget per chunk, in cutting steps of min(maxSegmentMs, fixedWindowMs). Policy
+   *  `reject` (WINDOW_WORK_BUDGET): a chunk whose span would cost more is refused whole, before it
+   *  changes any state. Default 16 (80 s at the default 5 s step; the contract allows 60 s). */
+  maxStepsPerChunk: number;
   vad: VadOptions;
 }
 
@@ -98,6 +102,7 @@ export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
   historyBudget: 16000 * 600,
   lateTextGraceMs: 30000,
   maxClosedCalls: 10000,
+  maxStepsPerChunk: 16,
   vad: DEFAULT_VAD,
 };
 
@@ -108,7 +113,7 @@ export function resolveWindowOptions(input: WindowOptionsInput = {}): WindowOpti
   const o: WindowOptions = { ...DEFAULT_WINDOW_OPTIONS, ...input, vad: { ...DEFAULT_VAD, ...input.vad } };
   const positive: (keyof WindowOptions)[] = [
     'sampleRate', 'maxSegmentMs', 'fixedWindowMs', 'maxVideoFrames', 'idleTimeoutMs', 'reorderWindow', 'maxOpenCalls',
-    'maxChannelsPerCall', 'maxBufferedMs', 'maxPendingText', 'historySize', 'historyBudget', 'maxClosedCalls', 'utteranceTimeoutMs',
+    'maxChannelsPerCall', 'maxBufferedMs', 'maxPendingText', 'historySize', 'historyBudget', 'maxClosedCalls', 'utteranceTimeoutMs', 'maxStepsPerChunk',
   ];
   for (const k of positive) {
     const v = o[k];

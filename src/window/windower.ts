@@ -73,6 +73,8 @@ export class Windower {
     if (chunk.modality === 'audio' && chunk.sampleRate !== this.options.sampleRate) {
       return reject(ev, chunk, new AppError('CHUNK_BAD_SAMPLE_RATE', { rate: chunk.sampleRate }));
     }
+    const budget = this.workOf(chunk);
+    if (budget) return reject(ev, chunk, budget);
     this.touch(call, nowWallMs);
     const { deliver, error } = call.stream(chunk).offer(chunk);
     if (error) reject(ev, chunk, error);
@@ -110,6 +112,20 @@ export class Windower {
   /** The public state of an open or recently closed call. */
   call(callId: string): CallInfo | null {
     return (this.open.get(callId) ?? this.closed.get(callId)?.call)?.snapshot() ?? null;
+  }
+
+  /**
+   * The work budget: a chunk's span costs about one cutting step per `min(maxSegmentMs,
+   * fixedWindowMs)` when it is sealed, all in one synchronous call. A chunk that would cost more
+   * than `maxStepsPerChunk` is refused before it changes any state, so no record, however
+   * well-formed, can hold the event loop (the decoder's contract bounds keep real records far
+   * below this; the budget also covers chunks that reach the window another way).
+   */
+  private workOf(c: MediaChunk): AppError | null {
+    const stepMs = Math.min(this.options.maxSegmentMs, this.options.fixedWindowMs);
+    const steps = Math.ceil(c.durationMs / stepMs);
+    if (Number.isFinite(c.durationMs) && c.durationMs >= 0 && steps <= this.options.maxStepsPerChunk) return null;
+    return new AppError('WINDOW_WORK_BUDGET', { modality: c.modality, spanMs: c.durationMs, steps, budget: this.options.maxStepsPerChunk });
   }
 
   private control(c: ControlChunk, now: number, ev: WindowEvent[]): void {
