@@ -34,8 +34,11 @@ export interface WindowOptions {
   fixedWindowMs: number;
   /** Most video frames in one segment (manifest video.maxFrames); more are subsampled evenly. Default 120. */
   maxVideoFrames: number;
-  /** Watermark = max event time seen in the call - this, ms. Older media is CHUNK_TOO_LATE. Default 1000. */
+  /** Watermark of a channel = its newest media end - this, ms. Older media is CHUNK_TOO_LATE. Default 1000. */
   allowedLatenessMs: number;
+  /** How far one channel's media may lag the call's newest media (another leg) before the call's
+   *  watermark overrides its own, ms. Default 5000. */
+  maxChannelSkewMs: number;
   /** A segment is sealed when the watermark passes its end + this, ms, so the transcript usually
    *  lands first. 0 seals as early as possible and lets late transcripts make revisions. Default 1000. */
   transcriptWaitMs: number;
@@ -88,6 +91,7 @@ export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
   fixedWindowMs: 5000,
   maxVideoFrames: 120,
   allowedLatenessMs: 1000,
+  maxChannelSkewMs: 5000,
   transcriptWaitMs: 1000,
   utteranceTimeoutMs: 5000,
   idleTimeoutMs: 30000,
@@ -119,7 +123,7 @@ export function resolveWindowOptions(input: WindowOptionsInput = {}): WindowOpti
     const v = o[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`window option ${k} must be > 0, got ${String(v)}`);
   }
-  const nonNegative: (keyof WindowOptions)[] = ['minSegmentMs', 'allowedLatenessMs', 'transcriptWaitMs', 'maxGapMs', 'lateTextGraceMs'];
+  const nonNegative: (keyof WindowOptions)[] = ['minSegmentMs', 'allowedLatenessMs', 'maxChannelSkewMs', 'transcriptWaitMs', 'maxGapMs', 'lateTextGraceMs'];
   for (const k of nonNegative) {
     const v = o[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`window option ${k} must be >= 0, got ${String(v)}`);
