@@ -4,7 +4,7 @@
  * producer, and (several instances) the scores-topic bridge and the lag sampler. kafkajs stays
  * behind these ports (ChunkSource, DeadLetterSink, ScorePublisher).
  */
-import { type Admin, ConfigResourceTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { type Admin, type ConfigResourceTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { KafkaDeadLetterSink } from '../ingest/dead-letter.js';
 import { KafkaSource } from '../ingest/kafka-source.js';
@@ -79,7 +79,9 @@ export async function createKafkaParts(config: AppConfig, logger: Logger, hooks:
 
 /** The topic's effective max.message.bytes (the broker's message.max.bytes unless overridden). */
 async function topicMaxMessageBytes(admin: Admin, topic: string): Promise<number | null> {
-  const res = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }] });
+  // ConfigResourceTypes.TOPIC (2): kafkajs' ESM entry does not export the enum's value.
+  const TOPIC = 2 as ConfigResourceTypes;
+  const res = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC, name: topic, configNames: ['max.message.bytes'] }] });
   const entry = res.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes');
   const n = entry ? Number(entry.configValue) : NaN;
   return Number.isInteger(n) && n >= 4096 ? n : null;
