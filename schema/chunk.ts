@@ -78,6 +78,9 @@ export const BOUNDS = {
   /** Duration of one chunk (text `x-duration-ms`; audio and video: implied by the payload), ms.
    *  60 s: a transcript piece is one utterance; audio and video come in 20-1000 ms chunks. */
   durationMs: { min: 0, max: 60_000, unit: 'ms' },
+  /** Duration of one audio chunk, ms: 20 s, what the payload limit allows at 16 kHz. At 8 kHz the
+   *  payload limit alone would allow 40 s, whose resampling costs ~40 ms of the event loop. */
+  audioDurationMs: { min: 0, max: 20_000, unit: 'ms' },
   /** `x-fps`, frames/s. */
   fps: { min: 1, max: MAX_FPS, unit: 'frames/s' },
   /** `x-feature-dim`, floats per frame. */

@@ -139,6 +139,7 @@ function decodeAudio(raw: RawChunk, value: Buffer, base: MediaChunkBase, o: Reso
   if (value.length === 0) throw new AppError('CHUNK_BAD_PAYLOAD', { reason: 'audio payload has no samples' });
   if (value.length % 2 !== 0) throw new AppError('CHUNK_BAD_PAYLOAD', { reason: `odd byte count ${value.length} for 16-bit PCM` });
   const n = value.length / 2;
+  const durationMs = bounded('audio duration', (n * 1000) / rate, BOUNDS.audioDurationMs);
   const pcm = new Float32Array(n);
   if (LITTLE_ENDIAN && value.byteOffset % 2 === 0) {
     const s16 = new Int16Array(value.buffer, value.byteOffset, n);
@@ -147,7 +148,6 @@ function decodeAudio(raw: RawChunk, value: Buffer, base: MediaChunkBase, o: Reso
     // A Kafka buffer may start at an odd byte offset (or the host is big-endian): read bytewise.
     for (let i = 0; i < n; i++) pcm[i] = value.readInt16LE(2 * i) / 32768;
   }
-  const durationMs = bounded('audio duration', (n * 1000) / rate, BOUNDS.durationMs);
   checkDuration(raw, durationMs, o);
   return { ...base, modality: 'audio', durationMs, samples: resample(pcm, rate, o.modelSampleRate), sampleRate: o.modelSampleRate };
 }
