@@ -31,7 +31,7 @@ import { createAuth } from '../auth/index.js';
 import { PostgresScoreStore } from '../store/postgres/index.js';
 import { SqliteScoreStore } from '../store/sqlite-store.js';
 import { Windower, type WindowOptionsInput } from '../window/index.js';
-import type { AppConfig } from './config.js';
+import { type AppConfig, chunkTenantRule } from './config.js';
 import type { KafkaParts } from './kafka.js';
 import { keyForLog, positionForLog } from './log-safe.js';
 import { createMetrics, type PipelineMetrics } from './metrics.js';
@@ -201,9 +201,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     async start() {
       await scorer.start();
       const manifest = scorer.manifest();
-      // A record without x-tenant: dev mode files it under the dev callers' tenant; with
-      // authentication on it is refused unless a default is configured (schema/chunk-contract.md).
-      const defaultTenant = config.auth.mode === 'dev' ? config.devTenant : config.chunkDefaultTenant;
+      const defaultTenant = chunkTenantRule(config);
       const decode = createDecoder({ modelSampleRate: manifest.audio.sampleRate, videoFeatureDim: manifest.video.featureDim, defaultTenant });
       const windowOptions = {
         ...overrides.window,

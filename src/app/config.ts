@@ -69,6 +69,15 @@ export interface AppConfig {
   logLevel: string;
 }
 
+/**
+ * The tenant of a chunk without `x-tenant` (schema/chunk-contract.md, "Tenant"): in dev mode the
+ * dev callers' tenant, so the call is visible to them; with authentication on, CHUNK_DEFAULT_TENANT,
+ * or null (the chunk is rejected CHUNK_MISSING_TENANT) rather than a guess.
+ */
+export function chunkTenantRule(config: Pick<AppConfig, 'auth' | 'devTenant' | 'chunkDefaultTenant'>): string | null {
+  return config.auth.mode === 'dev' ? config.devTenant : config.chunkDefaultTenant;
+}
+
 export class ConfigError extends Error {
   constructor(variable: string, value: string, expected: string) {
     super(`invalid ${variable}=${JSON.stringify(value)}: expected ${expected}`);

@@ -13,25 +13,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { loadFixtureCalls } from '../../src/app/demo/fixtures.js';
-import { scriptCall } from '../../src/app/demo/script.js';
 import { repoRoot } from '../../src/app/paths.js';
 import { ERROR_CATALOGUE } from '../../src/core/errors.js';
 import type { Segment } from '../../src/core/types.js';
 import { createOnnxScorer } from '../../src/score/onnx-scorer.js';
-import { type GoodChunk, percentile, runChaos } from './harness.js';
+import { goodCall } from './good-call.js';
+import { percentile, runChaos } from './harness.js';
 import { fuzzRecord } from './records.js';
 
 const BUDGET_MS = 50;
-const EPOCH = 1_764_000_000_000;
-
-export function goodCall(): GoodChunk[] {
-  const fx = loadFixtureCalls(join(repoRoot(), 'fixtures', 'calls'))[0];
-  // No late transcripts: a revision depends on history kept under a budget shared by all calls,
-  // which fuzz calls may legitimately use up.
-  return scriptCall(fx, { callId: 'good-call', tenant: 'good', epochMs: EPOCH, seed: 11, dropTranscriptShare: 0.2, lateTranscriptShare: 0 })
-    .map((c) => ({ atMs: c.atMs, chunk: c.chunk }));
-}
 
 test('fuzzed records never hold the event loop, are all dead-lettered with a code or accepted, and leave a good call as if alone', { timeout: 120_000 }, async () => {
   const good = goodCall();
