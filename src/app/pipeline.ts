@@ -20,6 +20,7 @@ import { type AppError, toAppError } from '../core/errors.js';
 import type { RawChunk, Scorer, ScorePublisher, ScoreStore } from '../core/ports.js';
 import type { CallInfo, ChunkSourceRef, MediaChunk, Segment, SegmentScore } from '../core/types.js';
 import { reencodedRaw } from '../ingest/dead-letter.js';
+import { callKey } from '../window/windower.js';
 import { buildScore, type FlagRule, type Labeler } from './build-score.js';
 import type { PipelineMetrics } from './metrics.js';
 
@@ -164,7 +165,7 @@ export class Pipeline {
   /** Runs `work` after the previous work of the same call (a call is (tenant, callId)), and
    *  counts it in flight. */
   private track(tenant: string, callId: string, work: () => Promise<void>): void {
-    const key = `${tenant}\u0000${callId}`;
+    const key = callKey(tenant, callId);
     const prev = this.callTails.get(key) ?? Promise.resolve();
     const p: Promise<void> = prev.then(work).catch((e) => {
       this.o.logger.error({ err: e, callId, tenant }, 'pipeline step failed');
