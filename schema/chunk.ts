@@ -17,11 +17,11 @@ export const H = {
   modality: 'x-modality',
   /** string, required for audio/text/video (e.g. `customer`, `agent`); control: optional. */
   channel: 'x-channel',
-  /** integer >= 0, required: per (call, channel, modality), starting at 0, +1 per record. */
+  /** integer in [0, 2^31), required: per (call, channel, modality), starting at 0, +1 per record. */
   seq: 'x-seq',
-  /** integer, unix ms, required: event time of the first sample / word / frame. */
+  /** integer, unix ms in [0, 2100-01-01), required: event time of the first sample / word / frame. */
   eventTimeMs: 'x-event-time-ms',
-  /** integer ms >= 0: required for text (the piece covers [eventTime, eventTime + duration]);
+  /** integer ms in [0, 60000]: required for text (the piece covers [eventTime, eventTime + duration]);
    *  optional for audio/video (derived from the payload, checked when given); 0 for control. */
   durationMs: 'x-duration-ms',
   /** `pcm_s16le` (audio) | `utf-8` (text) | `f32le` (video) | `json` (control); optional, the
@@ -29,11 +29,11 @@ export const H = {
   encoding: 'x-encoding',
   /** integer Hz, required for audio: 8000 or 16000. */
   sampleRate: 'x-sample-rate',
-  /** string, optional, default `default`. */
+  /** string, optional: absent, the deployment's rule applies (schema/chunk-contract.md "Tenant"). */
   tenant: 'x-tenant',
-  /** integer > 0, required for video: floats per frame. */
+  /** integer in [1, 4096], required for video: floats per frame. */
   featureDim: 'x-feature-dim',
-  /** number > 0 (<= 120), required for video: frames per second. */
+  /** number in [1, 120], required for video: frames per second. */
   fps: 'x-fps',
   /** `true` | `false`, optional for text, default `true`: the piece ends an utterance. */
   final: 'x-final',
@@ -54,7 +54,8 @@ export const ENCODING_OF = {
 /** Sample rates a producer may send (Hz). 8 kHz is resampled to the model rate. */
 export const SAMPLE_RATES = [8000, 16000] as const;
 
-/** Tenant used when `x-tenant` is absent. */
+/** Tenant the decoder uses when `x-tenant` is absent and it is given no other rule (library
+ *  default; the server passes its own rule: src/app/app.ts). */
 export const DEFAULT_TENANT = 'default';
 
 /** Channel given to control records that name none: the call as a whole. */
@@ -62,6 +63,32 @@ export const CONTROL_CHANNEL = '*';
 
 /** Highest frame rate accepted for video features (frames/s). */
 export const MAX_FPS = 120;
+
+/**
+ * Hard bounds on every declared quantity, checked at decode time (CHUNK_OUT_OF_BOUNDS). They
+ * exist so that no well-formed record can declare a span or a count that makes later stages do
+ * unbounded work (issue 13: one text piece of 100 days froze the window for seconds; one video
+ * chunk at 0.0001 fps, for hours). Each bound is far above what a live call sends.
+ */
+export const BOUNDS = {
+  /** `x-seq`: 0 ..< 2^31 (a call sending 50 records a second runs out after 1.3 years). */
+  seq: { min: 0, max: 2_147_483_647, unit: '' },
+  /** `x-event-time-ms`: unix ms from 1970 up to 2100-01-01. */
+  eventTimeMs: { min: 0, max: 4_102_444_800_000, unit: 'ms' },
+  /** Duration of one chunk (text `x-duration-ms`; audio and video: implied by the payload), ms.
+   *  60 s: a transcript piece is one utterance; audio and video come in 20-1000 ms chunks. */
+  durationMs: { min: 0, max: 60_000, unit: 'ms' },
+  /** Duration of one audio chunk, ms: 20 s, what the payload limit allows at 16 kHz. At 8 kHz the
+   *  payload limit alone would allow 40 s, whose resampling costs ~40 ms of the event loop. */
+  audioDurationMs: { min: 0, max: 20_000, unit: 'ms' },
+  /** `x-fps`, frames/s. */
+  fps: { min: 1, max: MAX_FPS, unit: 'frames/s' },
+  /** `x-feature-dim`, floats per frame. */
+  featureDim: { min: 1, max: 4096, unit: 'floats' },
+  /** Entries in a call_start's `meta`, and characters in each key and value. */
+  metaEntries: { min: 0, max: 64, unit: 'entries' },
+  metaChars: { min: 0, max: 256, unit: 'characters' },
+} as const;
 
 /** Payload limits in bytes per modality (defaults; the decoder takes overrides). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = {

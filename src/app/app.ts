@@ -31,9 +31,11 @@ import { createAuth } from '../auth/index.js';
 import { PostgresScoreStore } from '../store/postgres/index.js';
 import { SqliteScoreStore } from '../store/sqlite-store.js';
 import { Windower, type WindowOptionsInput } from '../window/index.js';
-import type { AppConfig } from './config.js';
+import { type AppConfig, chunkTenantRule } from './config.js';
 import type { KafkaParts } from './kafka.js';
+import { keyForLog, positionForLog } from './log-safe.js';
 import { createMetrics, type PipelineMetrics } from './metrics.js';
+import { RateLimitedWarn } from './rate-limited-warn.js';
 import { registerOpsMetrics } from './ops-metrics.js';
 import { Pipeline } from './pipeline.js';
 import { repoRoot } from './paths.js';
@@ -201,7 +203,8 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     async start() {
       await scorer.start();
       const manifest = scorer.manifest();
-      const decode = createDecoder({ modelSampleRate: manifest.audio.sampleRate, videoFeatureDim: manifest.video.featureDim });
+      const defaultTenant = chunkTenantRule(config);
+      const decode = createDecoder({ modelSampleRate: manifest.audio.sampleRate, videoFeatureDim: manifest.video.featureDim, defaultTenant });
       const windowOptions = {
         ...overrides.window,
         sampleRate: manifest.audio.sampleRate,
@@ -214,7 +217,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
         recover: kafka
           ? async (callId, tenant) => {
             const pos = await recoverCall(store, callId, tenant);
-            if (pos) logger.info({ callId, channels: Object.fromEntries(pos.channels), status: pos.call.status }, 'call met mid-way: continuing from storage');
+            if (pos) logger.info({ callId, tenant, ...positionForLog(pos) }, 'call met mid-way: continuing from storage');
             // An ACTIVE call's previous owner may have stored these and died before publishing
             // them (an ENDED call's end is stored after all its scores were published).
             if (pos?.call.status === 'ACTIVE') for (const s of pos.lastScores) await publisher.publishScore(s);
@@ -243,14 +246,25 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
           if (call.status !== 'ACTIVE') analytics.service.onCallEnded(call.callId, call.tenant);
         },
       });
+      const rejectLog = new RateLimitedWarn(logger);
       const ingest = createIngest({
         source,
         decode,
         deadLetters,
-        forward: (chunk, raw) => p.onChunk(chunk, raw),
+        forward: (chunk, raw) => {
+          metrics.chunksAccepted.inc({ modality: chunk.modality });
+          return p.onChunk(chunk, raw);
+        },
         onRejected: (raw, e) => {
+          rejectLog.warn(e.code, { callId: keyForLog(raw.key), partition: raw.source.partition, offset: raw.source.offset }, e.message);
+        },
+        onDeadLettered: (_raw, e, kind) => {
           metrics.deadLetters.inc({ code: e.code });
-          logger.warn({ code: e.code, callId: raw.key?.toString('utf8'), partition: raw.source.partition, offset: raw.source.offset }, e.message);
+          if (kind === 'reference') metrics.deadLetterReferences.inc({ code: e.code });
+        },
+        onDeadLetterFailed: (raw, e, cause) => {
+          metrics.deadLetterFailures.inc({ code: e.code });
+          logger.warn({ code: e.code, partition: raw.source.partition, offset: raw.source.offset, err: cause }, 'dead letter not written; retrying');
         },
       });
       ingestReject = (raw, e) => ingest.reject(raw, e);

@@ -66,10 +66,26 @@ export interface AppConfig {
   demo: boolean;
   /** Concurrent demo calls (DEMO_CALLS, default 3). */
   demoCalls: number;
+  /** With authentication on: tenant of a chunk without x-tenant (CHUNK_DEFAULT_TENANT; unset:
+   *  such a chunk is rejected CHUNK_MISSING_TENANT). Dev mode uses DEV_TENANT instead. */
+  chunkDefaultTenant: string | null;
+  /** Largest dead-letter record the broker takes, bytes (KAFKA_MAX_MESSAGE_BYTES; unset: learned
+   *  from the dead-letter topic's max.message.bytes at start). A bigger copy is written as a
+   *  reference (src/ingest/dead-letter.ts). */
+  kafkaMaxMessageBytes: number | null;
   /** Tenant for the embedded dev mode (DEV_TENANT, default demo). */
   devTenant: string;
   /** Log level (LOG_LEVEL, default info). */
   logLevel: string;
+}
+
+/**
+ * The tenant of a chunk without `x-tenant` (schema/chunk-contract.md, "Tenant"): in dev mode the
+ * dev callers' tenant, so the call is visible to them; with authentication on, CHUNK_DEFAULT_TENANT,
+ * or null (the chunk is rejected CHUNK_MISSING_TENANT) rather than a guess.
+ */
+export function chunkTenantRule(config: Pick<AppConfig, 'auth' | 'devTenant' | 'chunkDefaultTenant'>): string | null {
+  return config.auth.mode === 'dev' ? config.devTenant : config.chunkDefaultTenant;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +109,14 @@ function boolVar(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(name, raw, 'one of 1/0, true/false, yes/no, on/off');
+}
+
+function tenantVar(env: NodeJS.ProcessEnv, name: string): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  // The chunk contract's limit on x-tenant.
+  if (!/^[^\s:,]{1,64}$/.test(raw)) throw new ConfigError(name, raw, '1..64 characters without spaces, : or ,');
+  return raw;
 }
 
 function listVar(env: NodeJS.ProcessEnv, name: string): string[] | null {
@@ -145,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demo: boolVar(env, 'DEMO', kafkaBrokers === null),
     demoCalls: intVar(env, 'DEMO_CALLS', 3, 1, 1000),
     devTenant: env.DEV_TENANT || 'demo',
+    chunkDefaultTenant: tenantVar(env, 'CHUNK_DEFAULT_TENANT'),
+    kafkaMaxMessageBytes: env.KAFKA_MAX_MESSAGE_BYTES ? intVar(env, 'KAFKA_MAX_MESSAGE_BYTES', 1_000_000, 4096, 2_147_483_647) : null,
     logLevel: env.LOG_LEVEL || 'info',
   };
 }

@@ -4,7 +4,7 @@
  * producer, and (several instances) the scores-topic bridge and the lag sampler. kafkajs stays
  * behind these ports (ChunkSource, DeadLetterSink, ScorePublisher).
  */
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { type Admin, type ConfigResourceTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { KafkaDeadLetterSink } from '../ingest/dead-letter.js';
 import { KafkaSource } from '../ingest/kafka-source.js';
@@ -41,11 +41,17 @@ export async function createKafkaParts(config: AppConfig, logger: Logger, hooks:
   });
   const admin = kafka.admin();
   await admin.connect();
+  const dlqTopic = `${config.kafkaTopic}.dlq`;
+  let maxMessageBytes = config.kafkaMaxMessageBytes;
   try {
-    const topics = [{ topic: config.kafkaTopic }, { topic: `${config.kafkaTopic}.dlq` }];
+    const topics = [{ topic: config.kafkaTopic }, { topic: dlqTopic }];
     if (config.scoresTopic) topics.push({ topic: config.scoresTopic });
     const created = await ensureTopics(admin, topics);
     if (created.length) log.info({ created }, 'created topics');
+    maxMessageBytes ??= await topicMaxMessageBytes(admin, dlqTopic).catch((err) => {
+      log.warn({ err, topic: dlqTopic }, 'could not read max.message.bytes; assuming 1,000,000 (set KAFKA_MAX_MESSAGE_BYTES)');
+      return null;
+    });
   } finally {
     await admin.disconnect();
   }
@@ -58,7 +64,8 @@ export async function createKafkaParts(config: AppConfig, logger: Logger, hooks:
     logger: log,
     consumerConfig: { sessionTimeout: config.kafkaSessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(config.kafkaSessionTimeoutMs / 10)) },
   });
-  const deadLetters = new KafkaDeadLetterSink({ producer });
+  const deadLetters = new KafkaDeadLetterSink({ producer, ...(maxMessageBytes ? { maxMessageBytes } : {}) });
+  log.info({ topic: dlqTopic, maxMessageBytes: deadLetters.maxMessageBytes }, 'dead-letter copies over this size are written as references');
   return {
     kafka,
     source,
@@ -68,4 +75,14 @@ export async function createKafkaParts(config: AppConfig, logger: Logger, hooks:
       await producer.disconnect();
     },
   };
+}
+
+/** The topic's effective max.message.bytes (the broker's message.max.bytes unless overridden). */
+async function topicMaxMessageBytes(admin: Admin, topic: string): Promise<number | null> {
+  // ConfigResourceTypes.TOPIC (2): kafkajs' ESM entry does not export the enum's value.
+  const TOPIC = 2 as ConfigResourceTypes;
+  const res = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC, name: topic, configNames: ['max.message.bytes'] }] });
+  const entry = res.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes');
+  const n = entry ? Number(entry.configValue) : NaN;
+  return Number.isInteger(n) && n >= 4096 ? n : null;
 }

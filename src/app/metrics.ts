@@ -7,7 +7,12 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export interface PipelineMetrics {
   registry: Registry;
   chunksAccepted: Counter<'modality'>;
+  /** Dead letters written (copies and references), by code: only letters that exist. */
   deadLetters: Counter<'code'>;
+  /** Of those, letters written as a reference (the copy would not fit the broker), by code. */
+  deadLetterReferences: Counter<'code'>;
+  /** Attempts to write a dead letter that failed (retried; the record is not released meanwhile), by code. */
+  deadLetterFailures: Counter<'code'>;
   segmentsScored: Counter<'text' | 'result'>;
   segmentsFailed: Counter<'code'>;
   /** Segments dropped before storing because their partition was revoked (the new owner scores them). */
@@ -32,7 +37,9 @@ export function createMetrics(opts: { defaults?: boolean } = {}): PipelineMetric
   return {
     registry,
     chunksAccepted: new Counter({ name: 'chunks_accepted_total', help: 'Chunks that passed decoding, by modality', labelNames: ['modality'], registers: r }),
-    deadLetters: new Counter({ name: 'dead_letters_total', help: 'Chunks rejected and dead-lettered, by error code', labelNames: ['code'], registers: r }),
+    deadLetters: new Counter({ name: 'dead_letters_total', help: 'Dead letters written (copy or reference), by error code', labelNames: ['code'], registers: r }),
+    deadLetterReferences: new Counter({ name: 'dead_letter_references_total', help: 'Dead letters written as a reference because the copy would not fit the broker, by error code', labelNames: ['code'], registers: r }),
+    deadLetterFailures: new Counter({ name: 'dead_letter_failures_total', help: 'Failed attempts to write a dead letter (retried), by error code', labelNames: ['code'], registers: r }),
     segmentsScored: new Counter({ name: 'segments_scored_total', help: 'Segments scored and stored, by text state and store result', labelNames: ['text', 'result'], registers: r }),
     segmentsRevoked: new Counter({ name: 'segments_revoked_total', help: 'Segments dropped unstored because their partition was revoked mid-flight', registers: r }),
     callsClosed: new Counter({ name: 'calls_closed_by_window_total', help: 'Calls closed without call_end (idle timeout), by code', labelNames: ['code'], registers: r }),

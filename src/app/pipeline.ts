@@ -19,6 +19,8 @@ import type { Logger } from 'pino';
 import { type AppError, toAppError } from '../core/errors.js';
 import type { RawChunk, Scorer, ScorePublisher, ScoreStore } from '../core/ports.js';
 import type { CallInfo, ChunkSourceRef, MediaChunk, Segment, SegmentScore } from '../core/types.js';
+import { reencodedRaw } from '../ingest/dead-letter.js';
+import { callKey } from '../window/windower.js';
 import { buildScore, type FlagRule, type Labeler } from './build-score.js';
 import type { PipelineMetrics } from './metrics.js';
 
@@ -133,42 +135,48 @@ export class Pipeline {
     for (const ev of events) {
       switch (ev.type) {
         case 'segment':
-          this.track(ev.segment.callId, () => this.scoreStorePublish(ev.segment));
+          this.track(ev.segment.tenant, ev.segment.callId, () => this.scoreStorePublish(ev.segment));
           break;
         case 'call':
           if (ev.error) {
             this.o.metrics.callsClosed.inc({ code: ev.error.code });
             this.o.logger.warn({ code: ev.error.code, callId: ev.call.callId, tenant: ev.call.tenant }, ev.error.message);
           }
-          this.track(ev.call.callId, () => this.storeCall(ev.call));
+          this.track(ev.call.tenant, ev.call.callId, () => this.storeCall(ev.call));
           break;
         case 'release':
           this.o.release(ev.refs);
           break;
-        case 'rejected':
-          // A rejection of an earlier, buffered chunk (e.g. out of order after the reorder window):
-          // its raw record is gone, so it is counted and logged; its offset is released with it.
-          this.o.metrics.deadLetters.inc({ code: ev.error.code });
-          this.o.logger.warn({ code: ev.error.code, callId: ev.chunk.callId, seq: ev.chunk.seq, partition: ev.chunk.source?.partition, offset: ev.chunk.source?.offset }, ev.error.message);
-          if (ev.chunk.source) this.o.release([ev.chunk.source]);
+        case 'rejected': {
+          // A rejection of an earlier, held chunk (e.g. too late once its reorder gap was given
+          // up): its raw record is gone, so it is dead-lettered re-encoded from the decoded chunk,
+          // then counted and released like any reject (issue 13: it used to be counted only).
+          const { chunk, error } = ev;
+          if (chunk.source) {
+            const source = chunk.source;
+            this.track(chunk.tenant, chunk.callId, () => this.o.reject(reencodedRaw({ ...chunk, source }), error));
+          }
           break;
+        }
       }
     }
   }
 
-  /** Runs `work` after the previous work of the same call, and counts it in flight. */
-  private track(callId: string, work: () => Promise<void>): void {
-    const prev = this.callTails.get(callId) ?? Promise.resolve();
+  /** Runs `work` after the previous work of the same call (a call is (tenant, callId)), and
+   *  counts it in flight. */
+  private track(tenant: string, callId: string, work: () => Promise<void>): void {
+    const key = callKey(tenant, callId);
+    const prev = this.callTails.get(key) ?? Promise.resolve();
     const p: Promise<void> = prev.then(work).catch((e) => {
-      this.o.logger.error({ err: e, callId }, 'pipeline step failed');
+      this.o.logger.error({ err: e, callId, tenant }, 'pipeline step failed');
     }).finally(() => {
       this.inFlight.delete(p);
-      if (this.callTails.get(callId) === p) this.callTails.delete(callId);
+      if (this.callTails.get(key) === p) this.callTails.delete(key);
       const w = this.waiters;
       this.waiters = [];
       for (const r of w) r();
     });
-    this.callTails.set(callId, p);
+    this.callTails.set(key, p);
     this.inFlight.add(p);
   }
 

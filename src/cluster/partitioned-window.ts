@@ -33,13 +33,14 @@ import { AppError } from '../core/errors.js';
 import type { CallInfo, ChunkSourceRef, MediaChunk, Segment } from '../core/types.js';
 import type { WindowOutput, WindowStage } from '../app/pipeline.js';
 import type { CallPosition } from './recovery.js';
+import { callKey } from '../window/windower.js';
 
 /** What the stage needs of a Windower (src/window/windower.ts). */
 export interface PartitionWindower {
   accept(chunk: MediaChunk, nowWallMs: number): WindowOutput[];
   tick(nowWallMs: number): WindowOutput[];
   flush(nowWallMs: number): WindowOutput[];
-  call(callId: string): CallInfo | null;
+  call(tenant: string, callId: string): CallInfo | null;
 }
 
 export interface PartitionedWindowOptions {
@@ -73,7 +74,8 @@ const partOf = (ref: ChunkSourceRef | undefined): string => (ref ? `${ref.topic}
 export class PartitionedWindow implements WindowStage {
   private readonly windowers = new Map<string, PartitionWindower>();
   private readonly recovered = new Map<string, Recovered>();
-  /** callId -> partition key, for calls looked up (or opened) here; insertion order = age. */
+  /** callKey (tenant, callId) -> partition key, for calls looked up (or opened) here; insertion
+   *  order = age. `recovered` is keyed by callKey too: a call is (tenant, callId) everywhere. */
   private readonly known = new Map<string, string>();
   private assigned: Set<string> | null = null;
   private readonly maxRecovered: number;
@@ -86,25 +88,26 @@ export class PartitionedWindow implements WindowStage {
 
   /** Looks a call up in storage the first time this instance meets it. Store errors propagate (retry). */
   async prepare(chunk: MediaChunk): Promise<void> {
-    if (this.known.has(chunk.callId)) return;
+    const key = callKey(chunk.tenant, chunk.callId);
+    if (this.known.has(key)) return;
     const part = partOf(chunk.source);
-    if (this.windowers.get(part)?.call(chunk.callId)) return void this.remember(chunk.callId, part);
+    if (this.windowers.get(part)?.call(chunk.tenant, chunk.callId)) return void this.remember(key, part);
     const pos = this.o.recover ? await this.o.recover(chunk.callId, chunk.tenant) : null;
     // A call stored with no segment yet needs nothing: the store merges its call updates.
     if (pos && (pos.channels.size > 0 || pos.call.status !== 'ACTIVE')) {
       let storedSegments = 0;
       for (const c of pos.channels.values()) storedSegments += c.nextIndex;
       const ended = pos.call.status !== 'ACTIVE';
-      this.recovered.set(chunk.callId, { pos, part, ended, passing: new Set(), storedSegments });
+      this.recovered.set(key, { pos, part, ended, passing: new Set(), storedSegments });
       if (this.recovered.size > this.maxRecovered) this.recovered.delete(this.recovered.keys().next().value as string);
     }
-    this.remember(chunk.callId, part);
+    this.remember(key, part);
   }
 
   accept(chunk: MediaChunk, nowWallMs: number): WindowOutput[] {
     const part = partOf(chunk.source);
     const w = this.windower(part);
-    const rec = this.recovered.get(chunk.callId);
+    const rec = this.recovered.get(callKey(chunk.tenant, chunk.callId));
     if (!rec) return w.accept(chunk, nowWallMs);
     const kept = this.filter(rec, w, chunk);
     if (kept === 'call-end') return this.endRecovered(rec, chunk);
@@ -154,7 +157,7 @@ export class PartitionedWindow implements WindowStage {
   owns(segment: Segment): boolean {
     if (!this.assigned) return true;
     const ref = segment.sources[0];
-    const part = ref ? partOf(ref) : this.known.get(segment.callId);
+    const part = ref ? partOf(ref) : this.known.get(callKey(segment.tenant, segment.callId));
     return part === undefined || this.assigned.has(part);
   }
 
@@ -169,9 +172,9 @@ export class PartitionedWindow implements WindowStage {
     return w;
   }
 
-  private remember(callId: string, part: string): void {
-    this.known.delete(callId);
-    this.known.set(callId, part);
+  private remember(key: string, part: string): void {
+    this.known.delete(key);
+    this.known.set(key, part);
     if (this.known.size > this.maxKnown) this.known.delete(this.known.keys().next().value as string);
   }
 
@@ -180,7 +183,7 @@ export class PartitionedWindow implements WindowStage {
     if (rec.ended) return c.modality === 'text' ? (heldByStored(rec, c) ? 'scored' : 'too-late') : 'call-ended';
     if (c.modality === 'control') {
       if (c.kind === 'call_start') return 'call-start'; // the call exists; the stored one keeps its start and meta
-      return w.call(c.callId) ? c : 'call-end';
+      return w.call(c.tenant, c.callId) ? c : 'call-end';
     }
     const stream = `${c.channel}\u0000${c.modality}`;
     const cursor = rec.pos.channels.get(c.channel)?.endMs;
@@ -219,7 +222,7 @@ export class PartitionedWindow implements WindowStage {
     if (this.recovered.size === 0) return events;
     return events.map((ev) => {
       if (ev.type === 'segment') {
-        const rec = this.recovered.get(ev.segment.callId);
+        const rec = this.recovered.get(callKey(ev.segment.tenant, ev.segment.callId));
         const pos = rec?.pos.channels.get(ev.segment.channel);
         if (!pos) return ev;
         // The Windower opens a channel one allowed lateness before its first chunk; no media lies
@@ -227,7 +230,7 @@ export class PartitionedWindow implements WindowStage {
         return { ...ev, segment: { ...ev.segment, index: ev.segment.index + pos.nextIndex, startMs: Math.max(ev.segment.startMs, pos.endMs) } };
       }
       if (ev.type === 'call') {
-        const rec = this.recovered.get(ev.call.callId);
+        const rec = this.recovered.get(callKey(ev.call.tenant, ev.call.callId));
         if (!rec) return ev;
         const stored = rec.pos.call;
         const channels = [...stored.channels, ...ev.call.channels.filter((ch) => !stored.channels.includes(ch))];

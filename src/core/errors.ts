@@ -34,6 +34,9 @@ export const ERROR_CATALOGUE = {
   CALL_IDLE_TIMEOUT: { message: 'call {callId} sent nothing for {idleMs} ms and was closed', status: 408, retriable: false },
   INGEST_OVERLOADED: { message: 'ingest queue is full ({depth} chunks)', status: 503, retriable: true },
   WINDOW_BUFFER_FULL: { message: '{what} buffer of {callId}/{channel} is full ({limit}); chunk rejected', status: 503, retriable: false },
+  CHUNK_OUT_OF_BOUNDS: { message: '{what} {value} is outside the contract bounds [{min}, {max}] {unit}', status: 400, retriable: false },
+  CHUNK_MISSING_TENANT: { message: 'chunk has no x-tenant header and no default tenant is configured', status: 400, retriable: false },
+  WINDOW_WORK_BUDGET: { message: '{modality} chunk spans {spanMs} ms: {steps} window steps, over the budget of {budget} per chunk', status: 400, retriable: false },
 
   // --- scoring
   MODEL_MANIFEST_INVALID: { message: 'model manifest {path} is invalid: {reason}', status: 500, retriable: false },

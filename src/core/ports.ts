@@ -36,8 +36,15 @@ export interface ChunkSource {
 }
 
 /** Where rejected chunks go, with their error. */
+/** How a dead letter was written: the record's copy, or (when the copy cannot be written, e.g.
+ *  over the broker's message size) a reference to it: topic, partition, offset, code, sha256 and
+ *  size of the payload, without the payload. */
+export type DeadLetterKind = 'copy' | 'reference';
+
 export interface DeadLetterSink {
-  deadLetter(raw: RawChunk, error: { code: string; message: string }): Promise<void>;
+  /** Resolves once the letter is written; rejects only when nothing could be written (e.g. the
+   *  broker is down), so the caller can retry without losing the record. */
+  deadLetter(raw: RawChunk, error: { code: string; message: string }): Promise<DeadLetterKind | void>;
 }
 
 export interface ScorerInfo {

@@ -9,14 +9,14 @@
  */
 import { endianness } from 'node:os';
 import {
-  CONTRACT_VERSION, CONTROL_CHANNEL, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_TENANT, ENCODING_OF, H,
-  MAX_FPS, MAX_KEY_BYTES, MODALITIES, SAMPLE_RATES,
+  BOUNDS, CONTRACT_VERSION, CONTROL_CHANNEL, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_TENANT, ENCODING_OF, H,
+  MAX_KEY_BYTES, MODALITIES, SAMPLE_RATES,
 } from '../../schema/chunk.js';
 import { AppError } from '../core/errors.js';
 import type { RawChunk } from '../core/ports.js';
 import type { AudioChunk, ControlChunk, MediaChunk, MediaChunkBase, Modality, TextChunk, VideoChunk } from '../core/types.js';
 import {
-  headerString, malformed, optionalBool, optionalInt, parseIntHeader, requireInt, requirePositiveNumber, requireString,
+  bounded, headerString, malformed, optionalBool, optionalInt, parseIntHeader, requireInt, requirePositiveNumber, requireString,
 } from './headers.js';
 import { resample } from './resample.js';
 
@@ -29,11 +29,15 @@ export interface DecodeOptions {
   videoFeatureDim?: number;
   /** How far `x-duration-ms` may differ from the duration the payload implies, ms. Default 1. */
   durationToleranceMs?: number;
+  /** Tenant of a record without `x-tenant`; null: such a record is CHUNK_MISSING_TENANT.
+   *  Default DEFAULT_TENANT ('default'); the server passes its rule (schema/chunk-contract.md). */
+  defaultTenant?: string | null;
 }
 
-type Resolved = Required<Omit<DecodeOptions, 'videoFeatureDim' | 'maxPayloadBytes'>> & {
+type Resolved = Required<Omit<DecodeOptions, 'videoFeatureDim' | 'maxPayloadBytes' | 'defaultTenant'>> & {
   videoFeatureDim: number | undefined;
   maxPayloadBytes: Record<Modality, number>;
+  defaultTenant: string | null;
 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -48,7 +52,11 @@ export function createDecoder(options: DecodeOptions = {}): (raw: RawChunk) => M
     durationToleranceMs: options.durationToleranceMs ?? 1,
     videoFeatureDim: options.videoFeatureDim,
     maxPayloadBytes: { ...DEFAULT_MAX_PAYLOAD_BYTES, ...options.maxPayloadBytes },
+    defaultTenant: options.defaultTenant === undefined ? DEFAULT_TENANT : options.defaultTenant,
   };
+  if (o.defaultTenant !== null && !(o.defaultTenant.trim() !== '' && o.defaultTenant.length <= MAX_NAME_CHARS)) {
+    throw new RangeError(`defaultTenant must be 1..${MAX_NAME_CHARS} characters or null, got ${JSON.stringify(o.defaultTenant)}`);
+  }
   if (!Number.isInteger(o.modelSampleRate) || o.modelSampleRate <= 0) throw new RangeError(`modelSampleRate must be a positive integer, got ${o.modelSampleRate}`);
   if (o.videoFeatureDim !== undefined && !(Number.isInteger(o.videoFeatureDim) && o.videoFeatureDim > 0)) {
     throw new RangeError(`videoFeatureDim must be a positive integer, got ${o.videoFeatureDim}`);
@@ -84,14 +92,15 @@ function decodeWith(raw: RawChunk, o: Resolved): MediaChunk {
 
   const channel = m === 'control' ? (headerString(raw, H.channel) || CONTROL_CHANNEL) : requireString(raw, H.channel);
   if (channel.length > MAX_NAME_CHARS) throw malformed(`header ${H.channel} is longer than ${MAX_NAME_CHARS} characters`);
-  const tenant = headerString(raw, H.tenant) || DEFAULT_TENANT;
+  const tenant = headerString(raw, H.tenant) || o.defaultTenant;
+  if (tenant === null) throw new AppError('CHUNK_MISSING_TENANT');
   if (tenant.length > MAX_NAME_CHARS) throw malformed(`header ${H.tenant} is longer than ${MAX_NAME_CHARS} characters`);
   const base: MediaChunkBase = {
     callId,
     tenant,
     channel,
-    seq: requireInt(raw, H.seq, 0),
-    eventTimeMs: requireInt(raw, H.eventTimeMs, 0),
+    seq: bounded(H.seq, requireInt(raw, H.seq, 0), BOUNDS.seq),
+    eventTimeMs: bounded(H.eventTimeMs, requireInt(raw, H.eventTimeMs, 0), BOUNDS.eventTimeMs),
     durationMs: 0,
     contractVersion: version,
     source: raw.source,
@@ -130,6 +139,7 @@ function decodeAudio(raw: RawChunk, value: Buffer, base: MediaChunkBase, o: Reso
   if (value.length === 0) throw new AppError('CHUNK_BAD_PAYLOAD', { reason: 'audio payload has no samples' });
   if (value.length % 2 !== 0) throw new AppError('CHUNK_BAD_PAYLOAD', { reason: `odd byte count ${value.length} for 16-bit PCM` });
   const n = value.length / 2;
+  const durationMs = bounded('audio duration', (n * 1000) / rate, BOUNDS.audioDurationMs);
   const pcm = new Float32Array(n);
   if (LITTLE_ENDIAN && value.byteOffset % 2 === 0) {
     const s16 = new Int16Array(value.buffer, value.byteOffset, n);
@@ -138,7 +148,6 @@ function decodeAudio(raw: RawChunk, value: Buffer, base: MediaChunkBase, o: Reso
     // A Kafka buffer may start at an odd byte offset (or the host is big-endian): read bytewise.
     for (let i = 0; i < n; i++) pcm[i] = value.readInt16LE(2 * i) / 32768;
   }
-  const durationMs = (n * 1000) / rate;
   checkDuration(raw, durationMs, o);
   return { ...base, modality: 'audio', durationMs, samples: resample(pcm, rate, o.modelSampleRate), sampleRate: o.modelSampleRate };
 }
@@ -152,13 +161,13 @@ function decodeText(raw: RawChunk, value: Buffer, base: MediaChunkBase): TextChu
   }
   text = text.trim();
   if (text === '') throw new AppError('CHUNK_EMPTY_TEXT');
-  const durationMs = requireInt(raw, H.durationMs, 0);
+  const durationMs = bounded(H.durationMs, requireInt(raw, H.durationMs, 0), BOUNDS.durationMs);
   return { ...base, modality: 'text', durationMs, text, final: optionalBool(raw, H.final, true) };
 }
 
 function decodeVideo(raw: RawChunk, value: Buffer, base: MediaChunkBase, o: Resolved): VideoChunk {
-  const featureDim = requireInt(raw, H.featureDim, 1);
-  const fps = requirePositiveNumber(raw, H.fps, MAX_FPS);
+  const featureDim = bounded(H.featureDim, requireInt(raw, H.featureDim, 1), BOUNDS.featureDim);
+  const fps = bounded(H.fps, requirePositiveNumber(raw, H.fps), BOUNDS.fps);
   if (o.videoFeatureDim !== undefined && featureDim !== o.videoFeatureDim) {
     throw new AppError('CHUNK_BAD_PAYLOAD', { reason: `featureDim ${featureDim} does not match the model's ${o.videoFeatureDim}` });
   }
@@ -167,13 +176,14 @@ function decodeVideo(raw: RawChunk, value: Buffer, base: MediaChunkBase, o: Reso
   if (value.length % rowBytes !== 0) {
     throw new AppError('CHUNK_BAD_PAYLOAD', { reason: `${value.length} bytes is not a whole number of ${featureDim}-float frames` });
   }
+  // Checked before the frames are read, so an over-long chunk costs nothing.
+  const durationMs = bounded('video duration', ((value.length / rowBytes) * 1000) / fps, BOUNDS.durationMs);
   const frames = new Float32Array(value.length / 4);
   for (let i = 0; i < frames.length; i++) {
     const v = value.readFloatLE(4 * i);
     if (!Number.isFinite(v)) throw new AppError('CHUNK_NON_FINITE');
     frames[i] = v;
   }
-  const durationMs = ((frames.length / featureDim) * 1000) / fps;
   checkDuration(raw, durationMs, o);
   return { ...base, modality: 'video', durationMs, frames, featureDim, fps };
 }
@@ -198,8 +208,12 @@ function decodeControl(value: Buffer, base: MediaChunkBase): ControlChunk {
       throw new AppError('CHUNK_BAD_PAYLOAD', { reason: 'control meta must be an object of strings' });
     }
     cleanMeta = {};
-    for (const [k, v] of Object.entries(meta)) {
+    const entries = Object.entries(meta);
+    bounded('control meta entries', entries.length, BOUNDS.metaEntries);
+    for (const [k, v] of entries) {
       if (typeof v !== 'string') throw new AppError('CHUNK_BAD_PAYLOAD', { reason: `control meta.${k} must be a string` });
+      bounded('control meta key length', k.length, BOUNDS.metaChars);
+      bounded(`control meta.${k.slice(0, 64)} length`, v.length, BOUNDS.metaChars);
       cleanMeta[k] = v;
     }
   }

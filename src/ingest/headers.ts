@@ -56,13 +56,19 @@ export function optionalInt(raw: RawChunk, name: string, min?: number): number |
   return s === undefined ? undefined : parseIntHeader(name, s, min);
 }
 
-/** A finite positive decimal number (e.g. fps `29.97`). */
-export function requirePositiveNumber(raw: RawChunk, name: string, max: number): number {
+/** A finite positive decimal number (e.g. fps `29.97`); its range is the caller's `bounded`. */
+export function requirePositiveNumber(raw: RawChunk, name: string): number {
   const s = requireString(raw, name);
-  if (!/^\d+(\.\d+)?$/.test(s)) throw malformed(`header ${name} must be a positive number, got "${s}"`);
+  if (!/^\d{1,16}(\.\d{1,16})?$/.test(s)) throw malformed(`header ${name} must be a positive number, got "${s}"`);
   const n = Number(s);
-  if (!(n > 0 && n <= max)) throw malformed(`header ${name} must be in (0, ${max}], got "${s}"`);
+  if (!(n > 0)) throw malformed(`header ${name} must be > 0, got "${s}"`);
   return n;
+}
+
+/** `value` when inside [min, max], else CHUNK_OUT_OF_BOUNDS naming the quantity (schema/chunk.ts BOUNDS). */
+export function bounded(what: string, value: number, b: { min: number; max: number; unit: string }): number {
+  if (!(value >= b.min && value <= b.max)) throw new AppError('CHUNK_OUT_OF_BOUNDS', { what, value, min: b.min, max: b.max, unit: b.unit });
+  return value;
 }
 
 export function optionalBool(raw: RawChunk, name: string, fallback: boolean): boolean {

@@ -10,13 +10,13 @@
  * can still be dead-lettered with the original bytes through `reject`.
  */
 import { AppError, toAppError, type ErrorCode } from '../core/errors.js';
-import type { ChunkSink, ChunkSource, DeadLetterSink, RawChunk } from '../core/ports.js';
+import type { ChunkSink, ChunkSource, DeadLetterKind, DeadLetterSink, RawChunk } from '../core/ports.js';
 import type { MediaChunk } from '../core/types.js';
 
 export { createDecoder, decodeChunk, type DecodeOptions } from './decode.js';
 export { encodeChunk, type WireRecord } from './encode.js';
 export { MemorySource, type MemorySourceOptions } from './memory-source.js';
-export { KafkaDeadLetterSink, MemoryDeadLetterSink, deadLetterRecord, DLQ_HEADERS } from './dead-letter.js';
+export { KafkaDeadLetterSink, MemoryDeadLetterSink, deadLetterRecord, referenceRecord, DLQ_HEADERS } from './dead-letter.js';
 export { OffsetTracker } from './offset-tracker.js';
 
 export interface IngestOptions {
@@ -27,8 +27,13 @@ export interface IngestOptions {
   deadLetters: DeadLetterSink;
   /** Receives each valid chunk in order; awaited (backpressure). A throw rejects that chunk. */
   forward: (chunk: MediaChunk, raw: RawChunk) => void | Promise<void>;
-  /** Called once per rejected record (metrics, logs). */
+  /** Called once per rejected record, before its dead letter is written (logs). */
   onRejected?: (raw: RawChunk, error: AppError) => void;
+  /** Called once its dead letter is written, as a copy or a reference (dead_letters_total counts
+   *  these, so it counts only letters that exist). */
+  onDeadLettered?: (raw: RawChunk, error: AppError, kind: DeadLetterKind) => void;
+  /** Called for each failed attempt to write a dead letter (the attempt is retried). */
+  onDeadLetterFailed?: (raw: RawChunk, error: AppError, cause: unknown) => void;
   /** Tries to write a dead letter before the batch fails (and is redelivered). Default 5. */
   deadLetterAttempts?: number;
   /** Backoff base between dead-letter tries, ms (doubling). Default 50. */
@@ -52,9 +57,11 @@ export function createIngest(options: IngestOptions): Ingest {
     options.onRejected?.(raw, error);
     for (let attempt = 1; ; attempt++) {
       try {
-        await options.deadLetters.deadLetter(raw, { code: error.code, message: error.message });
+        const kind = await options.deadLetters.deadLetter(raw, { code: error.code, message: error.message });
+        options.onDeadLettered?.(raw, error, kind ?? 'copy');
         break;
       } catch (e) {
+        options.onDeadLetterFailed?.(raw, error, e);
         // Not released: if the dead-letter topic stays down, the batch fails and is redelivered
         // rather than the record being lost.
         if (attempt >= attempts) throw toAppError(e, 'INTERNAL');

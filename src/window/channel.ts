@@ -41,6 +41,8 @@ export class ChannelTimeline {
   cursorMs: number | null = null;
   /** Index of the next segment. */
   nextIndex = 0;
+  /** Newest audio/video end delivered on this channel, ms: its own watermark (Windower.watermarkOf). */
+  maxMediaEndMs = -Infinity;
   private audio: AudioTrack | null = null;
   private texts: PendingText[] = [];
   private videos: PendingVideo[] = [];

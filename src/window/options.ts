@@ -34,8 +34,11 @@ export interface WindowOptions {
   fixedWindowMs: number;
   /** Most video frames in one segment (manifest video.maxFrames); more are subsampled evenly. Default 120. */
   maxVideoFrames: number;
-  /** Watermark = max event time seen in the call - this, ms. Older media is CHUNK_TOO_LATE. Default 1000. */
+  /** Watermark of a channel = its newest media end - this, ms. Older media is CHUNK_TOO_LATE. Default 1000. */
   allowedLatenessMs: number;
+  /** How far one channel's media may lag the call's newest media (another leg) before the call's
+   *  watermark overrides its own, ms. Default 5000. */
+  maxChannelSkewMs: number;
   /** A segment is sealed when the watermark passes its end + this, ms, so the transcript usually
    *  lands first. 0 seals as early as possible and lets late transcripts make revisions. Default 1000. */
   transcriptWaitMs: number;
@@ -72,6 +75,10 @@ export interface WindowOptions {
   /** Closed calls remembered, with their history while in grace, then as ids only (stray chunks ->
    *  CHUNK_UNKNOWN_CALL). Policy `drop-oldest` for each of the two. Default 10000. */
   maxClosedCalls: number;
+  /** Work budget per chunk, in cutting steps of min(maxSegmentMs, fixedWindowMs). Policy
+   *  `reject` (WINDOW_WORK_BUDGET): a chunk whose span would cost more is refused whole, before it
+   *  changes any state. Default 16 (80 s at the default 5 s step; the contract allows 60 s). */
+  maxStepsPerChunk: number;
   vad: VadOptions;
 }
 
@@ -84,6 +91,7 @@ export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
   fixedWindowMs: 5000,
   maxVideoFrames: 120,
   allowedLatenessMs: 1000,
+  maxChannelSkewMs: 5000,
   transcriptWaitMs: 1000,
   utteranceTimeoutMs: 5000,
   idleTimeoutMs: 30000,
@@ -98,6 +106,7 @@ export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
   historyBudget: 16000 * 600,
   lateTextGraceMs: 30000,
   maxClosedCalls: 10000,
+  maxStepsPerChunk: 16,
   vad: DEFAULT_VAD,
 };
 
@@ -108,13 +117,13 @@ export function resolveWindowOptions(input: WindowOptionsInput = {}): WindowOpti
   const o: WindowOptions = { ...DEFAULT_WINDOW_OPTIONS, ...input, vad: { ...DEFAULT_VAD, ...input.vad } };
   const positive: (keyof WindowOptions)[] = [
     'sampleRate', 'maxSegmentMs', 'fixedWindowMs', 'maxVideoFrames', 'idleTimeoutMs', 'reorderWindow', 'maxOpenCalls',
-    'maxChannelsPerCall', 'maxBufferedMs', 'maxPendingText', 'historySize', 'historyBudget', 'maxClosedCalls', 'utteranceTimeoutMs',
+    'maxChannelsPerCall', 'maxBufferedMs', 'maxPendingText', 'historySize', 'historyBudget', 'maxClosedCalls', 'utteranceTimeoutMs', 'maxStepsPerChunk',
   ];
   for (const k of positive) {
     const v = o[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`window option ${k} must be > 0, got ${String(v)}`);
   }
-  const nonNegative: (keyof WindowOptions)[] = ['minSegmentMs', 'allowedLatenessMs', 'transcriptWaitMs', 'maxGapMs', 'lateTextGraceMs'];
+  const nonNegative: (keyof WindowOptions)[] = ['minSegmentMs', 'allowedLatenessMs', 'maxChannelSkewMs', 'transcriptWaitMs', 'maxGapMs', 'lateTextGraceMs'];
   for (const k of nonNegative) {
     const v = o[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`window option ${k} must be >= 0, got ${String(v)}`);

@@ -14,7 +14,7 @@
 import { AppError } from '../core/errors.js';
 import type { CallInfo, ChunkSourceRef, ControlChunk, MediaChunk, Segment } from '../core/types.js';
 import { CallState } from './call.js';
-import type { SealResult } from './channel.js';
+import type { ChannelTimeline, SealResult } from './channel.js';
 import { HistoryBudget } from './history.js';
 import { resolveWindowOptions, type WindowOptions, type WindowOptionsInput } from './options.js';
 
@@ -31,6 +31,10 @@ interface ClosedCall {
 }
 
 const EPS = 0.5;
+
+/** A call's identity in every map here: (tenant, callId), so two tenants' calls with the same id
+ *  are two calls (issue 13: they used to collide). */
+export const callKey = (tenant: string, callId: string): string => `${tenant}\u0000${callId}`;
 
 export class Windower {
   readonly options: WindowOptions;
@@ -54,18 +58,16 @@ export class Windower {
       this.control(chunk, nowWallMs, ev);
       return ev;
     }
-    let call = this.open.get(chunk.callId);
+    const key = callKey(chunk.tenant, chunk.callId);
+    let call = this.open.get(key);
     if (!call) {
-      const gone = this.closed.get(chunk.callId);
+      const gone = this.closed.get(key);
       if (gone && chunk.modality === 'text') {
         this.lateText(gone.call, chunk, nowWallMs, ev);
         return ev;
       }
-      if (gone || this.tombstones.has(chunk.callId) || !this.options.autoOpenCalls) return reject(ev, chunk, new AppError('CHUNK_UNKNOWN_CALL', { callId: chunk.callId }));
+      if (gone || this.tombstones.has(key) || !this.options.autoOpenCalls) return reject(ev, chunk, new AppError('CHUNK_UNKNOWN_CALL', { callId: chunk.callId }));
       call = this.openCall(chunk.callId, chunk.tenant, chunk.eventTimeMs, {}, false, nowWallMs, ev);
-    }
-    if (chunk.tenant !== call.info.tenant) {
-      return reject(ev, chunk, new AppError('CHUNK_MALFORMED_HEADERS', { reason: `tenant "${chunk.tenant}" differs from the call's tenant` }));
     }
     if (!call.channels.has(chunk.channel) && call.channels.size >= this.options.maxChannelsPerCall) {
       return reject(ev, chunk, new AppError('WINDOW_BUFFER_FULL', { what: 'channel', callId: chunk.callId, channel: chunk.channel, limit: this.options.maxChannelsPerCall }));
@@ -73,6 +75,8 @@ export class Windower {
     if (chunk.modality === 'audio' && chunk.sampleRate !== this.options.sampleRate) {
       return reject(ev, chunk, new AppError('CHUNK_BAD_SAMPLE_RATE', { rate: chunk.sampleRate }));
     }
+    const budget = this.workOf(chunk);
+    if (budget) return reject(ev, chunk, budget);
     this.touch(call, nowWallMs);
     const { deliver, error } = call.stream(chunk).offer(chunk);
     if (error) reject(ev, chunk, error);
@@ -108,18 +112,30 @@ export class Windower {
   }
 
   /** The public state of an open or recently closed call. */
-  call(callId: string): CallInfo | null {
-    return (this.open.get(callId) ?? this.closed.get(callId)?.call)?.snapshot() ?? null;
+  call(tenant: string, callId: string): CallInfo | null {
+    const key = callKey(tenant, callId);
+    return (this.open.get(key) ?? this.closed.get(key)?.call)?.snapshot() ?? null;
+  }
+
+  /**
+   * The work budget: a chunk's span costs about one cutting step per `min(maxSegmentMs,
+   * fixedWindowMs)` when it is sealed, all in one synchronous call. A chunk that would cost more
+   * than `maxStepsPerChunk` is refused before it changes any state, so no record, however
+   * well-formed, can hold the event loop (the decoder's contract bounds keep real records far
+   * below this; the budget also covers chunks that reach the window another way).
+   */
+  private workOf(c: MediaChunk): AppError | null {
+    const stepMs = Math.min(this.options.maxSegmentMs, this.options.fixedWindowMs);
+    const steps = Math.ceil(c.durationMs / stepMs);
+    if (Number.isFinite(c.durationMs) && c.durationMs >= 0 && steps <= this.options.maxStepsPerChunk) return null;
+    return new AppError('WINDOW_WORK_BUDGET', { modality: c.modality, spanMs: c.durationMs, steps, budget: this.options.maxStepsPerChunk });
   }
 
   private control(c: ControlChunk, now: number, ev: WindowEvent[]): void {
-    const call = this.open.get(c.callId);
-    if (!call && (this.closed.has(c.callId) || this.tombstones.has(c.callId))) {
+    const key = callKey(c.tenant, c.callId);
+    const call = this.open.get(key);
+    if (!call && (this.closed.has(key) || this.tombstones.has(key))) {
       reject(ev, c, new AppError('CHUNK_UNKNOWN_CALL', { callId: c.callId }));
-      return;
-    }
-    if (call && c.tenant !== call.info.tenant) {
-      reject(ev, c, new AppError('CHUNK_MALFORMED_HEADERS', { reason: `tenant "${c.tenant}" differs from the call's tenant` }));
       return;
     }
     if (c.kind === 'call_start') {
@@ -150,15 +166,16 @@ export class Windower {
       this.timeOut(idlest, now, ev);
     }
     const call = new CallState(callId, tenant, startedAtMs, meta, byControl, now, this.options, this.budget);
-    this.open.set(callId, call);
+    this.open.set(callKey(tenant, callId), call);
     ev.push({ type: 'call', call: call.snapshot() });
     return call;
   }
 
   private touch(call: CallState, now: number): void {
     call.lastActivityWallMs = now;
-    this.open.delete(call.info.callId);
-    this.open.set(call.info.callId, call);
+    const key = callKey(call.info.tenant, call.info.callId);
+    this.open.delete(key);
+    this.open.set(key, call);
   }
 
   private deliver(call: CallState, c: MediaChunk, now: number, ev: WindowEvent[]): void {
@@ -172,8 +189,9 @@ export class Windower {
     }
     if (c.modality === 'control') return;
     // Too late: it ends behind the watermark, or it starts in time already sealed.
-    if (c.eventTimeMs + c.durationMs < call.watermarkMs - EPS || ch.isSealed(c.eventTimeMs)) {
-      const watermarkMs = Math.max(call.watermarkMs, ch.cursorMs ?? -Infinity);
+    const wm = this.watermarkOf(call, ch);
+    if (c.eventTimeMs + c.durationMs < wm - EPS || ch.isSealed(c.eventTimeMs)) {
+      const watermarkMs = Math.max(wm, ch.cursorMs ?? -Infinity);
       return void reject(ev, c, new AppError('CHUNK_TOO_LATE', { eventTimeMs: c.eventTimeMs, watermarkMs }));
     }
     if (c.modality === 'audio') {
@@ -184,6 +202,20 @@ export class Windower {
       if (err) return void reject(ev, c, err);
     }
     call.maxEndMs = Math.max(call.maxEndMs, c.eventTimeMs + c.durationMs);
+    ch.maxMediaEndMs = Math.max(ch.maxMediaEndMs, c.eventTimeMs + c.durationMs);
+  }
+
+  /**
+   * The watermark of one channel: its own newest media end, but never more than
+   * `maxChannelSkewMs` behind the call's newest media end, minus `allowedLatenessMs`. Per channel,
+   * because the legs of a call arrive through separate pipes: an agent leg 1.5 s behind the
+   * customer leg lost all its audio to a call-wide watermark (issue 13). A channel with no media
+   * of its own, or a leg lagging more than the skew, follows the call; a call with no media at
+   * all follows its transcripts (CallState.watermarkMs).
+   */
+  private watermarkOf(call: CallState, ch: ChannelTimeline): number {
+    if (!Number.isFinite(call.maxEndMs)) return call.watermarkMs;
+    return Math.max(ch.maxMediaEndMs, call.maxEndMs - this.options.maxChannelSkewMs) - this.options.allowedLatenessMs;
   }
 
   private lateText(call: CallState, c: MediaChunk & { modality: 'text' }, now: number, ev: WindowEvent[]): void {
@@ -195,8 +227,8 @@ export class Windower {
 
   /** Seals what the watermark allows on every channel; force-seals channels over maxBufferedMs. */
   private sealCall(call: CallState, now: number, ev: WindowEvent[]): void {
-    const horizon = call.watermarkMs - this.options.transcriptWaitMs;
     for (const ch of call.channels.values()) {
+      const horizon = this.watermarkOf(call, ch) - this.options.transcriptWaitMs;
       if (ch.bufferedMs > this.options.maxBufferedMs) {
         // Policy force-seal: the oldest half goes without waiting for the watermark.
         this.emit(call, ch.seal(ch.cursorMs! + this.options.maxBufferedMs / 2, true, now), ev);
@@ -223,10 +255,11 @@ export class Windower {
     for (const ch of call.channels.values()) this.emit(call, ch.close(now), ev);
     call.info.status = status;
     ev.push(error ? { type: 'call', call: call.snapshot(), error } : { type: 'call', call: call.snapshot() });
-    this.open.delete(call.info.callId);
+    const key = callKey(call.info.tenant, call.info.callId);
+    this.open.delete(key);
     if (status === 'ACTIVE') return;
-    this.tombstones.delete(call.info.callId);
-    this.closed.set(call.info.callId, { call, closedAtWallMs: now });
+    this.tombstones.delete(key);
+    this.closed.set(key, { call, closedAtWallMs: now });
     if (this.closed.size > this.options.maxClosedCalls) {
       const [id, oldest] = this.closed.entries().next().value as [string, ClosedCall];
       this.forget(id, oldest);

@@ -176,3 +176,40 @@ test('a finished call re-read from its call_start (a new group) is not windowed 
   assert.equal((await store.getSegments({ tenant: TENANT, callId: CALL, first: 10, latestOnly: false })).items.length, 3);
   await store.stop();
 });
+
+test('a call is (tenant, callId) at hand-over too: another tenant\'s recovered call of the same id does not filter a new call', async () => {
+  const store = new SqliteScoreStore({ path: ':memory:' });
+  await store.start();
+  try {
+    // Tenant acme's call-h: its first 80 chunks were scored and stored by an instance that died.
+    const acme = script();
+    const dead = new PartitionedWindow({ make: () => new Windower(WIN) });
+    for (const c of acme.slice(0, 80)) {
+      for (const ev of dead.accept(c, 0)) {
+        if (ev.type === 'segment') await storeScore(store, ev.segment);
+        if (ev.type === 'call') await store.upsertCall(ev.call);
+      }
+    }
+    // The next owner meets acme's call mid-way (hand-over) and, in the same partition, tenant
+    // globex's call with the same id from its start.
+    const globex = script().map((c) => ({ ...c, tenant: 'globex', source: ref(1000 + Number(c.source!.offset)) }) as MediaChunk);
+    const w = new PartitionedWindow({ make: () => new Windower(WIN), recover: (callId, tenant) => recoverCall(store, callId, tenant) });
+    const events: WindowOutput[] = [];
+    for (let i = 0; i < globex.length; i++) {
+      for (const c of [acme[80 + i], globex[i]]) {
+        if (!c) continue;
+        await w.prepare(c);
+        events.push(...w.accept(c, 0));
+      }
+    }
+    const fresh = new PartitionedWindow({ make: () => new Windower(WIN) });
+    const alone = segmentsOf(globex.flatMap((c) => fresh.accept(c, 0)));
+    const strip = (s: Segment) => ({ ...s, sources: [], sealedAtWallMs: 0 });
+    assert.ok(alone.length >= 14);
+    assert.deepEqual(events.filter((e) => e.type === 'rejected'), []);
+    assert.deepEqual(segmentsOf(events).filter((s) => s.tenant === 'globex').map(strip), alone.map(strip), 'globex\'s call cut whole, as if acme\'s did not exist');
+    assert.ok(segmentsOf(events).some((s) => s.tenant === TENANT && s.index > 0), 'acme\'s call continued after its stored segments');
+  } finally {
+    await store.stop();
+  }
+});

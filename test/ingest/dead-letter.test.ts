@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DLQ_HEADERS, KafkaDeadLetterSink, MemoryDeadLetterSink, deadLetterRecord, type DeadLetterProducer } from '../../src/ingest/dead-letter.js';
+import { createHash } from 'node:crypto';
+import { DLQ_HEADERS, KafkaDeadLetterSink, MemoryDeadLetterSink, deadLetterRecord, isTooLarge, type DeadLetterProducer } from '../../src/ingest/dead-letter.js';
 import { H, rawAudio, ref } from '../support/chunks.js';
 
 const err = { code: 'CHUNK_BAD_SAMPLE_RATE', message: 'sample rate 44100 Hz is not supported (use 8000 or 16000)' };
@@ -41,4 +42,45 @@ test('the memory sink is a bounded sliding ring and counts every code', async ()
   assert.equal(sink.countByCode.get('CHUNK_BAD_SAMPLE_RATE'), 3);
   assert.equal(sink.countByCode.get('CHUNK_NON_FINITE'), 1);
   assert.throws(() => new MemoryDeadLetterSink({ capacity: 0 }), RangeError);
+});
+
+test('a copy over maxMessageBytes is written as a reference: position, code, sha256 and size, no payload', async () => {
+  const sent: Parameters<DeadLetterProducer['send']>[0][] = [];
+  const sink = new KafkaDeadLetterSink({ producer: { send: async (r) => { sent.push(r); } }, maxMessageBytes: 10_000, now: () => 7 });
+  const raw = rawAudio({ callId: 'c-big', samples: new Float32Array(6000), source: ref(42, 1, 'calls') }); // 12,000 bytes
+  assert.equal(await sink.deadLetter(raw, err), 'reference');
+  assert.equal(sent.length, 1);
+  const m = sent[0].messages[0];
+  assert.equal(sent[0].topic, 'calls.dlq');
+  assert.equal(m.value, null);
+  assert.equal(m.key?.toString(), 'c-big');
+  assert.equal(m.headers[DLQ_HEADERS.kind], 'reference');
+  assert.equal(m.headers[DLQ_HEADERS.code], err.code);
+  assert.equal(m.headers[DLQ_HEADERS.topic], 'calls');
+  assert.equal(m.headers[DLQ_HEADERS.partition], '1');
+  assert.equal(m.headers[DLQ_HEADERS.offset], '42');
+  assert.equal(m.headers[DLQ_HEADERS.bytes], '12000');
+  assert.equal(m.headers[DLQ_HEADERS.sha256], createHash('sha256').update(raw.value!).digest('hex'));
+  assert.equal(m.headers[H.modality], undefined, 'no original headers');
+  // A small one is still a copy.
+  assert.equal(await sink.deadLetter(rawAudio(), err), 'copy');
+  assert.equal(sent[1].messages[0].headers[DLQ_HEADERS.kind], 'copy');
+});
+
+test('a copy the broker refuses as too large becomes a reference; any other failure propagates', async () => {
+  const sent: Parameters<DeadLetterProducer['send']>[0][] = [];
+  const tooLarge = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { type: 'MESSAGE_TOO_LARGE' });
+  const producer: DeadLetterProducer = {
+    send: async (r) => {
+      if (r.messages[0].value !== null) throw tooLarge;
+      sent.push(r);
+    },
+  };
+  const sink = new KafkaDeadLetterSink({ producer });
+  assert.equal(await sink.deadLetter(rawAudio(), err), 'reference');
+  assert.equal(sent.length, 1);
+  assert.match(String(sent[0].messages[0].headers[DLQ_HEADERS.reason]), /broker refused/);
+  assert.ok(isTooLarge(tooLarge));
+  assert.ok(!isTooLarge(new Error('broker down')));
+  assert.throws(() => new KafkaDeadLetterSink({ producer, maxMessageBytes: 10 }), RangeError);
 });

@@ -201,3 +201,37 @@ test('options are validated when the decoder is built, not per chunk', () => {
   assert.throws(() => createDecoder({ maxPayloadBytes: { audio: -1 } }), RangeError);
   assert.equal(decodeChunk(rawText()).modality, 'text');
 });
+
+test('CHUNK_OUT_OF_BOUNDS: every declared quantity has a hard bound (schema/chunk.ts BOUNDS), the edge itself is accepted', () => {
+  const anyDim = createDecoder();
+  const cases: [RawChunk, string][] = [
+    [withHeaders(rawAudio(), { [H.seq]: '2147483648' }), H.seq],
+    [withHeaders(rawAudio(), { [H.eventTimeMs]: '4102444800001' }), H.eventTimeMs],
+    [withHeaders(rawText(), { [H.durationMs]: '60001' }), H.durationMs],
+    [withHeaders(rawVideo(), { [H.fps]: '0.5' }), H.fps],
+    [withHeaders(rawVideo(), { [H.fps]: '120.5' }), H.fps],
+    [rawVideo({ featureDim: 4097, frames: new Float32Array(4097).fill(0.1) }), H.featureDim],
+    // 10 frames at 1 fps = 10 s is fine; 61 frames at 1 fps is 61 s of one chunk.
+    [rawVideo({ fps: 1, frames: new Float32Array(24 * 61).fill(0.1) }), 'video duration'],
+    [rawAudio({ sampleRate: 8000, samples: tone(20_500, 8000) }), 'audio duration'], // under the payload limit
+    [rawControl('call_start', { meta: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) }), 'control meta entries'],
+    [rawControl('call_start', { meta: { queue: 'x'.repeat(257) } }), 'control meta.queue length'],
+  ];
+  for (const [r, what] of cases) {
+    const e = rejects(r, 'CHUNK_OUT_OF_BOUNDS', anyDim);
+    assert.equal(e.details.what, what);
+  }
+  assert.equal(decode(withHeaders(rawAudio(), { [H.seq]: '2147483647' })).seq, 2147483647);
+  assert.equal(decode(withHeaders(rawText(), { [H.durationMs]: '60000' })).durationMs, 60000);
+  assert.equal(decode(rawVideo({ fps: 1, frames: new Float32Array(24 * 60).fill(0.1) })).durationMs, 60000);
+  assert.equal(decode(withHeaders(rawVideo(), { [H.fps]: '120' })).modality, 'video');
+});
+
+test('tenant rule: a record without x-tenant takes the configured default, or is CHUNK_MISSING_TENANT when there is none', () => {
+  const noTenant = withoutHeader(rawAudio(), H.tenant);
+  assert.equal(decode(noTenant).tenant, 'default');
+  assert.equal(createDecoder({ defaultTenant: 'demo' })(noTenant).tenant, 'demo');
+  assert.equal(createDecoder({ defaultTenant: null })(withHeaders(rawAudio(), { [H.tenant]: 'acme' })).tenant, 'acme');
+  rejects(noTenant, 'CHUNK_MISSING_TENANT', createDecoder({ defaultTenant: null }));
+  assert.throws(() => createDecoder({ defaultTenant: '' }), RangeError);
+});

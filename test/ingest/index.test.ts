@@ -61,12 +61,19 @@ test('a later stage rejects through ingest.reject; a forward that throws rejects
 test('a dead-letter sink that stays down fails the batch without releasing the record', async () => {
   const released: string[] = [];
   let tries = 0;
+  const written: string[] = [];
+  let failures = 0;
   const ingest = createIngest({
     source: { release: (refs) => released.push(...refs.map((r) => r.offset)) },
     deadLetters: { deadLetter: async () => { tries++; throw new Error('dlq down'); } },
     decode: createDecoder(), forward: () => {}, deadLetterAttempts: 3, deadLetterBackoffMs: 1,
+    onDeadLettered: (_r, e) => written.push(e.code),
+    onDeadLetterFailed: () => failures++,
   });
   await assert.rejects(ingest.accept([withHeaders(rawAudio(), { [H.sampleRate]: '1' })]));
   assert.equal(tries, 3);
   assert.deepEqual(released, []);
+  // dead_letters_total counts only letters written (onDeadLettered); the failures are apart.
+  assert.deepEqual(written, []);
+  assert.equal(failures, 3);
 });

@@ -9,7 +9,7 @@ import { T0, audioChunk, ref, silence, textChunk, tone, videoChunk } from '../su
 export type Part = ['speech' | 'silence', number];
 
 /** Audio chunks of `chunkMs` covering the pattern, seq from 0, starting at t0. */
-export function audioStream(o: { callId?: string; channel?: string; pattern: Part[]; chunkMs?: number; t0?: number; noise?: number }): AudioChunk[] {
+export function audioStream(o: { callId?: string; tenant?: string; channel?: string; pattern: Part[]; chunkMs?: number; t0?: number; noise?: number }): AudioChunk[] {
   const chunkMs = o.chunkMs ?? 100;
   const parts = o.pattern.map(([kind, ms]) => (kind === 'speech' ? tone(ms) : silence(ms, 16000, o.noise ?? 0)));
   const total = parts.reduce((n, p) => n + p.length, 0);
@@ -23,7 +23,7 @@ export function audioStream(o: { callId?: string; channel?: string; pattern: Par
   const out: AudioChunk[] = [];
   for (let i = 0, seq = 0; i < total; i += per, seq++) {
     out.push(audioChunk({
-      callId: o.callId, channel: o.channel, seq, eventTimeMs: (o.t0 ?? T0) + (i * 1000) / 16000,
+      callId: o.callId, tenant: o.tenant, channel: o.channel, seq, eventTimeMs: (o.t0 ?? T0) + (i * 1000) / 16000,
       samples: all.slice(i, Math.min(total, i + per)),
     }));
   }

@@ -124,7 +124,7 @@ test('call_start after auto-open merges meta; duplicate control records are CHUN
   assert.equal(rejectionsOf(w.accept(callStart(), 2))[0].error.code, 'CHUNK_DUPLICATE');
 });
 
-test('bad-input suite at the window: duplicate, out of order, too late, wrong rate, wrong tenant', () => {
+test('bad-input suite at the window: duplicate, out of order, too late, wrong rate', () => {
   const w = new Windower({ reorderWindow: 2, allowedLatenessMs: 500 });
   const a = audioStream({ pattern: [['speech', 2000]] });
   w.accept(callStart(), 0);
@@ -139,8 +139,30 @@ test('bad-input suite at the window: duplicate, out of order, too late, wrong ra
   assert.equal(tooLate[0].error.details.watermarkMs, T0 + 1500);
   const rate = rejectionsOf(w.accept(audioChunk({ channel: 'agent', sampleRate: 8000, samples: tone(20, 8000) }), 7));
   assert.equal(rate[0].error.code, 'CHUNK_BAD_SAMPLE_RATE');
-  const tenant = rejectionsOf(w.accept(audioChunk({ tenant: 'other', seq: 20, eventTimeMs: T0 + 2000 }), 8));
-  assert.equal(tenant[0].error.code, 'CHUNK_MALFORMED_HEADERS');
+});
+
+test('a call is (tenant, callId): two tenants sending the same call id get two calls, each cut as if alone', () => {
+  const pattern: ['speech' | 'silence', number][] = [['speech', 1000], ['silence', 600], ['speech', 700], ['silence', 500]];
+  const streamOf = (tenant: string) => [
+    callStart({ tenant }), ...audioStream({ tenant, pattern }), textChunk({ tenant, eventTimeMs: T0 + 100, durationMs: 800, text: `words of ${tenant}` }),
+    callEnd({ tenant, eventTimeMs: T0 + 2800 }),
+  ];
+  const alone = (tenant: string) => segmentsOf(feed(new Windower(), streamOf(tenant)));
+  const a = streamOf('acme');
+  const b = streamOf('globex');
+  const mixed: MediaChunk[] = [];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) mixed.push(...(a[i] ? [a[i]] : []), ...(b[i] ? [b[i]] : []));
+  const w = new Windower();
+  const ev = feed(w, mixed);
+  assert.deepEqual(rejectionsOf(ev).map((r) => r.error.code), []);
+  const strip = (s: Segment) => ({ ...s, sources: [], sealedAtWallMs: 0 });
+  for (const tenant of ['acme', 'globex']) {
+    const got = segmentsOf(ev).filter((s) => s.tenant === tenant).map(strip);
+    assert.ok(got.length >= 2, `${tenant}: segments`);
+    assert.deepEqual(got, alone(tenant).map(strip), `${tenant}: cut as if alone`);
+    assert.equal(w.call(tenant, 'call-1')?.status, 'ENDED');
+  }
+  assert.deepEqual(callsOf(ev).filter((c) => c.call.status === 'ENDED').map((c) => c.call.tenant).sort(), ['acme', 'globex']);
 });
 
 test('one bad call does not disturb another call in flight', () => {
@@ -260,4 +282,28 @@ test('a transcript-only call is segmented by utterances as its transcripts advan
   const segs = segmentsOf(ev);
   assert.deepEqual(segs.map((s) => [s.text, s.audio, ...span(s)]), [['hello', null, 0, 1000]]);
   assert.deepEqual(carries(segs[0]), { text: true, audio: false, video: false });
+});
+
+test('lateness is per channel: an agent leg arriving 1.5 s behind the customer leg keeps all its audio; a leg beyond the skew is too late', () => {
+  const pattern: ['speech' | 'silence', number][] = [['speech', 1200], ['silence', 800], ['speech', 1000], ['silence', 1000]];
+  const customer = audioStream({ channel: 'customer', pattern });
+  const agent = audioStream({ channel: 'agent', pattern });
+  const lagChunks = 15; // 15 x 100 ms = 1.5 s behind
+  const mixed: MediaChunk[] = [callStart()];
+  for (let i = 0; i < customer.length + lagChunks; i++) {
+    if (customer[i]) mixed.push(customer[i]);
+    if (i >= lagChunks && agent[i - lagChunks]) mixed.push(agent[i - lagChunks]);
+  }
+  mixed.push(callEnd({ eventTimeMs: T0 + 4000 }));
+  const ev = feed(new Windower(), mixed);
+  assert.deepEqual(rejectionsOf(ev).map((r) => r.error.code), [], 'no agent audio lost');
+  const strip = (s: Segment) => ({ ...s, sources: [], sealedAtWallMs: 0 });
+  const alone = segmentsOf(feed(new Windower(), [callStart(), ...agent, callEnd({ eventTimeMs: T0 + 4000 })])).map(strip);
+  assert.deepEqual(segmentsOf(ev).filter((s) => s.channel === 'agent').map(strip), alone, 'the agent leg is cut as if alone');
+
+  // A leg more than maxChannelSkewMs (5 s) + allowedLatenessMs behind follows the call's watermark.
+  const w = new Windower();
+  feed(w, [callStart(), ...audioStream({ channel: 'customer', pattern: [['speech', 7000]] })]);
+  const late = rejectionsOf(w.accept(audioChunk({ channel: 'agent', seq: 0, eventTimeMs: T0 }), 1));
+  assert.equal(late[0]?.error.code, 'CHUNK_TOO_LATE');
 });
