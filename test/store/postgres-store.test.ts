@@ -10,6 +10,7 @@ import pg from 'pg';
 import { PostgresScoreStore, POSTGRES_MIGRATIONS } from '../../src/store/postgres/index.js';
 import { freshDatabase, requirePostgres } from '../support/postgres.js';
 import { runStoreContract } from './contract.js';
+import { runFencingContract } from './fencing-contract.js';
 import { makeScore } from './fixtures.js';
 
 const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
@@ -149,4 +150,10 @@ test('the pool is bounded: 50 concurrent puts use at most maxConnections connect
   } finally {
     await f.store.stop();
   }
+});
+
+runFencingContract('postgresql', async (t, now) => {
+  const base = await requirePostgres(t);
+  if (!base) return null;
+  return new PostgresScoreStore({ url: await freshDatabase(t, 'fence', base), maxConnections: 4, now });
 });
