@@ -56,6 +56,7 @@ export class Ownership {
     for (const p of next) {
       const prev = this.held.get(p);
       const entry: Held = { epoch: Promise.resolve(null) };
+      this.held.set(p, entry); // before the claim starts: it checks that the partition is still assigned
       entry.epoch = this.claim(p, prev).then((epoch) => {
         if (epoch !== null && this.held.get(p) === entry) {
           entry.settled = epoch;
@@ -63,7 +64,6 @@ export class Ownership {
         }
         return epoch;
       });
-      this.held.set(p, entry);
     }
   }
 
