@@ -157,3 +157,29 @@ runFencingContract('postgresql', async (t, now) => {
   if (!base) return null;
   return new PostgresScoreStore({ url: await freshDatabase(t, 'fence', base), maxConnections: 4, now });
 });
+
+test('a claim ends the session of a writer paused mid-write under the old epoch; its retry is fenced', async (t) => {
+  const fresh = await freshStore(t, { claimWaitMs: 300 });
+  if (!fresh) return;
+  const { store, url } = fresh;
+  await store.start();
+  const paused = new pg.Client({ connectionString: url });
+  paused.on('error', () => undefined); // its session is ended by the claim
+  try {
+    const old = { partition: 'chunks/0', epoch: (await store.claimPartitions('a', [{ partition: 'chunks/0' }])).get('chunks/0')! };
+    // The paused owner: a write transaction that took the epoch row FOR SHARE and never finishes.
+    await paused.connect();
+    await paused.query('BEGIN');
+    await paused.query('SELECT epoch FROM partition_owners WHERE partition = $1 FOR SHARE', ['chunks/0']);
+    const t0 = Date.now();
+    const epoch = (await store.claimPartitions('b', [{ partition: 'chunks/0' }])).get('chunks/0');
+    assert.equal(epoch, 2);
+    assert.ok(Date.now() - t0 < 10_000, `the claim did not wait for the paused writer (${Date.now() - t0} ms)`);
+    assert.equal(store.stalledWritersEnded, 1);
+    await assert.rejects(paused.query('SELECT 1'), 'the paused session was ended');
+    await assert.rejects(store.putScore(makeScore(), old), code('STORE_FENCED'));
+  } finally {
+    await paused.end().catch(() => undefined);
+    await store.stop();
+  }
+});

@@ -27,6 +27,9 @@ import { Where } from './where.js';
 export interface PostgresStoreOptions extends PgPoolOptions {
   /** Wall clock for `storedAtMs`, ms since the unix epoch. Default Date.now (tests pass their own). */
   now?: () => number;
+  /** How long a partition claim waits on writes in flight under the old epoch before it ends
+   *  their sessions, ms. Default 2000. See `claimPartitions`. */
+  claimWaitMs?: number;
 }
 
 const INSERT_SCORE = `INSERT INTO segment_scores (${SCORE_COLUMNS.join(', ')})
@@ -118,27 +121,59 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
     });
   }
 
+  /** Sessions a claim ended because they held an old epoch too long (see claimPartitions). */
+  stalledWritersEnded = 0;
+
+  /**
+   * Claims (OwnershipStore). The epoch row's lock makes a claim wait for writes in flight under
+   * the old epoch; but a previous owner that was paused mid-write (GC, frozen VM, SIGSTOP) keeps
+   * its transaction, and that lock, open for as long as it is paused. So after `claimWaitMs` the
+   * claim ends the sessions blocking it (pg_terminate_backend): their transactions roll back
+   * (nothing of them was committed; the new owner re-reads those chunks), and their owner's
+   * retry, in a new session, is refused STORE_FENCED. All instances connect as one role, which
+   * may signal its own sessions.
+   */
   async claimPartitions(owner: string, claims: { partition: string; held?: number }[]): Promise<Map<string, number>> {
     for (const c of claims) checkPartitionKey(c.partition);
     return inTransaction(this.conn(), async (c) => {
-      const out = new Map<string, number>();
-      // Sorted: two owners claiming overlapping sets lock their rows in one order (no deadlock).
-      for (const claim of [...claims].sort((a, b) => (a.partition < b.partition ? -1 : a.partition > b.partition ? 1 : 0))) {
-        // The row lock of the upsert waits for writes holding the old epoch (FOR SHARE in
-        // fenceCheck) to finish: a write is either wholly before the claim or refused after it.
-        const { rows } = await c.query<{ epoch: number }>(
-          `INSERT INTO partition_owners (partition, epoch, owner, claimed_at_ms) VALUES ($1, 1, $2, $3)
-           ON CONFLICT (partition) DO UPDATE SET
-             epoch = CASE WHEN partition_owners.epoch = $4 AND partition_owners.owner = excluded.owner
-               THEN partition_owners.epoch ELSE partition_owners.epoch + 1 END,
-             owner = excluded.owner, claimed_at_ms = excluded.claimed_at_ms
-           RETURNING epoch`,
-          [claim.partition, owner, this.now(), claim.held ?? NOT_HELD],
-        );
-        out.set(claim.partition, rows[0].epoch);
+      const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      const breaker = setInterval(() => void this.endBlockers(pid), this.opts.claimWaitMs ?? 2000);
+      try {
+        return await this.claimRows(c, owner, claims);
+      } finally {
+        clearInterval(breaker);
       }
-      return out;
     });
+  }
+
+  /** Ends the sessions that block session `pid` (a claim waiting on an old epoch's writers). */
+  private async endBlockers(pid: number): Promise<void> {
+    try {
+      const ended = await query<{ pid: number }>(this.conn(), 'SELECT b AS pid FROM unnest(pg_blocking_pids($1)) AS b WHERE pg_terminate_backend(b)', [pid]);
+      this.stalledWritersEnded += ended.length;
+    } catch {
+      // the claim goes on waiting (and fails at statement_timeout, then is retried)
+    }
+  }
+
+  private async claimRows(c: pg.PoolClient, owner: string, claims: { partition: string; held?: number }[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    // Sorted: two owners claiming overlapping sets lock their rows in one order (no deadlock).
+    for (const claim of [...claims].sort((a, b) => (a.partition < b.partition ? -1 : a.partition > b.partition ? 1 : 0))) {
+      // The row lock of the upsert waits for writes holding the old epoch (FOR SHARE in
+      // fenceCheck) to finish: a write is either wholly before the claim or refused after it.
+      const { rows } = await c.query<{ epoch: number }>(
+        `INSERT INTO partition_owners (partition, epoch, owner, claimed_at_ms) VALUES ($1, 1, $2, $3)
+         ON CONFLICT (partition) DO UPDATE SET
+           epoch = CASE WHEN partition_owners.epoch = $4 AND partition_owners.owner = excluded.owner
+             THEN partition_owners.epoch ELSE partition_owners.epoch + 1 END,
+           owner = excluded.owner, claimed_at_ms = excluded.claimed_at_ms
+         RETURNING epoch`,
+        [claim.partition, owner, this.now(), claim.held ?? NOT_HELD],
+      );
+      out.set(claim.partition, rows[0].epoch);
+    }
+    return out;
   }
 
   async partitionEpochs(partitions: string[]): Promise<Map<string, number>> {
