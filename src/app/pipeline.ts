@@ -179,6 +179,7 @@ export class Pipeline {
 
   /** Notes a stall (a gap since the last tick or chunk beyond stallMs) and, with fencing, re-verifies ownership. */
   private beat(): void {
+    if (!this.ticker) return; // not started: gaps between chunks alone say nothing of a stall
     const now = this.o.now();
     const gap = now - this.lastBeatMs;
     this.lastBeatMs = now;
