@@ -68,7 +68,7 @@ function differences(got: Snapshot, want: Snapshot): { calls: string[]; counts: 
   return d;
 }
 
-test('SIGSTOP 40 s / SIGCONT of one of two instances on PostgreSQL: the store equals a fault-free run\'s', { timeout: 420_000 }, async (t) => {
+test('SIGSTOP 40 s / SIGCONT of one of two instances on PostgreSQL: the woken instance changes nothing, every call ends as in a fault-free run', { timeout: 420_000 }, async (t) => {
   const brokers = await prerequisites(t);
   if (!brokers) return;
   const base = await requirePostgres(t);
