@@ -14,7 +14,7 @@
  * the reference by a few ms, segment counts, extra or missing rows. Those come from the hand-over
  * itself (the survivor continues a call from the stored cut with a fresh window state; a late
  * transcript for a segment its predecessor sealed is CHUNK_TOO_LATE), the same hand-over a kill -9
- * goes through: seen in 3 of 6 runs (docs/operations.md, "Chaos suite").
+ * goes through: spans differed in 6 of 8 runs (docs/operations.md, "Chaos suite").
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
