@@ -14,10 +14,12 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AppError } from '../core/errors.js';
-import type { ChunkSource, DeadLetterSink, RawChunk, ScorePublisher, ScoreStore } from '../core/ports.js';
+import type { ChunkSource, DeadLetterSink, OwnershipStore, RawChunk, ScorePublisher, ScoreStore } from '../core/ports.js';
 import { LagSampler } from '../cluster/lag.js';
 import { PartitionedWindow } from '../cluster/partitioned-window.js';
+import { Ownership } from '../cluster/ownership.js';
 import { recoverCall } from '../cluster/recovery.js';
+import { StaleCallSweeper } from '../cluster/stale-calls.js';
 import { ScoresBridge } from '../cluster/scores-bridge.js';
 import { createAnalytics, type Analytics } from '../analytics/index.js';
 import { createApiServer, type ApiServer } from '../graphql/index.js';
@@ -30,6 +32,8 @@ import { createOnnxScorer, type OnnxScorer } from '../score/onnx-scorer.js';
 import { createAuth } from '../auth/index.js';
 import { PostgresScoreStore } from '../store/postgres/index.js';
 import { SqliteScoreStore } from '../store/sqlite-store.js';
+import { watchWrites, WriteHealth } from '../store/write-health.js';
+import { DEFAULT_WINDOW_OPTIONS } from '../window/options.js';
 import { Windower, type WindowOptionsInput } from '../window/index.js';
 import { type AppConfig, chunkTenantRule } from './config.js';
 import type { KafkaParts } from './kafka.js';
@@ -72,7 +76,9 @@ export interface AppOverrides {
 export async function createApp(config: AppConfig, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
   const metrics = createMetrics({ defaults: true });
   const scorer = createOnnxScorer({ modelDir: config.modelDir ?? undefined, providers: config.providers, workers: config.scorerWorkers });
-  const store = overrides.store ?? (config.pgUrl ? new PostgresScoreStore({ url: config.pgUrl }) : new SqliteScoreStore({ path: config.dbPath }));
+  // Every write's outcome feeds readiness: reads can still answer while every write fails (disk full).
+  const writeHealth = new WriteHealth();
+  const store = watchWrites(overrides.store ?? (config.pgUrl ? new PostgresScoreStore({ url: config.pgUrl }) : new SqliteScoreStore({ path: config.dbPath })), writeHealth);
   const storeLabel = overrides.store ? 'custom' : config.pgUrl ? 'postgresql' : `sqlite: ${config.dbPath}`;
   const hub = new ScoreHub();
   // New alerts also go to the scores topic (when Kafka is on), so every instance's `alerts`
@@ -91,9 +97,19 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
   // Partitions this instance owns, from the chunk consumer's group joins (null: not joined yet).
   let assignment: string[] | null = null;
   let window: PartitionedWindow | null = null;
+  // Owner epochs of the assigned partitions (several instances, src/store/fencing.ts): with Kafka
+  // and a store that keeps them (both of ours do); a custom store without them runs unfenced.
+  const ownership = config.kafkaBrokers && isOwnershipStore(store)
+    ? new Ownership({
+      store, owner: config.instanceId, logger: logger.child({ component: 'ownership' }),
+      onLost: (p) => window?.fence(p),
+      onStale: (p) => window?.reset(p),
+    })
+    : null;
   const onAssign = (partitions: string[]) => {
     assignment = partitions;
     const dropped = window?.assign(partitions) ?? [];
+    ownership?.assign(partitions);
     logger.info({ partitions, dropped }, 'chunk partitions assigned');
   };
   if (config.kafkaBrokers) {
@@ -128,13 +144,17 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
   const lag = kafka
     ? new LagSampler({
       kafka: kafka.kafka, groupId: config.kafkaGroup, topic: config.kafkaTopic, intervalMs: config.lagSampleMs,
-      onSample: (l) => ops.setLag(l),
+      onSample: (l) => {
+        ops.setLag(l);
+        sweeper?.onLag(l);
+      },
       onError: (err) => logger.warn({ err }, 'consumer lag sample failed'),
     })
     : null;
 
   // Stages that depend on the model's numbers are built after the scorer has read the manifest.
   let pipeline: Pipeline | null = null;
+  let sweeper: StaleCallSweeper | null = null;
   let ingestStarted = false;
   const startedAt = Date.now();
   /** Liveness is the process answering; readiness is every part of the data path working. */
@@ -159,6 +179,8 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     } catch (e) {
       why.push(`store unreachable: ${e instanceof Error ? e.message : String(e)}`);
     }
+    const writes = writeHealth.problem();
+    if (writes) why.push(writes);
     return why;
   };
   const metricsRoute = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
@@ -227,6 +249,14 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
         onSkip: (_chunk, reason) => metrics.chunksSkipped.inc({ reason }),
       });
       if (assignment) window.assign(assignment);
+      const win = window;
+      if (ownership) {
+        sweeper = new StaleCallSweeper({
+          store: store as ScoreStore & OwnershipStore, ownership, window: win,
+          idleTimeoutMs: overrides.window?.idleTimeoutMs ?? DEFAULT_WINDOW_OPTIONS.idleTimeoutMs,
+          logger: logger.child({ component: 'stale-calls' }),
+        });
+      }
       let ingestReject: ((raw: RawChunk, e: AppError) => Promise<void>) | null = null;
       const p = new Pipeline({
         window,
@@ -239,6 +269,13 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
         flags: (segment) => modalityFlags(segment, manifest),
         release: (refs) => source.release(refs),
         reject: (raw, e) => ingestReject!(raw, e),
+        fencing: ownership
+          ? {
+            token: async (partition) => (partition === undefined ? undefined : ownership.token(partition)),
+            fenced: (token) => ownership.fenced(token),
+            verify: () => ownership.verify(),
+          }
+          : undefined,
         onScored: async (score) => {
           await analytics.service.onScored(score);
         },
@@ -278,12 +315,14 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       await source.start(ingest);
       ingestStarted = true;
       await lag?.start().catch((err) => logger.warn({ err }, 'consumer lag sampler did not start'));
+      sweeper?.start();
       logger.info({ url: api.url, model: manifest.version, provider: scorer.info().executionProvider, source: source.name }, 'sentiment server started');
     },
     async stop() {
       // The source stops fetching at once but waits for its in-flight records to be released
       // before its last commit; draining the pipeline (seal, score, store everything open) is
       // what releases them, so the two run together.
+      sweeper?.stop();
       const sourceStopped = ingestStarted ? source.stop() : Promise.resolve();
       if (pipeline) await pipeline.drain();
       await sourceStopped;
@@ -299,6 +338,11 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     },
   };
   return app;
+}
+
+function isOwnershipStore(store: ScoreStore): store is ScoreStore & OwnershipStore {
+  const s = store as Partial<OwnershipStore>;
+  return typeof s.claimPartitions === 'function' && typeof s.partitionEpochs === 'function' && typeof s.staleActiveCalls === 'function';
 }
 
 function safeManifestMetrics(scorer: OnnxScorer): unknown {

@@ -17,18 +17,20 @@
  */
 import type { Logger } from 'pino';
 import { type AppError, toAppError } from '../core/errors.js';
-import type { RawChunk, Scorer, ScorePublisher, ScoreStore } from '../core/ports.js';
+import type { FenceToken, RawChunk, Scorer, ScorePublisher, ScoreStore } from '../core/ports.js';
 import type { CallInfo, ChunkSourceRef, MediaChunk, Segment, SegmentScore } from '../core/types.js';
 import { reencodedRaw } from '../ingest/dead-letter.js';
 import { callKey } from '../window/windower.js';
+import { isFenced, partitionKey } from '../store/fencing.js';
 import { buildScore, type FlagRule, type Labeler } from './build-score.js';
 import type { PipelineMetrics } from './metrics.js';
 
 /** What the window stage emits. */
 export type WindowOutput =
   | { type: 'segment'; segment: Segment }
-  /** `error` is set when the window closed the call itself (CALL_IDLE_TIMEOUT). */
-  | { type: 'call'; call: CallInfo; error?: AppError }
+  /** `error` is set when the window closed the call itself (CALL_IDLE_TIMEOUT); `partition`
+   *  ("topic/partition") is the call's source partition, whose fence token its write carries. */
+  | { type: 'call'; call: CallInfo; error?: AppError; partition?: string }
   | { type: 'rejected'; chunk: MediaChunk; error: AppError }
   | { type: 'release'; refs: ChunkSourceRef[] };
 
@@ -45,6 +47,21 @@ export interface WindowStage {
   /** Optional: false when this instance no longer owns the segment's call (partition revoked):
    *  the segment is then dropped before storing; the partition's new owner scores it. */
   owns?(segment: Segment): boolean;
+}
+
+/**
+ * Ownership fencing (several instances; src/store/fencing.ts, src/cluster/ownership.ts). Every
+ * store write of a call carries its partition's token; a refused write (STORE_FENCED) is counted,
+ * reported once, not retried, and its chunks are not released (the new owner has them).
+ */
+export interface PipelineFencing {
+  /** The token for a write of a call of `partition` ("topic/partition"). undefined: no partition
+   *  (in-process source), write unfenced; null: not owned here, do not write. */
+  token(partition: string | undefined): Promise<FenceToken | null | undefined>;
+  /** The store refused a write made under `token`. */
+  fenced(token: FenceToken): void;
+  /** Re-reads the held epochs after the process stalled; drops partitions that moved on. */
+  verify(): Promise<void>;
 }
 
 export interface PipelineOptions {
@@ -74,11 +91,17 @@ export interface PipelineOptions {
   scoreAttempts?: number;
   /** Wall clock, injectable for tests. */
   now?: () => number;
+  /** Ownership fencing; absent: one instance, writes unfenced. */
+  fencing?: PipelineFencing;
+  /** A gap between ticks longer than this, ms, is a stall (GC pause, frozen VM, SIGSTOP): the
+   *  window's idle clock skips it, and with fencing the ownership is verified before the window
+   *  ticks or takes a chunk again. Default 2000. */
+  stallMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Defaults = 'maxInFlight' | 'tickMs' | 'scoreAttempts' | 'now';
+type Defaults = 'maxInFlight' | 'tickMs' | 'scoreAttempts' | 'now' | 'stallMs';
 
 export class Pipeline {
   private readonly o: Omit<PipelineOptions, Defaults> & Required<Pick<PipelineOptions, Defaults>>;
@@ -89,22 +112,38 @@ export class Pipeline {
   /** Serialises work per call so a revision is never stored before the score it revises. */
   private readonly callTails = new Map<string, Promise<void>>();
 
+  /** Wall time of the last tick or chunk, ms, and the stalls (gaps beyond stallMs) summed. */
+  private lastBeatMs: number;
+  private stalledMs = 0;
+  /** Set while ownership is re-verified after a stall: the window neither ticks nor takes chunks. */
+  private verifying: Promise<void> | null = null;
+
   constructor(options: PipelineOptions) {
-    this.o = { maxInFlight: 256, tickMs: 100, scoreAttempts: 5, now: Date.now, ...options };
+    this.o = { maxInFlight: 256, tickMs: 100, scoreAttempts: 5, now: Date.now, stallMs: 2000, ...options };
+    this.lastBeatMs = this.o.now();
   }
 
   /** Starts the window ticker (idle timeouts, watermark seals without new chunks). */
   start(): void {
-    this.ticker = setInterval(() => this.handle(this.o.window.tick(this.o.now())), this.o.tickMs);
+    this.lastBeatMs = this.o.now();
+    this.ticker = setInterval(() => {
+      this.beat();
+      if (!this.verifying) this.handle(this.o.window.tick(this.windowNow()));
+    }, this.o.tickMs);
     this.ticker.unref();
   }
 
   /** Ingest's `forward`: one valid chunk into the window. Resolves when there is room again. */
   async onChunk(chunk: MediaChunk, raw: RawChunk): Promise<void> {
     if (this.stopping) throw toAppError(new Error('pipeline is stopping'), 'INTERNAL');
+    this.beat();
+    if (this.verifying) await this.verifying;
+    // Not owned here (lost to another owner): the window drops it unreleased. The wait also
+    // orders the partition's claim before the hand-over lookup below.
+    if (this.o.fencing && chunk.source) await this.o.fencing.token(partitionKey(chunk.source));
     const prepare = this.o.window.prepare?.bind(this.o.window);
     if (prepare) await this.retryStore(() => prepare(chunk), chunk.source);
-    const out = this.o.window.accept(chunk, this.o.now());
+    const out = this.o.window.accept(chunk, this.windowNow());
     for (const ev of out) {
       if (ev.type === 'rejected' && ev.chunk === chunk) await this.o.reject(raw, ev.error);
     }
@@ -117,7 +156,7 @@ export class Pipeline {
     if (this.stopping) return this.idle();
     this.stopping = true;
     if (this.ticker) clearInterval(this.ticker);
-    this.handle(this.o.window.flush(this.o.now()));
+    this.handle(this.o.window.flush(this.windowNow()));
     await this.idle();
   }
 
@@ -131,6 +170,43 @@ export class Pipeline {
     return this.inFlight.size;
   }
 
+  /**
+   * The window's clock: wall time less the stalls. Idle timeouts count only time this process
+   * could see chunks arrive, so a process that was paused does not time out its calls on waking
+   * (before it learns that another instance took them over).
+   */
+  private windowNow(): number {
+    return this.o.now() - this.stalledMs;
+  }
+
+  /** Notes a stall (a gap since the last tick or chunk beyond stallMs) and, with fencing, re-verifies ownership. */
+  private beat(): void {
+    if (!this.ticker) return; // not started: gaps between chunks alone say nothing of a stall
+    const now = this.o.now();
+    const gap = now - this.lastBeatMs;
+    this.lastBeatMs = now;
+    if (gap <= this.o.stallMs) return;
+    this.stalledMs += gap - this.o.tickMs;
+    this.o.logger.warn({ stalledMs: gap }, 'process stalled (paused or starved); window idle clocks skip the gap');
+    const fencing = this.o.fencing;
+    if (fencing && !this.verifying) {
+      this.verifying = this.retryStore(() => fencing.verify()).finally(() => {
+        this.verifying = null;
+      });
+    }
+  }
+
+  /** The fence token for a write; null: not owned here. */
+  private async fenceToken(partition: string | undefined): Promise<FenceToken | null | undefined> {
+    return this.o.fencing ? this.o.fencing.token(partition) : undefined;
+  }
+
+  /** A write refused by the store: counted, reported once (Ownership), not retried, chunks not released. */
+  private onFenced(token: FenceToken, what: 'score' | 'call'): void {
+    this.o.metrics.writesFenced.inc({ what });
+    this.o.fencing?.fenced(token);
+  }
+
   private handle(events: WindowOutput[]): void {
     for (const ev of events) {
       switch (ev.type) {
@@ -142,7 +218,7 @@ export class Pipeline {
             this.o.metrics.callsClosed.inc({ code: ev.error.code });
             this.o.logger.warn({ code: ev.error.code, callId: ev.call.callId, tenant: ev.call.tenant }, ev.error.message);
           }
-          this.track(ev.call.tenant, ev.call.callId, () => this.storeCall(ev.call));
+          this.track(ev.call.tenant, ev.call.callId, () => this.storeCall(ev.call, ev.partition));
           break;
         case 'release':
           this.o.release(ev.refs);
@@ -180,8 +256,15 @@ export class Pipeline {
     this.inFlight.add(p);
   }
 
-  private async storeCall(call: CallInfo): Promise<void> {
-    await this.retryStore(() => this.o.store.upsertCall(call));
+  private async storeCall(call: CallInfo, partition: string | undefined): Promise<void> {
+    const token = await this.fenceToken(partition);
+    if (token === null) return; // not owned here: the partition's owner ends the call
+    try {
+      await this.retryStore(() => this.o.store.upsertCall(call, token));
+    } catch (e) {
+      if (token && isFenced(e)) return this.onFenced(token, 'call');
+      throw e;
+    }
     await this.o.onCall?.(call);
     await this.o.publisher.publishCall(call);
   }
@@ -206,15 +289,22 @@ export class Pipeline {
       }
     }
     const score: SegmentScore = buildScore(segment, output, this.o.scorer.info(), { labeler: this.o.labeler, flags: this.o.flags }, new Date(this.o.now()));
-    if (this.o.window.owns && !this.o.window.owns(segment)) {
+    const token = await this.fenceToken(segment.sources[0] ? partitionKey(segment.sources[0]) : undefined);
+    if (token === null || (this.o.window.owns && !this.o.window.owns(segment))) {
       // Revoked while scoring: the new owner re-reads these chunks; storing here would race it.
       this.o.metrics.segmentsRevoked.inc();
       this.o.logger.info(where, 'segment dropped: its partition was revoked');
       return;
     }
-    const result = await this.retryStore(() => this.o.store.putScore(score), segment.sources[0]);
+    let result: 'inserted' | 'duplicate';
+    try {
+      result = await this.retryStore(() => this.o.store.putScore(score, token), segment.sources[0]);
+    } catch (e) {
+      if (token && isFenced(e)) return this.onFenced(token, 'score');
+      throw e;
+    }
     this.o.metrics.segmentsScored.inc({ text: score.modalities.text, result });
-    this.o.metrics.scoreLatency.observe((this.o.now() - segment.sealedAtWallMs) / 1000);
+    this.o.metrics.scoreLatency.observe((this.windowNow() - segment.sealedAtWallMs) / 1000);
     this.o.metrics.pipelineLatency.observe((this.o.now() - t0) / 1000);
     if (result === 'inserted') {
       await this.guard('onScored', () => this.o.onScored?.(score));
@@ -238,6 +328,7 @@ export class Pipeline {
       try {
         return await op();
       } catch (e) {
+        if (isFenced(e)) throw e; // refused, not failed: see onFenced
         const err = toAppError(e, 'STORE_UNAVAILABLE');
         this.o.metrics.storeErrors.inc({ code: err.code });
         if (!err.retriable && err.code !== 'STORE_UNAVAILABLE') throw err;

@@ -10,6 +10,10 @@ export interface PartitionLag {
   topic: string;
   partition: number;
   lag: number;
+  /** The partition's end offset (the next offset to be written) when sampled (sampleLag sets it). */
+  end?: bigint;
+  /** The group's committed offset (-1: none) when sampled (sampleLag sets it). */
+  committed?: bigint;
 }
 
 export interface LagSamplerOptions {
@@ -33,7 +37,7 @@ export async function sampleLag(admin: Admin, groupId: string, topic: string): P
     const low = BigInt(e.low);
     const c = done.get(e.partition) ?? -1n;
     const from = c < 0n ? low : c;
-    return { topic, partition: e.partition, lag: Number(high > from ? high - from : 0n) };
+    return { topic, partition: e.partition, lag: Number(high > from ? high - from : 0n), end: high, committed: c };
   });
 }
 

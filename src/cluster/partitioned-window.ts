@@ -25,6 +25,15 @@
  *   dead-letters again what the first pass dead-lettered: the dead-letter topic, like the
  *   scores topic, is at least once).
  *
+ * - Fencing (src/store/fencing.ts): a partition lost to another owner (`fence`: the store refused
+ *   a write, or its epoch moved on while this process was paused) is dropped like a revoked one,
+ *   and until a new assignment its chunks are dropped unreleased, undead-lettered: the new owner
+ *   re-reads and scores them, and this instance must neither time out nor reject its calls.
+ *   `reset` drops a partition's state but keeps it (re-claimed after another owner wrote).
+ * - Calls left ACTIVE by a stopped owner (src/cluster/stale-calls.ts) are ended through `endStale`:
+ *   the TIMED_OUT update is emitted on the next tick, and later chunks of the call are treated as
+ *   those of a finished call.
+ *
  * Bounds (per assigned partition, each Windower's own, src/window/options.ts): open calls,
  * closed calls, history budget. Recovered calls: `maxRecoveredCalls` (policy drop-oldest: a
  * forgotten recovered call is looked up again on its next chunk, which is correct, only slower).
@@ -32,6 +41,7 @@
 import { AppError } from '../core/errors.js';
 import type { CallInfo, ChunkSourceRef, MediaChunk, Segment } from '../core/types.js';
 import type { WindowOutput, WindowStage } from '../app/pipeline.js';
+import { partitionKey } from '../store/fencing.js';
 import type { CallPosition } from './recovery.js';
 import { callKey } from '../window/windower.js';
 
@@ -69,7 +79,7 @@ interface Recovered {
 
 const EPS = 0.5;
 const NO_SOURCE = 'none';
-const partOf = (ref: ChunkSourceRef | undefined): string => (ref ? `${ref.topic}/${ref.partition}` : NO_SOURCE);
+const partOf = (ref: ChunkSourceRef | undefined): string => (ref ? partitionKey(ref) : NO_SOURCE);
 
 export class PartitionedWindow implements WindowStage {
   private readonly windowers = new Map<string, PartitionWindower>();
@@ -78,6 +88,12 @@ export class PartitionedWindow implements WindowStage {
    *  order = age. `recovered` is keyed by callKey too: a call is (tenant, callId) everywhere. */
   private readonly known = new Map<string, string>();
   private assigned: Set<string> | null = null;
+  /** Partitions lost to another owner since the last assignment: their chunks are dropped. */
+  private readonly fenced = new Set<string>();
+  /** Highest source offset seen per partition (stale-call sweeping waits until it is caught up). */
+  private readonly seen = new Map<string, bigint>();
+  /** Call updates queued by `endStale`, emitted on the next tick. */
+  private stale: WindowOutput[] = [];
   private readonly maxRecovered: number;
   private readonly maxKnown: number;
 
@@ -106,11 +122,17 @@ export class PartitionedWindow implements WindowStage {
 
   accept(chunk: MediaChunk, nowWallMs: number): WindowOutput[] {
     const part = partOf(chunk.source);
+    // Lost to another owner: neither release (the new owner commits) nor reject (not ours to judge).
+    if (this.fenced.has(part)) return [];
+    if (chunk.source) {
+      const off = BigInt(chunk.source.offset);
+      if (off > (this.seen.get(part) ?? -1n)) this.seen.set(part, off);
+    }
     const w = this.windower(part);
     const rec = this.recovered.get(callKey(chunk.tenant, chunk.callId));
-    if (!rec) return w.accept(chunk, nowWallMs);
+    if (!rec) return tag(part, w.accept(chunk, nowWallMs));
     const kept = this.filter(rec, w, chunk);
-    if (kept === 'call-end') return this.endRecovered(rec, chunk);
+    if (kept === 'call-end') return tag(part, this.endRecovered(rec, chunk));
     if (kept === 'too-late') {
       const cursor = rec.pos.channels.get(chunk.channel)?.endMs ?? rec.pos.call.endedAtMs ?? rec.pos.call.startedAtMs;
       return [{ type: 'rejected', chunk, error: new AppError('CHUNK_TOO_LATE', { eventTimeMs: chunk.eventTimeMs, watermarkMs: cursor }) }];
@@ -119,18 +141,19 @@ export class PartitionedWindow implements WindowStage {
       this.o.onSkip?.(chunk, kept);
       return chunk.source ? [{ type: 'release', refs: [chunk.source] }] : [];
     }
-    return this.map(w.accept(kept, nowWallMs));
+    return tag(part, this.map(w.accept(kept, nowWallMs)));
   }
 
   tick(nowWallMs: number): WindowOutput[] {
-    const out: WindowOutput[] = [];
-    for (const w of this.windowers.values()) out.push(...this.map(w.tick(nowWallMs)));
+    const out: WindowOutput[] = this.stale;
+    this.stale = [];
+    for (const [part, w] of this.windowers) out.push(...tag(part, this.map(w.tick(nowWallMs))));
     return out;
   }
 
   flush(nowWallMs: number): WindowOutput[] {
     const out: WindowOutput[] = [];
-    for (const w of this.windowers.values()) out.push(...this.map(w.flush(nowWallMs)));
+    for (const [part, w] of this.windowers) out.push(...tag(part, this.map(w.flush(nowWallMs))));
     return out;
   }
 
@@ -141,24 +164,76 @@ export class PartitionedWindow implements WindowStage {
   assign(partitions: Iterable<string>): string[] {
     this.assigned = new Set(partitions);
     this.assigned.add(NO_SOURCE);
+    for (const p of this.assigned) this.fenced.delete(p);
     const dropped: string[] = [];
     for (const key of [...this.windowers.keys()]) {
       if (!this.assigned.has(key)) {
-        this.windowers.delete(key);
+        this.drop(key);
         dropped.push(key);
       }
     }
-    for (const [callId, part] of this.known) if (!this.assigned.has(part)) this.known.delete(callId);
-    for (const [callId, r] of this.recovered) if (!this.assigned.has(r.part)) this.recovered.delete(callId);
+    for (const [key, part] of this.known) if (!this.assigned.has(part)) this.known.delete(key);
+    for (const [key, r] of this.recovered) if (!this.assigned.has(r.part)) this.recovered.delete(key);
+    for (const p of [...this.seen.keys()]) if (!this.assigned.has(p)) this.seen.delete(p);
     return dropped;
   }
 
-  /** False once the partition of the segment's call was revoked: its score must not be stored here. */
+  /** The partition was lost to another owner: drop its state, and its chunks until it is assigned again. */
+  fence(part: string): void {
+    this.fenced.add(part);
+    this.drop(part);
+  }
+
+  /** The partition stays here but another owner wrote in between: forget its state (calls are looked up again). */
+  reset(part: string): void {
+    this.drop(part);
+  }
+
+  /** False once the partition of the segment's call was revoked or fenced: its score must not be stored here. */
   owns(segment: Segment): boolean {
-    if (!this.assigned) return true;
     const ref = segment.sources[0];
     const part = ref ? partOf(ref) : this.known.get(callKey(segment.tenant, segment.callId));
+    if (part !== undefined && this.fenced.has(part)) return false;
+    if (!this.assigned) return true;
     return part === undefined || this.assigned.has(part);
+  }
+
+  /** The partition key ("topic/partition") of a call this instance met; undefined if unknown. */
+  partitionOf(tenant: string, callId: string): string | undefined {
+    return this.known.get(callKey(tenant, callId));
+  }
+
+  /** True when this instance met the call since it got the call's partition (it times the call out itself). */
+  holds(tenant: string, callId: string): boolean {
+    return this.known.has(callKey(tenant, callId));
+  }
+
+  /** Highest source offset fed to the window for a partition (undefined: none since it was assigned). */
+  seenOffset(part: string): bigint | undefined {
+    return this.seen.get(part);
+  }
+
+  /**
+   * Ends a call its previous owner left ACTIVE (src/cluster/stale-calls.ts): TIMED_OUT at the end of
+   * its last stored segment, emitted on the next tick; later chunks of it are those of a finished
+   * call. False when the call was met here meanwhile (the window times it out itself).
+   */
+  endStale(call: CallInfo, endedAtMs: number, part: string): boolean {
+    const key = callKey(call.tenant, call.callId);
+    if (this.known.has(key) || this.fenced.has(part)) return false;
+    const ended: CallInfo = { ...call, channels: [...call.channels], meta: { ...call.meta }, status: 'TIMED_OUT', endedAtMs };
+    this.remember(key, part);
+    this.recovered.set(key, { pos: { call: ended, channels: new Map(), lastScores: [] }, part, ended: true, passing: new Set(), storedSegments: call.segmentCount });
+    this.stale.push({ type: 'call', call: ended, partition: part, error: new AppError('CALL_IDLE_TIMEOUT', { callId: call.callId, idleMs: 'unknown (left ACTIVE by a stopped owner)' }) });
+    return true;
+  }
+
+  private drop(part: string): void {
+    this.windowers.delete(part);
+    this.seen.delete(part);
+    for (const [key, p] of this.known) if (p === part) this.known.delete(key);
+    for (const [key, r] of this.recovered) if (r.part === part) this.recovered.delete(key);
+    this.stale = this.stale.filter((ev) => ev.type !== 'call' || this.known.has(callKey(ev.call.tenant, ev.call.callId)));
   }
 
   /** Open Windowers (one per partition seen and still assigned). */
@@ -248,6 +323,16 @@ export class PartitionedWindow implements WindowStage {
       return ev;
     });
   }
+}
+
+/** Names the source partition on the call updates of a partition's Windower (their fence token's partition). */
+function tag(part: string, events: WindowOutput[]): WindowOutput[] {
+  if (part === NO_SOURCE) return events;
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i];
+    if (ev.type === 'call') events[i] = { ...ev, partition: part };
+  }
+  return events;
 }
 
 /**

@@ -48,6 +48,9 @@ export const ERROR_CATALOGUE = {
 
   // --- storage
   STORE_UNAVAILABLE: { message: 'score store is unavailable: {reason}', status: 503, retriable: true },
+  // A write made under an owner epoch the partition has moved past (src/store/fencing.ts): the
+  // partition's new owner makes it; retrying the same write can never succeed.
+  STORE_FENCED: { message: 'write for partition {partition} refused: epoch {epoch} was superseded by {current}', status: 409, retriable: false },
 
   // --- API
   BAD_REQUEST: { message: '{reason}', status: 400, retriable: false },

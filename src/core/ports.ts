@@ -91,15 +91,49 @@ export interface CallQuery {
   after?: string;
 }
 
+/**
+ * Ownership fencing (src/store/fencing.ts): the owner epoch of a source partition ("topic/partition")
+ * a write was made under. A store refuses a write whose epoch is no longer the partition's
+ * current one with STORE_FENCED (not retriable), checked inside the write's own transaction.
+ */
+export interface FenceToken {
+  partition: string;
+  epoch: number;
+}
+
 export interface ScoreStore {
   start(): Promise<void>;
-  /** Idempotent on (callId, channel, segmentIndex, revision): a repeat returns 'duplicate'. */
-  putScore(score: SegmentScore): Promise<'inserted' | 'duplicate'>;
-  upsertCall(call: CallInfo): Promise<void>;
+  /** Idempotent on (callId, channel, segmentIndex, revision): a repeat returns 'duplicate'.
+   *  With `fence`: refused (STORE_FENCED) unless `fence.epoch` is its partition's current epoch. */
+  putScore(score: SegmentScore, fence?: FenceToken): Promise<'inserted' | 'duplicate'>;
+  /** With `fence`: as putScore; the call is also recorded as belonging to `fence.partition`. */
+  upsertCall(call: CallInfo, fence?: FenceToken): Promise<void>;
   getCall(callId: string, tenant?: string): Promise<CallInfo | null>;
   listCalls(q: CallQuery): Promise<Page<CallInfo>>;
   getSegments(q: SegmentQuery): Promise<Page<SegmentScore>>;
   stop(): Promise<void>;
+}
+
+/** A call left ACTIVE in storage, with the end of its last stored segment (null: none). */
+export interface StaleCall {
+  call: CallInfo;
+  lastEndMs: number | null;
+}
+
+/** The owner epochs of source partitions, kept by the score store (both dialects, one rule). */
+export interface OwnershipStore {
+  /**
+   * Claims each partition for `owner`, atomically per partition: one whose stored epoch is
+   * `held` and whose owner is `owner` keeps its epoch (this owner kept it across a rebalance);
+   * any other gets epoch + 1 (1 for a first claim), which fences every write made under an
+   * older epoch. Returns each partition's epoch after the claim.
+   */
+  claimPartitions(owner: string, claims: { partition: string; held?: number }[]): Promise<Map<string, number>>;
+  /** The current epoch of each partition that was ever claimed. */
+  partitionEpochs(partitions: string[]): Promise<Map<string, number>>;
+  /** ACTIVE calls last written under `partition` whose row was last updated before
+   *  `updatedBeforeMs` (wall ms, the store's clock), at most `limit`, oldest first. */
+  staleActiveCalls(partition: string, updatedBeforeMs: number, limit: number): Promise<StaleCall[]>;
 }
 
 /** Fan-out of scores and call updates to subscribers (in-process, or through a Kafka topic). */

@@ -11,9 +11,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, isAppError } from '../core/errors.js';
-import type { CallQuery, Page, ScoreStore, SegmentQuery } from '../core/ports.js';
+import type { CallQuery, FenceToken, OwnershipStore, Page, ScoreStore, SegmentQuery, StaleCall } from '../core/ports.js';
 import type { CallInfo, SegmentScore } from '../core/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { checkFence, checkPartitionKey, NOT_HELD } from './fencing.js';
 import type { HistoryQuery, ScoreHistory, StoredScore } from './history.js';
 import { migrateSqlite } from './migrate-sqlite.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite/index.js';
@@ -34,7 +35,7 @@ export const DEFAULT_SQLITE_PATH = './data/scores.db';
 
 type Params = unknown[];
 
-export class SqliteScoreStore implements ScoreStore, ScoreHistory {
+export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStore {
   readonly path: string;
   private readonly busyTimeoutMs: number;
   private readonly now: () => number;
@@ -93,16 +94,19 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory {
     if (db) this.guard(() => db.close());
   }
 
-  async putScore(score: SegmentScore): Promise<'inserted' | 'duplicate'> {
+  async putScore(score: SegmentScore, fence?: FenceToken): Promise<'inserted' | 'duplicate'> {
     checkScore(score);
+    if (fence) checkPartitionKey(fence.partition);
+    // IMMEDIATE: the write lock from the start, so the fence read and the writes see one state.
     return this.guard(() =>
       this.conn().transaction((): 'inserted' | 'duplicate' => {
+        if (fence) this.checkFence(fence);
         const now = this.now();
         // A score can come before (or without) its call's call_start reaching the store.
         this.run(
-          `INSERT INTO calls (tenant, call_id, status, started_at_ms, channels, updated_at_ms)
-           VALUES (?, ?, 'ACTIVE', ?, '[]', ?) ON CONFLICT (tenant, call_id) DO NOTHING`,
-          [score.tenant, score.callId, score.startMs, now],
+          `INSERT INTO calls (tenant, call_id, status, started_at_ms, channels, updated_at_ms, source_partition)
+           VALUES (?, ?, 'ACTIVE', ?, '[]', ?, ?) ON CONFLICT (tenant, call_id) DO NOTHING`,
+          [score.tenant, score.callId, score.startMs, now, fence?.partition ?? null],
         );
         const res = this.stmt(
           `INSERT INTO segment_scores (tenant, call_id, channel, segment_index, revision, start_ms, end_ms, valence, label,
@@ -122,19 +126,22 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory {
         const channels = JSON.parse(call.channels) as string[];
         if (!channels.includes(score.channel)) channels.push(score.channel);
         this.run(
-          `UPDATE calls SET segment_count = segment_count + ?, channels = ?, started_at_ms = MIN(started_at_ms, ?), updated_at_ms = ?
+          `UPDATE calls SET segment_count = segment_count + ?, channels = ?, started_at_ms = MIN(started_at_ms, ?), updated_at_ms = ?,
+             source_partition = COALESCE(?, source_partition)
            WHERE tenant = ? AND call_id = ?`,
-          [otherRevision ? 0 : 1, JSON.stringify(channels), score.startMs, now, score.tenant, score.callId],
+          [otherRevision ? 0 : 1, JSON.stringify(channels), score.startMs, now, fence?.partition ?? null, score.tenant, score.callId],
         );
         return 'inserted';
-      })(),
+      }).immediate(),
     );
   }
 
-  async upsertCall(call: CallInfo): Promise<void> {
+  async upsertCall(call: CallInfo, fence?: FenceToken): Promise<void> {
     checkCall(call);
+    if (fence) checkPartitionKey(fence.partition);
     this.guard(() =>
       this.conn().transaction(() => {
+        if (fence) this.checkFence(fence);
         const prev = this.get<CallRow>('SELECT * FROM calls WHERE tenant = ? AND call_id = ?', [call.tenant, call.callId]);
         const old = prev ? rowToCall(prev) : null;
         // Merge so replays and out-of-order updates never move a call backwards.
@@ -150,16 +157,68 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory {
             }
           : call;
         this.run(
-          `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms, source_partition)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (tenant, call_id) DO UPDATE SET status = excluded.status, started_at_ms = excluded.started_at_ms,
              ended_at_ms = excluded.ended_at_ms, channels = excluded.channels, segment_count = excluded.segment_count,
-             meta = excluded.meta, updated_at_ms = excluded.updated_at_ms`,
+             meta = excluded.meta, updated_at_ms = excluded.updated_at_ms,
+             source_partition = COALESCE(excluded.source_partition, calls.source_partition)`,
           [merged.tenant, merged.callId, merged.status, merged.startedAtMs, merged.endedAtMs,
-            JSON.stringify(merged.channels), merged.segmentCount, JSON.stringify(merged.meta), this.now()],
+            JSON.stringify(merged.channels), merged.segmentCount, JSON.stringify(merged.meta), this.now(), fence?.partition ?? null],
         );
-      })(),
+      }).immediate(),
     );
+  }
+
+  async claimPartitions(owner: string, claims: { partition: string; held?: number }[]): Promise<Map<string, number>> {
+    for (const c of claims) checkPartitionKey(c.partition);
+    return this.guard(() =>
+      this.conn().transaction(() => {
+        const out = new Map<string, number>();
+        for (const c of claims) {
+          // Keep the epoch only for the owner that still holds it; anyone else fences it.
+          const row = this.get<{ epoch: number }>(
+            `INSERT INTO partition_owners (partition, epoch, owner, claimed_at_ms) VALUES (?, 1, ?, ?)
+             ON CONFLICT (partition) DO UPDATE SET
+               epoch = CASE WHEN partition_owners.epoch = ? AND partition_owners.owner = excluded.owner
+                 THEN partition_owners.epoch ELSE partition_owners.epoch + 1 END,
+               owner = excluded.owner, claimed_at_ms = excluded.claimed_at_ms
+             RETURNING epoch`,
+            [c.partition, owner, this.now(), c.held ?? NOT_HELD],
+          )!;
+          out.set(c.partition, row.epoch);
+        }
+        return out;
+      }).immediate(),
+    );
+  }
+
+  async partitionEpochs(partitions: string[]): Promise<Map<string, number>> {
+    return this.guard(() => {
+      const out = new Map<string, number>();
+      for (const p of partitions) {
+        const row = this.get<{ epoch: number }>('SELECT epoch FROM partition_owners WHERE partition = ?', [p]);
+        if (row) out.set(p, row.epoch);
+      }
+      return out;
+    });
+  }
+
+  async staleActiveCalls(partition: string, updatedBeforeMs: number, limit: number): Promise<StaleCall[]> {
+    const first = checkPageSize(limit);
+    return this.guard(() =>
+      this.all<CallRow & { last_end: number | null }>(
+        `SELECT c.*, (SELECT MAX(s.end_ms) FROM segment_scores s WHERE s.tenant = c.tenant AND s.call_id = c.call_id) AS last_end
+         FROM calls c WHERE c.source_partition = ? AND c.status = 'ACTIVE' AND c.updated_at_ms < ?
+         ORDER BY c.updated_at_ms LIMIT ?`,
+        [partition, updatedBeforeMs, first],
+      ).map((r) => ({ call: rowToCall(r), lastEndMs: r.last_end })),
+    );
+  }
+
+  /** Inside a write transaction: STORE_FENCED unless the token's epoch is its partition's current one. */
+  private checkFence(fence: FenceToken): void {
+    checkFence(fence, this.get<{ epoch: number }>('SELECT epoch FROM partition_owners WHERE partition = ?', [fence.partition])?.epoch);
   }
 
   async getCall(callId: string, tenant?: string): Promise<CallInfo | null> {

@@ -4,7 +4,7 @@
  * segment of every call is stored exactly once and was published.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { type Client, createClient } from 'graphql-ws';
-import type { Kafka, Producer } from 'kafkajs';
+import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import WebSocket from 'ws';
 import { loadFixtureCalls } from '../../src/app/demo/fixtures.js';
 import { scriptCall, type TimedChunk } from '../../src/app/demo/script.js';
@@ -336,6 +336,12 @@ export async function notReadyReport(instances: Instance[]): Promise<string> {
 
 /** SIGTERM each instance (15 s grace), then SIGKILL: what every fault test's `finally` does. */
 export async function stopInstances(instances: Instance[]): Promise<void> {
+  // FAULT_LOG_DIR set: every instance's log lines go to <dir>/<name>.log, for a failed run's post-mortem.
+  const dir = process.env.FAULT_LOG_DIR;
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    for (const i of instances) writeFileSync(join(dir, `${i.name}.log`), `${i.logs.join('\n')}\n`);
+  }
   // One that died on its own (not by the test's own kill) is the first thing to look at.
   for (const dead of exitedInstances(instances.filter((i) => !i.killedByTest))) console.log(`!! ${dead}`);
   for (const i of instances) {
@@ -377,4 +383,41 @@ export async function httpStatus(url: string, path: string): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+/** The partition the producers here (kafkajs DefaultPartitioner, murmur2 of the key) send a call to. */
+export function partitionOfKey(key: string, partitions: number): number {
+  const p = Partitioners.DefaultPartitioner();
+  return p({ topic: 'any', partitionMetadata: Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0, offlineReplicas: [] })), message: { key, value: null } });
+}
+
+/** An instance's latest chunk assignment as its log says ("chunk partitions assigned"), as partition numbers; null before its first. */
+export function assignmentOf(inst: Instance): number[] | null {
+  for (let i = inst.logs.length - 1; i >= 0; i--) {
+    const l = inst.logs[i];
+    if (!l.includes('"chunk partitions assigned"')) continue;
+    return ((JSON.parse(l) as { partitions: string[] }).partitions).map((k) => Number(k.slice(k.lastIndexOf('/') + 1))).sort((a, b) => a - b);
+  }
+  return null;
+}
+
+/** Waits until `instances` split all `partitions` between them, each holding at least one (the group settled). */
+export async function untilSplit(instances: Instance[], partitions: number, ms = 60_000): Promise<number[][]> {
+  let split: number[][] = [];
+  await until(() => {
+    split = instances.map((i) => assignmentOf(i) ?? []);
+    const all = split.flat().sort((a, b) => a - b);
+    return split.every((s) => s.length > 0) && all.length === partitions && all.every((p, k) => p === k);
+  }, ms, `${instances.map((i) => i.name).join(' and ')} split the ${partitions} partitions`);
+  return split;
+}
+
+/** Scripted calls (as scriptCalls) re-drawn until at least `min` of them land on `partitions`
+ *  (of `total`), so a test that needs an instance to own calls does not depend on hashing luck. */
+export function scriptCallsOn(n: number, name: string, partitions: number[], total: number, min: number): ReturnType<typeof scriptCalls> {
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const calls = scriptCalls(n, `${name}${attempt}`);
+    if (calls.filter((c) => partitions.includes(partitionOfKey(c.callId, total))).length >= min) return calls;
+  }
+  throw new Error(`no draw of ${n} calls put ${min} on partitions ${partitions.join(',')}`);
 }

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { freshGroupId, freshTopic, testKafka } from '../support/kafka.js';
-import { assertDelivered, audit, connectProducer, deliveryCounts, httpStatus, type Instance, prerequisites, scriptCalls, sendChunks, serverEnv, settlePublished, startInstance, stopInstances, subscribeAll, tempDir, until } from './harness.js';
+import { assertDelivered, audit, connectProducer, deliveryCounts, httpStatus, type Instance, partitionOfKey, prerequisites, scriptCallsOn, sendChunks, serverEnv, settlePublished, startInstance, stopInstances, subscribeAll, tempDir, until, untilSplit } from './harness.js';
 
 test('kill -9 of one of two instances mid-stream: every segment stored once and published, the survivor serves on', { timeout: 180_000 }, async (t) => {
   const brokers = await prerequisites(t);
@@ -20,7 +20,6 @@ test('kill -9 of one of two instances mid-stream: every segment stored once and 
   const group = freshGroupId('fault-kill');
   const tmp = tempDir('fault-kill');
   const env = serverEnv({ brokers, topic, group, dbPath: tmp.dbPath });
-  const calls = scriptCalls(6, 'kill');
   const instances: Instance[] = [];
   const producer = await connectProducer(kafka);
   let sub: ReturnType<typeof subscribeAll> | null = null;
@@ -30,14 +29,18 @@ test('kill -9 of one of two instances mid-stream: every segment stored once and 
     const survivor = await startInstance('survivor', env);
     instances.push(survivor);
     await until(async () => (await httpStatus(victim.url, '/readyz')) === 200 && (await httpStatus(survivor.url, '/readyz')) === 200, 60_000, 'both ready');
-    // Both in the group with partitions (the victim's assignment log names its partitions).
-    await until(() => victim.logs.some((l) => l.includes('"chunk partitions assigned"') && /"partitions":\["[^\]]+\]/.test(l) && !l.includes('"partitions":[]')), 30_000, 'victim owns partitions');
+    // The group settled: the two split the 4 partitions (the first join gives the victim all 4).
+    const [victimParts] = await untilSplit([victim, survivor], 4);
+    // Calls drawn so that 2 of them are the victim's (hashing alone leaves it none 1 time in 64),
+    // and the kill waits until the victim stored a score of one of them: before, it waited for 8
+    // rows of any call and could kill a victim that had stored nothing (handedOver 0).
+    const calls = scriptCallsOn(6, 'kill', victimParts, 4, 2);
+    const victimCalls = calls.filter((c) => victimParts.includes(partitionOfKey(c.callId, 4))).map((c) => c.callId);
     sub = subscribeAll(survivor.wsUrl);
     await new Promise((r) => setTimeout(r, 500));
 
     for (const c of calls) await sendChunks(producer, topic, c.chunks.filter((x) => x.atMs < c.durationMs / 2));
-    // Kill once the victim has stored something of its own.
-    await until(() => victim.logs.length > 0 && audit(tmp.dbPath, calls.map((c) => c.callId)).rows >= 8, 90_000, 'some scores stored');
+    await until(() => audit(tmp.dbPath, victimCalls).rows >= 1, 90_000, 'the victim stored a score of its own');
     const before = audit(tmp.dbPath, calls.map((c) => c.callId));
     victim.kill('SIGKILL');
     await victim.exited;

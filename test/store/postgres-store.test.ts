@@ -8,9 +8,11 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { PostgresScoreStore, POSTGRES_MIGRATIONS } from '../../src/store/postgres/index.js';
+import { createPool } from '../../src/store/postgres/pool.js';
 import { freshDatabase, requirePostgres } from '../support/postgres.js';
 import { runStoreContract } from './contract.js';
-import { makeScore } from './fixtures.js';
+import { runFencingContract } from './fencing-contract.js';
+import { makeCall, makeScore } from './fixtures.js';
 
 const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
 
@@ -148,5 +150,63 @@ test('the pool is bounded: 50 concurrent puts use at most maxConnections connect
     assert.ok(peak <= 3, `peak ${peak} connections`);
   } finally {
     await f.store.stop();
+  }
+});
+
+runFencingContract('postgresql', async (t, now) => {
+  const base = await requirePostgres(t);
+  if (!base) return null;
+  return new PostgresScoreStore({ url: await freshDatabase(t, 'fence', base), maxConnections: 4, now });
+});
+
+test('a claim ends the session of a writer paused mid-write under the old epoch; its retry is fenced', async (t) => {
+  const fresh = await freshStore(t, { claimWaitMs: 300 });
+  if (!fresh) return;
+  const { store, url } = fresh;
+  await store.start();
+  const paused = new pg.Client({ connectionString: url });
+  paused.on('error', () => undefined); // its session is ended by the claim
+  try {
+    const old = { partition: 'chunks/0', epoch: (await store.claimPartitions('a', [{ partition: 'chunks/0' }])).get('chunks/0')! };
+    // The paused owner: a write transaction that took the epoch row FOR SHARE and never finishes.
+    await paused.connect();
+    await paused.query('BEGIN');
+    await paused.query('SELECT epoch FROM partition_owners WHERE partition = $1 FOR SHARE', ['chunks/0']);
+    const t0 = Date.now();
+    const epoch = (await store.claimPartitions('b', [{ partition: 'chunks/0' }])).get('chunks/0');
+    assert.equal(epoch, 2);
+    assert.ok(Date.now() - t0 < 10_000, `the claim did not wait for the paused writer (${Date.now() - t0} ms)`);
+    assert.equal(store.stalledWritersEnded, 1);
+    await assert.rejects(paused.query('SELECT 1'), 'the paused session was ended');
+    await assert.rejects(store.putScore(makeScore(), old), code('STORE_FENCED'));
+  } finally {
+    await paused.end().catch(() => undefined);
+    await store.stop();
+  }
+});
+
+test('a transaction left idle by a paused client is ended by the server (idle_in_transaction_session_timeout), releasing its row locks', async (t) => {
+  const fresh = await freshStore(t, { idleInTransactionTimeoutMs: 300 });
+  if (!fresh) return;
+  const { store } = fresh;
+  await store.start();
+  const pool = createPool({ url: fresh.url, idleInTransactionTimeoutMs: 300 });
+  pool.on('error', () => undefined);
+  try {
+    await store.upsertCall(makeCall());
+    const paused = await pool.connect();
+    paused.on('error', () => undefined);
+    await paused.query('BEGIN');
+    await paused.query(`SELECT 1 FROM calls WHERE call_id = 'call-1' FOR UPDATE`);
+    // the paused process holds the call's row; another writer gets it once the server ends the session
+    const t0 = Date.now();
+    await store.upsertCall(makeCall({ status: 'ENDED', endedAtMs: 1_700_000_009_000 }));
+    assert.ok(Date.now() - t0 < 10_000, `waited ${Date.now() - t0} ms`);
+    await assert.rejects(paused.query('SELECT 1'), 'the idle transaction\'s session was ended');
+    paused.release(true);
+    assert.equal((await store.getCall('call-1', 'acme'))?.status, 'ENDED');
+  } finally {
+    await pool.end().catch(() => undefined);
+    await store.stop();
   }
 });

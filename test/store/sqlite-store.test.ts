@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { SqliteScoreStore } from '../../src/store/sqlite-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/migrations/sqlite/index.js';
 import { runStoreContract } from './contract.js';
+import { runFencingContract } from './fencing-contract.js';
 import { makeScore } from './fixtures.js';
 
 runStoreContract('sqlite :memory:', async () => new SqliteScoreStore({ path: ':memory:' }));
@@ -76,3 +77,5 @@ test('driver failures are wrapped in STORE_UNAVAILABLE', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+runFencingContract('sqlite :memory:', async (_t, now) => new SqliteScoreStore({ path: ':memory:', now }));

@@ -12,9 +12,10 @@
  */
 import type pg from 'pg';
 import { AppError } from '../../core/errors.js';
-import type { CallQuery, Page, ScoreStore, SegmentQuery } from '../../core/ports.js';
+import type { CallQuery, FenceToken, OwnershipStore, Page, ScoreStore, SegmentQuery, StaleCall } from '../../core/ports.js';
 import type { CallInfo, SegmentScore } from '../../core/types.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { checkFence, checkPartitionKey, NOT_HELD } from '../fencing.js';
 import type { HistoryQuery, ScoreHistory, StoredScore } from '../history.js';
 import { checkCall, checkPageSize, checkScore, mergeStatus } from '../validate.js';
 import { migratePostgres } from './migrate.js';
@@ -26,13 +27,16 @@ import { Where } from './where.js';
 export interface PostgresStoreOptions extends PgPoolOptions {
   /** Wall clock for `storedAtMs`, ms since the unix epoch. Default Date.now (tests pass their own). */
   now?: () => number;
+  /** How long a partition claim waits on writes in flight under the old epoch before it ends
+   *  their sessions, ms. Default 2000. See `claimPartitions`. */
+  claimWaitMs?: number;
 }
 
 const INSERT_SCORE = `INSERT INTO segment_scores (${SCORE_COLUMNS.join(', ')})
   VALUES (${SCORE_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
   ON CONFLICT (tenant, call_id, channel, segment_index, revision) DO NOTHING RETURNING id`;
 
-export class PostgresScoreStore implements ScoreStore, ScoreHistory {
+export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipStore {
   private readonly now: () => number;
   private pool: pg.Pool | null = null;
 
@@ -53,16 +57,18 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory {
     if (pool) await pool.end().catch(() => undefined);
   }
 
-  async putScore(score: SegmentScore): Promise<'inserted' | 'duplicate'> {
+  async putScore(score: SegmentScore, fence?: FenceToken): Promise<'inserted' | 'duplicate'> {
     checkScore(score);
+    if (fence) checkPartitionKey(fence.partition);
     return inTransaction(this.conn(), async (c) => {
+      if (fence) await fenceCheck(c, fence);
       const now = this.now();
       const key = [score.tenant, score.callId];
       // A score can come before (or without) its call's call_start reaching the store.
       await c.query(
-        `INSERT INTO calls (tenant, call_id, status, started_at_ms, channels, updated_at_ms)
-         VALUES ($1, $2, 'ACTIVE', $3, '[]', $4) ON CONFLICT (tenant, call_id) DO NOTHING`,
-        [...key, score.startMs, now],
+        `INSERT INTO calls (tenant, call_id, status, started_at_ms, channels, updated_at_ms, source_partition)
+         VALUES ($1, $2, 'ACTIVE', $3, '[]', $4, $5) ON CONFLICT (tenant, call_id) DO NOTHING`,
+        [...key, score.startMs, now, fence?.partition ?? null],
       );
       // The call's row lock serialises the scores of one call, so the revision check below sees
       // every score committed before it.
@@ -74,21 +80,23 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory {
            segment_count = segment_count + CASE WHEN EXISTS (SELECT 1 FROM segment_scores WHERE tenant = $1 AND call_id = $2
              AND channel = $3 AND segment_index = $4 AND revision <> $5) THEN 0 ELSE 1 END,
            channels = CASE WHEN channels ? $3 THEN channels ELSE channels || jsonb_build_array($3::text) END,
-           started_at_ms = LEAST(started_at_ms, $6), updated_at_ms = $7
+           started_at_ms = LEAST(started_at_ms, $6), updated_at_ms = $7, source_partition = COALESCE($8, source_partition)
          WHERE tenant = $1 AND call_id = $2`,
-        [...key, score.channel, score.segmentIndex, score.revision, score.startMs, now],
+        [...key, score.channel, score.segmentIndex, score.revision, score.startMs, now, fence?.partition ?? null],
       );
       return 'inserted';
     });
   }
 
-  async upsertCall(call: CallInfo): Promise<void> {
+  async upsertCall(call: CallInfo, fence?: FenceToken): Promise<void> {
     checkCall(call);
-    const values = (c: CallInfo) => [c.tenant, c.callId, c.status, c.startedAtMs, c.endedAtMs, JSON.stringify(c.channels), c.segmentCount, JSON.stringify(c.meta), this.now()];
+    if (fence) checkPartitionKey(fence.partition);
+    const values = (c: CallInfo) => [c.tenant, c.callId, c.status, c.startedAtMs, c.endedAtMs, JSON.stringify(c.channels), c.segmentCount, JSON.stringify(c.meta), this.now(), fence?.partition ?? null];
     await inTransaction(this.conn(), async (c) => {
+      if (fence) await fenceCheck(c, fence);
       const fresh = await c.query(
-        `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant, call_id) DO NOTHING RETURNING 1`,
+        `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms, source_partition)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant, call_id) DO NOTHING RETURNING 1`,
         values(call),
       );
       if (fresh.rowCount === 1) return;
@@ -105,11 +113,84 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory {
         meta: { ...old.meta, ...call.meta },
       };
       await c.query(
-        `UPDATE calls SET status = $3, started_at_ms = $4, ended_at_ms = $5, channels = $6, segment_count = $7, meta = $8, updated_at_ms = $9
+        `UPDATE calls SET status = $3, started_at_ms = $4, ended_at_ms = $5, channels = $6, segment_count = $7, meta = $8, updated_at_ms = $9,
+           source_partition = COALESCE($10, source_partition)
          WHERE tenant = $1 AND call_id = $2`,
         values(merged),
       );
     });
+  }
+
+  /** Sessions a claim ended because they held an old epoch too long (see claimPartitions). */
+  stalledWritersEnded = 0;
+
+  /**
+   * Claims (OwnershipStore). The epoch row's lock makes a claim wait for writes in flight under
+   * the old epoch; but a previous owner that was paused mid-write (GC, frozen VM, SIGSTOP) keeps
+   * its transaction, and that lock, open for as long as it is paused. So after `claimWaitMs` the
+   * claim ends the sessions blocking it (pg_terminate_backend): their transactions roll back
+   * (nothing of them was committed; the new owner re-reads those chunks), and their owner's
+   * retry, in a new session, is refused STORE_FENCED. All instances connect as one role, which
+   * may signal its own sessions.
+   */
+  async claimPartitions(owner: string, claims: { partition: string; held?: number }[]): Promise<Map<string, number>> {
+    for (const c of claims) checkPartitionKey(c.partition);
+    return inTransaction(this.conn(), async (c) => {
+      const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      const breaker = setInterval(() => void this.endBlockers(pid), this.opts.claimWaitMs ?? 2000);
+      try {
+        return await this.claimRows(c, owner, claims);
+      } finally {
+        clearInterval(breaker);
+      }
+    });
+  }
+
+  /** Ends the sessions that block session `pid` (a claim waiting on an old epoch's writers). */
+  private async endBlockers(pid: number): Promise<void> {
+    try {
+      const ended = await query<{ pid: number }>(this.conn(), 'SELECT b AS pid FROM unnest(pg_blocking_pids($1)) AS b WHERE pg_terminate_backend(b)', [pid]);
+      this.stalledWritersEnded += ended.length;
+    } catch {
+      // the claim goes on waiting (and fails at statement_timeout, then is retried)
+    }
+  }
+
+  private async claimRows(c: pg.PoolClient, owner: string, claims: { partition: string; held?: number }[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    // Sorted: two owners claiming overlapping sets lock their rows in one order (no deadlock).
+    for (const claim of [...claims].sort((a, b) => (a.partition < b.partition ? -1 : a.partition > b.partition ? 1 : 0))) {
+      // The row lock of the upsert waits for writes holding the old epoch (FOR SHARE in
+      // fenceCheck) to finish: a write is either wholly before the claim or refused after it.
+      const { rows } = await c.query<{ epoch: number }>(
+        `INSERT INTO partition_owners (partition, epoch, owner, claimed_at_ms) VALUES ($1, 1, $2, $3)
+         ON CONFLICT (partition) DO UPDATE SET
+           epoch = CASE WHEN partition_owners.epoch = $4 AND partition_owners.owner = excluded.owner
+             THEN partition_owners.epoch ELSE partition_owners.epoch + 1 END,
+           owner = excluded.owner, claimed_at_ms = excluded.claimed_at_ms
+         RETURNING epoch`,
+        [claim.partition, owner, this.now(), claim.held ?? NOT_HELD],
+      );
+      out.set(claim.partition, rows[0].epoch);
+    }
+    return out;
+  }
+
+  async partitionEpochs(partitions: string[]): Promise<Map<string, number>> {
+    const rows = await query<{ partition: string; epoch: number }>(this.conn(), 'SELECT partition, epoch FROM partition_owners WHERE partition = ANY($1::text[])', [partitions]);
+    return new Map(rows.map((r) => [r.partition, r.epoch]));
+  }
+
+  async staleActiveCalls(partition: string, updatedBeforeMs: number, limit: number): Promise<StaleCall[]> {
+    const first = checkPageSize(limit);
+    const rows = await query<PgCallRow & { last_end: number | null }>(
+      this.conn(),
+      `SELECT c.*, (SELECT MAX(s.end_ms) FROM segment_scores s WHERE s.tenant = c.tenant AND s.call_id = c.call_id) AS last_end
+       FROM calls c WHERE c.source_partition = $1 AND c.status = 'ACTIVE' AND c.updated_at_ms < $2
+       ORDER BY c.updated_at_ms LIMIT ${first}`,
+      [partition, updatedBeforeMs],
+    );
+    return rows.map((r) => ({ call: pgRowToCall(r), lastEndMs: r.last_end }));
   }
 
   async getCall(callId: string, tenant?: string): Promise<CallInfo | null> {
@@ -175,6 +256,16 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory {
     const rows = await query<{ n: string }>(pool, `SELECT COUNT(*) AS n FROM ${from} ${w.sql()}`, w.params);
     return bigintToNumber(rows[0].n);
   }
+}
+
+/**
+ * Inside a write transaction: STORE_FENCED unless the token's epoch is its partition's current
+ * one. FOR SHARE keeps the epoch from moving until this write commits (a claim's upsert waits),
+ * while writes of one owner under the same epoch never wait for each other.
+ */
+async function fenceCheck(c: pg.PoolClient, fence: FenceToken): Promise<void> {
+  const { rows } = await c.query<{ epoch: number }>('SELECT epoch FROM partition_owners WHERE partition = $1 FOR SHARE', [fence.partition]);
+  checkFence(fence, rows[0]?.epoch);
 }
 
 /** Cuts a `first + 1` row fetch into a page: the extra row only says whether a next page exists. */

@@ -19,6 +19,14 @@ export interface PgPoolOptions {
   idleTimeoutMs?: number;
   /** Server-side limit per statement, ms (statement_timeout). Default 30_000. */
   statementTimeoutMs?: number;
+  /**
+   * Server-side limit on a transaction left idle by its client, ms
+   * (idle_in_transaction_session_timeout). Default 5_000. Our transactions never wait on anything
+   * but the database, so an idle one is a paused or frozen process (GC, frozen VM, SIGSTOP)
+   * holding row locks (a call's row, its alert summary, a partition's epoch): the server ends its
+   * session so the instance that took its partitions over is not blocked for the whole pause.
+   */
+  idleInTransactionTimeoutMs?: number;
   /** Shown in pg_stat_activity. Default 'sentiment-stream'. */
   applicationName?: string;
   /** Told about errors of idle connections (e.g. the server restarted). Default: ignored. */
@@ -40,6 +48,7 @@ export function createPool(o: PgPoolOptions): pg.Pool {
     connectionTimeoutMillis: o.connectionTimeoutMs ?? 5_000,
     idleTimeoutMillis: o.idleTimeoutMs ?? 30_000,
     statement_timeout: o.statementTimeoutMs ?? 30_000,
+    idle_in_transaction_session_timeout: o.idleInTransactionTimeoutMs ?? 5_000,
     application_name: o.applicationName ?? 'sentiment-stream',
   });
   // An idle client's error (server restart) is emitted on the pool; unhandled, it would kill the
