@@ -56,6 +56,8 @@ export interface AppConfig {
   demo: boolean;
   /** Concurrent demo calls (DEMO_CALLS, default 3). */
   demoCalls: number;
+  /** Demo calls stream face features too (DEMO_VIDEO, default off: phone calls are audio-only). */
+  demoVideo: boolean;
   /** Tenant for the embedded dev mode (DEV_TENANT, default demo). */
   devTenant: string;
   /** Log level (LOG_LEVEL, default info). */
@@ -131,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     scorerWorkers: intVar(env, 'SCORER_WORKERS', 1, 1, 64),
     demo: boolVar(env, 'DEMO', kafkaBrokers === null),
     demoCalls: intVar(env, 'DEMO_CALLS', 3, 1, 1000),
+    demoVideo: boolVar(env, 'DEMO_VIDEO', false),
     devTenant: env.DEV_TENANT || 'demo',
     logLevel: env.LOG_LEVEL || 'info',
   };
