@@ -347,12 +347,12 @@ def limits_from(a) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: python -m sdumc.data --corpus corpus/v1  (build the feature cache, print its folder;
+    """CLI: python -m sdumc.data --corpus corpus/v2  (build the feature cache, print its folder;
     --text-only: the text-only cache of the train split instead)."""
     import argparse
     import sys
     ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v1")
+    ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v2")
     ap.add_argument("--text-only", action="store_true",
                     help="build the text-only cache of every labelled train text (no audio, video)")
     add_limit_args(ap)

@@ -2,7 +2,7 @@
 test split under each modality condition, and write models/<version>/metrics.json, then
 render MODEL_CARD.md and its plots (sdumc.card).
 
-  python -m sdumc.evaluate --seeds 0 1 2                      # corpus/v1, all variants
+  python -m sdumc.evaluate --seeds 0 1 2                      # corpus/v2, all variants
   python -m sdumc.evaluate --corpus fixtures/corpus-mini --epochs 1 --out /tmp/v
 
 Metrics (CMU-MOSI/MOSEI conventions, valence on -3..+3):
