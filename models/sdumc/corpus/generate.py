@@ -211,7 +211,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="output folder (default: models/corpus/v2)")
     p.add_argument("--seed", type=_seed_arg, default=0, help="random seed (default 0)")
     p.add_argument("--limit", type=_positive, default=None,
-                   help="generate only this many utterances (a fixed spread; default all)")
+                   help="generate only this many sentences (a fixed spread; a test sentence gives two "
+                        "rows with --heldout flite; default all)")
     p.add_argument("--max-words", type=_positive, default=None,
                    help="keep only texts of at most this many words (default all)")
     p.add_argument("--balanced", action="store_true",

@@ -29,6 +29,7 @@ class CorpusReader:
     - `video(i)`: float32 [frames, 24] at 10 fps; dropped frames are all zeros.
     - `split(name, family=None)`: indices of the rows in split "train", "val" or "test",
       optionally only those of one voice family ("espeak" in-family, "flite" held out).
+    - `families`: the voice families present, sorted.
     Rows of a format-1 corpus get `voice_family` "espeak" and `sentence_id` = `id`.
     Raises CorpusError when a file is missing, truncated or of another format.
     """
