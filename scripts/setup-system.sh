@@ -6,6 +6,7 @@
 #   python3-torch, python3-venv      the model (venv with --system-site-packages, scripts/setup-python.sh)
 #   libopenblas0-pthread             fast BLAS for Debian's torch (the reference BLAS is ~8x slower)
 #   espeak-ng, sox                   speech synthesis and telephone-channel effects of the data generator
+#   flite                            the corpus's held-out test voice family (Flite 2.2, libflite1)
 #   chromium                         browser tests of the dashboard (playwright-core drives it)
 #   util-linux, procps               flock/setsid/runuser used by the service scripts
 #   build-essential, python3         node-gyp builds better-sqlite3 from source when its prebuilt
@@ -17,7 +18,7 @@ packages=(
   openjdk-17-jre-headless maven
   postgresql
   python3-torch python3-venv libopenblas0-pthread
-  espeak-ng sox
+  espeak-ng sox flite
   chromium
   util-linux procps ca-certificates
   build-essential python3

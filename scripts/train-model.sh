@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Trains the served model from scratch, one command, and publishes it into models/<version>/:
-#   1. the corpus (models/corpus/v1), generated when absent (6.5-16 min on 2 cores);
+#   1. the corpus (models/corpus/v2: v1 + held-out-voice test rows, docs/corpus.md), generated
+#      when absent (v1 took 6.5-16 min on 2 cores; v2 costs ~1.6x its CPU);
 #   2. the text encoder: top MiniLM layers sentiment-tuned on the train split (sdumc.text_tune),
 #      exported as the int8 graph the server runs;
 #   3. the double-flow network (sdumc.train --variant full), selected on validation, with the
@@ -38,14 +39,14 @@ t0=$SECONDS
 ts=$SECONDS
 stage_done() { say "$1: $(( (SECONDS - ts) / 60 )) min $(( (SECONDS - ts) % 60 )) s"; ts=$SECONDS; }
 
-if [ ! -f corpus/v1/corpus.json ]; then
-  say "generating corpus/v1"
-  "$PY" -m sdumc.corpus.generate --out corpus/v1
+if [ ! -f corpus/v2/corpus.json ]; then
+  say "generating corpus/v2"
+  "$PY" -m sdumc.corpus.generate --out corpus/v2
   stage_done "corpus"
 fi
 
 say "sentiment-tuning the text encoder (top $TUNE_LAYERS layers, $TUNE_EPOCHS epochs)"
-"$PY" -m sdumc.text_tune --corpus corpus/v1 --out runs/text-tune --layers "$TUNE_LAYERS" \
+"$PY" -m sdumc.text_tune --corpus corpus/v2 --out runs/text-tune --layers "$TUNE_LAYERS" \
   --epochs "$TUNE_EPOCHS" --seed "$SEED" --threads "$THREADS"
 "$PY" -m sdumc.text_encoder --out "$VERSION" --tuned runs/text-tune/best.pt
 stage_done "text encoder tuning + export"
@@ -54,7 +55,7 @@ SDUMC_TEXT_GRAPH="$(cd "$VERSION" && pwd)/text_encoder.int8.onnx"
 export SDUMC_TEXT_GRAPH
 
 say "training the double-flow network ($TRAIN_ROWS train rows, $EPOCHS epochs)"
-"$PY" -m sdumc.train --variant full --seed "$SEED" --corpus corpus/v1 --train-rows "$TRAIN_ROWS" \
+"$PY" -m sdumc.train --variant full --seed "$SEED" --corpus corpus/v2 --train-rows "$TRAIN_ROWS" \
   --val-rows "$VAL_ROWS" --test-rows "$TEST_ROWS" --epochs "$EPOCHS" --text-rows "$TEXT_ROWS" \
   --threads "$THREADS" --out "runs/full-s$SEED"
 stage_done "feature caches + double-flow training"

@@ -35,10 +35,11 @@ async function main(): Promise<void> {
     if (!(app.source instanceof MemorySource)) throw new Error('DEMO needs the in-process source (unset KAFKA_BROKERS)');
     const source = app.source;
     const fixtures = loadFixtureCalls(join(repoRoot(), 'fixtures', 'calls'));
-    logger.info({ calls: config.demoCalls, fixtures: fixtures.length }, 'demo: streaming synthetic calls in real time');
+    logger.info({ calls: config.demoCalls, fixtures: fixtures.length, video: config.demoVideo }, `demo: streaming synthetic calls in real time (${config.demoVideo ? 'with face features' : 'audio-only phone calls; DEMO_VIDEO=on adds face features'})`);
     demo = runDemo({
       fixtures,
       concurrent: config.demoCalls,
+      video: config.demoVideo,
       tenant: config.devTenant,
       signal: demoAbort.signal,
       send: (record) => source.push(record),

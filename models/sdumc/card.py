@@ -208,6 +208,7 @@ first convention; Acc-7 compares round(clip(valence, -3, 3)).
 ### Bars of issue 2
 {chr(10).join(_bars(metrics))}
 
+{_phone_calls(metrics)}
 ### Ablations (same recipe and seeds)
 {chr(10).join(abl)}
 
@@ -282,6 +283,23 @@ nice -n 10 ../.venv/bin/python -m sdumc.evaluate --seeds {' '.join(map(str, meta
 """
     (version_dir / "MODEL_CARD.md").write_text(md)
     return version_dir / "MODEL_CARD.md"
+
+
+def _phone_calls(metrics: dict) -> str:
+    """The audio-only (phone-call) table: the full model on the held-out voice family and on
+    the in-family twins of the same test sentences; empty when metrics.json has none."""
+    if "heldout_voice" not in metrics:
+        return ""
+    rows = ["| voice | condition | n | corr | f1 (3-class weighted) | mae |", "|---|---|---|---|---|---|"]
+    for key, voice in (("heldout_voice", "held-out family (Flite, never trained on)"),
+                       ("in_family_voice", "in-family twins (espeak-ng)")):
+        for cond, label in (("text_present", "text + audio, no video"), ("text_withheld", "audio only")):
+            d = metrics.get(key, {}).get(cond)
+            if d:
+                rows.append(f"| {voice} | {label} (`{key}.{cond}`) | {d['n']} | "
+                            + " | ".join(_fmt(d, m) for m in ("corr", "f1", "mae")) + " |")
+    return ("### Phone calls: audio only, held-out voice (full model)\n" + "\n".join(rows)
+            + "\n\nThe same test sentences in both voice families; no face stream in either condition.\n")
 
 
 def _text_rows_line(meta: dict) -> str:

@@ -189,6 +189,7 @@ def _save_labels_and_meta(out: Path, corpus_dir: Path, rows: list[dict], src: np
             **extra, "corpus_rows": src.tolist(),
             "subset": [str(s) for s in col("subset", "")],
             "label3": [None if x is None else str(x) for x in col("label3", None)],
+            "voice_family": [str(x) for x in col("voice_family", "espeak")],  # corpus format 2
             "texts": texts}
     (out / "meta.json").write_text(json.dumps(meta))
 
@@ -248,6 +249,8 @@ class FeatureCache:
         self.valence = np.asarray(ld("valence"))
         self.split_of = np.asarray(ld("split"))
         self.subset = np.array(self.meta["subset"])
+        # TTS family per row; caches of format-1 corpora predate it: all in-family (espeak)
+        self.voice_family = np.array(self.meta.get("voice_family") or ["espeak"] * int(self.meta["n"]))
         self.texts = self.meta["texts"]
         self.n = int(self.meta["n"])
 
@@ -266,11 +269,14 @@ class FeatureCache:
     def text_len(self) -> np.ndarray:
         return np.diff(self._to)
 
-    def indices(self, split: str, labelled: bool = True) -> np.ndarray:
-        """Row indices of a split (only rows with a continuous valence when labelled)."""
+    def indices(self, split: str, labelled: bool = True, family: str | None = None) -> np.ndarray:
+        """Row indices of a split (only rows with a continuous valence when labelled; only
+        rows spoken by voice family `family` ("espeak", "flite") when given)."""
         sel = self.split_of == SPLITS.index(split)
         if labelled:
             sel &= np.isfinite(self.valence)
+        if family is not None:
+            sel &= self.voice_family == family
         return np.nonzero(sel)[0]
 
     def norm_stats(self, idx: np.ndarray) -> dict[str, np.ndarray]:
@@ -341,12 +347,12 @@ def limits_from(a) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: python -m sdumc.data --corpus corpus/v1  (build the feature cache, print its folder;
+    """CLI: python -m sdumc.data --corpus corpus/v2  (build the feature cache, print its folder;
     --text-only: the text-only cache of the train split instead)."""
     import argparse
     import sys
     ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v1")
+    ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v2")
     ap.add_argument("--text-only", action="store_true",
                     help="build the text-only cache of every labelled train text (no audio, video)")
     add_limit_args(ap)

@@ -2,7 +2,7 @@
 test split under each modality condition, and write models/<version>/metrics.json, then
 render MODEL_CARD.md and its plots (sdumc.card).
 
-  python -m sdumc.evaluate --seeds 0 1 2                      # corpus/v1, all variants
+  python -m sdumc.evaluate --seeds 0 1 2                      # corpus/v2, all variants
   python -m sdumc.evaluate --corpus fixtures/corpus-mini --epochs 1 --out /tmp/v
 
 Metrics (CMU-MOSI/MOSEI conventions, valence on -3..+3):
@@ -12,6 +12,13 @@ Metrics (CMU-MOSI/MOSEI conventions, valence on -3..+3):
 - acc7: round(clip(., -3, 3)) agrees (numpy rounding, half to even).
 Each is reported as the mean over seeds, with `<metric>_std` (population std over seeds)
 and `<metric>_seeds` (per-seed values).
+
+The `test` conditions are scored on the in-family test rows (espeak-ng, the voices training
+heard). Phone calls have no face stream, so the held-out voice family (corpus format 2: Flite
+twins of the test sentences) is scored audio-only: `heldout_voice.text_present` (text +
+audio, no video) and `heldout_voice.text_withheld` (audio alone), each with corr, f1 (3-class
+weighted F1 over the neutral band) and mae; `in_family_voice` gives the same on the espeak-ng
+twins of the same sentences, so the two differ only by the voice.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sdumc.corpus.layout import NEUTRAL_BAND
 from sdumc.data import MODELS_DIR, DataError, FeatureCache, add_limit_args, build_cache, limits_from
 from sdumc.model import SDUMC
 from sdumc.train import (CONDITIONS, DEFAULT_CORPUS, RUNS_DIR, VARIANTS, TrainConfig, predict_many,
@@ -39,6 +47,9 @@ SCORED = {
     "text_only": {"text_only": "text_only"},
 }
 ABLATIONS = ("no_mia", "no_rnc", "no_distill")
+IN_FAMILY, HELDOUT_FAMILY = "espeak", "flite"
+# phone-call conditions (presence of text, audio, video): no face stream in either
+AUDIO_ONLY_CONDITIONS = {"text_present": (1, 1, 0), "text_withheld": (0, 1, 0)}
 
 
 # ---- metrics ---------------------------------------------------------------------------
@@ -82,6 +93,45 @@ def regression_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
         "f1_nonzero": f1_weighted(pred[nz] > 0, true[nz] > 0) if nz.any() else 0.0,
         "acc7": float(np.mean(r7(pred) == r7(true))),
     }
+
+
+def class3(valence: np.ndarray) -> np.ndarray:
+    """-1 / 0 / +1 per valence: negative below -NEUTRAL_BAND, positive above +NEUTRAL_BAND
+    (the corpus's label3 rule and the model manifest's neutral band)."""
+    v = np.asarray(valence, np.float64)
+    return np.where(v < -NEUTRAL_BAND, -1, np.where(v > NEUTRAL_BAND, 1, 0))
+
+
+def call_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """The issue's phone-call metrics: corr (Pearson r), f1 (3-class weighted F1 of class3),
+    mae, and n (rows)."""
+    m = regression_metrics(pred, true)   # same input checks
+    return {"corr": m["corr"], "f1": f1_weighted(class3(pred), class3(true)), "mae": m["mae"],
+            "n": len(np.asarray(true))}
+
+
+def voice_family_rows(cache: FeatureCache, family: str) -> np.ndarray:
+    """Labelled test rows spoken by `family`; for the held-out family, only sentences whose
+    in-family twin is also in the cache, and for the in-family one only those with a held-out
+    twin, so the two sets hold the same sentences (a budgeted cache may drop either twin)."""
+    te_h = cache.indices("test", family=HELDOUT_FAMILY)
+    te_i = cache.indices("test", family=IN_FAMILY)
+    both = {cache.texts[i] for i in te_h} & {cache.texts[i] for i in te_i}
+    idx = te_h if family == HELDOUT_FAMILY else te_i
+    return np.array([i for i in idx if cache.texts[i] in both], dtype=np.int64)
+
+
+def audio_only_scores(model: SDUMC, cache: FeatureCache, family: str = HELDOUT_FAMILY
+                      ) -> dict[str, dict[str, float]]:
+    """{"text_present": call_metrics, "text_withheld": call_metrics} of `model` on the test
+    rows of voice `family` (see voice_family_rows), video absent in both. Raises DataError when
+    the cache has no such rows (a format-1 corpus, or generated with --heldout none)."""
+    idx = voice_family_rows(cache, family)
+    if len(idx) < 3:
+        raise DataError(f"cache {cache.path}: {len(idx)} test rows of voice family {family!r} "
+                        "with a twin in the other family; generate the corpus with --heldout flite")
+    pm = predict_many(model, cache, idx, AUDIO_ONLY_CONDITIONS)
+    return {c: call_metrics(pm[c]["valence"], cache.valence[idx]) for c in AUDIO_ONLY_CONDITIONS}
 
 
 def over_seeds(per_seed: list[dict[str, float]]) -> dict:
@@ -227,9 +277,11 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
     if jobs > 1:
         fresh = train_parallel(cache, seeds, tc, variants, jobs, retrain, runs_dir, log, text_cache)
         retrain = False  # every run now has a checkpoint of this config
-    te = cache.indices("test")
+    te = cache.indices("test", family=IN_FAMILY)   # the voices training heard, as before format 2
     if len(te) == 0:
         raise DataError(f"cache {cache.path}: no labelled test rows")
+    has_heldout = len(voice_family_rows(cache, HELDOUT_FAMILY)) >= 3
+    calls: dict[str, dict[str, list[dict]]] = {}
     y = cache.valence[te]
     per: dict[str, list[dict]] = {}
     runs: list[dict] = []
@@ -253,6 +305,10 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
                 if seed == seeds[0]:
                     preds[f"{variant}.{cond}"] = p["valence"]
                     alpha_mean[group] = [round(float(x), 4) for x in p["alpha"].mean(0)]
+            if variant == "full" and has_heldout:
+                for fam, key in ((HELDOUT_FAMILY, "heldout_voice"), (IN_FAMILY, "in_family_voice")):
+                    for cond, d in audio_only_scores(model, cache, fam).items():
+                        calls.setdefault(key, {}).setdefault(cond, []).append(d)
             if variant in ("text_only", "full") and len(vtexts):
                 vp = text_path_valence(model, venc)
                 dest = vader_model if variant == "text_only" else vader_full
@@ -286,6 +342,9 @@ def evaluate(cache: FeatureCache, seeds: list[int], tc: TrainConfig, out_dir: Pa
         if sub in vader_full:  # the double-flow model given text alone
             d["full_model_r"] = round(float(np.mean(vader_full[sub])), 4)
         metrics["vader_heldout"][sub] = d
+    for key, conds in calls.items():   # the "full" variant on phone calls (no video)
+        metrics[key] = {c: {**over_seeds([{k: v for k, v in d.items() if k != "n"} for d in lst]),
+                            "n": lst[0]["n"]} for c, lst in conds.items()}
     if "full" in metrics["test"] and "text_missing" in metrics["test"]:
         f, t = metrics["test"]["full"]["mae"], metrics["test"]["text_missing"]["mae"]
         metrics["gaps"] = {"text_missing_vs_full_mae_pct": round(100 * (t - f) / f, 2)}

@@ -14,7 +14,7 @@ frozen pass over the 28,415 corpus texts). The tuned
 weights replace the packaged ones in the exported int8 graph (`sdumc.text_encoder.export`
 with `--tuned`); the head is dropped: the fusion network reads the token embeddings.
 
-  python -m sdumc.text_tune                                  # corpus/v1 -> runs/text-tune/
+  python -m sdumc.text_tune                                  # corpus/v2 -> runs/text-tune/
   python -m sdumc.text_encoder --out sdumc-v1 --tuned runs/text-tune/best.pt
 """
 from __future__ import annotations
@@ -234,7 +234,7 @@ def summary(path: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sdumc.text_tune", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v1")
+    ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v2")
     ap.add_argument("--out", type=Path, default=RUNS_DIR / "text-tune")
     ap.add_argument("--layers", type=int, default=2, help="top layers tuned (1..6)")
     ap.add_argument("--epochs", type=int, default=3)

@@ -1,7 +1,7 @@
 """Training: the double flow with shared weights (full flow = teacher, missing-text flow =
 student), the baselines and the ablations, seeded, model selection on VALIDATION only.
 
-  python -m sdumc.train --variant full --seed 0                     # corpus/v1 by default
+  python -m sdumc.train --variant full --seed 0                     # corpus/v2 by default
   python -m sdumc.train --variant naive_fusion --seed 1 --corpus fixtures/corpus-mini
 
 Writes runs/<variant>-s<seed>/best.pt (config + weights + normalisation stats + history).
@@ -36,7 +36,7 @@ from sdumc.losses import LossWeights, double_flow_loss
 from sdumc.model import SDUMC, ModelConfig
 
 RUNS_DIR = MODELS_DIR / "runs"
-DEFAULT_CORPUS = MODELS_DIR / "corpus" / "v1"
+DEFAULT_CORPUS = MODELS_DIR / "corpus" / "v2"
 
 # evaluation conditions: presence multipliers (text, audio, video)
 CONDITIONS = {

@@ -19,7 +19,9 @@ def test_there_are_five_calls_and_fixtures_stay_small():
                                       "corpus-mini")):
         for dp, _, fs in os.walk(root):
             total += sum(os.path.getsize(os.path.join(dp, f)) for f in fs)
-    assert total < 8.5e6, total
+    # 9.4 MB since corpus-mini holds 20 held-out-voice test rows (+1.4 MB); the bound keeps
+    # fixtures from growing unnoticed
+    assert total < 9.6e6, total
 
 
 @pytest.mark.parametrize("cid", IDS)

@@ -1,5 +1,7 @@
 """The generator CLI: reproducibility, by-sentence splits, clear errors on bad input."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -50,6 +52,31 @@ def test_same_seed_same_bytes_whatever_the_workers(tmp_path, tiny_data):
     # same sentences and splits under another seed: only the synthesis differs
     ra, rc = CorpusReader(tmp_path / "a"), CorpusReader(tmp_path / "c")
     assert [(r["id"], r["split"]) for r in ra.rows] == [(r["id"], r["split"]) for r in rc.rows]
+
+
+@needs_data
+def test_heldout_family_adds_test_twins_and_leaves_in_family_bytes_alone(tmp_path, tiny_data):
+    """Loading Flite must not move libc's rand() state that espeak-ng's female voices draw
+    breath noise from: every espeak-ng row is byte-identical with and without --heldout."""
+    # fresh processes: this one's engines (module singletons) may already have touched rand()
+    args = [sys.executable, "-m", "sdumc.corpus.generate", "--data", tiny_data, "--limit", "12",
+            "--max-words", "8", "--balanced", "--quiet", "--workers", "1"]
+    cwd = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(G.__file__))))
+    for out, extra in (("h", []), ("n", ["--heldout", "none"])):
+        subprocess.run(args + ["--out", str(tmp_path / out)] + extra, check=True, cwd=cwd)
+    h, n = CorpusReader(tmp_path / "h"), CorpusReader(tmp_path / "n")
+    assert n.families == ["espeak"] and h.families == ["espeak", "flite"]
+    assert any("+f" in r["voice"] for r in n.rows)      # the rand()-sensitive voices are in
+    ih = h.split("train") + h.split("val") + h.split("test", "espeak")
+    assert sorted(h.rows[i]["id"] for i in ih) == sorted(r["id"] for r in n.rows)
+    pos = {r["id"]: i for i, r in enumerate(n.rows)}
+    for i in ih:
+        j = pos[h.rows[i]["id"]]
+        assert np.array_equal(h.audio(i), n.audio(j)) and np.array_equal(h.video(i), n.video(j))
+    tests = {h.rows[i]["sentence_id"] for i in h.split("test", "espeak")}
+    assert tests and {h.rows[i]["sentence_id"] for i in h.split("test", "flite")} == tests
+    assert h.info["voice_families"]["heldout"] == "flite" and h.info["coupling"]["version"] == "c2"
+    assert h.info["counts"]["voice_family.flite"] == len(tests)
 
 
 @needs_data
@@ -106,6 +133,7 @@ def test_malformed_vader_line_is_reported_with_file_and_line(tmp_path):
     (["--limit", "0"], "must be >= 1"),
     (["--workers", "two"], "is not an integer"),
     (["--seed", "-1"], "must be >= 0"),
+    (["--heldout", "festival"], "invalid choice"),
 ])
 def test_bad_arguments_exit_2_with_a_message(argv, needle, capsys):
     with pytest.raises(SystemExit) as e:

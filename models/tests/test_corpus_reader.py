@@ -19,11 +19,55 @@ def mini():
 
 
 def test_mini_has_every_source_and_split(mini):
-    assert len(mini) == 60
+    # 60 sentences in-family (espeak-ng) + a held-out-voice (Flite) twin of each of the 20 test ones
+    assert len(mini) == 80
     assert {r["subset"] for r in mini.rows} == {"movie", "tweets", "nyt", "meld"}
-    assert sorted(i for s in SPLITS for i in mini.split(s)) == list(range(60))
+    assert sorted(i for s in SPLITS for i in mini.split(s)) == list(range(80))
     for s in SPLITS:
-        assert mini.split(s), s
+        assert mini.split(s, "espeak"), s
+    assert len(mini.split("test", "flite")) == len(mini.split("test", "espeak")) == 20
+    assert mini.split("train", "flite") == mini.split("val", "flite") == []
+    assert mini.families == ["espeak", "flite"]
+
+
+def test_heldout_rows_twin_their_test_sentence(mini):
+    by_id = {r["id"]: r for r in mini.rows}
+    for i in mini.split("test", "flite"):
+        h = mini.rows[i]
+        twin = by_id[h["sentence_id"]]          # stored right before it
+        assert h["id"] == h["sentence_id"] + "~flite" and mini.rows[i - 1] is twin
+        assert twin["voice_family"] == "espeak" and twin["split"] == "test"
+        for k in ("text", "valence", "label3", "speaker", "prosody", "voice_label3",
+                  "voice_emotion", "face_label3", "snr_db", "noise", "mulaw"):
+            assert h[k] == twin[k], k            # same draws, only the voice differs
+        assert h["voice"] in ("kal16", "awb", "slt") and "+" in twin["voice"]
+        assert set(h["flite"]) == {"f0_mean_hz", "f0_sd_hz", "duration_stretch"}
+
+
+def test_format_1_corpus_reads_as_all_in_family(tmp_path):
+    dst = _copy(tmp_path)
+    info = json.loads((dst / "corpus.json").read_text())
+    (dst / "corpus.json").write_text(json.dumps(dict(info, format=1)))
+    rows = [json.loads(x) for x in (dst / "meta.jsonl").read_text().splitlines()]
+    rows = [{k: v for k, v in r.items() if k not in ("voice_family", "sentence_id")}
+            for r in rows if "~" not in r["id"]]
+    (dst / "meta.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    c = CorpusReader(dst)
+    assert c.families == ["espeak"] and len(c.split("test", "espeak")) == 20
+    assert all(r["sentence_id"] == r["id"] for r in c.rows)
+
+
+def test_heldout_voice_outside_test_is_refused(tmp_path):
+    dst = _copy(tmp_path)
+    lines = (dst / "meta.jsonl").read_text().splitlines()
+    k = next(n for n, x in enumerate(lines) if json.loads(x)["split"] == "train")
+    row = json.loads(lines[k])
+    lines[k] = json.dumps(dict(row, voice_family="flite"))
+    (dst / "meta.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(CorpusError, match=f"meta.jsonl:{k + 1}: held-out voice row in split 'train'"):
+        CorpusReader(dst)
+    with pytest.raises(CorpusError, match="unknown voice family 'festival'"):
+        CorpusReader(MINI).split("test", "festival")
 
 
 def test_audio_and_video_shapes_and_ranges(mini):
@@ -96,6 +140,7 @@ def test_other_format_and_bad_rows_are_refused(tmp_path):
 def test_reader_cli_checks_and_summarises(capsys, tmp_path):
     from sdumc.corpus.reader import main
     assert main([MINI]) == 0
-    assert '"utterances": 60' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert '"utterances": 80' in out and '"flite": 20' in out
     assert main([str(tmp_path)]) == 2
     assert "error: corpus file missing" in capsys.readouterr().err

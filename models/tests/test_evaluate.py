@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from sdumc import card, evaluate as ev
 from sdumc.data import FeatureCache, build_cache, build_text_cache
@@ -45,6 +46,63 @@ def test_over_seeds():
     assert d["mae_std"] == pytest.approx(np.std([1, 2, 3]), abs=1e-4)
 
 
+def test_call_metrics_by_hand():
+    true = np.array([-2.0, -0.4, 0.0, 1.0, 2.6, 0.6])
+    pred = np.array([-1.0, -0.6, 0.3, 0.4, 2.6, 1.0])
+    # classes (neutral band 0.5): true [-1, 0, 0, 1, 1, 1], pred [-1, -1, 0, 0, 1, 1]
+    assert list(ev.class3(true)) == [-1, 0, 0, 1, 1, 1] and list(ev.class3(pred)) == [-1, -1, 0, 0, 1, 1]
+    m = ev.call_metrics(pred, true)
+    # F1: class -1 (support 1) tp1 fp1 fn0 -> 2/3; 0 (2) tp1 fp1 fn1 -> 1/2; +1 (3) tp2 fp0 fn1 -> 4/5
+    assert m["f1"] == pytest.approx((1 * 2 / 3 + 2 * 0.5 + 3 * 0.8) / 6)
+    assert m["mae"] == pytest.approx(np.mean(np.abs(pred - true)))
+    assert m["corr"] == pytest.approx(np.corrcoef(pred, true)[0, 1]) and m["n"] == 6
+    assert list(ev.class3(np.array([-0.5, 0.5]))) == [0, 0]   # the band's edges are neutral
+
+
+def _tiny_model(cache):
+    from sdumc.model import SDUMC, ModelConfig
+    torch.manual_seed(0)
+    model = SDUMC(ModelConfig(d=32, n_heads=2, audio_channels=16, sim_slots=4, mia_hidden=16, fused_dim=32,
+                              rnc_dim=8))
+    return model.eval()
+
+
+def test_audio_only_scores_on_the_mini_heldout_voice_rows(monkeypatch):
+    from sdumc import train as tr
+    cache = FeatureCache(build_cache(FIXTURE, progress=False))
+    h, i = ev.voice_family_rows(cache, "flite"), ev.voice_family_rows(cache, "espeak")
+    assert len(h) == len(i) == 20                         # the 20 test sentences, once per family
+    assert [cache.texts[k] for k in h] == [cache.texts[k] for k in i]
+    assert set(cache.voice_family[h]) == {"flite"} and set(cache.voice_family[i]) == {"espeak"}
+    assert len(cache.indices("train", family="flite")) == 0
+    model = _tiny_model(cache)
+    seen = []
+    real = tr.predict_many
+
+    def spy(m, c, idx, conditions, **kw):
+        seen.append(dict(conditions))
+        return real(m, c, idx, conditions, **kw)
+    monkeypatch.setattr(ev, "predict_many", spy)
+    s = ev.audio_only_scores(model, cache)
+    assert seen == [{"text_present": (1, 1, 0), "text_withheld": (0, 1, 0)}]   # never any video
+    assert set(s) == {"text_present", "text_withheld"}
+    for d in s.values():
+        assert set(d) == {"corr", "f1", "mae", "n"} and d["n"] == 20
+        assert -1 <= d["corr"] <= 1 and 0 <= d["f1"] <= 1 and d["mae"] > 0
+    # the same model, rows and conditions by hand
+    p = real(model, cache, h, {"a": (0, 1, 0)})["a"]["valence"]
+    assert s["text_withheld"]["mae"] == pytest.approx(np.mean(np.abs(p - cache.valence[h])), rel=1e-6)
+    # text withheld: the text embeddings must not matter
+    assert s["text_withheld"] != s["text_present"]
+
+
+def test_audio_only_scores_need_heldout_rows(tmp_path):
+    cache = FeatureCache(build_cache(FIXTURE, progress=False))
+    cache.voice_family = np.array(["espeak"] * cache.n)   # as a format-1 corpus reads
+    with pytest.raises(ev.DataError, match="generate the corpus with --heldout flite"):
+        ev.audio_only_scores(_tiny_model(cache), cache)
+
+
 def test_evaluate_end_to_end_and_card(tmp_path, monkeypatch):
     from sdumc import train as tr
     from sdumc.model import ModelConfig
@@ -63,6 +121,11 @@ def test_evaluate_end_to_end_and_card(tmp_path, monkeypatch):
             assert len(saved["test"][cond][k + "_seeds"]) == 2
             assert saved["test"][cond][k] == pytest.approx(np.mean(saved["test"][cond][k + "_seeds"]), abs=1e-4)
     assert set(saved["ablations"]["no_mia"]) == {"full", "text_missing"}
+    assert saved["meta"]["test_rows"] == len(cache.indices("test", family="espeak")) == 20  # in-family only
+    for key in ("heldout_voice", "in_family_voice"):
+        for cond in ("text_present", "text_withheld"):
+            d = saved[key][cond]
+            assert len(d["corr_seeds"]) == 2 and {"f1", "mae", "n"} <= set(d) and d["n"] == 20
     for sub in ("movie", "tweets", "nyt"):
         assert {"model_r", "lexicon_r", "n"} <= set(saved["vader_heldout"][sub])
     assert len(saved["meta"]["runs"]) == 8
@@ -83,6 +146,7 @@ def test_evaluate_end_to_end_and_card(tmp_path, monkeypatch):
     assert (tmp_path / "v" / "plots" / "mae_by_condition.png").stat().st_size > 1000
     assert (tmp_path / "v" / "plots" / "pred_vs_true.png").is_file()
     assert f"{m['test']['full']['mae']:.3f}" in md and "Known weaknesses" in md
+    assert "`heldout_voice.text_withheld`" in md and "`in_family_voice.text_present`" in md
 
 
 def test_cli_bad_input(capsys, tmp_path):

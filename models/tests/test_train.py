@@ -151,7 +151,8 @@ def test_cli_bad_input(capsys, tmp_path):
 def test_row_limits_cache_a_seeded_subset(cache):
     sub = FeatureCache(build_cache(FIXTURE, progress=False, limits={"train": 7}))
     assert sub.path != cache.path
-    assert len(sub.indices("train", labelled=False)) == 7 and sub.n == 7 + 40
+    # + 20 val + 40 test rows (20 sentences x the in-family and held-out voice families)
+    assert len(sub.indices("train", labelled=False)) == 7 and sub.n == 7 + 20 + 40
     rows = sub.meta["corpus_rows"]
     assert rows == sorted(rows)
     k = 5  # a cached row holds the features of the corpus row it names

@@ -73,6 +73,8 @@ export interface AppConfig {
    *  from the dead-letter topic's max.message.bytes at start). A bigger copy is written as a
    *  reference (src/ingest/dead-letter.ts). */
   kafkaMaxMessageBytes: number | null;
+  /** Demo calls stream face features too (DEMO_VIDEO, default off: phone calls are audio-only). */
+  demoVideo: boolean;
   /** Tenant for the embedded dev mode (DEV_TENANT, default demo). */
   devTenant: string;
   /** Log level (LOG_LEVEL, default info). */
@@ -168,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     scorerWorkers: intVar(env, 'SCORER_WORKERS', 1, 1, 64),
     demo: boolVar(env, 'DEMO', kafkaBrokers === null),
     demoCalls: intVar(env, 'DEMO_CALLS', 3, 1, 1000),
+    demoVideo: boolVar(env, 'DEMO_VIDEO', false),
     devTenant: env.DEV_TENANT || 'demo',
     chunkDefaultTenant: tenantVar(env, 'CHUNK_DEFAULT_TENANT'),
     kafkaMaxMessageBytes: env.KAFKA_MAX_MESSAGE_BYTES ? intVar(env, 'KAFKA_MAX_MESSAGE_BYTES', 1_000_000, 4096, 2_147_483_647) : null,

@@ -6,7 +6,9 @@ COUPLING_VERSION. Changing any number here means a new COUPLING_VERSION and a ne
 """
 from __future__ import annotations
 
-COUPLING_VERSION = "c1"
+COUPLING_VERSION = "c2"
+"""c2 = c1 (every c1 number unchanged, so espeak-ng rows keep their c1 bytes) + the held-out
+voice family (HELDOUT below)."""
 
 VOICE_DISAGREE_SHARE = 0.25
 """Share of utterances whose prosody is drawn for a different 3-class label than the words'."""
@@ -59,6 +61,22 @@ PROSODY_SAMPLE_SD = 0.5
 
 PROSODY_LIMITS = {"pitch": (5, 95), "range": (5, 95), "rate": (110, 260), "gain_db": (-9, 9)}
 
+# --- held-out voice family (test only) -----------------------------------------------------
+# The same prosody z values drive Flite (tts_flite.py) through the perceptual size of one z
+# unit in espeak-ng, measured once on two espeak-ng voices (en-us+m3, en-gb-x-rp+f2; median F0
+# and F0 SD in semitones of one sentence at pitch 34..66 and range 22..78): 8 pitch units move
+# the median F0 by ~1.17 semitones; 14 range units scale the F0 SD by ~1.25. Rate is the same
+# relative tempo (flite duration_stretch = base rate / espeak rate); loudness is the channel's
+# gain_db, engine-independent.
+HELDOUT = {
+    "family": "flite",
+    "voices": {  # voice: (gender, F0 mean Hz, F0 SD Hz) = the voice model's own statistics
+        "kal16": ("m", 95.0, 11.0), "awb": ("m", 132.0, 25.0), "slt": ("f", 172.0, 27.0)},
+    "pitch_semitones_per_z": 1.17,
+    "range_factor_per_z": 1.25,
+}
+"""Flite voices of the held-out family and the mapping of prosody z units onto them."""
+
 # --- face -----------------------------------------------------------------------------------
 # Per emotion, AU intensities (0..5, OpenFace scale) at full intensity: EMFACS prototypes
 # (Ekman & Friesen 1978; Ekman, Friesen & Hager 2002), e.g. joy = AU6 + AU12.
@@ -108,5 +126,6 @@ def table() -> dict:
         "prosody_profiles": PROSODY_PROFILES, "prosody_units": PROSODY_UNITS,
         "prosody_base": PROSODY_BASE, "prosody_speaker_sd": PROSODY_SPEAKER_SD,
         "prosody_sample_sd": PROSODY_SAMPLE_SD, "prosody_limits": PROSODY_LIMITS,
+        "heldout": HELDOUT,
         "face_profiles": FACE_PROFILES, "head_profiles": HEAD_PROFILES, "face": FACE,
     }

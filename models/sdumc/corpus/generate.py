@@ -1,8 +1,10 @@
 """Generate the multimodal corpus (docs/corpus.md).
 
-    cd models && ../.venv/bin/python -m sdumc.corpus.generate --out corpus/v1 --workers 2
+    cd models && ../.venv/bin/python -m sdumc.corpus.generate --out corpus/v2 --workers 2
 
-Same --seed, --limit and --sources => byte-identical output, whatever --workers.
+Same --seed, --limit, --sources and --heldout => byte-identical output, whatever --workers.
+Train and val rows are spoken by espeak-ng; each test sentence also by the held-out voice
+family (Flite) unless --heldout none.
 """
 from __future__ import annotations
 
@@ -30,8 +32,11 @@ REPO = Path(__file__).resolve().parents[3]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 """Input texts: ../shared/data relative to the repository root."""
 
-DEFAULT_OUT = REPO / "models" / "corpus" / "v1"
-"""Output folder (git-ignored)."""
+DEFAULT_OUT = REPO / "models" / "corpus" / "v2"
+"""Output folder (git-ignored). v2 = v1 (same espeak-ng bytes) + held-out-voice test rows."""
+
+HELDOUT_CHOICES = ("flite", "none")
+"""--heldout: render test sentences also with Flite (default), or not at all (v1's rows)."""
 
 DEFAULT_WORKERS = 2
 """Worker processes; each holds one espeak-ng and forks a child per utterance."""
@@ -59,18 +64,20 @@ def select(items: list[Item], limit: int | None, max_words: int | None = None,
 
 
 _tts = None
+_flite = None
 _seed = 0
 
 
-def _init_worker(seed: int) -> None:
-    global _tts, _seed
-    from .tts import shared
-    _tts, _seed = shared(), seed
+def _init_worker(seed: int, heldout: str) -> None:
+    global _tts, _flite, _seed
+    from . import tts, tts_flite
+    _tts, _seed = tts.shared(), seed
+    _flite = tts_flite.shared() if heldout == "flite" else None
 
 
 def _work(item: Item):
-    from .synth import make_utterance
-    return make_utterance(item, _seed, _tts)
+    from .synth import make_rows
+    return make_rows(item, _seed, _tts, _flite)
 
 
 def _file_digests(data_dir: str, sources) -> dict:
@@ -88,8 +95,11 @@ def _file_digests(data_dir: str, sources) -> dict:
 
 def generate(data_dir: str, out_dir: str, seed: int, limit: int | None, workers: int,
              sources, force: bool, progress: bool = True, max_words: int | None = None,
-             balanced: bool = False) -> dict:
-    """Generate a corpus; returns its corpus.json dict. Raises CorpusError on bad input."""
+             balanced: bool = False, heldout: str = "flite") -> dict:
+    """Generate a corpus; returns its corpus.json dict. Raises CorpusError on bad input.
+    `limit` counts sentences: with `heldout` "flite" each test sentence gives two rows."""
+    if heldout not in HELDOUT_CHOICES:
+        raise CorpusError(f"--heldout must be one of {', '.join(HELDOUT_CHOICES)}")
     items, stats = load_items(data_dir, tuple(sources))
     items = select(items, limit, max_words, balanced)
     if not items:
@@ -100,20 +110,27 @@ def generate(data_dir: str, out_dir: str, seed: int, limit: int | None, workers:
     bar = tqdm(total=len(items), unit="utt", disable=not progress, smoothing=0.05)
     try:
         if workers == 1:
-            _init_worker(seed)
+            _init_worker(seed, heldout)
             results = map(_work, items)
             pool = None
         else:
-            pool = mp.get_context("fork").Pool(workers, _init_worker, (seed,))
+            pool = mp.get_context("fork").Pool(workers, _init_worker, (seed, heldout))
             results = pool.imap(_work, items, chunksize=4)
-        for row, pcm, video in results:
-            writer.add(row, pcm, video)
-            counts[row["split"]] += 1
-            counts[f"{row['split']}.{row['subset']}"] += 1
-            counts[f"label3.{row['label3']}"] += 1
-            sums["voice_disagree"] += row["voice_disagree"]
-            sums["face_disagree"] += row["face_disagree"]
-            sums["dropped_frames"] += row["dropped_frames"]
+        for rows in results:
+            for row, pcm, video in rows:
+                writer.add(row, pcm, video)
+                fam = row["voice_family"]
+                counts[f"{fam}.{row['split']}"] += 1
+                counts[f"voice_family.{fam}"] += 1
+                if fam != "espeak":
+                    continue        # split/subset/label counts are of in-family rows, as in v1
+                counts[row["split"]] += 1
+                counts[f"{row['split']}.{row['subset']}"] += 1
+                counts[f"label3.{row['label3']}"] += 1
+                sums["voice_disagree"] += row["voice_disagree"]
+                sums["face_disagree"] += row["face_disagree"]
+                sums["dropped_frames"] += row["dropped_frames"]
+                sums["frames"] += video.shape[0]
             bar.update(1)
         if pool is not None:
             pool.close()
@@ -125,9 +142,14 @@ def generate(data_dir: str, out_dir: str, seed: int, limit: int | None, workers:
         raise
     finally:
         bar.close()
-    n = max(writer.count, 1)
+    n = max(counts["voice_family.espeak"], 1)
     info = {
-        "format": FORMAT, "seed": seed, "limit": limit, "max_words": max_words, "balanced": balanced, "sources": list(sources),
+        "format": FORMAT, "seed": seed, "limit": limit, "max_words": max_words,
+        "balanced": balanced, "sources": list(sources),
+        "voice_families": {"in_family": "espeak", "heldout": None if heldout == "none" else heldout,
+                           "heldout_splits": [] if heldout == "none" else ["test"],
+                           "heldout_voices": [] if heldout == "none"
+                           else sorted(coupling.HELDOUT["voices"])},
         "data_files_sha256": _file_digests(data_dir, sources),
         "sample_rate": SAMPLE_RATE, "fps": FPS, "feature_dim": FEATURE_DIM,
         "features": list(FEATURES),
@@ -145,7 +167,7 @@ def generate(data_dir: str, out_dir: str, seed: int, limit: int | None, workers:
         "observed": {"voice_disagree_share": round(sums["voice_disagree"] / n, 4),
                      "face_disagree_share": round(sums["face_disagree"] / n, 4),
                      "dropped_frame_share": round(sums["dropped_frames"]
-                                                  / max(writer.frames, 1), 4)},
+                                                  / max(sums["frames"], 1), 4)},
     }
     writer.close(info)
     return info
@@ -186,10 +208,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data", default=str(DEFAULT_DATA),
                    help="folder with vader/ and meld/ (default: ../shared/data from the repo)")
     p.add_argument("--out", default=str(DEFAULT_OUT),
-                   help="output folder (default: models/corpus/v1)")
+                   help="output folder (default: models/corpus/v2)")
     p.add_argument("--seed", type=_seed_arg, default=0, help="random seed (default 0)")
     p.add_argument("--limit", type=_positive, default=None,
-                   help="generate only this many utterances (a fixed spread; default all)")
+                   help="generate only this many sentences (a fixed spread; a test sentence gives two "
+                        "rows with --heldout flite; default all)")
     p.add_argument("--max-words", type=_positive, default=None,
                    help="keep only texts of at most this many words (default all)")
     p.add_argument("--balanced", action="store_true",
@@ -198,6 +221,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help=f"worker processes (default {DEFAULT_WORKERS})")
     p.add_argument("--sources", type=_sources, default=SOURCES,
                    help="comma-separated: vader,meld (default both)")
+    p.add_argument("--heldout", choices=HELDOUT_CHOICES, default="flite",
+                   help="also speak each test sentence with this held-out voice family "
+                        "(default flite; none: in-family rows only, as corpus v1)")
     p.add_argument("--force", action="store_true", help="overwrite an existing corpus in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
@@ -215,7 +241,7 @@ def main(argv=None) -> int:
     try:
         info = generate(a.data, a.out, a.seed, a.limit, a.workers, a.sources, a.force,
                         progress=not a.quiet, max_words=a.max_words,
-                        balanced=a.balanced)
+                        balanced=a.balanced, heldout=a.heldout)
     except CorpusError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -223,8 +249,9 @@ def main(argv=None) -> int:
         print("interrupted; partial files removed", file=sys.stderr)
         return 130
     c = info["counts"]
-    print(f"wrote {c['total']} utterances ({c.get('train', 0)} train / {c.get('val', 0)} val / "
-          f"{c.get('test', 0)} test), {info['audio_hours']} h audio, "
+    print(f"wrote {c['total']} rows: {c.get('train', 0)} train / {c.get('val', 0)} val / "
+          f"{c.get('test', 0)} test in-family + {c.get('voice_family.flite', 0)} held-out-voice "
+          f"test, {info['audio_hours']} h audio, "
           f"{info['video_frames']} frames to {a.out} in {time.time() - t0:.1f} s")
     return 0
 

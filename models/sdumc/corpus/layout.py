@@ -4,8 +4,15 @@ The per-frame face feature layout is documented in docs/video-features.md; the o
 the order on disk and in the model manifest's `video.features`.
 """
 
-FORMAT = 1
-"""Version of the on-disk format (corpus.json `format`); bump on any incompatible change."""
+FORMAT = 2
+"""Version of the on-disk format (corpus.json `format`); bump on any incompatible change.
+2: rows carry `voice_family` and `sentence_id`; test sentences may have a held-out-voice row."""
+
+READABLE_FORMATS = (1, 2)
+"""Formats the reader opens: a format-1 corpus (v1) reads as all rows in-family."""
+
+VOICE_FAMILIES = ("espeak", "flite")
+"""TTS families: espeak-ng speaks every split; flite (held out) only test sentences."""
 
 SAMPLE_RATE = 16000
 """Audio sample rate of `audio.i16`, Hz (mono, int16 little-endian)."""

@@ -26,3 +26,20 @@ def prosody_params(display: Display, speaker: Speaker, rng: np.random.Generator)
         out[k] = int(round(out[k]))          # espeak-ng takes integers
     out["gain_db"] = round(out["gain_db"], 2)
     return out
+
+
+def heldout_params(pros: dict, voice: str) -> dict:
+    """Flite targets for the held-out voice `voice` carrying the same prosody as `pros` (the
+    espeak-ng values of prosody_params): {"f0_mean_hz", "f0_sd_hz", "duration_stretch"}.
+    The z values are read back from espeak-ng units (so the espeak-ng limits apply to both)
+    and sized by coupling.HELDOUT's semitones and SD factor per z; rate is the same relative
+    tempo. Flite has no pitch-range control beyond the F0 SD target, no voice quality."""
+    u, b, h = C.PROSODY_UNITS, C.PROSODY_BASE, C.HELDOUT
+    _gender, mean_hz, sd_hz = h["voices"][voice]
+    z_pitch = (pros["pitch"] - b["pitch"]) / u["pitch"]
+    z_range = (pros["range"] - b["range"]) / u["range"]
+    return {
+        "f0_mean_hz": round(mean_hz * 2.0 ** (h["pitch_semitones_per_z"] * z_pitch / 12.0), 2),
+        "f0_sd_hz": round(sd_hz * h["range_factor_per_z"] ** z_range, 2),
+        "duration_stretch": round(b["rate"] / pros["rate"], 4),
+    }

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CorpusError
-from .layout import FEATURE_DIM, FORMAT, SPLITS
+from .layout import FEATURE_DIM, READABLE_FORMATS, SPLITS, VOICE_FAMILIES
 
 REQUIRED_KEYS = ("id", "split", "text", "valence", "label3", "audio_offset", "audio_len",
                  "video_offset", "video_frames")
@@ -27,7 +27,10 @@ class CorpusReader:
     - `info`: the dict of corpus.json (format, seed, counts, coupling constants).
     - `audio(i)`: float32 [samples] in [-1, 1] at 16 kHz.
     - `video(i)`: float32 [frames, 24] at 10 fps; dropped frames are all zeros.
-    - `split(name)`: indices of the rows in split "train", "val" or "test".
+    - `split(name, family=None)`: indices of the rows in split "train", "val" or "test",
+      optionally only those of one voice family ("espeak" in-family, "flite" held out).
+    - `families`: the voice families present, sorted.
+    Rows of a format-1 corpus get `voice_family` "espeak" and `sentence_id` = `id`.
     Raises CorpusError when a file is missing, truncated or of another format.
     """
 
@@ -43,6 +46,7 @@ class CorpusReader:
         self._splits = {name: [] for name in SPLITS}
         for i, row in enumerate(self.rows):
             self._splits[row["split"]].append(i)
+        self.families = sorted({r["voice_family"] for r in self.rows})
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -60,11 +64,17 @@ class CorpusReader:
         flat = self._video[start: start + r["video_frames"] * FEATURE_DIM]
         return flat.astype(np.float32).reshape(r["video_frames"], FEATURE_DIM)
 
-    def split(self, name: str) -> list[int]:
-        """Row indices of split `name` ("train", "val", "test")."""
+    def split(self, name: str, family: str | None = None) -> list[int]:
+        """Row indices of split `name` ("train", "val", "test"); with `family`, only rows
+        spoken by that voice family."""
         if name not in self._splits:
             raise CorpusError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
-        return list(self._splits[name])
+        if family is None:
+            return list(self._splits[name])
+        if family not in VOICE_FAMILIES:
+            raise CorpusError(f"unknown voice family {family!r}; expected one of "
+                              f"{', '.join(VOICE_FAMILIES)}")
+        return [i for i in self._splits[name] if self.rows[i]["voice_family"] == family]
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -81,9 +91,9 @@ class CorpusReader:
                 info = json.load(f)
         except json.JSONDecodeError as e:
             raise CorpusError(f"{p} is not valid JSON: {e}") from None
-        if info.get("format") != FORMAT:
+        if info.get("format") not in READABLE_FORMATS:
             raise CorpusError(f"{p}: format {info.get('format')!r} is not supported "
-                              f"(this reader reads format {FORMAT})")
+                              f"(this reader reads formats {READABLE_FORMATS})")
         return info
 
     def _load_rows(self) -> list[dict[str, Any]]:
@@ -102,6 +112,13 @@ class CorpusReader:
                     raise CorpusError(f"{p}:{n}: row lacks {', '.join(missing)}")
                 if row["split"] not in SPLITS:
                     raise CorpusError(f"{p}:{n}: unknown split {row['split']!r}")
+                row.setdefault("voice_family", "espeak")   # format 1: all in-family
+                row.setdefault("sentence_id", row["id"])
+                if row["voice_family"] not in VOICE_FAMILIES:
+                    raise CorpusError(f"{p}:{n}: unknown voice_family {row['voice_family']!r}")
+                if row["voice_family"] != "espeak" and row["split"] != "test":
+                    raise CorpusError(f"{p}:{n}: held-out voice row in split {row['split']!r} "
+                                      "(held-out voices are for test only)")
                 rows.append(row)
         return rows
 
@@ -140,6 +157,8 @@ def main(argv=None) -> int:
     info = c.info
     print(json.dumps({"path": a.path, "utterances": len(c),
                       "splits": {s: len(c.split(s)) for s in SPLITS},
+                      "voice_families": {f: sum(r["voice_family"] == f for r in c.rows)
+                                         for f in c.families},
                       "audio_hours": info.get("audio_hours"),
                       "video_frames": info.get("video_frames"),
                       "coupling": info.get("coupling", {}).get("version"),

@@ -53,3 +53,13 @@ def speaker_of(name: str, seed: int) -> Speaker:
         gaze=rng.normal(0.0, f["speaker_gaze_sd"], 2),
         scale=float(1.0 + rng.normal(0.0, f["speaker_scale_sd"])),
     )
+
+
+def heldout_voice_of(speaker: Speaker, seed: int) -> str:
+    """The speaker's fixed Flite voice in the held-out family: the same gender as its
+    espeak-ng voice (slt is Flite's one female voice; males draw kal16 or awb). Drawn from
+    its own generator, so adding the family changed no espeak-ng speaker."""
+    voices = C.HELDOUT["voices"]
+    gender = "f" if "+f" in speaker.voice else "m"
+    same = sorted(v for v, (g, _m, _s) in voices.items() if g == gender)
+    return same[int(rng_for(seed, "heldout-speaker", speaker.name).integers(len(same)))]

@@ -39,6 +39,9 @@ export interface DemoOptions {
   totalCalls?: number;
   signal?: AbortSignal;
   onCallStart?: (callId: string, fixtureId: string) => void;
+  /** Stream the fixtures' face features too (default false: a phone call, the common case,
+   *  has no face stream, so the demo is audio plus transcript; DEMO_VIDEO=on in main). */
+  video?: boolean;
   script?: Partial<ScriptOptions>;
 }
 
@@ -53,7 +56,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       const fixture = o.fixtures[n % o.fixtures.length];
       const callId = `demo-${fixture.id}-${Date.now().toString(36)}-${n}`;
       o.onCallStart?.(callId, fixture.id);
-      const chunks = scriptCall(fixture, { callId, tenant: o.tenant, epochMs: Date.now(), seed: n + 1, ...o.script });
+      const chunks = scriptCall(fixture, { callId, tenant: o.tenant, epochMs: Date.now(), seed: n + 1, video: o.video ?? false, ...o.script });
       await playCall(chunks, o.send, { speed: o.speed, signal: o.signal });
     }
   };
