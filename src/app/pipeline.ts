@@ -17,6 +17,7 @@
  */
 import type { Logger } from 'pino';
 import { type AppError, toAppError } from '../core/errors.js';
+import { SinkStopping } from '../core/stopping.js';
 import type { RawChunk, Scorer, ScorePublisher, ScoreStore } from '../core/ports.js';
 import type { CallInfo, ChunkSourceRef, MediaChunk, Segment, SegmentScore } from '../core/types.js';
 import { buildScore, type FlagRule, type Labeler } from './build-score.js';
@@ -97,11 +98,16 @@ export class Pipeline {
     this.ticker.unref();
   }
 
-  /** Ingest's `forward`: one valid chunk into the window. Resolves when there is room again. */
+  /**
+   * Ingest's `forward`: one valid chunk into the window. Resolves when there is room again.
+   * Once draining, throws SinkStopping: the chunk was not taken (it is the next owner's), and a
+   * chunk let into the window after its last flush would be held there unsealed.
+   */
   async onChunk(chunk: MediaChunk, raw: RawChunk): Promise<void> {
-    if (this.stopping) throw toAppError(new Error('pipeline is stopping'), 'INTERNAL');
+    if (this.stopping) throw new SinkStopping();
     const prepare = this.o.window.prepare?.bind(this.o.window);
     if (prepare) await this.retryStore(() => prepare(chunk), chunk.source);
+    if (this.stopping) throw new SinkStopping();
     const out = this.o.window.accept(chunk, this.o.now());
     for (const ev of out) {
       if (ev.type === 'rejected' && ev.chunk === chunk) await this.o.reject(raw, ev.error);

@@ -57,6 +57,15 @@ export interface WindowOptions {
   /** Unsealed event time per channel, ms. Policy `force-seal`: when exceeded, the oldest half is
    *  sealed without waiting for the watermark. Default 60000. */
   maxBufferedMs: number;
+  /** Unsealed media held by all open calls of one window together: audio samples plus video
+   *  floats. Policy `seal-largest` (per-call release): when exceeded, the call holding the most is
+   *  sealed up to its watermark (as a late chunk could not land there anyway) without waiting for
+   *  its transcripts, so its chunks are released once scored; late transcripts then revise.
+   *  Default 24,000,000 (25 min of 16 kHz audio, ~96 MB). docs/lifecycle.md: flow control. */
+  maxOpenSamples: number;
+  /** Unsealed records (chunks whose refs wait for a seal) held by all open calls together.
+   *  Policy `seal-largest`, as for maxOpenSamples. Default 200,000. */
+  maxOpenChunks: number;
   /** Audio gaps up to this are filled with silence, ms; a longer jump seals what came before and
    *  starts afresh. Default 5000. */
   maxGapMs: number;
@@ -92,6 +101,8 @@ export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
   maxOpenCalls: 10000,
   maxChannelsPerCall: 8,
   maxBufferedMs: 60000,
+  maxOpenSamples: 24_000_000,
+  maxOpenChunks: 200_000,
   maxGapMs: 5000,
   maxPendingText: 256,
   historySize: 8,
@@ -109,6 +120,7 @@ export function resolveWindowOptions(input: WindowOptionsInput = {}): WindowOpti
   const positive: (keyof WindowOptions)[] = [
     'sampleRate', 'maxSegmentMs', 'fixedWindowMs', 'maxVideoFrames', 'idleTimeoutMs', 'reorderWindow', 'maxOpenCalls',
     'maxChannelsPerCall', 'maxBufferedMs', 'maxPendingText', 'historySize', 'historyBudget', 'maxClosedCalls', 'utteranceTimeoutMs',
+    'maxOpenSamples', 'maxOpenChunks',
   ];
   for (const k of positive) {
     const v = o[k];
