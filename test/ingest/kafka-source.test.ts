@@ -125,7 +125,7 @@ test('unreleased records never pause a partition: the sink bounds what it holds 
   const source = new KafkaSource({ kafka, groupId: freshGroupId('ingest-nopause'), topics: [topic], drainTimeoutMs: 0, consumerConfig: FAST });
   await source.start({ accept: async (b) => { got.push(...b); } });
   t.after(() => source.stop());
-  await produce(kafka, topic, Array.from({ length: 2500 }, (_, i) => audioRecord('held', i)));
+  for (let i = 0; i < 2500; i += 500) await produce(kafka, topic, Array.from({ length: 500 }, (_, k) => audioRecord('held', i + k)));
   await until(() => got.length === 2500, 30_000, `all 2,500 records, none released (have ${got.length})`);
   assert.equal(source.inFlight(topic, 0), 2500);
 });
