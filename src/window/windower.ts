@@ -219,8 +219,8 @@ export class Windower {
    * Policy seal-largest (maxOpenSamples, maxOpenChunks): while open calls together hold more,
    * the call holding the most is sealed up to its watermark, where no later chunk may land,
    * without waiting for transcripts (late ones revise), so its records are released once scored.
-   * A call with nothing sealable (all it holds is within the lateness) is passed over: what a
-   * call can hold beyond the budget is its allowed lateness per channel.
+   * A call with nothing sealable is passed over: what no seal may take from a channel is its
+   * allowed lateness, plus less than minSegmentMs (not cut off alone), plus one chunk.
    */
   private enforceOpenBudget(now: number, ev: WindowEvent[]): void {
     const o = this.options;

@@ -43,7 +43,7 @@ async function replay(t: TestContext, name: string, window: WindowOptionsInput, 
   const topic = await freshTopic(`chaos-${name}`, 1);
   const group = freshGroupId(`chaos-${name}`);
   const b = backlog(fixtures(), CALLS, { prefix: topic, audioChunkMs: AUDIO_CHUNK_MS });
-  await produceAll(kafka, topic, b.records);
+  await produceAll(kafka, topic, b.records());
 
   const { dbPath, cleanup } = tempDb(`chaos-${name}`);
   t.after(cleanup);
@@ -65,7 +65,7 @@ async function replay(t: TestContext, name: string, window: WindowOptionsInput, 
   const audit = await auditStore(app.store, b.calls, 'demo', expected);
   const dead = (await app.metrics.deadLetters.get()).values.reduce((s, v) => s + v.value, 0);
   const repeats = (await app.metrics.segmentsScored.get()).values.filter((v) => v.labels.result === 'duplicate').reduce((s, v) => s + v.value, 0);
-  console.log(`backlog ${name}: ${b.records.length} records, ${audit.ended}/${audit.calls} calls ENDED, ${audit.rows} rows, ${dead} dead letters, ${repeats} repeated`);
+  console.log(`backlog ${name}: ${b.size} records, ${audit.ended}/${audit.calls} calls ENDED, ${audit.rows} rows, ${dead} dead letters, ${repeats} repeated`);
   assert.deepEqual(audit.notEnded, [], 'every call ENDED');
   assert.equal(dead, 0, 'nothing dead-lettered');
   assert.equal(repeats, 0, 'no score stored twice');

@@ -23,50 +23,69 @@ const EPOCH = 1_764_000_000_000;
 
 export interface BacklogCall {
   callId: string;
-  chunks: MediaChunk[];
+  /** The call's chunks in send order (built on demand: a 1,000-call backlog is not held at once). */
+  chunks(): MediaChunk[];
 }
 
 export interface Backlog {
   calls: BacklogCall[];
-  /** Every call's records, interleaved by send time (call i starts `staggerMs` x i later). */
-  records: WireRecord[];
+  /** How many records in all. */
+  size: number;
+  /** Every call's records, interleaved by send time (call i starts `staggerMs` x i later), encoded as they are read. */
+  records(): Iterable<WireRecord>;
 }
 
 /**
- * `n` calls over the fixtures (round robin), each with its own id and seed. `staggerMs` apart
- * (default 50: all running at once, as a flood); video off unless asked (halves the records);
- * audio chunks of `audioChunkMs` (default 200, the script's).
+ * `n` calls over the fixtures, `staggerMs` apart (default 50: all running at once, as a flood).
+ * Call i follows script i mod `variants` (default n: each its own), script v being fixture
+ * v mod 5 with seed v + 1, under its own id and start time. Video off unless asked (halves the
+ * records); audio chunks of `audioChunkMs` (default 200, the script's).
  */
-export function backlog(fixtures: FixtureCall[], n: number, o: { prefix: string; staggerMs?: number; video?: boolean; audioChunkMs?: number }): Backlog {
+export function backlog(fixtures: FixtureCall[], n: number, o: { prefix: string; staggerMs?: number; video?: boolean; audioChunkMs?: number; variants?: number }): Backlog {
   const stagger = o.staggerMs ?? 50;
-  const calls: BacklogCall[] = [];
-  const timed: { at: number; order: number; chunk: MediaChunk }[] = [];
-  for (let i = 0; i < n; i++) {
-    const callId = `${o.prefix}-${String(i).padStart(4, '0')}`;
-    const script = scriptCall(fixtures[i % fixtures.length], { callId, epochMs: EPOCH + i * stagger, seed: i + 1, video: o.video ?? false, audioChunkMs: o.audioChunkMs });
-    calls.push({ callId, chunks: script.map((c) => c.chunk) });
-    for (const c of script) timed.push({ at: i * stagger + c.atMs, order: timed.length, chunk: c.chunk });
-  }
-  timed.sort((a, b) => a.at - b.at || a.order - b.order);
-  return { calls, records: timed.map((t) => encodeChunk(t.chunk)) };
+  const variants = Math.min(n, o.variants ?? n);
+  const scripts = Array.from({ length: variants }, (_, v) =>
+    scriptCall(fixtures[v % fixtures.length], { callId: 'template', epochMs: EPOCH, seed: v + 1, video: o.video ?? false, audioChunkMs: o.audioChunkMs }));
+  const callIds = Array.from({ length: n }, (_, i) => `${o.prefix}-${String(i).padStart(4, '0')}`);
+  const chunkOf = (i: number, k: number): MediaChunk => {
+    const c = scripts[i % variants][k].chunk;
+    return { ...c, callId: callIds[i], eventTimeMs: c.eventTimeMs + i * stagger };
+  };
+  // Send order over all calls: (send time, call, chunk), ties in call order.
+  const order: [number, number, number][] = [];
+  for (let i = 0; i < n; i++) scripts[i % variants].forEach((c, k) => order.push([i * stagger + c.atMs, i, k]));
+  order.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+  return {
+    calls: callIds.map((callId, i) => ({ callId, chunks: () => scripts[i % variants].map((_, k) => chunkOf(i, k)) })),
+    size: order.length,
+    *records() {
+      for (const [, i, k] of order) yield encodeChunk(chunkOf(i, k));
+    },
+  };
 }
 
 /** Produces records in order, ~512 KB per request (key = call id picks the partition). */
-export async function produceAll(kafka: Kafka, topic: string, records: WireRecord[]): Promise<void> {
+export async function produceAll(kafka: Kafka, topic: string, records: Iterable<WireRecord>): Promise<void> {
   const producer = testProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
+  const send = (batch: WireRecord[]) => producer.send({
+    topic,
+    acks: -1,
+    messages: batch.map((r) => ({ key: r.key, value: r.value, headers: r.headers as Record<string, string> })),
+  });
   try {
-    for (let i = 0; i < records.length;) {
-      let bytes = 0;
-      let j = i;
-      while (j < records.length && (j === i || bytes + records[j].value.length < 512_000)) bytes += records[j++].value.length;
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: records.slice(i, j).map((r) => ({ key: r.key, value: r.value, headers: r.headers as Record<string, string> })),
-      });
-      i = j;
+    let batch: WireRecord[] = [];
+    let bytes = 0;
+    for (const r of records) {
+      if (batch.length && bytes + r.value.length >= 512_000) {
+        await send(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(r);
+      bytes += r.value.length;
     }
+    if (batch.length) await send(batch);
   } finally {
     await producer.disconnect();
   }
@@ -92,7 +111,7 @@ export function expectedAlone(calls: BacklogCall[], window: WindowOptionsInput, 
   for (const call of calls) {
     const w = new Windower(window);
     const keys: string[] = [];
-    call.chunks.forEach((chunk, i) => {
+    call.chunks().forEach((chunk, i) => {
       const raw: RawChunk = { ...encodeChunk(chunk), source: { topic: 'alone', partition: 0, offset: String(i) } };
       for (const ev of w.accept(decode(raw), 0)) {
         if (ev.type === 'segment') {

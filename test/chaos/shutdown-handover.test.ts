@@ -57,7 +57,7 @@ test('stopping with a batch in flight: its untaken records stay uncommitted and 
   const group = freshGroupId('chaos-shutdown');
   const b = backlog(fixtures(), 1, { prefix: topic });
   const callId = b.calls[0].callId;
-  await produceAll(kafka, topic, b.records);
+  await produceAll(kafka, topic, b.records());
   const end = (await endOffsets(kafka, topic)).get(0)!;
   const { dbPath, cleanup } = tempDb('chaos-shutdown');
   t.after(cleanup);
