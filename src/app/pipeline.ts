@@ -13,7 +13,10 @@
  * it (a 'duplicate' is a replay of a published score; a score stored by an instance that died
  * before publishing it is republished by the next owner of its call: src/cluster/recovery.ts). Segments in flight are bounded (`maxInFlight`): when the
  * bound is reached, `onChunk` waits, which holds the source's batch (backpressure: the Kafka
- * source pauses its partition, the in-process source blocks its producer; no unbounded queue).
+ * source fetches nothing more, the in-process source blocks its producer; no unbounded queue).
+ * That wait (and `prepare`'s store lookup) is all that holds the source, and it ends with work
+ * that needs no new chunk (score, store, publish): see docs/lifecycle.md, flow control. Once draining, `onChunk` takes nothing
+ * more (SinkStopping): the rest of a batch in flight is left uncommitted for the next owner.
  */
 import type { Logger } from 'pino';
 import { type AppError, toAppError } from '../core/errors.js';
