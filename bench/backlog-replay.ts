@@ -14,6 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { App } from '../src/app/app.js';
+import type { KafkaSource } from '../src/ingest/kafka-source.js';
 import { DEFAULT_WINDOW_OPTIONS } from '../src/window/options.js';
 import { auditStore, backlog, produceAll } from '../test/chaos/backlog.js';
 import { committedOffsets, endOffsets, fixtures, startApp, tempDb } from '../test/integration/harness.js';
@@ -61,10 +62,20 @@ async function main(): Promise<void> {
   const { dbPath, cleanup } = tempDb('bench-backlog');
   const rssBefore = process.memoryUsage().rss;
   let peak = rssBefore;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+  let peakArrayBuffers = 0;
+  let peakUnreleased = 0;
   t = Date.now();
   const h = await startApp({ brokers, topic, group, dbPath });
   const { app } = h;
+  const source = app.source as KafkaSource;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    peakArrayBuffers = Math.max(peakArrayBuffers, m.arrayBuffers);
+    let unreleased = 0;
+    for (let p = 0; p < PARTITIONS; p++) unreleased += source.inFlight(topic, p);
+    peakUnreleased = Math.max(peakUnreleased, unreleased);
+  }, 100);
   const deadline = Date.now() + Number(values['timeout-s']) * 1000;
   let last = 0;
   for (;;) {
@@ -73,7 +84,8 @@ async function main(): Promise<void> {
     if (Date.now() > deadline) throw new Error(`timed out: ${closed}/${CALLS} calls closed`);
     if (Date.now() - last > 15_000) {
       last = Date.now();
-      console.log(`  ${secs(Date.now() - t)} s: ${closed}/${CALLS} calls closed, rss ${mib(process.memoryUsage().rss)} MiB (peak ${mib(peak)})`);
+      const m = process.memoryUsage();
+      console.log(`  ${secs(Date.now() - t)} s: ${closed}/${CALLS} calls closed, rss ${mib(m.rss)} MiB (peak ${mib(peak)}), heap ${mib(m.heapUsed)} MiB, array buffers ${mib(m.arrayBuffers)} MiB`);
     }
     await sleep(500);
   }
@@ -100,7 +112,8 @@ async function main(): Promise<void> {
   console.log(`calls ended ${audit.ended}/${CALLS}; lost ${lost} (calls not ENDED ${audit.notEnded.length}, dead letters ${deadTotal}${dead.length ? ` [${dead.join(' ')}]` : ''}, audit problems ${audit.problems.length}); repeated ${repeated}`);
   console.log(`rows ${audit.rows} (inserted ${inserted}); every offset committed: ${committedAll}`);
   console.log(`duration ${secs(drainedMs)} s (app start to every call closed and stored); ${Math.round(inserted / (drainedMs / 1000))} rows/s`);
-  console.log(`peak RSS ${mib(peak)} MiB (before the app started ${mib(rssBefore)} MiB); open-window bound ${budget.toLocaleString('en')} samples (${mib(budget * 4)} MiB) per partition window x ${PARTITIONS}`);
+  console.log(`peak RSS ${mib(peak)} MiB (before the app started ${mib(rssBefore)} MiB; peak array buffers ${mib(peakArrayBuffers)} MiB); open-window bound ${budget.toLocaleString('en')} samples (${mib(budget * 4)} MiB) per partition window x ${PARTITIONS}`);
+  console.log(`peak unreleased records (all partitions) ${peakUnreleased.toLocaleString('en')}`);
   for (const p of audit.problems.slice(0, 10)) console.log(`  problem: ${p}`);
   for (const c of audit.notEnded.slice(0, 10)) console.log(`  not ended: ${c}`);
   const ok = lost === 0 && repeated === 0 && committedAll && audit.ended === CALLS;

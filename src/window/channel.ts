@@ -68,11 +68,17 @@ export class ChannelTimeline {
     return this.texts.length;
   }
 
-  /** Unsealed media held: audio samples plus video floats (the window's maxOpenSamples bound). */
+  /** Memory of the unsealed media: the audio buffer's room (the samples it holds and the space
+   *  not reclaimed yet) plus video floats (the window's maxOpenSamples bound). */
   get heldSamples(): number {
-    let n = this.audio?.heldSamples ?? 0;
+    let n = this.audio?.capacitySamples ?? 0;
     for (const v of this.videos) n += v.frames.length;
     return n;
+  }
+
+  /** Gives back buffer room beyond what is held (after an early seal). */
+  trim(): void {
+    this.audio?.trim();
   }
 
   /** Unsealed records held, whose refs wait for a seal (the window's maxOpenChunks bound). */

@@ -57,8 +57,8 @@ export interface WindowOptions {
   /** Unsealed event time per channel, ms. Policy `force-seal`: when exceeded, the oldest half is
    *  sealed without waiting for the watermark. Default 60000. */
   maxBufferedMs: number;
-  /** Unsealed media held by all open calls of one window together: audio samples plus video
-   *  floats. Policy `seal-largest` (per-call release): when exceeded, the call holding the most is
+  /** Unsealed media held by all open calls of one window together: audio buffer room (samples,
+   *  with the space of sealed ones not reclaimed yet) plus video floats. Policy `seal-largest` (per-call release): when exceeded, the call holding the most is
    *  sealed up to its watermark (as a late chunk could not land there anyway) without waiting for
    *  its transcripts, so its chunks are released once scored; late transcripts then revise.
    *  Default 24,000,000 (25 min of 16 kHz audio, ~96 MB). docs/lifecycle.md: flow control. */

@@ -218,7 +218,8 @@ export class Windower {
   /**
    * Policy seal-largest (maxOpenSamples, maxOpenChunks): while open calls together hold more,
    * the call holding the most is sealed up to its watermark, where no later chunk may land,
-   * without waiting for transcripts (late ones revise), so its records are released once scored.
+   * without waiting for transcripts (late ones revise), so its records are released once scored;
+   * its audio buffers then give back their spare room (samples count as buffer room held).
    * A call with nothing sealable is passed over: what no seal may take from a channel is its
    * allowed lateness, plus less than minSegmentMs (not cut off alone), plus one chunk.
    */
@@ -233,7 +234,10 @@ export class Windower {
       }
       if (!largest) return;
       const before = largest.held[by];
-      for (const ch of largest.channels.values()) this.emit(largest, ch.seal(largest.watermarkMs, false, now, true), ev);
+      for (const ch of largest.channels.values()) {
+        this.emit(largest, ch.seal(largest.watermarkMs, false, now, true), ev);
+        ch.trim();
+      }
       this.recount(largest);
       if (largest.held[by] >= before) passed.add(largest);
     }
