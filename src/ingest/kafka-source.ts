@@ -63,6 +63,8 @@ export class KafkaSource implements ChunkSource {
   readonly name = 'kafka';
   private readonly o: Required<Omit<KafkaSourceOptions, 'logger' | 'consumerConfig'>> & Pick<KafkaSourceOptions, 'consumerConfig'> & { logger: SourceLogger };
   private readonly tracker = new OffsetTracker();
+  /** "topic/partition" -> whether the last batch read from it ended before the log's end. */
+  private readonly lagging = new Map<string, boolean>();
   private consumer: Consumer | null = null;
   private commitTimer: NodeJS.Timeout | null = null;
   private committing: Promise<void> = Promise.resolve();
@@ -114,6 +116,7 @@ export class KafkaSource implements ChunkSource {
       this.crashed = false;
       this.assignment = e.payload.memberAssignment;
       this.tracker.retain(this.assignment);
+      for (const key of [...this.lagging.keys()]) if (!this.tracker.partitions().includes(key)) this.lagging.delete(key);
       this.o.logger.info({ groupId: this.o.groupId, memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'kafka source joined group');
     });
     await consumer.connect();
@@ -149,6 +152,15 @@ export class KafkaSource implements ChunkSource {
     await consumer.disconnect();
   }
 
+  /**
+   * True while this source reads a partition's backlog: the last batch fetched from it ended
+   * before the log's end. The window holds idle timeouts of that partition's calls meanwhile
+   * (their next chunks are in the backlog, however long reading it takes).
+   */
+  behind(partitionKey: string): boolean {
+    return this.lagging.get(partitionKey) ?? false;
+  }
+
   /** Unreleased records of a partition (tests, metrics). */
   inFlight(topic: string, partition: number): number {
     return this.tracker.inFlight(topic, partition);
@@ -175,6 +187,7 @@ export class KafkaSource implements ChunkSource {
     if (!p.batch.messages.length) return;
     // Stale (a rebalance took the partition) or stopping: leave it untracked for the next reader.
     if (this.stopping || !p.isRunning() || p.isStale()) return;
+    this.lagging.set(`${topic}/${partition}`, BigInt(p.batch.highWatermark) - 1n > BigInt(p.batch.lastOffset()));
     const fresh: RawChunk[] = [];
     for (const m of p.batch.messages) {
       const source: ChunkSourceRef = { topic, partition, offset: m.offset };

@@ -3,7 +3,7 @@
  * passed in (`nowWallMs`), so tests are deterministic and the pipeline owns the ticker.
  *
  *   accept(chunk, now) -> events   a chunk: call checks, seq/reorder, lateness, then sealing
- *   tick(now)          -> events   idle timeouts, expiry of closed calls
+ *   tick(now, hold)    -> events   idle timeouts (held while the source reads a backlog), expiry of closed calls
  *   flush(now)         -> events   shutdown: seals every open call (they stay ACTIVE)
  *
  * Events: `segment` (sealed, or a revision), `call` (opened, updated, ended, timed out),
@@ -85,10 +85,15 @@ export class Windower {
     return ev;
   }
 
-  tick(nowWallMs: number): WindowEvent[] {
+  /**
+   * `holdIdle`: the source is reading a backlog of this window's partition, so a call's next
+   * chunks may be in it however long ago its last one was read (replay is slower than real time):
+   * no call is timed out meanwhile; once caught up, one that sent nothing is.
+   */
+  tick(nowWallMs: number, holdIdle = false): WindowEvent[] {
     const ev: WindowEvent[] = [];
     const idle: CallState[] = [];
-    for (const call of this.open.values()) {
+    for (const call of holdIdle ? [] : this.open.values()) {
       if (nowWallMs - call.lastActivityWallMs < this.options.idleTimeoutMs) break; // LRU order
       idle.push(call);
     }
