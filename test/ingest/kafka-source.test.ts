@@ -130,6 +130,26 @@ test('unreleased records never pause a partition: the sink bounds what it holds 
   assert.equal(source.inFlight(topic, 0), 2500);
 });
 
+test('behind(partition) is true while batches end before the log end, false once caught up', { timeout: 90_000 }, async (t) => {
+  if (!(await requireKafka(t))) return;
+  const kafka = testKafka('ingest-kafka-behind');
+  const topic = await freshTopic('ingest-behind', 1);
+  // One send per record: 20 record batches on the broker, which a small fetch returns one by one.
+  for (let i = 0; i < 20; i++) await produce(kafka, topic, [audioRecord('b', i)]);
+  const seen: boolean[] = [];
+  let got = 0;
+  // Tiny fetches: a few records per batch, so the first batches end before the log's end.
+  const source = new KafkaSource({ kafka, groupId: freshGroupId('ingest-behind'), topics: [topic], drainTimeoutMs: 0, consumerConfig: { ...FAST, maxBytesPerPartition: 1024 } });
+  await source.start({ accept: async (b) => { seen.push(source.behind(`${topic}/0`)); got += b.length; } });
+  t.after(() => source.stop());
+  await until(() => got === 20, 30_000, 'all 20 records');
+  assert.ok(seen.length > 1, `several batches (${seen.length})`);
+  assert.equal(seen[0], true, 'the first batch is behind the log end');
+  assert.equal(seen[seen.length - 1], false, 'the last batch reaches it');
+  assert.equal(source.behind(`${topic}/0`), false);
+  assert.equal(source.behind(`${topic}/9`), false, 'unknown partitions are not behind');
+});
+
 test('a stopping sink: the records it did not take stay uncommitted, and the next owner reads them', { timeout: 90_000 }, async (t) => {
   if (!(await requireKafka(t))) return;
   const kafka = testKafka('ingest-kafka-stopping');

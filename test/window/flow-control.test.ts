@@ -1,8 +1,10 @@
 /**
- * The window's open budget (maxOpenSamples, maxOpenChunks; policy seal-largest): what open calls
- * hold unsealed stays within the bound however many calls run at once, by sealing the largest
- * call up to its watermark; every chunk still ends in exactly one segment or release, segments
- * stay in order without overlap, and nothing is rejected (issue #13: flow control).
+ * The window's part in flow control (issue #13, docs/lifecycle.md):
+ * - the open budget (maxOpenSamples, maxOpenChunks; policy seal-largest): what open calls hold
+ *   unsealed stays within the bound however many calls run at once, by sealing the largest call
+ *   up to its watermark; every chunk still ends in exactly one segment or release, segments stay
+ *   in order without overlap, and nothing is rejected;
+ * - idle timeouts wait while the source reads a backlog (tick's holdIdle).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -104,4 +106,15 @@ test('maxOpenChunks bounds the records held the same way', () => {
 test('open budget options are validated', () => {
   assert.throws(() => new Windower({ maxOpenSamples: 0 }), /maxOpenSamples/);
   assert.throws(() => new Windower({ maxOpenChunks: -1 }), /maxOpenChunks/);
+});
+
+test('idle timeouts wait while the source reads a backlog, and apply once it is caught up', () => {
+  const w = new Windower({ idleTimeoutMs: 30_000 });
+  w.accept(callStart({ callId: 'slow', source: ref() }), 0);
+  w.accept(audioChunk({ callId: 'slow', seq: 0, source: ref() }), 0);
+  assert.deepEqual(w.tick(120_000, true), [], 'behind: no call times out, however long ago its last chunk was read');
+  assert.equal(w.call('slow')?.status, 'ACTIVE');
+  const out = w.tick(120_000, false);
+  assert.equal(out.find((e) => e.type === 'call')?.type, 'call');
+  assert.equal(w.call('slow')?.status, 'TIMED_OUT', 'caught up: a call that sent nothing for the timeout is closed');
 });
