@@ -6,6 +6,7 @@
  *
  *   KAFKA_BROKERS=127.0.0.1:9092 nice node --import tsx bench/backlog-replay.ts [--calls 1000]
  *       [--partitions 3] [--stagger 20] [--variants 5] [--audio-chunk-ms 200] [--video]
+ *       [--open-budget SAMPLES] [--history-budget SAMPLES]   (window options; default: theirs)
  *
  * Audit (test/chaos/backlog.ts): every call ENDED; per channel, revision-0 segments 0..n-1 once
  * each, in order, not overlapping, n = the call's segmentCount; no key stored twice (store
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     'audio-chunk-ms': { type: 'string', default: '200' },
     video: { type: 'boolean', default: false },
     'timeout-s': { type: 'string', default: '1800' },
+    'open-budget': { type: 'string' },
+    'history-budget': { type: 'string' },
   },
 });
 const CALLS = Number(values.calls);
@@ -65,7 +68,11 @@ async function main(): Promise<void> {
   let peakArrayBuffers = 0;
   let peakUnreleased = 0;
   t = Date.now();
-  const h = await startApp({ brokers, topic, group, dbPath });
+  const window = {
+    maxOpenSamples: Number(values['open-budget'] ?? DEFAULT_WINDOW_OPTIONS.maxOpenSamples),
+    historyBudget: Number(values['history-budget'] ?? DEFAULT_WINDOW_OPTIONS.historyBudget),
+  };
+  const h = await startApp({ brokers, topic, group, dbPath, overrides: { window } });
   const { app } = h;
   const source = app.source as KafkaSource;
   const sampler = setInterval(() => {
@@ -108,12 +115,12 @@ async function main(): Promise<void> {
   cleanup();
 
   const lost = audit.notEnded.length + deadTotal + audit.problems.length;
-  const budget = DEFAULT_WINDOW_OPTIONS.maxOpenSamples;
+  const budget = window.maxOpenSamples;
   console.log(`calls ended ${audit.ended}/${CALLS}; lost ${lost} (calls not ENDED ${audit.notEnded.length}, dead letters ${deadTotal}${dead.length ? ` [${dead.join(' ')}]` : ''}, audit problems ${audit.problems.length}); repeated ${repeated}`);
   console.log(`rows ${audit.rows} (inserted ${inserted}); every offset committed: ${committedAll}`);
   console.log(`duration ${secs(drainedMs)} s (app start to every call closed and stored); ${Math.round(inserted / (drainedMs / 1000))} rows/s`);
   console.log(`peak RSS ${mib(peak)} MiB (before the app started ${mib(rssBefore)} MiB; peak array buffers ${mib(peakArrayBuffers)} MiB); open-window bound ${budget.toLocaleString('en')} samples (${mib(budget * 4)} MiB) per partition window x ${PARTITIONS}`);
-  console.log(`peak unreleased records (all partitions) ${peakUnreleased.toLocaleString('en')}`);
+  console.log(`peak unreleased records (all partitions) ${peakUnreleased.toLocaleString('en')}; history bound ${window.historyBudget.toLocaleString('en')} samples per partition window`);
   for (const p of audit.problems.slice(0, 10)) console.log(`  problem: ${p}`);
   for (const c of audit.notEnded.slice(0, 10)) console.log(`  not ended: ${c}`);
   const ok = lost === 0 && repeated === 0 && committedAll && audit.ended === CALLS;
