@@ -74,8 +74,9 @@ export interface WindowOptions {
   /** Sealed segments kept per channel for late transcripts. Policy `drop-oldest`. Default 8. */
   historySize: number;
   /** Audio samples plus video floats kept in all histories together. Policy `drop-oldest`
-   *  (globally). Default 24,000,000 (25 min of 16 kHz audio, ~96 MB): as much as maxOpenSamples,
-   *  since what the open budget seals early waits here for its transcripts. */
+   *  (globally). Default 48,000,000 (50 min of 16 kHz audio, ~183 MiB, used only as segments
+   *  are sealed): twice maxOpenSamples, since what the open budget seals early waits here for
+   *  its transcripts (a 1,000-call flood lost 16 late ones at 24,000,000, none at this). */
   historyBudget: number;
   /** How long a closed call still takes late transcripts, ms (wall clock). Default 30000. */
   lateTextGraceMs: number;
@@ -107,7 +108,7 @@ export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
   maxGapMs: 5000,
   maxPendingText: 256,
   historySize: 8,
-  historyBudget: 24_000_000,
+  historyBudget: 48_000_000,
   lateTextGraceMs: 30000,
   maxClosedCalls: 10000,
   vad: DEFAULT_VAD,
