@@ -247,6 +247,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
           }
           : undefined,
         onSkip: (_chunk, reason) => metrics.chunksSkipped.inc({ reason }),
+        behind: kafka ? (part) => kafka!.source.behind(part) : undefined,
       });
       if (assignment) window.assign(assignment);
       const win = window;

@@ -13,10 +13,14 @@
  * it (a 'duplicate' is a replay of a published score; a score stored by an instance that died
  * before publishing it is republished by the next owner of its call: src/cluster/recovery.ts). Segments in flight are bounded (`maxInFlight`): when the
  * bound is reached, `onChunk` waits, which holds the source's batch (backpressure: the Kafka
- * source pauses its partition, the in-process source blocks its producer; no unbounded queue).
+ * source fetches nothing more, the in-process source blocks its producer; no unbounded queue).
+ * That wait (and `prepare`'s store lookup) is all that holds the source, and it ends with work
+ * that needs no new chunk (score, store, publish): see docs/lifecycle.md, flow control. Once draining, `onChunk` takes nothing
+ * more (SinkStopping): the rest of a batch in flight is left uncommitted for the next owner.
  */
 import type { Logger } from 'pino';
 import { type AppError, toAppError } from '../core/errors.js';
+import { SinkStopping } from '../core/stopping.js';
 import type { FenceToken, RawChunk, Scorer, ScorePublisher, ScoreStore } from '../core/ports.js';
 import type { CallInfo, ChunkSourceRef, MediaChunk, Segment, SegmentScore } from '../core/types.js';
 import { reencodedRaw } from '../ingest/dead-letter.js';
@@ -133,9 +137,13 @@ export class Pipeline {
     this.ticker.unref();
   }
 
-  /** Ingest's `forward`: one valid chunk into the window. Resolves when there is room again. */
+  /**
+   * Ingest's `forward`: one valid chunk into the window. Resolves when there is room again.
+   * Once draining, throws SinkStopping: the chunk was not taken (it is the next owner's), and a
+   * chunk let into the window after its last flush would be held there unsealed.
+   */
   async onChunk(chunk: MediaChunk, raw: RawChunk): Promise<void> {
-    if (this.stopping) throw toAppError(new Error('pipeline is stopping'), 'INTERNAL');
+    if (this.stopping) throw new SinkStopping();
     this.beat();
     if (this.verifying) await this.verifying;
     // Not owned here (lost to another owner): the window drops it unreleased. The wait also
@@ -143,6 +151,7 @@ export class Pipeline {
     if (this.o.fencing && chunk.source) await this.o.fencing.token(partitionKey(chunk.source));
     const prepare = this.o.window.prepare?.bind(this.o.window);
     if (prepare) await this.retryStore(() => prepare(chunk), chunk.source);
+    if (this.stopping) throw new SinkStopping();
     const out = this.o.window.accept(chunk, this.windowNow());
     for (const ev of out) {
       if (ev.type === 'rejected' && ev.chunk === chunk) await this.o.reject(raw, ev.error);

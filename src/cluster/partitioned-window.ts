@@ -48,7 +48,7 @@ import { callKey } from '../window/windower.js';
 /** What the stage needs of a Windower (src/window/windower.ts). */
 export interface PartitionWindower {
   accept(chunk: MediaChunk, nowWallMs: number): WindowOutput[];
-  tick(nowWallMs: number): WindowOutput[];
+  tick(nowWallMs: number, holdIdle?: boolean): WindowOutput[];
   flush(nowWallMs: number): WindowOutput[];
   call(tenant: string, callId: string): CallInfo | null;
 }
@@ -62,6 +62,9 @@ export interface PartitionedWindowOptions {
   maxRecoveredCalls?: number;
   /** Calls remembered as looked up, policy drop-oldest. Default 100_000 (~10 MB). */
   maxKnownCalls?: number;
+  /** True while the source reads a backlog of the partition ("topic/partition"): its calls'
+   *  idle timeouts wait (docs/lifecycle.md, flow control). Absent: never. */
+  behind?: (partition: string) => boolean;
   /** Counts chunks skipped because an earlier owner already scored their media. */
   onSkip?: (chunk: MediaChunk, reason: 'scored' | 'call-ended' | 'call-start') => void;
 }
@@ -147,7 +150,7 @@ export class PartitionedWindow implements WindowStage {
   tick(nowWallMs: number): WindowOutput[] {
     const out: WindowOutput[] = this.stale;
     this.stale = [];
-    for (const [part, w] of this.windowers) out.push(...tag(part, this.map(w.tick(nowWallMs))));
+    for (const [part, w] of this.windowers) out.push(...tag(part, this.map(w.tick(nowWallMs, this.o.behind?.(part) ?? false))));
     return out;
   }
 

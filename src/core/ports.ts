@@ -19,7 +19,8 @@ export interface RawChunk {
 }
 
 /** Where a source delivers chunks. Awaiting `accept` is the backpressure: a source must not
- *  deliver the next chunk of a partition before the previous accept resolved. */
+ *  deliver the next chunk of a partition before the previous accept resolved. A sink that is
+ *  shutting down throws SinkStopping (core/stopping.ts) naming the records it did not take. */
 export interface ChunkSink {
   accept(batch: RawChunk[]): Promise<void>;
 }

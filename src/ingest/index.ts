@@ -8,9 +8,14 @@
  *
  * The raw record travels with the chunk so a later rejection (e.g. the window's CHUNK_TOO_LATE)
  * can still be dead-lettered with the original bytes through `reject`.
+ *
+ * Shutdown: when `forward` throws SinkStopping (the pipeline is draining), this record and the
+ * rest of the batch were not taken: they are neither dead-lettered nor released, and `accept`
+ * throws SinkStopping with their refs so the source leaves them uncommitted for the next owner.
  */
 import { AppError, toAppError, type ErrorCode } from '../core/errors.js';
 import type { ChunkSink, ChunkSource, DeadLetterKind, DeadLetterSink, RawChunk } from '../core/ports.js';
+import { SinkStopping } from '../core/stopping.js';
 import type { MediaChunk } from '../core/types.js';
 
 export { createDecoder, decodeChunk, type DecodeOptions } from './decode.js';
@@ -75,7 +80,7 @@ export function createIngest(options: IngestOptions): Ingest {
     rejectedByCode: counts,
     reject,
     async accept(batch: RawChunk[]): Promise<void> {
-      for (const raw of batch) {
+      for (const [i, raw] of batch.entries()) {
         let chunk: MediaChunk;
         try {
           chunk = options.decode(raw);
@@ -86,6 +91,7 @@ export function createIngest(options: IngestOptions): Ingest {
         try {
           await options.forward(chunk, raw);
         } catch (e) {
+          if (e instanceof SinkStopping) throw new SinkStopping(batch.slice(i).map((r) => r.source));
           await reject(raw, toAppError(e, 'INTERNAL'));
         }
       }

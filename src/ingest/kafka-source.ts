@@ -3,12 +3,16 @@
  * call's chunks stay in one partition, in order).
  *
  * - Batches: one sink.accept per fetched partition batch (eachBatch), awaited before the next
- *   batch of that partition (the sink's backpressure); auto-commit off.
+ *   batch (the sink's backpressure, the only flow control here); auto-commit off.
  * - Commits: a record is released by the pipeline once its segments' scores are stored (or it was
  *   dead-lettered). The OffsetTracker turns releases into per-partition commit points, committed
  *   every `commitIntervalMs` and at stop. Nothing unreleased is ever committed past.
- * - Pause/resume: a partition with `maxInFlightPerPartition` unreleased records is paused (no
- *   fetching; other partitions go on) and resumed when it falls to half of that.
+ * - No pause on unreleased records: most of them sit in open windows, and only later records of
+ *   their calls (behind such a pause) would seal them, so that pause deadlocked a backlog
+ *   (issue #13). What the sink holds is bounded by the sink itself: segments in flight by the
+ *   pipeline (it makes accept wait), open windows by the window's budget (docs/lifecycle.md).
+ * - Shutdown: records of a batch the sink did not take (SinkStopping) are forgotten unreleased,
+ *   so the last commit stops before them and the partition's next owner reads them.
  * - Rebalance: on joining, partitions no longer assigned are forgotten (their late releases are
  *   ignored; the new owner re-reads from the last commit). A redelivered record that is still
  *   in flight here is not delivered twice.
@@ -21,6 +25,7 @@
  */
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { ChunkSink, ChunkSource, RawChunk } from '../core/ports.js';
+import { SinkStopping } from '../core/stopping.js';
 import type { ChunkSourceRef } from '../core/types.js';
 import { ConsumerRestarter } from './consumer-restart.js';
 import { OffsetTracker } from './offset-tracker.js';
@@ -38,8 +43,6 @@ export interface KafkaSourceOptions {
   topics: string[];
   /** Read from the earliest offset when the group has no commit. Default true (lose nothing). */
   fromBeginning?: boolean;
-  /** Unreleased records per partition before it is paused. Default 2000. */
-  maxInFlightPerPartition?: number;
   /** How often released offsets are committed, ms. Default 500. */
   commitIntervalMs?: number;
   /** Partitions processed at once (kafkajs partitionsConsumedConcurrently). Default 1. */
@@ -60,7 +63,8 @@ export class KafkaSource implements ChunkSource {
   readonly name = 'kafka';
   private readonly o: Required<Omit<KafkaSourceOptions, 'logger' | 'consumerConfig'>> & Pick<KafkaSourceOptions, 'consumerConfig'> & { logger: SourceLogger };
   private readonly tracker = new OffsetTracker();
-  private readonly paused = new Set<string>();
+  /** "topic/partition" -> whether the last batch read from it ended before the log's end. */
+  private readonly lagging = new Map<string, boolean>();
   private consumer: Consumer | null = null;
   private commitTimer: NodeJS.Timeout | null = null;
   private committing: Promise<void> = Promise.resolve();
@@ -73,10 +77,9 @@ export class KafkaSource implements ChunkSource {
 
   constructor(options: KafkaSourceOptions) {
     this.o = {
-      fromBeginning: true, maxInFlightPerPartition: 2000, commitIntervalMs: 500, partitionsConsumedConcurrently: 1,
+      fromBeginning: true, commitIntervalMs: 500, partitionsConsumedConcurrently: 1,
       drainTimeoutMs: 5000, restartDelayMs: 1000, logger: silent, ...options,
     };
-    if (!(this.o.maxInFlightPerPartition >= 2)) throw new RangeError('maxInFlightPerPartition must be >= 2');
     if (!this.o.topics.length) throw new RangeError('topics must not be empty');
   }
 
@@ -84,10 +87,7 @@ export class KafkaSource implements ChunkSource {
     this.restarter = new ConsumerRestarter({
       delayMs: this.o.restartDelayMs,
       current: () => this.consumer,
-      rebuild: async () => {
-        this.paused.clear(); // pauses belonged to the dead consumer
-        await this.startConsumer(sink);
-      },
+      rebuild: () => this.startConsumer(sink),
       onRestarted: () => {
         this.restarts++;
         this.o.logger.warn({ groupId: this.o.groupId }, 'kafka source consumer restarted after a crash');
@@ -116,7 +116,7 @@ export class KafkaSource implements ChunkSource {
       this.crashed = false;
       this.assignment = e.payload.memberAssignment;
       this.tracker.retain(this.assignment);
-      for (const k of [...this.paused]) if (!this.tracker.partitions().includes(k)) this.paused.delete(k);
+      for (const key of [...this.lagging.keys()]) if (!this.tracker.partitions().includes(key)) this.lagging.delete(key);
       this.o.logger.info({ groupId: this.o.groupId, memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'kafka source joined group');
     });
     await consumer.connect();
@@ -131,14 +131,6 @@ export class KafkaSource implements ChunkSource {
 
   release(refs: ChunkSourceRef[]): void {
     this.tracker.release(refs);
-    for (const r of refs) {
-      const key = `${r.topic}/${r.partition}`;
-      if (this.paused.has(key) && this.tracker.inFlight(r.topic, r.partition) <= this.o.maxInFlightPerPartition / 2) {
-        this.paused.delete(key);
-        this.consumer?.resume([{ topic: r.topic, partitions: [r.partition] }]);
-        this.o.logger.info({ topic: r.topic, partition: r.partition }, 'partition resumed');
-      }
-    }
   }
 
   /** Stops fetching, waits (up to drainTimeoutMs) for in-flight records, commits, leaves the group. */
@@ -158,6 +150,15 @@ export class KafkaSource implements ChunkSource {
     await this.commit();
     this.consumer = null;
     await consumer.disconnect();
+  }
+
+  /**
+   * True while this source reads a partition's backlog: the last batch fetched from it ended
+   * before the log's end. The window holds idle timeouts of that partition's calls meanwhile
+   * (their next chunks are in the backlog, however long reading it takes).
+   */
+  behind(partitionKey: string): boolean {
+    return this.lagging.get(partitionKey) ?? false;
   }
 
   /** Unreleased records of a partition (tests, metrics). */
@@ -186,6 +187,7 @@ export class KafkaSource implements ChunkSource {
     if (!p.batch.messages.length) return;
     // Stale (a rebalance took the partition) or stopping: leave it untracked for the next reader.
     if (this.stopping || !p.isRunning() || p.isStale()) return;
+    this.lagging.set(`${topic}/${partition}`, BigInt(p.batch.highWatermark) - 1n > BigInt(p.batch.lastOffset()));
     const fresh: RawChunk[] = [];
     for (const m of p.batch.messages) {
       const source: ChunkSourceRef = { topic, partition, offset: m.offset };
@@ -195,6 +197,14 @@ export class KafkaSource implements ChunkSource {
     try {
       if (fresh.length) await sink.accept(fresh);
     } catch (err) {
+      if (err instanceof SinkStopping) {
+        // Shutdown: what the sink did not take stays unreleased and uncommitted, for the next
+        // owner; the partition is paused so it is not fetched again meanwhile.
+        this.tracker.forget(err.untaken);
+        this.consumer?.pause([{ topic, partitions: [partition] }]);
+        this.o.logger.info({ topic, partition, untaken: err.untaken.length }, 'sink stopping: rest of the batch left for the next owner');
+        return;
+      }
       // kafkajs retries from the last commit; forget the partition so the retry is delivered
       // (records still in flight then come twice; the window rejects repeats as duplicates).
       this.tracker.drop(topic, partition);
@@ -203,11 +213,6 @@ export class KafkaSource implements ChunkSource {
     }
     p.resolveOffset(p.batch.lastOffset());
     await p.heartbeat();
-    if (this.tracker.inFlight(topic, partition) >= this.o.maxInFlightPerPartition && !this.paused.has(`${topic}/${partition}`)) {
-      this.paused.add(`${topic}/${partition}`);
-      this.consumer?.pause([{ topic, partitions: [partition] }]);
-      this.o.logger.info({ topic, partition, inFlight: this.tracker.inFlight(topic, partition) }, 'partition paused: sink is behind');
-    }
   }
 }
 

@@ -7,8 +7,12 @@
  * Queue: bounded (`capacity`, default 1,024 records). Overflow policy, chosen at construction:
  * - `block` (default): `push` waits until there is room (the producer is slowed to the sink's pace);
  * - `reject`: `push` throws INGEST_OVERLOADED at once (retriable: the producer may retry later).
+ *
+ * A sink that stops (SinkStopping) ends delivery as `stop` does; the records it did not take stay
+ * queued and unreleased (what a Kafka source would leave uncommitted).
  */
 import { AppError } from '../core/errors.js';
+import { SinkStopping } from '../core/stopping.js';
 import type { ChunkSink, ChunkSource, RawChunk } from '../core/ports.js';
 import type { ChunkSourceRef } from '../core/types.js';
 import type { WireRecord } from './encode.js';
@@ -75,10 +79,7 @@ export class MemorySource implements ChunkSource {
 
   /** Stops delivering; waits for the batch in progress; blocked producers get INGEST_OVERLOADED. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    const waiters = this.spaceWaiters;
-    this.spaceWaiters = [];
-    for (const w of waiters) w.reject(new AppError('INGEST_OVERLOADED', { depth: this.queue.length }));
+    this.halt();
     await this.pumping;
   }
 
@@ -117,13 +118,31 @@ export class MemorySource implements ChunkSource {
       try {
         await this.sink.accept(batch);
       } catch (e) {
+        if (e instanceof SinkStopping) {
+          this.tracker.forget(e.untaken);
+          this.take(batch.length - e.untaken.length);
+          this.halt();
+          return;
+        }
         this.o.onError?.(e);
         await new Promise((r) => setTimeout(r, this.o.retryDelayMs));
         continue; // the same batch again: tracking is idempotent for redeliveries
       }
-      this.queue.splice(0, batch.length);
-      const waiters = this.spaceWaiters.splice(0, batch.length);
-      for (const w of waiters) w.resolve();
+      this.take(batch.length);
     }
+  }
+
+  /** Drops the first `n` queued records (delivered) and wakes as many blocked producers. */
+  private take(n: number): void {
+    this.queue.splice(0, n);
+    for (const w of this.spaceWaiters.splice(0, n)) w.resolve();
+  }
+
+  /** No more deliveries; blocked producers get INGEST_OVERLOADED. */
+  private halt(): void {
+    this.stopped = true;
+    const waiters = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const w of waiters) w.reject(new AppError('INGEST_OVERLOADED', { depth: this.queue.length }));
   }
 }

@@ -50,6 +50,19 @@ class PartitionState {
     }
   }
 
+  /**
+   * Un-tracks offsets never handed on (a stopping sink did not take them). They are the newest
+   * tracked, so the commit point can no longer pass them; a redelivery is tracked again.
+   */
+  forget(offsets: ReadonlySet<bigint>): void {
+    const kept = this.pending.slice(this.head).filter((o) => !offsets.has(o));
+    this.pending.length = 0;
+    this.pending.push(...kept);
+    this.head = 0;
+    for (const o of offsets) this.released.delete(o);
+    this.last = kept.length ? kept[kept.length - 1] : (this.next ?? 0n) - 1n;
+  }
+
   /** Binary search: is `offset` tracked and not yet committed past? */
   private isPending(offset: bigint): boolean {
     let lo = this.head;
@@ -94,7 +107,7 @@ export class OffsetTracker {
     for (const r of refs) this.parts.get(this.key(r.topic, r.partition))?.release(BigInt(r.offset));
   }
 
-  /** Tracked-but-unreleased records of a partition (drives pause/resume). */
+  /** Tracked-but-unreleased records of a partition (stop waits for them; tests, metrics). */
   inFlight(topic: string, partition: number): number {
     return this.parts.get(this.key(topic, partition))?.inFlight ?? 0;
   }
@@ -118,6 +131,17 @@ export class OffsetTracker {
       const o = BigInt(p.offset);
       if (s && (s.committed === null || o > s.committed)) s.committed = o;
     }
+  }
+
+  /** Un-tracks records delivered but never handed on (see PartitionState.forget). */
+  forget(refs: readonly ChunkSourceRef[]): void {
+    const by = new Map<string, Set<bigint>>();
+    for (const r of refs) {
+      const k = this.key(r.topic, r.partition);
+      if (!by.has(k)) by.set(k, new Set());
+      by.get(k)!.add(BigInt(r.offset));
+    }
+    for (const [k, offsets] of by) this.parts.get(k)?.forget(offsets);
   }
 
   /** Forgets a partition (revoked in a rebalance): its late releases are then ignored. */

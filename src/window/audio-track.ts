@@ -45,6 +45,19 @@ export class AudioTrack {
     return this.len;
   }
 
+  /** Samples the buffer has room for: the memory it takes (sealed space is reclaimed lazily). */
+  get capacitySamples(): number {
+    return this.buf.length;
+  }
+
+  /** Gives back the room beyond what is held (the window's open budget), keeping 100 ms spare. */
+  trim(): void {
+    const size = this.len + Math.ceil(this.rate / 10);
+    if (size >= this.buf.length) return;
+    this.buf = this.buf.slice(this.off, this.off + size);
+    this.off = 0;
+  }
+
   /**
    * Places a chunk. Returns false (nothing appended) when it starts more than maxGapMs after the
    * end: the caller seals what it has and calls restart(startMs) first.

@@ -38,6 +38,22 @@ export class CallState {
   /** Latest transcript end delivered, ms: drives the watermark of calls with no media at all. */
   maxTextEndMs = -Infinity;
 
+  /** Unsealed samples and records of all channels, as last counted (the window's open budget). */
+  held = { samples: 0, chunks: 0 };
+
+  /** Counts what the channels hold now; returns the change since the last count. */
+  recount(): { samples: number; chunks: number } {
+    let samples = 0;
+    let chunks = 0;
+    for (const ch of this.channels.values()) {
+      samples += ch.heldSamples;
+      chunks += ch.heldChunks;
+    }
+    const delta = { samples: samples - this.held.samples, chunks: chunks - this.held.chunks };
+    this.held = { samples, chunks };
+    return delta;
+  }
+
   /** Max media event time seen - allowed lateness, ms. Media before it is CHUNK_TOO_LATE.
    *  Transcripts lag their audio, so they move it only in a call that sends no media. */
   get watermarkMs(): number {

@@ -70,6 +70,24 @@ export class ChannelTimeline {
     return this.texts.length;
   }
 
+  /** Memory of the unsealed media: the audio buffer's room (the samples it holds and the space
+   *  not reclaimed yet) plus video floats (the window's maxOpenSamples bound). */
+  get heldSamples(): number {
+    let n = this.audio?.capacitySamples ?? 0;
+    for (const v of this.videos) n += v.frames.length;
+    return n;
+  }
+
+  /** Gives back buffer room beyond what is held (after an early seal). */
+  trim(): void {
+    this.audio?.trim();
+  }
+
+  /** Unsealed records held, whose refs wait for a seal (the window's maxOpenChunks bound). */
+  get heldChunks(): number {
+    return this.audioRefs.length + this.texts.length + this.videos.length;
+  }
+
   /** The first chunk fixes the cursor, one lateness before it so slightly earlier media still fits. */
   private start(ms: number): void {
     if (this.cursorMs === null) this.cursorMs = ms - this.o.allowedLatenessMs;
@@ -154,12 +172,14 @@ export class ChannelTimeline {
 
   /**
    * Seals what the horizon allows. `forced`: utterances count as complete and speech as ended
-   * (call end, buffer pressure, discontinuity).
+   * (call end, buffer pressure, discontinuity). `cutAtLimit` (the window's open budget): speech
+   * or an utterance still going on at the horizon is cut there too.
    */
-  seal(horizonMs: number, forced: boolean, nowWallMs: number): SealResult {
+  seal(horizonMs: number, forced: boolean, nowWallMs: number, cutAtLimit = false): SealResult {
     const out: SealResult = { segments: [], released: [] };
     if (this.cursorMs === null) return out;
-    for (let step = this.plan(this.cursorMs, horizonMs, forced); step; step = this.plan(this.cursorMs, horizonMs, forced)) {
+    const plan = () => this.plan(this.cursorMs!, horizonMs, forced, cutAtLimit);
+    for (let step = plan(); step; step = plan()) {
       this.cut(step, nowWallMs, out);
     }
     return out;
@@ -199,7 +219,7 @@ export class ChannelTimeline {
     return open && open.endMs > c + EPS ? { ...open, closed: false } : null;
   }
 
-  private plan(c: number, horizonMs: number, forced: boolean): Step | null {
+  private plan(c: number, horizonMs: number, forced: boolean, cutAtLimit: boolean): Step | null {
     const o = this.o;
     const limit = Math.min(horizonMs, this.dataEndMs);
     if (limit <= c + EPS) return null;
@@ -226,7 +246,7 @@ export class ChannelTimeline {
     if (u && (uStart <= c + EPS || (sp && u.startMs < sp.endMs))) {
       const complete = u.final || forced || horizonMs >= u.endMs + o.utteranceTimeoutMs;
       if (complete && u.endMs <= limit + EPS) return { kind: 'segment', endMs: Math.min(u.endMs, maxEnd) };
-      return maxEnd <= limit ? { kind: 'segment', endMs: maxEnd } : null;
+      return this.cutOpen(c, limit, maxEnd, cutAtLimit);
     }
     const s = sp!;
     const ended = s.closed || forced || horizonMs >= s.endMs;
@@ -234,7 +254,17 @@ export class ChannelTimeline {
       if (s.endMs - c < o.minSegmentMs) return { kind: 'release', endMs: s.endMs };
       return { kind: 'segment', endMs: Math.min(s.endMs, maxEnd) };
     }
-    return maxEnd <= limit ? { kind: 'segment', endMs: maxEnd } : null;
+    return this.cutOpen(c, limit, maxEnd, cutAtLimit);
+  }
+
+  /**
+   * Speech or an utterance still open at the limit: cut at maxSegmentMs when it fits; with
+   * `cutAtLimit` also at the limit, unless that makes less than minSegmentMs (kept for the next
+   * seal rather than released without a segment).
+   */
+  private cutOpen(c: number, limit: number, maxEnd: number, cutAtLimit: boolean): Step | null {
+    if (maxEnd <= limit) return { kind: 'segment', endMs: maxEnd };
+    return cutAtLimit && limit - c >= this.o.minSegmentMs ? { kind: 'segment', endMs: limit } : null;
   }
 
   /** Takes [cursor, step.endMs) off the timeline as a segment or a release. */

@@ -60,6 +60,15 @@ export interface WindowOptions {
   /** Unsealed event time per channel, ms. Policy `force-seal`: when exceeded, the oldest half is
    *  sealed without waiting for the watermark. Default 60000. */
   maxBufferedMs: number;
+  /** Unsealed media held by all open calls of one window together: audio buffer room (samples,
+   *  with the space of sealed ones not reclaimed yet) plus video floats. Policy `seal-largest` (per-call release): when exceeded, the call holding the most is
+   *  sealed up to its watermark (as a late chunk could not land there anyway) without waiting for
+   *  its transcripts, so its chunks are released once scored; late transcripts then revise.
+   *  Default 24,000,000 (25 min of 16 kHz audio, ~96 MB). docs/lifecycle.md: flow control. */
+  maxOpenSamples: number;
+  /** Unsealed records (chunks whose refs wait for a seal) held by all open calls together.
+   *  Policy `seal-largest`, as for maxOpenSamples. Default 200,000. */
+  maxOpenChunks: number;
   /** Audio gaps up to this are filled with silence, ms; a longer jump seals what came before and
    *  starts afresh. Default 5000. */
   maxGapMs: number;
@@ -68,7 +77,9 @@ export interface WindowOptions {
   /** Sealed segments kept per channel for late transcripts. Policy `drop-oldest`. Default 8. */
   historySize: number;
   /** Audio samples plus video floats kept in all histories together. Policy `drop-oldest`
-   *  (globally). Default 9,600,000 (10 min of 16 kHz audio, ~38 MB). */
+   *  (globally). Default 48,000,000 (50 min of 16 kHz audio, ~183 MiB, used only as segments
+   *  are sealed): twice maxOpenSamples, since what the open budget seals early waits here for
+   *  its transcripts (a 1,000-call flood lost 16 late ones at 24,000,000, none at this). */
   historyBudget: number;
   /** How long a closed call still takes late transcripts, ms (wall clock). Default 30000. */
   lateTextGraceMs: number;
@@ -100,10 +111,12 @@ export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
   maxOpenCalls: 10000,
   maxChannelsPerCall: 8,
   maxBufferedMs: 60000,
+  maxOpenSamples: 24_000_000,
+  maxOpenChunks: 200_000,
   maxGapMs: 5000,
   maxPendingText: 256,
   historySize: 8,
-  historyBudget: 16000 * 600,
+  historyBudget: 48_000_000,
   lateTextGraceMs: 30000,
   maxClosedCalls: 10000,
   maxStepsPerChunk: 16,
@@ -118,6 +131,7 @@ export function resolveWindowOptions(input: WindowOptionsInput = {}): WindowOpti
   const positive: (keyof WindowOptions)[] = [
     'sampleRate', 'maxSegmentMs', 'fixedWindowMs', 'maxVideoFrames', 'idleTimeoutMs', 'reorderWindow', 'maxOpenCalls',
     'maxChannelsPerCall', 'maxBufferedMs', 'maxPendingText', 'historySize', 'historyBudget', 'maxClosedCalls', 'utteranceTimeoutMs', 'maxStepsPerChunk',
+    'maxOpenSamples', 'maxOpenChunks',
   ];
   for (const k of positive) {
     const v = o[k];

@@ -3,7 +3,7 @@
  * passed in (`nowWallMs`), so tests are deterministic and the pipeline owns the ticker.
  *
  *   accept(chunk, now) -> events   a chunk: call checks, seq/reorder, lateness, then sealing
- *   tick(now)          -> events   idle timeouts, expiry of closed calls
+ *   tick(now, hold)    -> events   idle timeouts (held while the source reads a backlog), expiry of closed calls
  *   flush(now)         -> events   shutdown: seals every open call (they stay ACTIVE)
  *
  * Events: `segment` (sealed, or a revision), `call` (opened, updated, ended, timed out),
@@ -46,6 +46,8 @@ export class Windower {
    *  are CHUNK_UNKNOWN_CALL instead of opening a ghost call. Bounded by maxClosedCalls. */
   private readonly tombstones = new Set<string>();
   private readonly budget: HistoryBudget;
+  /** Unsealed samples and records of all open calls (sum of their last counts). */
+  private readonly held = { samples: 0, chunks: 0 };
 
   constructor(options: WindowOptionsInput = {}) {
     this.options = resolveWindowOptions(options);
@@ -82,13 +84,20 @@ export class Windower {
     if (error) reject(ev, chunk, error);
     for (const c of deliver) this.deliver(call, c, nowWallMs, ev);
     this.sealCall(call, nowWallMs, ev);
+    this.recount(call);
+    this.enforceOpenBudget(nowWallMs, ev);
     return ev;
   }
 
-  tick(nowWallMs: number): WindowEvent[] {
+  /**
+   * `holdIdle`: the source is reading a backlog of this window's partition, so a call's next
+   * chunks may be in it however long ago its last one was read (replay is slower than real time):
+   * no call is timed out meanwhile; once caught up, one that sent nothing is.
+   */
+  tick(nowWallMs: number, holdIdle = false): WindowEvent[] {
     const ev: WindowEvent[] = [];
     const idle: CallState[] = [];
-    for (const call of this.open.values()) {
+    for (const call of holdIdle ? [] : this.open.values()) {
       if (nowWallMs - call.lastActivityWallMs < this.options.idleTimeoutMs) break; // LRU order
       idle.push(call);
     }
@@ -107,8 +116,8 @@ export class Windower {
   }
 
   /** Counts for metrics and tests. */
-  stats(): { openCalls: number; closedCalls: number; historyHeld: number } {
-    return { openCalls: this.open.size, closedCalls: this.closed.size, historyHeld: this.budget.held };
+  stats(): { openCalls: number; closedCalls: number; historyHeld: number; openSamples: number; openChunks: number } {
+    return { openCalls: this.open.size, closedCalls: this.closed.size, historyHeld: this.budget.held, openSamples: this.held.samples, openChunks: this.held.chunks };
   }
 
   /** The public state of an open or recently closed call. */
@@ -237,6 +246,40 @@ export class Windower {
     }
   }
 
+  private recount(call: CallState): void {
+    const d = call.recount();
+    this.held.samples += d.samples;
+    this.held.chunks += d.chunks;
+  }
+
+  /**
+   * Policy seal-largest (maxOpenSamples, maxOpenChunks): while open calls together hold more,
+   * the call holding the most is sealed up to its watermark, where no later chunk may land,
+   * without waiting for transcripts (late ones revise), so its records are released once scored;
+   * its audio buffers then give back their spare room (samples count as buffer room held).
+   * A call with nothing sealable is passed over: what no seal may take from a channel is its
+   * allowed lateness, plus less than minSegmentMs (not cut off alone), plus one chunk.
+   */
+  private enforceOpenBudget(now: number, ev: WindowEvent[]): void {
+    const o = this.options;
+    const passed = new Set<CallState>();
+    while (this.held.samples > o.maxOpenSamples || this.held.chunks > o.maxOpenChunks) {
+      const by: 'samples' | 'chunks' = this.held.samples > o.maxOpenSamples ? 'samples' : 'chunks';
+      let largest: CallState | null = null;
+      for (const c of this.open.values()) {
+        if (!passed.has(c) && c.held[by] > (largest?.held[by] ?? 0)) largest = c;
+      }
+      if (!largest) return;
+      const before = largest.held[by];
+      for (const ch of largest.channels.values()) {
+        this.emit(largest, ch.seal(largest.watermarkMs, false, now, true), ev);
+        ch.trim();
+      }
+      this.recount(largest);
+      if (largest.held[by] >= before) passed.add(largest);
+    }
+  }
+
   private emit(call: CallState, r: SealResult, ev: WindowEvent[]): void {
     for (const segment of r.segments) ev.push({ type: 'segment', segment });
     call.info.segmentCount += r.segments.length;
@@ -253,6 +296,7 @@ export class Windower {
   private closeCall(call: CallState, status: CallInfo['status'], now: number, ev: WindowEvent[], error?: AppError): void {
     for (const s of call.streams.values()) for (const c of s.flush()) this.deliver(call, c, now, ev);
     for (const ch of call.channels.values()) this.emit(call, ch.close(now), ev);
+    this.recount(call);
     call.info.status = status;
     ev.push(error ? { type: 'call', call: call.snapshot(), error } : { type: 'call', call: call.snapshot() });
     const key = callKey(call.info.tenant, call.info.callId);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../src/core/errors.js';
+import { SinkStopping } from '../../src/core/stopping.js';
 import type { MediaChunk } from '../../src/core/types.js';
 import { DLQ_HEADERS, MemoryDeadLetterSink, MemorySource, createDecoder, createIngest } from '../../src/ingest/index.js';
 import { H, rawAudio, rawControl, rawText, rawVideo, withHeaders, withValue } from '../support/chunks.js';
@@ -76,4 +77,49 @@ test('a dead-letter sink that stays down fails the batch without releasing the r
   // dead_letters_total counts only letters written (onDeadLettered); the failures are apart.
   assert.deepEqual(written, []);
   assert.equal(failures, 3);
+});
+
+test('shutdown: once forward says the sink is stopping, the rest of the batch is neither dead-lettered nor released (issue #13)', async () => {
+  // Before, a pipeline that was draining threw INTERNAL for each later record of the batch in
+  // flight, and ingest dead-lettered and released every one: the next owner never saw them.
+  const source = new MemorySource();
+  const dlq = new MemoryDeadLetterSink();
+  let stopping = false;
+  const forwarded: MediaChunk[] = [];
+  const ingest = createIngest({
+    source, deadLetters: dlq, decode: createDecoder({ videoFeatureDim: 24 }),
+    forward: (c) => {
+      if (stopping) throw new SinkStopping();
+      forwarded.push(c);
+      if (forwarded.length === 2) stopping = true;
+    },
+  });
+  const batch = [rawControl('call_start', { callId: 'c' }), rawAudio({ callId: 'c', seq: 0 }), rawAudio({ callId: 'c', seq: 1 }), rawAudio({ callId: 'c', seq: 2 })]
+    .map((r, i) => ({ ...r, source: { topic: 't', partition: 0, offset: String(i) } }));
+  await assert.rejects(ingest.accept(batch), (e: unknown) => {
+    assert.ok(e instanceof SinkStopping);
+    assert.deepEqual(e.untaken.map((r) => r.offset), ['2', '3']);
+    return true;
+  });
+  assert.equal(forwarded.length, 2);
+  assert.deepEqual(dlq.records(), [], 'nothing dead-lettered');
+  assert.equal(ingest.rejectedByCode.size, 0);
+});
+
+test('shutdown over the in-process source: untaken records stay queued and unreleased', async () => {
+  const source = new MemorySource({ maxBatch: 10 });
+  let taken = 0;
+  const ingest = createIngest({
+    source, deadLetters: new MemoryDeadLetterSink(), decode: createDecoder({ videoFeatureDim: 24 }),
+    forward: () => {
+      if (taken === 3) throw new SinkStopping();
+      taken++;
+    },
+  });
+  for (let i = 0; i < 5; i++) await source.push(rawAudio({ callId: 'm', seq: i }));
+  await source.start(ingest);
+  while (taken < 3) await tick();
+  await source.stop();
+  assert.equal(source.depth, 2, 'the 2 untaken records are still queued');
+  assert.equal(source.inFlight, 3, 'the 3 taken ones wait for their release; the others are not tracked');
 });

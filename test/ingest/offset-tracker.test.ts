@@ -78,3 +78,15 @@ test('property: the commit point is always one past the longest released prefix'
     { numRuns: 200 },
   );
 });
+
+test('forget: records a stopping sink did not take hold the commit point back and can be tracked again', () => {
+  const t = new OffsetTracker();
+  for (let o = 0; o < 6; o++) t.track(ref(o));
+  t.release([ref(0), ref(1), ref(2)]);
+  t.forget([ref(3), ref(4), ref(5)]);
+  assert.equal(t.inFlight('test', 0), 0, 'nothing left to wait for');
+  assert.deepEqual(t.committable(), [{ topic: 'test', partition: 0, offset: '3' }], 'the commit stops before the untaken');
+  t.release([ref(4)]);
+  assert.deepEqual(t.committable(), [{ topic: 'test', partition: 0, offset: '3' }], 'a forgotten offset is not released');
+  assert.equal(t.track(ref(3)), true, 'a redelivery is tracked again');
+});
