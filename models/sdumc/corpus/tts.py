@@ -11,11 +11,11 @@ makes it and in whatever order.
 from __future__ import annotations
 
 import ctypes
-import os
 
 import numpy as np
 
 from .errors import CorpusError
+from .forked import synth_in_child
 
 ESPEAK_RATE = 22050
 """espeak-ng's output sample rate, Hz."""
@@ -93,24 +93,4 @@ class Espeak:
     def synth(self, text: str, voice: str, pitch: int, rng: int, rate: int) -> np.ndarray:
         """int16 PCM at 22050 Hz of `text` spoken by `voice` ("en-us+f3") with espeak-ng's
         pitch (0..100, base 50), pitch range (0..100, 50 normal) and rate (words/min)."""
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: speak, send bytes (or an error line), exit without cleanup
-            os.close(r)
-            code = 0
-            try:
-                out = b"OK" + self._speak(text, voice, pitch, rng, rate).tobytes()
-            except BaseException as e:  # noqa: BLE001 - must reach _exit
-                out, code = b"ER" + str(e).encode(), 1
-            try:
-                with os.fdopen(w, "wb") as f:
-                    f.write(out)
-            finally:
-                os._exit(code)
-        os.close(w)
-        with os.fdopen(r, "rb") as f:
-            data = f.read()
-        os.waitpid(pid, 0)
-        if data[:2] != b"OK":
-            raise CorpusError(data[2:].decode(errors="replace") or "espeak-ng child died")
-        return np.frombuffer(data[2:], dtype=np.int16)
+        return synth_in_child(lambda: self._speak(text, voice, pitch, rng, rate), "espeak-ng")

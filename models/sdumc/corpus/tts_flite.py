@@ -18,11 +18,11 @@ rendering byte-identical to a corpus made without Flite.
 from __future__ import annotations
 
 import ctypes
-import os
 
 import numpy as np
 
 from .errors import CorpusError
+from .forked import synth_in_child
 
 FLITE_RATE = 16000
 """Output sample rate of the voices used (kal16, awb, slt), Hz."""
@@ -127,25 +127,8 @@ class Flite:
               stretch: float) -> np.ndarray:
         """int16 PCM at 16 kHz of `text` spoken by flite `voice` ("slt") with F0 mean and SD
         (Hz) as intonation targets and durations multiplied by `stretch`."""
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: seed rand(), speak, send bytes (or an error line), exit
-            os.close(r)
-            code = 0
-            try:
-                self._libc.srand(RAND_SEED)
-                out = b"OK" + self._speak(text, voice, f0_mean, f0_sd, stretch).tobytes()
-            except BaseException as e:  # noqa: BLE001 - must reach _exit
-                out, code = b"ER" + str(e).encode(), 1
-            try:
-                with os.fdopen(w, "wb") as f:
-                    f.write(out)
-            finally:
-                os._exit(code)
-        os.close(w)
-        with os.fdopen(r, "rb") as f:
-            data = f.read()
-        os.waitpid(pid, 0)
-        if data[:2] != b"OK":
-            raise CorpusError(data[2:].decode(errors="replace") or "flite child died")
-        return np.frombuffer(data[2:], dtype=np.int16)
+        def speak() -> np.ndarray:  # in the child: seed rand() first, so every utterance starts equal
+            self._libc.srand(RAND_SEED)
+            return self._speak(text, voice, f0_mean, f0_sd, stretch)
+
+        return synth_in_child(speak, "flite")
