@@ -124,7 +124,11 @@ def test_export_rebuilds_graphs_whose_float_version_matches_torch(tmp_path, torc
     got = transcribe_onnx(enc, dec, audio, ex.decode_rules(), clip["minContextSeconds"])
     want = transcribe_torch(torch_model, audio, ex.decode_rules(), clip["minContextSeconds"])
     assert got.tokens == want.tokens
-    assert np.abs(got.states - want.states).max() < 1e-4
+    # float32 both, but torch and onnxruntime order their sums differently (fused attention,
+    # layer norm, GELU), and the threads' split of a sum varies with load: a fresh-clone CI run saw
+    # 1.9e-4 where this test had asked < 1e-4 absolute. Bound relative to the states' scale.
+    scale = float(np.abs(want.states).max())
+    assert np.abs(got.states - want.states).max() < 5e-5 * scale
     # the encoder runs on any context up to 30 s (the positional embedding is sliced)
     states, ck, _ = enc.run(None, {"mel": np.zeros((1, 80, 3000), np.float32)})
     assert states.shape == (1, 1500, 384) and ck.shape == (4, 1, 6, 1500, 64)
