@@ -69,7 +69,7 @@ export interface AppOverrides {
 
 export async function createApp(config: AppConfig, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
   const metrics = createMetrics({ defaults: true });
-  const scorer = createOnnxScorer({ modelDir: config.modelDir ?? undefined, providers: config.providers, workers: config.scorerWorkers });
+  const scorer = createOnnxScorer({ modelDir: config.modelDir ?? undefined, providers: config.providers, workers: config.scorerWorkers, speech: config.speech });
   const store = overrides.store ?? (config.pgUrl ? new PostgresScoreStore({ url: config.pgUrl }) : new SqliteScoreStore({ path: config.dbPath }));
   const storeLabel = overrides.store ? 'custom' : config.pgUrl ? 'postgresql' : `sqlite: ${config.dbPath}`;
   const hub = new ScoreHub();

@@ -206,6 +206,8 @@ export class Pipeline {
     }
     const result = await this.retryStore(() => this.o.store.putScore(score), segment.sources[0]);
     this.o.metrics.segmentsScored.inc({ text: score.modalities.text, result });
+    if (output.textSource === 'RECOGNISED') this.o.metrics.speechRoute.inc({ outcome: 'recognised' });
+    else if (output.speechFallback) this.o.metrics.speechRoute.inc({ outcome: output.speechFallback });
     this.o.metrics.scoreLatency.observe((this.o.now() - segment.sealedAtWallMs) / 1000);
     this.o.metrics.pipelineLatency.observe((this.o.now() - t0) / 1000);
     if (result === 'inserted') {
