@@ -6,6 +6,9 @@ test (test/integration/heldout-voice.test.ts) with the transcript withheld.
 
   .venv/bin/python scripts/make-heldout-voice-fixture.py        # from the repository root
 
+For a larger measurement set outside the repository (not committed):
+  HELDOUT_OUT=/tmp/hv HELDOUT_CALLS=20 .venv/bin/python scripts/make-heldout-voice-fixture.py
+
 Deterministic: the sentences are chosen by sha1 of their ids, the voices cycle in a fixed order
 and the noise is seeded, so the same Flite build writes the same files.
 """
@@ -27,10 +30,10 @@ from sdumc.corpus.channel import telephone  # noqa: E402
 from sdumc.corpus.sources import load_items  # noqa: E402
 
 DATA = os.environ.get("DATA_DIR_SHARED", os.path.join(ROOT, "..", "..", "shared", "data"))
-OUT = os.path.join(ROOT, "fixtures", "heldout-voice")
+OUT = os.environ.get("HELDOUT_OUT", os.path.join(ROOT, "fixtures", "heldout-voice"))
 VOICES = ("slt", "rms", "awb")
 """Flite's CMU ARCTIC voices (16 kHz); one per call, in turn."""
-CALLS = 4
+CALLS = int(os.environ.get("HELDOUT_CALLS", "8"))
 PER_CALL = 8
 WORDS = (4, 14)
 """Sentence length in words: short enough for ~1-5 s of speech."""
@@ -47,11 +50,12 @@ def pick(items):
     out = []
     vader = sorted((i for i in test if i.source == "vader"), key=key)
     bins = [(-3.1, -1.5), (-1.5, -0.5), (-0.5, 0.5), (0.5, 1.5), (1.5, 3.1)]
+    per = -(-CALLS * PER_CALL // 8)   # 8 per group for the 64 sentences of the fixture
     for lo, hi in bins:
-        out += [i for i in vader if lo <= i.valence < hi][:4]
+        out += [i for i in vader if lo <= i.valence < hi][:per]
     meld = sorted((i for i in test if i.source == "meld"), key=key)
     for label in ("negative", "neutral", "positive"):
-        out += [i for i in meld if i.label3 == label][:4]
+        out += [i for i in meld if i.label3 == label][:per]
     out.sort(key=key)
     return out[: CALLS * PER_CALL]
 
