@@ -11,7 +11,14 @@
  * ingest's resampler; scored one at a time, so the main thread idles and the process CPU time
  * (user + system, all threads) is the worker's.
  *
- *   node --import tsx bench/speech-serve.ts [--reps 2]
+ * Then --sustain: N text-missing channels talking all the time in real time (each sends its
+ * next sentence when the previous one's audio has played out; starts staggered), for
+ * --seconds, through the served defaults (queue 8, deadline 2000 ms): how many segments were
+ * recognised and how many shed to the simulated route, and the score latency. A core sustains N
+ * when nothing is shed.
+ *
+ *   node --import tsx bench/speech-serve.ts [--reps 2] [--sustain 8,12,16,20] [--seconds 40]
+ * (--reps 0: the sustain runs only)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -24,7 +31,7 @@ import { createOnnxScorer } from '../src/score/onnx-scorer.js';
 
 const REPO = new URL('../', import.meta.url).pathname;
 const FIXTURES = join(REPO, 'fixtures', 'heldout-voice');
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '2' } } });
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '2' }, sustain: { type: 'string', default: '' }, seconds: { type: 'string', default: '40' } } });
 const REPS = Number(values.reps);
 
 interface Sentence { audio: Float32Array; text: string }
@@ -87,13 +94,54 @@ async function measure(route: 'recognised' | 'simulated' | 'transcript', data: S
   }
 }
 
+/** N channels in real time for `seconds`: outcomes and latency (submit -> score) p50/p95/max. */
+async function sustain(n: number, data: Sentence[], seconds: number): Promise<string> {
+  const scorer = createOnnxScorer({
+    modelDir: resolveModelDir(process.env, REPO), providers: ['cpu'], workers: 1, intraOpThreads: 1,
+    speech: { modelDir: join(REPO, 'models', 'speech-whisper-tiny-en'), maxQueue: 8, deadlineMs: 2000 },
+  });
+  await scorer.start();
+  const outcomes = new Map<string, number>();
+  const latencies: number[] = [];
+  const c0 = cpuMs();
+  const end = performance.now() + seconds * 1000;
+  const channel = async (ch: number): Promise<void> => {
+    await new Promise((r) => setTimeout(r, (ch * 4000) / n)); // staggered starts over one sentence
+    const pending: Promise<void>[] = [];
+    for (let k = ch * 7; performance.now() < end; k++) {
+      const s = data[k % data.length];
+      const t0 = performance.now();
+      pending.push(scorer.score(segment(s, null, k)).then((o) => {
+        const key = o.speechFallback ?? 'recognised';
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+        latencies.push(performance.now() - t0);
+      }));
+      await new Promise((r) => setTimeout(r, (s.audio.length / 16000) * 1000));
+    }
+    await Promise.all(pending);
+  };
+  await Promise.all(Array.from({ length: n }, (_, ch) => channel(ch)));
+  const cpuShare = (cpuMs() - c0) / (seconds * 1000);
+  await scorer.stop();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(0);
+  return `| ${n} | ${[...outcomes].map(([k, v]) => `${k} ${v}`).join(', ')} | ${q(0.5)} / ${q(0.95)} / ${q(1)} | ${cpuShare.toFixed(2)} |`;
+}
+
 const data = sentences();
 const seconds = data.reduce((a, s) => a + s.audio.length / 16000, 0);
 console.log(`speech-serve: ${data.length} segments, ${(seconds / data.length).toFixed(2)} s mean (${seconds.toFixed(1)} audio-s), reps ${REPS}; ${cpus().length} cores (${cpus()[0].model}), load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log('| route | core-ms per audio-s | of which recogniser (worker wall ms per audio-s) | wall ms per segment | channels per core (1000 / core-ms) | text sources |');
 console.log('|---|---|---|---|---|---|');
-for (const route of ['recognised', 'simulated', 'transcript'] as const) {
+for (const route of REPS > 0 ? (['recognised', 'simulated', 'transcript'] as const) : []) {
   const m = await measure(route, data);
   console.log(`| ${route} | ${m.coreMsPerS.toFixed(1)} | ${m.speechMsPerS.toFixed(1)} | ${m.wallMsPerSegment.toFixed(0)} | ${(1000 / m.coreMsPerS).toFixed(1)} | ${m.sources} |`);
 }
 console.log(`after: load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+if (values.sustain) {
+  console.log(`\nsustain ${values.seconds} s, queue 8, deadline 2000 ms; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log('| channels | outcomes | latency p50 / p95 / max ms | process CPU (cores) |');
+  console.log('|---|---|---|---|');
+  for (const n of values.sustain.split(',').map(Number)) console.log(await sustain(n, data, Number(values.seconds)));
+  console.log(`after: load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+}

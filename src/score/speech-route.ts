@@ -99,18 +99,18 @@ export class SpeechRoute {
       return simulated('error');
     }
     const ms = performance.now() - t0;
-    this.learn(ms, seconds);
+    this.learn(ms, seconds); // seconds >= 2 (costSeconds)
     if (text.trim().length === 0) return { ...simulated('no_words'), speechMs: ms };
     return { source: 'RECOGNISED', recognisedText: text, fallback: null, speechMs: ms };
   }
 
   /**
-   * Updates the cost estimate: up at once to a slower observation, down slowly (a tenth of the
-   * gap), so a deadline is judged on a pessimistic cost.
+   * Updates the cost estimate: up by half the gap to a slower observation, down by a tenth to a
+   * faster one, so it leans pessimistic without one looping decode (2-3x the usual cost,
+   * docs/benchmarks.md) shedding the segments behind it for long.
    */
   private learn(ms: number, seconds: number): void {
-    if (seconds <= 0) return;
     const rate = ms / seconds;
-    this.msPerAudioS = rate > this.msPerAudioS ? rate : this.msPerAudioS + (rate - this.msPerAudioS) / 10;
+    this.msPerAudioS += (rate - this.msPerAudioS) / (rate > this.msPerAudioS ? 2 : 10);
   }
 }
