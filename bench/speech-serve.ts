@@ -14,8 +14,9 @@
  * Then --sustain: N text-missing channels talking all the time in real time (each sends its
  * next sentence when the previous one's audio has played out; starts staggered), for
  * --seconds, through the served defaults (queue 8, deadline 2000 ms): how many segments were
- * recognised and how many shed to the simulated route, and the score latency. A core sustains N
- * when nothing is shed.
+ * recognised and how many shed to the simulated route, and the score latency; beside them 4
+ * channels whose segments carry their transcript, and their latency. A core sustains N when
+ * nothing is shed.
  *
  *   node --import tsx bench/speech-serve.ts [--reps 2] [--sustain 8,12,16,20] [--seconds 40]
  * (--reps 0: the sustain runs only)
@@ -33,6 +34,8 @@ const REPO = new URL('../', import.meta.url).pathname;
 const FIXTURES = join(REPO, 'fixtures', 'heldout-voice');
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '2' }, sustain: { type: 'string', default: '' }, seconds: { type: 'string', default: '40' } } });
 const REPS = Number(values.reps);
+/** Channels that send their transcript too, beside the N text-missing ones of --sustain. */
+const TRANSCRIPT_CHANNELS = 4;
 
 interface Sentence { audio: Float32Array; text: string }
 
@@ -103,15 +106,21 @@ async function sustain(n: number, data: Sentence[], seconds: number): Promise<st
   await scorer.start();
   const outcomes = new Map<string, number>();
   const latencies: number[] = [];
+  /** Latency of segments that carry their transcript, sent by TRANSCRIPT_CHANNELS more channels. */
+  const withText: number[] = [];
   const c0 = cpuMs();
   const end = performance.now() + seconds * 1000;
-  const channel = async (ch: number): Promise<void> => {
+  const channel = async (ch: number, transcript: boolean): Promise<void> => {
     await new Promise((r) => setTimeout(r, (ch * 4000) / n)); // staggered starts over one sentence
     const pending: Promise<void>[] = [];
     for (let k = ch * 7; performance.now() < end; k++) {
       const s = data[k % data.length];
       const t0 = performance.now();
-      pending.push(scorer.score(segment(s, null, k)).then((o) => {
+      pending.push(scorer.score(segment(s, transcript ? s.text : null, k)).then((o) => {
+        if (transcript) {
+          withText.push(performance.now() - t0);
+          return;
+        }
         const key = o.speechFallback ?? 'recognised';
         outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
         latencies.push(performance.now() - t0);
@@ -120,12 +129,12 @@ async function sustain(n: number, data: Sentence[], seconds: number): Promise<st
     }
     await Promise.all(pending);
   };
-  await Promise.all(Array.from({ length: n }, (_, ch) => channel(ch)));
+  await Promise.all([...Array.from({ length: n }, (_, ch) => channel(ch, false)), ...Array.from({ length: TRANSCRIPT_CHANNELS }, (_, ch) => channel(ch, true))]);
   const cpuShare = (cpuMs() - c0) / (seconds * 1000);
   await scorer.stop();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(0);
-  return `| ${n} | ${[...outcomes].map(([k, v]) => `${k} ${v}`).join(', ')} | ${q(0.5)} / ${q(0.95)} / ${q(1)} | ${cpuShare.toFixed(2)} |`;
+  const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))].toFixed(0);
+  const qs = (xs: number[]) => `${q(xs, 0.5)} / ${q(xs, 0.95)} / ${q(xs, 1)}`;
+  return `| ${n} | ${[...outcomes].map(([k, v]) => `${k} ${v}`).join(', ')} | ${qs(latencies)} | ${qs(withText)} | ${cpuShare.toFixed(2)} |`;
 }
 
 const data = sentences();
@@ -140,8 +149,8 @@ for (const route of REPS > 0 ? (['recognised', 'simulated', 'transcript'] as con
 console.log(`after: load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 if (values.sustain) {
   console.log(`\nsustain ${values.seconds} s, queue 8, deadline 2000 ms; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log('| channels | outcomes | latency p50 / p95 / max ms | process CPU (cores) |');
-  console.log('|---|---|---|---|');
+  console.log(`| channels | outcomes | latency p50 / p95 / max ms | latency with transcript (${TRANSCRIPT_CHANNELS} more channels) | process CPU (cores) |`);
+  console.log('|---|---|---|---|---|');
   for (const n of values.sustain.split(',').map(Number)) console.log(await sustain(n, data, Number(values.seconds)));
   console.log(`after: load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 }

@@ -69,6 +69,12 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
   let manifest: ModelManifest | null = null;
   let pool: WorkerPool | null = null;
   let batcher: Batcher<RoutedInput, ModelOutput> | null = null;
+  /**
+   * Segments with a speech ticket queue apart, one per batch: the worker recognises a batch's
+   * rows one after another, so a segment that carries its transcript never waits behind more
+   * than the one recognition running (a shared batch would make it wait for all of them).
+   */
+  let speechBatcher: Batcher<RoutedInput, ModelOutput> | null = null;
   const speech = options.speech ?? null;
   if (speech && (!Number.isInteger(speech.maxQueue) || speech.maxQueue < 1 || !Number.isInteger(speech.deadlineMs) || speech.deadlineMs < 1)) {
     throw new AppError('BAD_REQUEST', { reason: `speech maxQueue ${speech.maxQueue} and deadlineMs ${speech.deadlineMs} must be integers >= 1` });
@@ -97,14 +103,22 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
         onResult: options.onResult,
       });
       const p = pool;
-      const b = new Batcher<RoutedInput, ModelOutput>(options, async (segs) => toOutputs(await p.run(segs), segs.length), () => p.idle() > 0);
-      p.onIdle = () => b.kick();
+      const dispatch = async (segs: RoutedInput[]) => toOutputs(await p.run(segs), segs.length);
+      const b = new Batcher<RoutedInput, ModelOutput>(options, dispatch, () => p.idle() > 0);
+      const sb = new Batcher<RoutedInput, ModelOutput>({ maxBatch: 1, maxWaitMs: 0, maxQueue: options.maxQueue }, dispatch, () => p.idle() > 0);
+      // Transcript and simulated rows first: they cost milliseconds, a recognition hundreds.
+      p.onIdle = () => {
+        b.kick();
+        sb.kick();
+      };
       p.onDead = (e) => {
         dead = e;
         b.failQueued(e);
+        sb.failQueued(e);
       };
       await p.start();
       batcher = b;
+      speechBatcher = sb;
       state = 'started';
     },
     info(): ScorerInfo {
@@ -116,7 +130,7 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
       };
     },
     score(segment: Segment): Promise<ModelOutput> {
-      if (state !== 'started' || !batcher || !manifest) return Promise.reject(new AppError('SCORER_FAILED', { reason: `scorer is ${state}` }));
+      if (state !== 'started' || !batcher || !speechBatcher || !manifest) return Promise.reject(new AppError('SCORER_FAILED', { reason: `scorer is ${state}` }));
       if (dead) return Promise.reject(dead);
       try {
         validateSegment(segment, manifest);
@@ -129,7 +143,7 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
       if (!speech) return batcher.submit({ ...input, speech: { fallback: 'disabled' } });
       if (speechHeld >= speech.maxQueue) return batcher.submit({ ...input, speech: { fallback: 'queue_full' } });
       speechHeld++;
-      const out = batcher.submit({ ...input, speech: { ticket: { deadlineWallMs: Date.now() + speech.deadlineMs } } });
+      const out = speechBatcher.submit({ ...input, speech: { ticket: { deadlineWallMs: Date.now() + speech.deadlineMs } } });
       void out.then(release, release);
       return out;
     },
@@ -141,12 +155,12 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
       return manifest;
     },
     queueDepth() {
-      return batcher?.depth() ?? 0;
+      return (batcher?.depth() ?? 0) + (speechBatcher?.depth() ?? 0);
     },
     async stop() {
       if (state === 'stopped') return;
       state = 'stopped';
-      await batcher?.close();
+      await Promise.all([batcher?.close(), speechBatcher?.close()]);
       await pool?.stop();
     },
   };

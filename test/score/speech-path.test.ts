@@ -72,6 +72,21 @@ test('queue bound: with maxQueue 1, segments arriving while one holds the ticket
   assert.equal((await ctx.scorer.score(ctx.seg({ index: 3 }))).textSource, 'RECOGNISED');
 });
 
+test('a segment with its transcript does not wait behind queued recognitions', async (t) => {
+  const ctx = await scorerWith(t, { modelDir: SPEECH_DIR, maxQueue: 8, deadlineMs: 60_000 });
+  if (!ctx) return;
+  const order: string[] = [];
+  const track = (name: string, p: Promise<unknown>) => p.then(() => order.push(name));
+  // One worker: the first recognition starts at once; the other two and the transcript segment wait.
+  await Promise.all([
+    track('speech-1', ctx.scorer.score(ctx.seg({ index: 1 }))),
+    track('speech-2', ctx.scorer.score(ctx.seg({ index: 2 }))),
+    track('speech-3', ctx.scorer.score(ctx.seg({ index: 3 }))),
+    track('transcript', ctx.scorer.score(ctx.seg({ index: 4, text: 'thank you, that solved it' }))),
+  ]);
+  assert.deepEqual(order, ['speech-1', 'transcript', 'speech-2', 'speech-3']);
+});
+
 test('deadline: a segment whose words cannot be ready in time is simulated (deadline)', async (t) => {
   // 1 ms: the worker's cost estimate (>= 2 s of audio at ~110 ms per audio-second) always exceeds it.
   const ctx = await scorerWith(t, { modelDir: SPEECH_DIR, maxQueue: 4, deadlineMs: 1 });
