@@ -29,6 +29,9 @@ export function buildScore(segment: Segment, output: ModelOutput, info: ScorerIn
     modalities,
     modalityWeights: output.modalityWeights,
     text: modalities.text === 'PRESENT' ? segment.text : null,
+    // modalities.text stays SIMULATED for recognised words: the platform sent no transcript.
+    textSource: output.textSource,
+    recognisedText: output.textSource === 'RECOGNISED' ? output.recognisedText : null,
     modelVersion: info.modelVersion,
     executionProvider: info.executionProvider,
     scoredAt: at.toISOString(),

@@ -6,11 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadAuthConfig, type AuthConfig } from '../auth/config.js';
 import { loadQueryLimits, type QueryLimits } from '../graphql/limits.js';
 import { type ConnectionLimits, loadConnectionLimits } from '../graphql/connection-limits.js';
 import { loadOriginPolicy, type OriginPolicy } from '../graphql/origin.js';
+import { repoRoot } from './paths.js';
 
 export interface AppConfig {
   /** HTTP + WebSocket port (PORT, default 4000; 0 picks a free one). */
@@ -62,6 +63,14 @@ export interface AppConfig {
   providers: string[];
   /** Scoring worker threads (SCORER_WORKERS, default 1: this product targets 2-core boxes). */
   scorerWorkers: number;
+  /**
+   * The speech path (src/score/speech-route.ts): words recognised from a text-missing segment's
+   * audio, read by the text encoder. SCORER_SPEECH on/off (default on); SCORER_SPEECH_QUEUE
+   * segments queued for or in recognition at once (default 8); SCORER_SPEECH_DEADLINE_MS from a
+   * segment reaching the scorer to its words (default 2000); beyond either the segment is scored
+   * on simulated text. SPEECH_MODEL_DIR (default models/speech-whisper-tiny-en). Null when off.
+   */
+  speech: { modelDir: string; maxQueue: number; deadlineMs: number } | null;
   /** Stream synthetic demo calls from fixtures/calls (DEMO, default on when Kafka is off). */
   demo: boolean;
   /** Concurrent demo calls (DEMO_CALLS, default 3). */
@@ -168,6 +177,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     modelDir: env.MODEL_DIR ? resolve(env.MODEL_DIR) : null,
     providers,
     scorerWorkers: intVar(env, 'SCORER_WORKERS', 1, 1, 64),
+    speech: boolVar(env, 'SCORER_SPEECH', true)
+      ? {
+        modelDir: resolve(env.SPEECH_MODEL_DIR || join(repoRoot(), 'models', 'speech-whisper-tiny-en')),
+        maxQueue: intVar(env, 'SCORER_SPEECH_QUEUE', 8, 1, 10_000),
+        deadlineMs: intVar(env, 'SCORER_SPEECH_DEADLINE_MS', 2000, 1, 600_000),
+      }
+      : null,
     demo: boolVar(env, 'DEMO', kafkaBrokers === null),
     demoCalls: intVar(env, 'DEMO_CALLS', 3, 1, 1000),
     demoVideo: boolVar(env, 'DEMO_VIDEO', false),

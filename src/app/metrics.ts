@@ -24,6 +24,8 @@ export interface PipelineMetrics {
   storeErrors: Counter<'code'>;
   /** Store writes refused by ownership fencing (STORE_FENCED), by what was written: score | call. */
   writesFenced: Counter<'what'>;
+  /** Text-missing segments with audio, by what the speech path did (recognised, or why not). */
+  speechRoute: Counter<'outcome'>;
   /** Seconds from a segment being sealed to its score stored. */
   scoreLatency: Histogram;
   /** Seconds spent scoring + storing one segment (excludes queueing behind its call). */
@@ -48,6 +50,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}): PipelineMetric
     chunksSkipped: new Counter({ name: 'chunks_skipped_total', help: 'Chunks skipped at hand-over (already scored by the previous owner), by reason', labelNames: ['reason'], registers: r }),
     segmentsFailed: new Counter({ name: 'segments_failed_total', help: 'Segments given up after scoring errors, by code', labelNames: ['code'], registers: r }),
     writesFenced: new Counter({ name: 'store_writes_fenced_total', help: 'Store writes refused because another instance owns the partition now (STORE_FENCED), by what', labelNames: ['what'], registers: r }),
+    speechRoute: new Counter({ name: 'speech_route_total', help: 'Text-missing segments with audio, by speech-path outcome: recognised, or the fallback to simulated text (disabled, queue_full, deadline, no_words, error)', labelNames: ['outcome'], registers: r }),
     storeErrors: new Counter({ name: 'store_errors_total', help: 'Store operations that failed (and were retried), by code', labelNames: ['code'], registers: r }),
     scoreLatency: new Histogram({ name: 'segment_seal_to_store_seconds', help: 'Seconds from segment sealed to score stored', buckets: LATENCY_BUCKETS, registers: r }),
     pipelineLatency: new Histogram({ name: 'segment_score_store_seconds', help: 'Seconds scoring and storing one segment', buckets: LATENCY_BUCKETS, registers: r }),

@@ -313,6 +313,8 @@ export class Pipeline {
       throw e;
     }
     this.o.metrics.segmentsScored.inc({ text: score.modalities.text, result });
+    if (output.textSource === 'RECOGNISED') this.o.metrics.speechRoute.inc({ outcome: 'recognised' });
+    else if (output.speechFallback) this.o.metrics.speechRoute.inc({ outcome: output.speechFallback });
     this.o.metrics.scoreLatency.observe((this.windowNow() - segment.sealedAtWallMs) / 1000);
     this.o.metrics.pipelineLatency.observe((this.o.now() - t0) / 1000);
     if (result === 'inserted') {

@@ -20,6 +20,21 @@ export interface ModalityFlags {
   video: ModalityState;
 }
 
+/**
+ * Where the words a score's text modality rests on came from:
+ * - PLATFORM: the call platform's transcript (modalities.text PRESENT);
+ * - RECOGNISED: no transcript had arrived, so the speech recogniser turned the segment's audio
+ *   into words here and the real text encoder read them (modalities.text SIMULATED: the words
+ *   are derived from audio, not sent by the platform);
+ * - SIMULATED: no transcript and no recognised words (speech path off, overloaded, out of time,
+ *   or it heard no words), so the model simulated the text representation from audio/video;
+ * - NONE: no text of any kind.
+ */
+export type TextSource = 'PLATFORM' | 'RECOGNISED' | 'SIMULATED' | 'NONE';
+
+/** Why a text-missing segment with audio went to the simulated route instead of the recogniser. */
+export type SpeechFallback = 'disabled' | 'queue_full' | 'deadline' | 'no_words' | 'error';
+
 /** Sentiment class derived from valence with the thresholds from the model manifest. */
 export type SentimentLabel = 'NEGATIVE' | 'NEUTRAL' | 'POSITIVE';
 
@@ -113,6 +128,12 @@ export interface ModelOutput {
   valence: number;
   /** Modality weights alpha from UMCA stage 1, order text, audio, video; sums to 1. */
   modalityWeights: { text: number; audio: number; video: number };
+  /** Where the text the model read came from (see TextSource). */
+  textSource: TextSource;
+  /** The recogniser's words when textSource is RECOGNISED, else null. */
+  recognisedText: string | null;
+  /** Set when the segment had no transcript and audio but was not recognised, and why. */
+  speechFallback: SpeechFallback | null;
 }
 
 /** A scored segment: what is stored, published and queried. Mirrors GraphQL `SegmentScore`. */
@@ -134,6 +155,13 @@ export interface SegmentScore {
   modalityWeights: { text: number; audio: number; video: number };
   /** The transcript text the score used, if any. */
   text: string | null;
+  /**
+   * Where the text came from. Absent only on scores made before it existed (rows stored before
+   * migration 0003, records from an older instance): read it with textSourceOf().
+   */
+  textSource?: TextSource;
+  /** Words recognised from the segment's audio when textSource is RECOGNISED, else null/absent. */
+  recognisedText?: string | null;
   modelVersion: string;
   executionProvider: string;
   /** Wall-clock ISO time of scoring. */
@@ -151,4 +179,10 @@ export interface CallInfo {
   channels: Channel[];
   segmentCount: number;
   meta: Record<string, string>;
+}
+
+/** A score's text source; for scores that predate the field, derived from modalities.text. */
+export function textSourceOf(s: Pick<SegmentScore, 'textSource' | 'modalities'>): TextSource {
+  if (s.textSource) return s.textSource;
+  return s.modalities.text === 'PRESENT' ? 'PLATFORM' : s.modalities.text === 'SIMULATED' ? 'SIMULATED' : 'NONE';
 }

@@ -8,6 +8,7 @@ import type { ApiDeps } from './resolvers/deps.js';
 import { callResolvers, queryResolvers } from './resolvers/query.js';
 import { subscriptionResolvers } from './resolvers/subscription.js';
 import { DateTimeScalar } from './scalars.js';
+import { textSourceOf, type SegmentScore } from '../core/types.js';
 
 /**
  * Finds schema/schema.graphql: next to the sources (tsx) or, from a build in dist/, in the
@@ -40,6 +41,11 @@ export function buildSchema(deps: ApiDeps, opts: { sdlPath?: string; extensions?
         Query: queryResolvers(deps),
         Call: callResolvers(deps),
         Subscription: subscriptionResolvers(deps),
+        // Scores made before textSource existed (an older instance's records) still answer.
+        SegmentScore: {
+          textSource: (s: SegmentScore) => textSourceOf(s),
+          recognisedText: (s: SegmentScore) => s.recognisedText ?? null,
+        },
       },
       ...extensions.map((e) => e.resolvers),
     ] as Parameters<typeof makeExecutableSchema>[0]['resolvers'],

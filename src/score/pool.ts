@@ -11,10 +11,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../core/errors.js';
-import type { SegmentInput } from './features.js';
 import type { ModelManifest } from './manifest.js';
 import type { FromWorker, ToWorker, WireError, WorkerInit } from './protocol.js';
 import type { ProviderAttempt } from './providers.js';
+import type { RoutedInput, TextRoute } from './speech-route.js';
 
 /** Pool settings. */
 export interface PoolOptions {
@@ -26,12 +26,14 @@ export interface PoolOptions {
   intraOpThreads?: number;
   /** Most transcripts per text-encoder run (default 1; see RunnerOptions.textBatch). */
   textBatch?: number;
+  /** Speech model folder each worker opens for the speech path, or null/absent: no speech path. */
+  speechModelDir?: string | null;
   /** Replacement attempts for a crashed worker before the pool gives that slot up (default 3, 1 s apart). */
   respawnAttempts?: number;
   /** Observability: a batch was handed to a worker (`attempt` 0 first run, 1 the retry). */
   onDispatch?: (e: { workerId: number; batchId: number; attempt: number; size: number }) => void;
-  /** Observability: a batch finished; time in tokenise + text encoder and in fusion, ms. */
-  onResult?: (e: { workerId: number; batchId: number; size: number; textMs: number; fusionMs: number }) => void;
+  /** Observability: a batch finished; time in the speech recogniser, tokenise + text encoder and fusion, ms. */
+  onResult?: (e: { workerId: number; batchId: number; size: number; textMs: number; fusionMs: number; speechMs: number }) => void;
   /** Observability: a worker exited unexpectedly. */
   onCrash?: (e: { workerId: number; reason: string; batchId: number | null }) => void;
 }
@@ -40,14 +42,17 @@ export interface PoolOptions {
 export interface PoolResult {
   valence: Float32Array;
   alpha: Float32Array;
+  /** Where each row's text came from (speech-route.ts). */
+  routes: TextRoute[];
   workerId: number;
   textMs: number;
   fusionMs: number;
+  speechMs: number;
 }
 
 interface Job {
   id: number;
-  segments: SegmentInput[];
+  segments: RoutedInput[];
   attempt: number;
   resolve: (r: PoolResult) => void;
   reject: (e: AppError) => void;
@@ -107,7 +112,7 @@ export class WorkerPool {
   }
 
   /** Runs a batch on the next free worker. */
-  run(segments: SegmentInput[]): Promise<PoolResult> {
+  run(segments: RoutedInput[]): Promise<PoolResult> {
     if (this.stopped) return Promise.reject(new AppError('SCORER_FAILED', { reason: 'scorer is stopped' }));
     return new Promise((resolve, reject) => {
       this.waiting.push({ id: this.nextJobId++, segments, attempt: 0, resolve, reject });
@@ -160,7 +165,7 @@ export class WorkerPool {
   }
 
   private spawn(): Promise<void> {
-    const init: WorkerInit = { workerId: this.nextWorkerId++, manifest: this.opts.manifest, providers: this.opts.providers, intraOpThreads: this.opts.intraOpThreads ?? 1, textBatch: this.opts.textBatch ?? 1 };
+    const init: WorkerInit = { workerId: this.nextWorkerId++, manifest: this.opts.manifest, providers: this.opts.providers, intraOpThreads: this.opts.intraOpThreads ?? 1, textBatch: this.opts.textBatch ?? 1, speechModelDir: this.opts.speechModelDir ?? null };
     const entry = workerEntry();
     const worker = new Worker(entry.script, { workerData: init, eval: entry.eval });
     const slot: Slot = { id: init.workerId, worker, ready: false, job: null, retiring: false, lastError: null };
@@ -185,8 +190,8 @@ export class WorkerPool {
           const job = slot.job;
           if (!job || job.id !== m.id) return;
           slot.job = null;
-          if (m.type === 'done') this.opts.onResult?.({ workerId: slot.id, batchId: job.id, size: job.segments.length, textMs: m.textMs, fusionMs: m.fusionMs });
-          if (m.type === 'done') job.resolve({ valence: m.valence, alpha: m.alpha, workerId: slot.id, textMs: m.textMs, fusionMs: m.fusionMs });
+          if (m.type === 'done') this.opts.onResult?.({ workerId: slot.id, batchId: job.id, size: job.segments.length, textMs: m.textMs, fusionMs: m.fusionMs, speechMs: m.speechMs });
+          if (m.type === 'done') job.resolve({ valence: m.valence, alpha: m.alpha, routes: m.routes, workerId: slot.id, textMs: m.textMs, fusionMs: m.fusionMs, speechMs: m.speechMs });
           else job.reject(fromWire(m.error));
           this.pump();
           this.onIdle();

@@ -1,5 +1,5 @@
-/** Row <-> domain mapping for the SQLite tables (column names in migrations/sqlite/0001-initial.ts). */
-import type { CallInfo, ModalityState, SegmentScore, SentimentLabel } from '../core/types.js';
+/** Row <-> domain mapping for the SQLite tables (column names in migrations/sqlite/0001-initial.ts, 0003-text-source.ts). */
+import { textSourceOf, type CallInfo, type ModalityState, type SegmentScore, type SentimentLabel, type TextSource } from '../core/types.js';
 
 export interface ScoreRow {
   id: number;
@@ -25,6 +25,9 @@ export interface ScoreRow {
   execution_provider: string;
   scored_at: string;
   stored_at_ms: number;
+  /** Null on rows stored before migration 0003. */
+  text_source: string | null;
+  recognised_text: string | null;
 }
 
 export interface CallRow {
@@ -64,6 +67,8 @@ export function scoreParams(s: SegmentScore, storedAtMs: number): Omit<ScoreRow,
     execution_provider: s.executionProvider,
     scored_at: s.scoredAt,
     stored_at_ms: storedAtMs,
+    text_source: textSourceOf(s),
+    recognised_text: s.recognisedText ?? null,
   };
 }
 
@@ -72,6 +77,7 @@ export type ScoreColumns = Omit<ScoreRow, 'id' | 'stored_at_ms' | 'text_missing'
 
 /** Columns -> SegmentScore, for every store (each converts its own column types first). */
 export function scoreFromColumns(r: ScoreColumns): SegmentScore {
+  const modalities = { text: r.mod_text as ModalityState, audio: r.mod_audio as ModalityState, video: r.mod_video as ModalityState };
   return {
     callId: r.call_id,
     tenant: r.tenant,
@@ -84,9 +90,11 @@ export function scoreFromColumns(r: ScoreColumns): SegmentScore {
     label: r.label as SentimentLabel,
     confidence: r.confidence,
     textMissing: r.text_missing,
-    modalities: { text: r.mod_text as ModalityState, audio: r.mod_audio as ModalityState, video: r.mod_video as ModalityState },
+    modalities,
     modalityWeights: { text: r.w_text, audio: r.w_audio, video: r.w_video },
     text: r.text,
+    textSource: textSourceOf({ textSource: (r.text_source as TextSource | null) ?? undefined, modalities }),
+    recognisedText: r.recognised_text,
     modelVersion: r.model_version,
     executionProvider: r.execution_provider,
     scoredAt: r.scored_at,

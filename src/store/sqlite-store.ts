@@ -111,10 +111,10 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
         const res = this.stmt(
           `INSERT INTO segment_scores (tenant, call_id, channel, segment_index, revision, start_ms, end_ms, valence, label,
              confidence, text_missing, mod_text, mod_audio, mod_video, w_text, w_audio, w_video, text, model_version,
-             execution_provider, scored_at, stored_at_ms)
+             execution_provider, scored_at, stored_at_ms, text_source, recognised_text)
            VALUES (@tenant, @call_id, @channel, @segment_index, @revision, @start_ms, @end_ms, @valence, @label,
              @confidence, @text_missing, @mod_text, @mod_audio, @mod_video, @w_text, @w_audio, @w_video, @text, @model_version,
-             @execution_provider, @scored_at, @stored_at_ms)
+             @execution_provider, @scored_at, @stored_at_ms, @text_source, @recognised_text)
            ON CONFLICT (tenant, call_id, channel, segment_index, revision) DO NOTHING`,
         ).run(scoreParams(score, now));
         if (res.changes === 0) return 'duplicate';

@@ -41,7 +41,7 @@ test('segments: every SegmentScore field, latest revision by default, pages by c
   assert.deepEqual(rev, {
     ...makeScore({ callId: 'call-1', channel: 'customer', segmentIndex: 2, startMs: T0 + 4000 }),
     revision: 1, text: 'ok then', textMissing: false, valence: 0.2, label: 'NEUTRAL',
-    modalities: { text: 'PRESENT', audio: 'PRESENT', video: 'MISSING' },
+    modalities: { text: 'PRESENT', audio: 'PRESENT', video: 'MISSING' }, textSource: 'PLATFORM',
   });
   const all = await h.gql(`{ segments(callId: "call-1", channel: "customer", allRevisions: true) { totalCount edges { node { segmentIndex revision } } } }`);
   assert.equal(all.body.data!.segments.totalCount, 6);

@@ -20,7 +20,7 @@ import { freshGroupId, freshName, testKafka, testProducer } from '../support/kaf
 
 /** Every field of SegmentScore, as the subscription and the queries ask for it. */
 export const SCORE_FIELDS = `callId tenant channel segmentIndex revision startMs endMs valence label confidence textMissing
-  modalities { text audio video } modalityWeights { text audio video } text modelVersion executionProvider scoredAt`;
+  modalities { text audio video } modalityWeights { text audio video } text textSource recognisedText modelVersion executionProvider scoredAt`;
 
 /** A SegmentScore as the API returns it. */
 export interface ApiScore {
@@ -38,6 +38,8 @@ export interface ApiScore {
   modalities: { text: string; audio: string; video: string };
   modalityWeights: { text: number; audio: number; video: number };
   text: string | null;
+  textSource: string;
+  recognisedText: string | null;
   modelVersion: string;
   executionProvider: string;
   scoredAt: string;
@@ -59,9 +61,10 @@ export interface AppHandle {
   stop(): Promise<void>;
 }
 
-/** Starts the app on `topic` / `group` with its SQLite file at `dbPath` (tenant `demo`, free port). */
-export async function startApp(o: { brokers: string[]; topic: string; group: string; dbPath: string; overrides?: AppOverrides }): Promise<AppHandle> {
+/** Starts the app on `topic` / `group` with its SQLite file at `dbPath` (tenant `demo`, free port); `env` adds variables. */
+export async function startApp(o: { brokers: string[]; topic: string; group: string; dbPath: string; overrides?: AppOverrides; env?: Record<string, string> }): Promise<AppHandle> {
   const config = loadConfig({
+    ...o.env,
     KAFKA_BROKERS: o.brokers.join(','),
     KAFKA_TOPIC: o.topic,
     KAFKA_GROUP: o.group,

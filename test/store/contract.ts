@@ -59,6 +59,16 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         assert.deepEqual(page.items[0].node, s);
       }));
 
+    test('text source and recognised words round-trip (migration 0003); a score without them reads back derived', (t) =>
+      withStore(t, async (store) => {
+        const recognised = makeScore({ segmentIndex: 1, textSource: 'RECOGNISED', recognisedText: 'my bill is wrong again' });
+        const { textSource: _, recognisedText: __, ...older } = makeScore({ segmentIndex: 2 });
+        await store.putScore(recognised);
+        await store.putScore(older);
+        const page = await store.getSegments({ tenant: 'acme', callId: 'call-1', first: 10 });
+        assert.deepEqual(page.items.map((i) => [i.node.textSource, i.node.recognisedText]), [['RECOGNISED', 'my bill is wrong again'], ['SIMULATED', null]]);
+      }));
+
     test('revisions: latest only by default, all on request, whatever order they arrive in', (t) =>
       withStore(t, async (store) => {
         const r1 = makeScore({ segmentIndex: 3, revision: 1, text: 'late transcript', textMissing: false, modalities: { text: 'PRESENT', audio: 'PRESENT', video: 'MISSING' } });

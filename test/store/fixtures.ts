@@ -1,7 +1,13 @@
 /** Builders for valid scores and calls; tests override only the fields they care about. */
-import type { CallInfo, SegmentScore } from '../../src/core/types.js';
+import { textSourceOf, type CallInfo, type SegmentScore } from '../../src/core/types.js';
 
+/** A score; textSource follows modalities.text unless given, as a stored score reads back. */
 export function makeScore(over: Partial<SegmentScore> = {}): SegmentScore {
+  const s = makeScoreFields(over);
+  return { ...s, textSource: textSourceOf(s), recognisedText: s.recognisedText ?? null };
+}
+
+function makeScoreFields(over: Partial<SegmentScore>): SegmentScore {
   const segmentIndex = over.segmentIndex ?? 0;
   const startMs = over.startMs ?? 1_700_000_000_000 + segmentIndex * 2000;
   return {

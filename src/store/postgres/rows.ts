@@ -3,7 +3,7 @@
  * node-postgres returns BIGINT as a string (it may exceed 2^53); ids and ms stay far below
  * that, so they are converted with Number and checked.
  */
-import type { CallInfo, SegmentScore } from '../../core/types.js';
+import { textSourceOf, type CallInfo, type SegmentScore } from '../../core/types.js';
 import { callFromColumns, scoreFromColumns } from '../sqlite-rows.js';
 
 export interface PgScoreRow {
@@ -30,6 +30,9 @@ export interface PgScoreRow {
   execution_provider: string;
   scored_at: string;
   stored_at_ms: string;
+  /** Null on rows stored before migration 0003. */
+  text_source: string | null;
+  recognised_text: string | null;
 }
 
 export interface PgCallRow {
@@ -48,14 +51,14 @@ export interface PgCallRow {
 export const SCORE_COLUMNS = [
   'tenant', 'call_id', 'channel', 'segment_index', 'revision', 'start_ms', 'end_ms', 'valence', 'label', 'confidence',
   'text_missing', 'mod_text', 'mod_audio', 'mod_video', 'w_text', 'w_audio', 'w_video', 'text', 'model_version',
-  'execution_provider', 'scored_at', 'stored_at_ms',
+  'execution_provider', 'scored_at', 'stored_at_ms', 'text_source', 'recognised_text',
 ] as const;
 
 export function scoreValues(s: SegmentScore, storedAtMs: number): unknown[] {
   return [
     s.tenant, s.callId, s.channel, s.segmentIndex, s.revision, s.startMs, s.endMs, s.valence, s.label, s.confidence,
     s.textMissing, s.modalities.text, s.modalities.audio, s.modalities.video, s.modalityWeights.text, s.modalityWeights.audio,
-    s.modalityWeights.video, s.text, s.modelVersion, s.executionProvider, s.scoredAt, storedAtMs,
+    s.modalityWeights.video, s.text, s.modelVersion, s.executionProvider, s.scoredAt, storedAtMs, textSourceOf(s), s.recognisedText ?? null,
   ];
 }
 

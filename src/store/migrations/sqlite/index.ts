@@ -2,5 +2,6 @@
 import type { Migration } from '../types.js';
 import { m0001 } from './0001-initial.js';
 import { m0002 } from './0002-partition-owners.js';
+import { m0003 } from './0003-text-source.js';
 
-export const SQLITE_MIGRATIONS: readonly Migration[] = [m0001, m0002];
+export const SQLITE_MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003];

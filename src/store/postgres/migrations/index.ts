@@ -2,5 +2,6 @@
 import type { Migration } from '../../migrations/types.js';
 import { pg0001 } from './0001-initial.js';
 import { pg0002 } from './0002-partition-owners.js';
+import { pg0003 } from './0003-text-source.js';
 
-export const POSTGRES_MIGRATIONS: readonly Migration[] = [pg0001, pg0002];
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [pg0001, pg0002, pg0003];
