@@ -10,9 +10,10 @@ import { render } from 'preact';
 import { type ConnectionState, createApi } from './api.js';
 import { App } from './App.js';
 import { Model } from './model.js';
-import { ALERTS_SUB, CALLS_SUB, callStatuses, LIVE_SNAPSHOT, SCORES_SUB } from './queries.js';
+import { probeFeatures } from './features.js';
+import { configureQueries, queries } from './queries.js';
 import { GapRepair } from './repair.js';
-import { onRoute, parseRoute } from './router.js';
+import { focusRouteHeading, onRoute, parseRoute } from './router.js';
 import type { Alert, CallNode, Score } from './types.js';
 import './style.css';
 
@@ -27,6 +28,8 @@ const push = (xs: number[], v: number) => {
 const model = new Model();
 let conn: ConnectionState = 'connecting';
 let scheduled = false;
+/** The path last rendered: when it changes, focus moves to the new view's heading. */
+let renderedPath: string | null = null;
 
 const api = createApi({
   onState: (s) => {
@@ -48,6 +51,9 @@ function draw(): void {
   const since = model.pendingSince;
   model.pendingSince = null;
   render(<App api={api} model={model} route={parseRoute()} conn={conn} version={model.version} />, document.getElementById('app') as HTMLElement);
+  // Not on the first render: a fresh page load keeps the browser's own focus start (skip link).
+  if (renderedPath !== null && renderedPath !== location.pathname) focusRouteHeading();
+  renderedPath = location.pathname;
   const t1 = performance.now();
   push(metrics.renders, t1 - t0);
   if (since !== null) push(metrics.latencies, t1 - since);
@@ -64,14 +70,14 @@ interface Snapshot {
 /** Loads (or, after a reconnect, re-loads and merges) the calls in progress and recent alerts. */
 async function loadSnapshot(): Promise<void> {
   try {
-    const r = await api.query<Snapshot>(LIVE_SNAPSHOT, { first: 200 });
+    const r = await api.query<Snapshot>(queries().liveSnapshot, { first: 200 });
     const calls = r.calls.edges.map((e) => ({ node: e.node, scores: e.node.segments.edges.map((s) => s.node) }));
     model.applySnapshot(calls, r.alerts.edges.map((e) => e.node));
     // Calls shown as active that the snapshot no longer lists ended while we were away.
     const listed = new Set(calls.map((c) => c.node.id));
     const stale = [...model.calls.values()].filter((c) => c.status === 'ACTIVE' && !listed.has(c.id)).map((c) => c.id);
     if (stale.length) {
-      const s = await api.query<Record<string, CallNode | null>>(callStatuses(stale.slice(0, 100)));
+      const s = await api.query<Record<string, CallNode | null>>(queries().callStatuses(stale.slice(0, 100)));
       for (const n of Object.values(s)) if (n) model.applyCall(n);
     }
     metrics.snapshots++;
@@ -80,17 +86,23 @@ async function loadSnapshot(): Promise<void> {
   }
 }
 
-const repair = new GapRepair(api, model);
-api.subscribe<{ segmentScored: Score }>(SCORES_SUB, (d) => {
-  model.applyScore(d.segmentScored);
-  repair.check(d.segmentScored);
-  metrics.repaired = repair.repaired;
-});
-api.subscribe<{ callUpdated: CallNode }>(CALLS_SUB, (d) => {
-  model.applyCall(d.callUpdated);
-  // A call that ended may have lost its last scores on the way: fetch them once.
-  if (d.callUpdated.status !== 'ACTIVE') repair.want(d.callUpdated.id);
-});
-api.subscribe<{ alerts: Alert }>(ALERTS_SUB, (d) => model.applyAlert(d.alerts));
-void loadSnapshot();
+/** Subscribes and loads the first snapshot once the queries match what the server has. */
+async function follow(): Promise<void> {
+  configureQueries(await probeFeatures(api));
+  const q = queries();
+  const repair = new GapRepair(api, model);
+  api.subscribe<{ segmentScored: Score }>(q.scoresSub, (d) => {
+    model.applyScore(d.segmentScored);
+    repair.check(d.segmentScored);
+    metrics.repaired = repair.repaired;
+  });
+  api.subscribe<{ callUpdated: CallNode }>(q.callsSub, (d) => {
+    model.applyCall(d.callUpdated);
+    // A call that ended may have lost its last scores on the way: fetch them once.
+    if (d.callUpdated.status !== 'ACTIVE') repair.want(d.callUpdated.id);
+  });
+  api.subscribe<{ alerts: Alert }>(q.alertsSub, (d) => model.applyAlert(d.alerts));
+  await loadSnapshot();
+}
+void follow();
 schedule();
