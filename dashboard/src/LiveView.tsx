@@ -8,14 +8,12 @@ import { Component } from 'preact';
 import { AlertsPanel } from './AlertsPanel.js';
 import { fmt, LABEL_GLYPH, LABEL_WORD } from './format.js';
 import { callPath, Link } from './Link.js';
-import { type CallView, callName, latest, type Model, ordered } from './model.js';
+import { type CallView, callName, latest, type Model, ordered, RECENTLY_ENDED } from './model.js';
 import { Legend, Timeline } from './Timeline.js';
 import type { Alert } from './types.js';
 
 /** Segments per channel drawn on a live card (the call page shows all). */
 const CARD_POINTS = 40;
-/** Ended calls listed in the strip, newest first (older ones: History). */
-export const RECENTLY_ENDED = 12;
 
 const statusWord = (s: CallView['status']) => s.toLowerCase().replace('_', ' ');
 

@@ -134,7 +134,8 @@ export function Timeline(p: TimelineProps) {
               const alert = alertAt.get(`${c.name}/${s.segmentIndex}`);
               const a11y = {
                 role: 'img' as const,
-                tabIndex: p.focusable ? (firstPoint ? 0 : -1) : undefined,
+                // Lower case: on SVG elements Preact sets attributes as written, and only `tabindex` counts.
+                tabindex: p.focusable ? (firstPoint ? 0 : -1) : undefined,
                 'data-t': mid(s),
                 'data-seg': s.segmentIndex,
                 'data-rev': s.revision,

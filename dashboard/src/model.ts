@@ -11,6 +11,8 @@ import type { Alert, CallNode, Score } from './types.js';
 
 /** Alerts kept in memory (newest first); older ones drop off (history view has them all). */
 export const MAX_ALERTS = 200;
+/** Ended calls the live view lists in its "Recently ended" strip, newest first (the rest: History). */
+export const RECENTLY_ENDED = 12;
 /** Calls kept in the live view; the oldest ended ones are dropped first. */
 export const MAX_CALLS = 500;
 
