@@ -191,7 +191,7 @@ function SegmentText({ s }: { s: Score }) {
       return (
         <>
           <span class="badge nt recognised">words recognised here</span> <q class="recognised-text">{s.recognisedText}</q>{' '}
-          <span class="muted small">(no transcript arrived; a late one would revise this score)</span>
+          <span class="muted small">(no transcript arrived)</span>
         </>
       );
     case 'SIMULATED':

@@ -29,7 +29,7 @@ function ChannelNow({ call, channel }: { call: CallView; channel: string }) {
     <div class={`now lbl-${s.label}`} data-channel={channel} data-label={s.label}>
       <span class="ch-name">{channel}</span>{' '}
       <span class="glyph" aria-hidden="true">{LABEL_GLYPH[s.label]}</span> <span class="word">{LABEL_WORD[s.label]}</span>{' '}
-      <span class="val">{fmt(s.valence)}</span>
+      <span class="val">{fmt(s.valence)}</span>{' '}
       {s.textSource === 'RECOGNISED' && (
         <span class="badge nt recognised" title={`words recognised here: ${s.recognisedText ?? ''}`}>
           words recognised here

@@ -78,7 +78,7 @@ export function Timeline(p: TimelineProps) {
   const d = valenceDomain(values);
   const xt = (t: number) => PAD.l + ((t - t0) / (t1 - t0)) * w;
   const y = (v: number) => PAD.t + ((d.hi - Math.max(d.lo, Math.min(d.hi, v))) / (d.hi - d.lo)) * h;
-  const vTicks = valenceTicks(d, Math.floor(h / 16));
+  const vTicks = valenceTicks(d, Math.floor(h / 22));
   const tTicks = timeTicks(t0, t1, origin, Math.max(2, Math.floor(w / 55)));
 
   // Alerts drawn at the point of their segment (one marker per alert).
