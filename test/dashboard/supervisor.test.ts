@@ -111,7 +111,7 @@ test('a chart has a time axis, an alert marker at the alerted segment, and a sca
   // The point the alert sits on says so too.
   assert.match((await page.textContent(`${svg} g.series[data-channel="${alert.channel}"] .pt[data-seg="${alert.segmentIndex}"] title`)) ?? '', /alert/);
   // Time axis: m:ss ticks counted from the call start.
-  const ticks = await page.locator(`${svg} .x-tick text`).allTextContents();
+  const ticks = await page.locator(`${svg} text.x-tick`).allTextContents();
   assert.ok(ticks.length >= 2, ticks.join(' '));
   assert.equal(ticks[0], '0:00');
   for (const x of ticks) assert.match(x, /^\d+:\d\d$/);
