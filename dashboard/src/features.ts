@@ -23,3 +23,5 @@ export async function probeFeatures(api: Api): Promise<ApiFeatures> {
   );
   return { displayName };
 }
+
+export const sameFeatures = (a: ApiFeatures, b: ApiFeatures): boolean => a.displayName === b.displayName;

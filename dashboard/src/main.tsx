@@ -10,7 +10,7 @@ import { render } from 'preact';
 import { type ConnectionState, createApi } from './api.js';
 import { App } from './App.js';
 import { Model } from './model.js';
-import { probeFeatures } from './features.js';
+import { type ApiFeatures, probeFeatures, sameFeatures } from './features.js';
 import { configureQueries, queries } from './queries.js';
 import { GapRepair } from './repair.js';
 import { focusRouteHeading, onRoute, parseRoute } from './router.js';
@@ -36,7 +36,7 @@ const api = createApi({
     conn = s;
     schedule();
   },
-  onReconnected: () => void loadSnapshot(),
+  onReconnected: () => void afterReconnect(),
 });
 
 function schedule(): void {
@@ -86,9 +86,22 @@ async function loadSnapshot(): Promise<void> {
   }
 }
 
+let features: ApiFeatures | null = null;
+
+/**
+ * The server may have been replaced by another version while the socket was down (a deploy or
+ * a rollback): if its optional fields changed, the live subscriptions graphql-ws re-sends would
+ * ask for fields it may not have, so the page reloads; otherwise it re-reads what it missed.
+ */
+async function afterReconnect(): Promise<void> {
+  if (features && !sameFeatures(features, await probeFeatures(api))) location.reload();
+  else await loadSnapshot();
+}
+
 /** Subscribes and loads the first snapshot once the queries match what the server has. */
 async function follow(): Promise<void> {
-  configureQueries(await probeFeatures(api));
+  features = await probeFeatures(api);
+  configureQueries(features);
   const q = queries();
   const repair = new GapRepair(api, model);
   api.subscribe<{ segmentScored: Score }>(q.scoresSub, (d) => {

@@ -55,8 +55,11 @@ export interface Stack {
 export interface StackOptions {
   /** Bound port; 0 (default) picks a free one. */
   port?: number;
-  /** More schema (e.g. a field a test needs that this branch's API does not have yet). */
+  /** More schema (e.g. a field a test needs that this branch's API does not have yet); asked
+   *  again at each startApi, so a test can restart the API as another version. */
   schemaExtensions?: (store: SqliteScoreStore) => SchemaExtension[];
+  /** The SDL file (default schema/schema.graphql); asked again at each startApi. */
+  sdlPath?: () => string | undefined;
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
@@ -80,6 +83,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       scorerInfo: () => ({ modelVersion: 'scripted', executionProvider: 'cpu', providerAttempts: [], workers: 0 }),
       health: () => ({ ok: true, source: 'scripted', store: 'sqlite: ok' }),
       extraRoutes: [createStaticHandler({ root: DIST })],
+      sdlPath: o.sdlPath?.(),
       schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers as never }, ...(o.schemaExtensions?.(store) ?? [])],
     });
   const stack: Stack = {

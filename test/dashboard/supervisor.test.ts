@@ -9,7 +9,9 @@
  * Screenshots go to test-artifacts/. Every wait is on a DOM condition.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { RECENTLY_ENDED } from '../../dashboard/src/model.js';
@@ -29,9 +31,12 @@ let ready = false;
  * Call.displayName: the "api" branch adds it to the SDL. Until that lands here, this test adds
  * the field itself (read from the call's meta), so the dashboard's probe finds it either way.
  */
-const SDL_HAS_DISPLAY_NAME = /type Call \{[^}]*displayName/.test(readFileSync(`${REPO}schema/schema.graphql`, 'utf8'));
+const SDL = readFileSync(`${REPO}schema/schema.graphql`, 'utf8');
+const SDL_HAS_DISPLAY_NAME = /type Call \{[^}]*displayName/.test(SDL);
+/** false: the API restarts as a version without Call.displayName (the last test). */
+let serveDisplayName = true;
 const displayNameExtension = (store: SqliteScoreStore): SchemaExtension[] =>
-  SDL_HAS_DISPLAY_NAME
+  SDL_HAS_DISPLAY_NAME || !serveDisplayName
     ? []
     : [
         {
@@ -46,11 +51,24 @@ function named(callId: string, name: string, status: CallInfo['status'] = 'ACTIV
   return { ...c, meta: { displayName: name }, displayName: name } as CallInfo;
 }
 
+/** The SDL of a server from before Call.displayName: this branch's as it is, or with the field cut out. */
+function sdlWithoutDisplayName(): string | undefined {
+  if (!SDL_HAS_DISPLAY_NAME) return undefined;
+  const start = SDL.indexOf('type Call {');
+  const end = SDL.indexOf('}', start);
+  // The field and a one-line description above it, if it has one.
+  const block = SDL.slice(start, end).replace(/(\n\s*"[^"\n]*")?\n\s*displayName\s*:\s*String!?[^\n]*/, '');
+  if (block.includes('displayName')) throw new Error('cannot cut Call.displayName out of schema/schema.graphql: update sdlWithoutDisplayName');
+  const path = join(mkdtempSync(join(tmpdir(), 'sdl-')), 'schema.graphql');
+  writeFileSync(path, SDL.slice(0, start) + block + SDL.slice(end));
+  return path;
+}
+
 before(async (t) => {
   if (!chromiumOrSkip(t as never)) return;
   mkdirSync(ART, { recursive: true });
   buildDashboard();
-  stack = await startStack({ schemaExtensions: displayNameExtension });
+  stack = await startStack({ schemaExtensions: displayNameExtension, sdlPath: () => (serveDisplayName ? undefined : sdlWithoutDisplayName()) });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   page = await context.newPage();
@@ -241,4 +259,31 @@ test('a call shows its display name where the API has Call.displayName', async (
   await page.click('table.results tr[data-call="named-1"] a');
   await page.waitForFunction(() => /^Call Acme support · Jane Doe/.test(document.querySelector('#call-h')?.textContent ?? ''));
   await page.click('nav a[href="/"]');
+});
+
+test('a server restarted as another version (the field gone, then back) is followed: the page reloads with matching queries', async (t) => {
+  if (!ready) return t.skip('no browser');
+  await stack.call(named('named-2', 'Globex · Sam'));
+  await play('named-2', [0.1]);
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'Globex · Sam', `${card('named-2')} .call-id`, { timeout: 5000 });
+  const mark = () => page.evaluate(() => ((window as unknown as { __mark?: number }).__mark = 1));
+  const reloaded = () => page.waitForFunction(() => (window as unknown as { __mark?: number }).__mark === undefined, undefined, { timeout: 30_000 });
+  // Rolled back to a version without Call.displayName: queries asking for it would all fail.
+  await mark();
+  await stack.stopApi();
+  serveDisplayName = false;
+  await stack.startApi();
+  await reloaded();
+  await page.waitForSelector('[data-testid=conn][data-state=live]', { timeout: 20_000 });
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'named-2', `${card('named-2')} .call-id`, { timeout: 10_000 });
+  // Live updates flow on the new queries.
+  await stack.score(scripted('named-2', 'customer', 1, -0.9));
+  await page.waitForSelector(`${card('named-2')} .pt[data-seg="1"]`, { timeout: 5000 });
+  // And forward again.
+  await mark();
+  await stack.stopApi();
+  serveDisplayName = true;
+  await stack.startApi();
+  await reloaded();
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'Globex · Sam', `${card('named-2')} .call-id`, { timeout: 20_000 });
 });
