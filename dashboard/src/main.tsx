@@ -9,7 +9,7 @@
 import { render } from 'preact';
 import { type ConnectionState, createApi } from './api.js';
 import { App } from './App.js';
-import { Model } from './model.js';
+import { Model, RECENTLY_ENDED } from './model.js';
 import { type ApiFeatures, probeFeatures, sameFeatures } from './features.js';
 import { configureQueries, queries } from './queries.js';
 import { GapRepair } from './repair.js';
@@ -80,6 +80,10 @@ async function loadSnapshot(): Promise<void> {
       const s = await api.query<Record<string, CallNode | null>>(queries().callStatuses(stale.slice(0, 100)));
       for (const n of Object.values(s)) if (n) model.applyCall(n);
     }
+    // Calls that ended before this page opened (or while it was away) fill the strip too; their
+    // scores are not loaded (the strip shows a last valence only for calls seen live).
+    const e = await api.query<Record<'ended' | 'timedOut', { edges: { node: CallNode }[] }>>(queries().recentEnded, { first: RECENTLY_ENDED });
+    model.applySnapshot([...e.ended.edges, ...e.timedOut.edges].map((x) => ({ node: x.node, scores: [] })), []);
     metrics.snapshots++;
   } catch (e) {
     console.warn('snapshot failed; the next reconnect retries', e);

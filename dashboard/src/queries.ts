@@ -15,6 +15,8 @@ export interface Queries {
   liveSnapshot: string;
   /** Status of calls the view shows but the snapshot no longer lists (they ended meanwhile). */
   callStatuses: (ids: string[]) => string;
+  /** The latest started calls that have ended or timed out, for the "Recently ended" strip. */
+  recentEnded: string;
   scoresSub: string;
   callsSub: string;
   alertsSub: string;
@@ -31,6 +33,10 @@ export function makeQueries(f: ApiFeatures): Queries {
     edges { node { ${call} segments(first: 1000) { edges { node { ${SCORE_FIELDS} } } } } }
   }
   alerts(first: 50) { edges { node { ${ALERT_FIELDS} } } }
+}`,
+    recentEnded: `query RecentEnded($first: Int!) {
+  ended: calls(filter: { status: ENDED }, first: $first) { edges { node { ${call} } } }
+  timedOut: calls(filter: { status: TIMED_OUT }, first: $first) { edges { node { ${call} } } }
 }`,
     callStatuses: (ids) => `query Statuses { ${ids.map((id, i) => `c${i}: call(id: ${JSON.stringify(id)}) { ${call} }`).join(' ')} }`,
     scoresSub: `subscription { segmentScored { ${SCORE_FIELDS} } }`,

@@ -111,6 +111,13 @@ test('ended calls leave the grid for a bounded "Recently ended" strip, newest fi
   assert.deepEqual(listed, ending.slice(-RECENTLY_ENDED).reverse(), 'the newest ends, newest first; older ones fall off');
   assert.match((await page.textContent(strip(ending.at(-1) as string))) ?? '', /ended|timed out/);
   await page.screenshot({ path: `${ART}/supervisor-folded.png`, fullPage: true });
+  // A page opened now lists the calls that ended before it opened, the same newest first.
+  const fresh = await context.newPage();
+  await fresh.goto(`${stack.base}/`);
+  await fresh.waitForFunction((n) => document.querySelectorAll('[data-testid=ended-strip] li').length === n, RECENTLY_ENDED, { timeout: 10_000 });
+  assert.deepEqual(await fresh.locator('[data-testid=ended-strip] li').evaluateAll((els) => els.map((e) => e.getAttribute('data-call'))), listed);
+  assert.equal(await fresh.locator('ul.cards li.card').count(), 2);
+  await fresh.close();
 });
 
 test('a chart has a time axis, an alert marker at the alerted segment, and a scale that shows the spread', async (t) => {
