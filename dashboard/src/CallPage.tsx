@@ -95,6 +95,7 @@ export function CallPage({ api, model, id }: { api: Api; model: Model; id: strin
         height={240}
         focusable
         alerts={alerts}
+        startedAt={data.startedAt}
         label={`Timeline of call ${name}: ${scores.length} segments, ${alerts.length} alerts; Tab to the points, arrow keys move between them`}
         channels={channelNames.map((n) => ({ name: n, scores: scores.filter((s) => s.channel === n) }))} />
       <h3>Summary</h3>

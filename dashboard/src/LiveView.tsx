@@ -69,6 +69,7 @@ class CallCard extends Component<CardProps> {
           height={96}
           lastN={CARD_POINTS}
           alerts={alerts}
+          startedAt={call.startedAt}
           label={`Timeline of call ${name}, latest valence: ${summary}`}
           channels={channels.map((n) => ({ name: n, scores: ordered(call.channels.get(n)) }))}
         />

@@ -29,6 +29,8 @@ export interface TimelineProps {
   alerts?: Alert[];
   /** Points take keyboard focus (one Tab stop, arrow keys move). */
   focusable?: boolean;
+  /** The call's start (Call.startedAt, event time, ISO 8601): 0:00 on the time axis. Default: the first segment's start. */
+  startedAt?: string | null;
 }
 
 const CHANNEL_STYLE: Record<string, { cls: string; dash?: string; shape: 'circle' | 'square' }> = {
@@ -64,9 +66,12 @@ function movePointFocus(e: KeyboardEvent): void {
 }
 
 export function Timeline(p: TimelineProps) {
-  // The time axis counts from the call's first segment, also when a card shows only the last N.
+  // The time axis counts from the call's start, also when a card shows only the last N; without
+  // a start time (a call first seen through its scores), from its first segment.
   let origin = Infinity;
   for (const c of p.channels) if (c.scores.length) origin = Math.min(origin, c.scores[0].startMs);
+  const started = p.startedAt ? Date.parse(p.startedAt) : Number.NaN;
+  if (started <= origin) origin = started;
   const series = p.channels.map((c) => ({ ...c, scores: p.lastN ? c.scores.slice(-p.lastN) : c.scores }));
   let t0 = Infinity;
   let t1 = -Infinity;

@@ -150,6 +150,18 @@ test('a chart has a time axis, an alert marker at the alerted segment, and a sca
   await page.locator(card('chart-1')).screenshot({ path: `${ART}/supervisor-chart-card.png` });
 });
 
+test('the time axis counts from the call start, not from its first scored segment', async (t) => {
+  if (!ready) return t.skip('no browser');
+  const t0 = 1_700_000_000_000;
+  await stack.call(callInfo('late-1', 'ACTIVE', t0));
+  // The first words come 7 s into the call.
+  await play('late-1', [0.2, 0.3], 'customer', () => ({}), t0 + 7000);
+  const pt = `${card('late-1')} g.series[data-channel=customer] .pt[data-seg="0"] title`;
+  await page.waitForSelector(pt, { state: 'attached', timeout: 5000 });
+  assert.match((await page.textContent(pt)) ?? '', /segment 0 at 0:07/);
+  assert.match((await page.textContent(`${card('late-1')} svg.timeline text.x-tick`)) ?? '', /^0:(0[5-9]|10)$/);
+});
+
 test('a plain click on a Link routes in the page and focus moves to the new view heading', async (t) => {
   if (!ready) return t.skip('no browser');
   const pages = context.pages().length;
