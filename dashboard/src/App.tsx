@@ -3,8 +3,9 @@ import type { Api, ConnectionState } from './api.js';
 import { CallPage } from './CallPage.js';
 import { HistoryView } from './HistoryView.js';
 import { LiveView } from './LiveView.js';
+import { Link } from './Link.js';
 import type { Model } from './model.js';
-import { navigate, type Route } from './router.js';
+import type { Route } from './router.js';
 
 const STATE_TEXT: Record<ConnectionState, string> = {
   connecting: 'Connecting…',
@@ -14,16 +15,9 @@ const STATE_TEXT: Record<ConnectionState, string> = {
 
 export function App({ api, model, route, conn, version }: { api: Api; model: Model; route: Route; conn: ConnectionState; version: number }) {
   const link = (path: string, text: string, active: boolean) => (
-    <a
-      href={path}
-      aria-current={active ? 'page' : undefined}
-      onClick={(e) => {
-        e.preventDefault();
-        navigate(path);
-      }}
-    >
+    <Link to={path} aria-current={active ? 'page' : undefined}>
       {text}
-    </a>
+    </Link>
   );
   return (
     <>

@@ -1,13 +1,14 @@
 /**
  * One call: its timeline, summary analytics per channel, alerts, and every segment with its
- * transcript piece, which modality drove the score and whether the text was simulated. Scores
+ * text and where that text came from (the platform's transcript, words recognised here from the
+ * audio, or a representation simulated from it) and which modality drove the score. Scores
  * that arrive live for this call (and revisions) are merged into what was queried.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Api } from './api.js';
 import { dateTime, fmt, LABEL_GLYPH, LABEL_WORD, RULE_WORD, time } from './format.js';
-import type { Model } from './model.js';
-import { CALL_PAGE } from './queries.js';
+import { callName, type Model } from './model.js';
+import { queries } from './queries.js';
 import { Legend, Timeline } from './Timeline.js';
 import type { Alert, CallNode, ChannelAnalytics, Score } from './types.js';
 
@@ -28,7 +29,7 @@ export function CallPage({ api, model, id }: { api: Api; model: Model; id: strin
     let stop = false;
     const t = setTimeout(
       () =>
-        api.query<CallData>(CALL_PAGE, { id }).then(
+        api.query<CallData>(queries().callPage, { id }).then(
           (r) => !stop && (setData(r.call), setError(null)),
           (e) => !stop && setError(e instanceof Error ? e.message : String(e)),
         ),
@@ -40,9 +41,28 @@ export function CallPage({ api, model, id }: { api: Api; model: Model; id: strin
     };
   }, [id, liveVersion]);
 
-  if (error) return <p role="alert" class="error">Could not load call {id}: {error}</p>;
-  if (data === undefined) return <p aria-busy="true">Loading call {id}…</p>;
-  if (data === null) return <p role="alert">Call {id} was not found.</p>;
+  const name = callName({ id, displayName: data?.displayName ?? live?.displayName });
+  // The heading is there from the first render, so focus can land on it on route change.
+  const heading = (
+    <h2 id="call-h" data-route-heading tabIndex={-1}>
+      Call {name} {data && <span class="badge">{(live?.status ?? data.status).toLowerCase().replace('_', ' ')}</span>}
+    </h2>
+  );
+  if (error || !data)
+    return (
+      <article class="call-page" aria-labelledby="call-h" data-call={id}>
+        {heading}
+        {error ? (
+          <p role="alert" class="error">
+            Could not load call {id}: {error}
+          </p>
+        ) : data === undefined ? (
+          <p aria-busy="true">Loading call {id}…</p>
+        ) : (
+          <p role="alert">Call {id} was not found.</p>
+        )}
+      </article>
+    );
 
   // Queried scores, overridden by newer revisions that arrived live.
   const byKey = new Map<string, Score>();
@@ -63,15 +83,21 @@ export function CallPage({ api, model, id }: { api: Api; model: Model; id: strin
 
   return (
     <article class="call-page" aria-labelledby="call-h" data-call={id}>
-      <h2 id="call-h">
-        Call {id} <span class="badge">{(live?.status ?? data.status).toLowerCase().replace('_', ' ')}</span>
-      </h2>
+      {heading}
       <p class="muted">
+        {name !== id && <>Call id {id} · </>}
         Started {dateTime(data.startedAt)}
         {data.endedAt ? ` · ended ${dateTime(data.endedAt)}` : ''} · {scores.length} segments
       </p>
       <Legend />
-      <Timeline width={900} height={220} label={`Timeline of call ${id}`} channels={channelNames.map((n) => ({ name: n, scores: scores.filter((s) => s.channel === n) }))} />
+      <Timeline
+        width={900}
+        height={240}
+        focusable
+        alerts={alerts}
+        startedAt={data.startedAt}
+        label={`Timeline of call ${name}: ${scores.length} segments, ${alerts.length} alerts; Tab to the points, arrow keys move between them`}
+        channels={channelNames.map((n) => ({ name: n, scores: scores.filter((s) => s.channel === n) }))} />
       <h3>Summary</h3>
       <table class="summary">
         <thead>
@@ -124,7 +150,7 @@ export function CallPage({ api, model, id }: { api: Api; model: Model; id: strin
             <th scope="col">#</th>
             <th scope="col">Valence</th>
             <th scope="col">Driven by</th>
-            <th scope="col">Transcript</th>
+            <th scope="col">Text and where it came from</th>
           </tr>
         </thead>
         <tbody>
@@ -142,12 +168,8 @@ export function CallPage({ api, model, id }: { api: Api; model: Model; id: strin
               <td>
                 {s.dominantModality ?? dominant(s)} <span class="muted small">(t {pct(s.modalityWeights.text)} · a {pct(s.modalityWeights.audio)} · v {pct(s.modalityWeights.video)})</span>
               </td>
-              <td>
-                {s.textMissing ? (
-                  <span class="badge nt">{s.modalities.text === 'SIMULATED' ? 'no transcript – text simulated from audio' : 'no transcript'}</span>
-                ) : (
-                  <q>{s.text}</q>
-                )}
+              <td data-field="text" data-source={s.textSource}>
+                <SegmentText s={s} />
               </td>
             </tr>
           ))}
@@ -155,6 +177,29 @@ export function CallPage({ api, model, id }: { api: Api; model: Model; id: strin
       </table>
     </article>
   );
+}
+
+/** A segment's words and their source: transcript, words recognised here, or none (simulated). */
+function SegmentText({ s }: { s: Score }) {
+  switch (s.textSource) {
+    case 'PLATFORM':
+      return (
+        <>
+          <q>{s.text}</q> <span class="muted small">(platform transcript)</span>
+        </>
+      );
+    case 'RECOGNISED':
+      return (
+        <>
+          <span class="badge nt recognised">words recognised here</span> <q class="recognised-text">{s.recognisedText}</q>{' '}
+          <span class="muted small">(no transcript arrived)</span>
+        </>
+      );
+    case 'SIMULATED':
+      return <span class="badge nt">no transcript – text simulated from audio, no words</span>;
+    default:
+      return <span class="badge nt">no text</span>;
+  }
 }
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;

@@ -1,9 +1,13 @@
-/** History: search stored calls by time range, sentiment (mean valence class of a channel) and alerts. */
-import { useState } from 'preact/hooks';
+/**
+ * History: the most recent calls as soon as the view opens (the server's order: last scored
+ * first), then search by time range, sentiment (mean valence class of a channel) and alerts.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Api } from './api.js';
 import { dateTime, fmt, LABEL_GLYPH, LABEL_WORD, labelOf } from './format.js';
-import { SEARCH } from './queries.js';
-import { navigate } from './router.js';
+import { callPath, Link } from './Link.js';
+import { callName } from './model.js';
+import { queries } from './queries.js';
 import type { ChannelAnalytics } from './types.js';
 
 interface Row {
@@ -12,7 +16,7 @@ interface Row {
   lastMs: number;
   alertCount: number;
   channels: ChannelAnalytics[];
-  call: { status: string } | null;
+  call: { status: string; displayName?: string | null } | null;
 }
 
 interface SearchResult {
@@ -32,8 +36,15 @@ export function HistoryView({ api }: { api: Api }) {
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** False while the list is the recent calls shown on opening; true after a search. */
+  const [searched, setSearched] = useState(false);
+  /** Only the newest request's answer is shown (a search sent while the recent list loads wins). */
+  const latestRequest = useRef(0);
 
-  async function run(after?: string) {
+  useEffect(() => void run(undefined, false), []);
+
+  async function run(after?: string, isSearch = true) {
+    const request = ++latestRequest.current;
     setBusy(true);
     setError(null);
     try {
@@ -44,11 +55,13 @@ export function HistoryView({ api }: { api: Api }) {
         sentiment: sentiment || undefined,
         hasAlerts: alerts === '' ? undefined : alerts === 'yes',
       };
-      const r = await api.query<SearchResult>(SEARCH, { filter, first: 50, after });
+      const r = await api.query<SearchResult>(queries().search, { filter, first: 50, after });
+      if (request !== latestRequest.current) return;
       const got = r.searchCalls.edges.map((e) => e.node);
       setRows(after && rows ? [...rows, ...got] : got);
       setTotal(r.searchCalls.totalCount);
       setNext(r.searchCalls.pageInfo.hasNextPage ? r.searchCalls.pageInfo.endCursor : null);
+      if (!after) setSearched(isSearch);
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     } finally {
@@ -58,7 +71,9 @@ export function HistoryView({ api }: { api: Api }) {
 
   return (
     <section class="history" aria-labelledby="history-h">
-      <h2 id="history-h">Call history</h2>
+      <h2 id="history-h" data-route-heading tabIndex={-1}>
+        Call history
+      </h2>
       <form
         class="search"
         onSubmit={(e) => {
@@ -107,11 +122,11 @@ export function HistoryView({ api }: { api: Api }) {
       )}
       {rows && (
         <>
-          <p aria-live="polite" data-testid="result-count">
-            {total} call{total === 1 ? '' : 's'} found
+          <p aria-live="polite" data-testid="result-count" data-searched={searched ? 'true' : 'false'}>
+            {searched ? `${total} call${total === 1 ? '' : 's'} found` : `Most recent calls (${total} stored)`}
           </p>
           <table class="results">
-            <caption class="sr-only">Calls matching the search</caption>
+            <caption class="sr-only">{searched ? 'Calls matching the search' : 'Most recent calls'}</caption>
             <thead>
               <tr>
                 <th scope="col">Call</th>
@@ -126,15 +141,7 @@ export function HistoryView({ api }: { api: Api }) {
               {rows.map((r) => (
                 <tr key={r.callId} data-call={r.callId}>
                   <td>
-                    <a
-                      href={`/call/${encodeURIComponent(r.callId)}`}
-                      onClick={(e) => {
-                        e.preventDefault();
-                        navigate(`/call/${encodeURIComponent(r.callId)}`);
-                      }}
-                    >
-                      {r.callId}
-                    </a>
+                    <Link to={callPath(r.callId)}>{callName({ id: r.callId, displayName: r.call?.displayName })}</Link>
                   </td>
                   <td>
                     {dateTime(r.firstMs)} – {dateTime(r.lastMs)}

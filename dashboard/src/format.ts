@@ -1,5 +1,5 @@
 /** Text for numbers and labels: every colour in the UI has words or a shape next to it. */
-import type { Label } from './types.js';
+import type { Label, Score } from './types.js';
 
 export const fmt = (x: number | null | undefined, digits = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : (x > 0 ? '+' : '') + x.toFixed(digits));
 
@@ -29,3 +29,17 @@ export const dateTime = (ms: number | string | null): string => {
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? '–' : `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour12: false })}`;
 };
+
+/** Where a score's text came from, in words (SDL TextSource), with the recognised words. */
+export function textSourceText(s: Pick<Score, 'textSource' | 'recognisedText'>): string {
+  switch (s.textSource) {
+    case 'PLATFORM':
+      return 'transcript from the call platform';
+    case 'RECOGNISED':
+      return `words recognised here: “${s.recognisedText ?? ''}”`;
+    case 'SIMULATED':
+      return 'no transcript: text simulated from audio';
+    default:
+      return 'no text';
+  }
+}

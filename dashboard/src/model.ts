@@ -11,6 +11,8 @@ import type { Alert, CallNode, Score } from './types.js';
 
 /** Alerts kept in memory (newest first); older ones drop off (history view has them all). */
 export const MAX_ALERTS = 200;
+/** Ended calls the live view lists in its "Recently ended" strip, newest first (the rest: History). */
+export const RECENTLY_ENDED = 12;
 /** Calls kept in the live view; the oldest ended ones are dropped first. */
 export const MAX_CALLS = 500;
 
@@ -18,6 +20,9 @@ export interface CallView {
   id: string;
   status: CallNode['status'];
   startedAt: string | null;
+  endedAt: string | null;
+  /** The producer's name for the call (Call.displayName), when the API has one. */
+  displayName: string | null;
   /** channel -> segmentIndex -> latest score */
   channels: Map<string, Map<number, Score>>;
   /** Bumped on every change, so a card re-renders only when its call changed. */
@@ -50,7 +55,7 @@ export class Model {
   private call(id: string): CallView {
     let c = this.calls.get(id);
     if (!c) {
-      c = { id, status: 'ACTIVE', startedAt: null, channels: new Map(), version: 0, touchedAt: Date.now() };
+      c = { id, status: 'ACTIVE', startedAt: null, endedAt: null, displayName: null, channels: new Map(), version: 0, touchedAt: Date.now() };
       this.calls.set(id, c);
       this.trim();
     }
@@ -82,11 +87,14 @@ export class Model {
 
   applyCall(n: CallNode, notify = true): void {
     const c = this.call(n.id);
-    if (c.status === n.status && c.startedAt === n.startedAt) return;
+    const name = n.displayName ?? c.displayName;
+    if (c.status === n.status && c.startedAt === n.startedAt && c.endedAt === n.endedAt && c.displayName === name) return;
     // A call never goes back to ACTIVE once ended (an older snapshot cannot revive it).
     if (c.status !== 'ACTIVE' && n.status === 'ACTIVE' && c.startedAt !== null) return;
     c.status = n.status;
     c.startedAt = n.startedAt;
+    c.endedAt = n.endedAt;
+    c.displayName = name;
     c.version++;
     c.touchedAt = Date.now();
     if (notify) this.changed();
@@ -116,6 +124,9 @@ export class Model {
     return this.alerts.filter((a) => a.callId === callId);
   }
 }
+
+/** What a call is called on screen: the producer's display name, else its id. */
+export const callName = (c: { id: string; displayName?: string | null }): string => c.displayName || c.id;
 
 /** The newest score of a channel (highest segmentIndex), or undefined. */
 export function latest(ch: Map<number, Score> | undefined): Score | undefined {

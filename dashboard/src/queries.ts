@@ -1,39 +1,76 @@
-/** The GraphQL documents the dashboard sends. */
+/**
+ * The GraphQL documents the dashboard sends. Call fields depend on what the server has
+ * (features.ts): `configureQueries` is called once, after the probe and before any other query.
+ */
+import { type ApiFeatures, NO_FEATURES } from './features.js';
 
 export const SCORE_FIELDS = `callId channel segmentIndex revision startMs endMs valence label textMissing
-  modalities { text audio video } modalityWeights { text audio video } text`;
+  modalities { text audio video } modalityWeights { text audio video } text textSource recognisedText`;
 
-const CALL_FIELDS = 'id tenant status startedAt endedAt channels segmentCount';
-
-/** Live view snapshot: the calls in progress with their scores, and recent alerts. */
-export const LIVE_SNAPSHOT = `query Live($first: Int!) {
-  calls(filter: { status: ACTIVE }, first: $first) {
-    edges { node { ${CALL_FIELDS} segments(first: 1000) { edges { node { ${SCORE_FIELDS} } } } } }
-  }
-  alerts(first: 50) { edges { node { id callId channel rule segmentIndex valence message eventTimeMs raisedAt } } }
-}`;
-
-/** Status of calls the view shows but the snapshot no longer lists (they ended meanwhile). */
-export const callStatuses = (ids: string[]) =>
-  `query Statuses { ${ids.map((id, i) => `c${i}: call(id: ${JSON.stringify(id)}) { ${CALL_FIELDS} }`).join(' ')} }`;
-
-export const SCORES_SUB = `subscription { segmentScored { ${SCORE_FIELDS} } }`;
-export const CALLS_SUB = `subscription { callUpdated { ${CALL_FIELDS} } }`;
-export const ALERTS_SUB = 'subscription { alerts { id callId channel rule segmentIndex valence message eventTimeMs raisedAt } }';
-
+const ALERT_FIELDS = 'id callId channel rule segmentIndex valence message eventTimeMs raisedAt';
 const ANALYTICS_FIELDS = 'channel segments meanValence minValence maxValence rollingValence rollingWindow trend textMissingShare';
 
-export const SEARCH = `query Search($filter: CallSearchInput, $first: Int!, $after: String) {
+export interface Queries {
+  /** Live view snapshot: the calls in progress with their scores, and recent alerts. */
+  liveSnapshot: string;
+  /** Status of calls the view shows but the snapshot no longer lists (they ended meanwhile). */
+  callStatuses: (ids: string[]) => string;
+  /** The latest started calls that have ended or timed out, for the "Recently ended" strip. */
+  recentEnded: string;
+  scoresSub: string;
+  callsSub: string;
+  alertsSub: string;
+  /** History search; with an empty filter, the most recent calls. */
+  search: string;
+  callPage: string;
+}
+
+export function makeQueries(f: ApiFeatures): Queries {
+  const call = `id tenant status startedAt endedAt channels segmentCount${f.displayName ? ' displayName' : ''}`;
+  return {
+    liveSnapshot: `query Live($first: Int!) {
+  calls(filter: { status: ACTIVE }, first: $first) {
+    edges { node { ${call} segments(first: 1000) { edges { node { ${SCORE_FIELDS} } } } } }
+  }
+  alerts(first: 50) { edges { node { ${ALERT_FIELDS} } } }
+}`,
+    recentEnded: `query RecentEnded($first: Int!) {
+  ended: calls(filter: { status: ENDED }, first: $first) { edges { node { ${call} } } }
+  timedOut: calls(filter: { status: TIMED_OUT }, first: $first) { edges { node { ${call} } } }
+}`,
+    callStatuses: (ids) => `query Statuses { ${ids.map((id, i) => `c${i}: call(id: ${JSON.stringify(id)}) { ${call} }`).join(' ')} }`,
+    scoresSub: `subscription { segmentScored { ${SCORE_FIELDS} } }`,
+    callsSub: `subscription { callUpdated { ${call} } }`,
+    alertsSub: `subscription { alerts { ${ALERT_FIELDS} } }`,
+    search: `query Search($filter: CallSearchInput, $first: Int!, $after: String) {
   searchCalls(filter: $filter, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
-    edges { node { callId firstMs lastMs alertCount channels { ${ANALYTICS_FIELDS} } call { status } } }
+    edges { node { callId firstMs lastMs alertCount channels { ${ANALYTICS_FIELDS} } call { status${f.displayName ? ' displayName' : ''} } } }
   }
-}`;
-
-export const CALL_PAGE = `query CallPage($id: ID!) {
+}`,
+    callPage: `query CallPage($id: ID!) {
   call(id: $id) {
-    ${CALL_FIELDS}
-    analytics { channels { ${ANALYTICS_FIELDS} } alerts { id callId channel rule segmentIndex valence message eventTimeMs raisedAt } }
+    ${call}
+    analytics { channels { ${ANALYTICS_FIELDS} } alerts { ${ALERT_FIELDS} } }
     segments(first: 1000) { edges { node { ${SCORE_FIELDS} dominantModality textSimulated } } }
   }
-}`;
+}`,
+  };
+}
+
+let current = makeQueries(NO_FEATURES);
+
+/** Sets the documents for what the server has; call once at start-up. */
+export function configureQueries(f: ApiFeatures): void {
+  current = makeQueries(f);
+}
+
+/** The documents in force. */
+export const queries = (): Queries => current;
+
+/** The documents for a server without optional fields (the limits tests measure these). */
+const base = makeQueries(NO_FEATURES);
+export const LIVE_SNAPSHOT = base.liveSnapshot;
+export const CALL_PAGE = base.callPage;
+export const SEARCH = base.search;
+export const SCORES_SUB = base.scoresSub;

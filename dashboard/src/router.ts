@@ -19,3 +19,12 @@ export function onRoute(f: () => void): void {
   listener = f;
   addEventListener('popstate', f);
 }
+
+/**
+ * Moves focus to the main heading of the view just rendered, so a screen reader announces the
+ * new page and Tab continues from there (as after a full page load). Headings that take it
+ * carry `data-route-heading` and tabIndex -1 (focusable by script, not a Tab stop).
+ */
+export function focusRouteHeading(): void {
+  document.querySelector<HTMLElement>('main [data-route-heading]')?.focus();
+}

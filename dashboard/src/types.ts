@@ -1,5 +1,7 @@
 /** The shapes the dashboard reads from the API (field names as in the GraphQL SDL). */
 
+export type TextSource = 'PLATFORM' | 'RECOGNISED' | 'SIMULATED' | 'NONE';
+
 export type Label = 'NEGATIVE' | 'NEUTRAL' | 'POSITIVE';
 
 export interface Score {
@@ -15,6 +17,10 @@ export interface Score {
   modalities: { text: string; audio: string; video: string };
   modalityWeights: { text: number; audio: number; video: number };
   text: string | null;
+  /** Where the text the model read came from (SDL TextSource). */
+  textSource: TextSource;
+  /** The recogniser's words when textSource is RECOGNISED, else null. */
+  recognisedText: string | null;
   dominantModality?: string;
   textSimulated?: boolean;
 }
@@ -27,6 +33,8 @@ export interface CallNode {
   endedAt: string | null;
   channels: string[];
   segmentCount: number;
+  /** Only when the server's schema has Call.displayName (see features.ts). */
+  displayName?: string | null;
 }
 
 export interface Alert {

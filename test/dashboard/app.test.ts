@@ -79,7 +79,10 @@ test('a demo call streamed through the real pipeline shows up and grows in the l
     assert.equal(c.segments, v.length);
     assert.ok(Math.abs(c.meanValence - v.reduce((a, b) => a + b, 0) / v.length) < 1e-9);
   }
-  await page.click(`li.card[data-call="${callId}"] a.card-link`);
+  // The call has ended: its card left the grid for the "Recently ended" strip.
+  await page.waitForSelector(`[data-testid=ended-strip] li[data-call="${callId}"]`, { timeout: 30_000 });
+  assert.equal(await page.locator(`li.card[data-call="${callId}"]`).count(), 0, 'an ended call is not on the grid');
+  await page.click(`[data-testid=ended-strip] li[data-call="${callId}"] a`);
   await page.waitForSelector('article.call-page table.segments tbody tr', { timeout: 10_000 });
   await page.screenshot({ path: `${ART}/dashboard-e2e-call.png`, fullPage: true });
   await page.close();

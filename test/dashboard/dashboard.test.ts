@@ -140,7 +140,8 @@ test('keyboard: tab reaches navigation and call cards; Enter opens a call', asyn
   assert.ok(seen.at(-1)?.startsWith('call-live'), seen.join(' | '));
   await page.keyboard.press('Enter');
   await page.waitForSelector('article.call-page[data-call="call-live"]');
-  assert.equal(await page.getAttribute('svg.timeline', 'role'), 'img');
+  // A labelled group whose points are named images (an svg role=img would hide them from readers).
+  assert.equal(await page.getAttribute('svg.timeline', 'role'), 'group');
   assert.match((await page.getAttribute('svg.timeline', 'aria-label')) ?? '', /call-live/);
   await page.goBack();
   await page.waitForSelector(card('call-live'));

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { type Analytics, createAnalytics } from '../../src/analytics/index.js';
 import type { CallInfo, SegmentScore } from '../../src/core/types.js';
 import { type ApiServer, createApiServer } from '../../src/graphql/index.js';
+import type { SchemaExtension } from '../../src/graphql/schema.js';
 import { createStaticHandler } from '../../src/http/static.js';
 import { ScoreHub } from '../../src/publish/hub.js';
 import { SqliteScoreStore } from '../../src/store/sqlite-store.js';
@@ -51,7 +52,18 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(port = 0): Promise<Stack> {
+export interface StackOptions {
+  /** Bound port; 0 (default) picks a free one. */
+  port?: number;
+  /** More schema (e.g. a field a test needs that this branch's API does not have yet); asked
+   *  again at each startApi, so a test can restart the API as another version. */
+  schemaExtensions?: (store: SqliteScoreStore) => SchemaExtension[];
+  /** The SDL file (default schema/schema.graphql); asked again at each startApi. */
+  sdlPath?: () => string | undefined;
+}
+
+export async function startStack(o: StackOptions = {}): Promise<Stack> {
+  const port = o.port ?? 0;
   const logger = pino({ level: 'silent' });
   const store = new SqliteScoreStore({ path: ':memory:' });
   await store.start();
@@ -71,7 +83,8 @@ export async function startStack(port = 0): Promise<Stack> {
       scorerInfo: () => ({ modelVersion: 'scripted', executionProvider: 'cpu', providerAttempts: [], workers: 0 }),
       health: () => ({ ok: true, source: 'scripted', store: 'sqlite: ok' }),
       extraRoutes: [createStaticHandler({ root: DIST })],
-      schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers as never }],
+      sdlPath: o.sdlPath?.(),
+      schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers as never }, ...(o.schemaExtensions?.(store) ?? [])],
     });
   const stack: Stack = {
     base: '',
