@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AppError } from '../core/errors.js';
+import type { ChunkSourceRef } from '../core/types.js';
 import type { ChunkSource, DeadLetterSink, OwnershipStore, RawChunk, ScorePublisher, ScoreStore } from '../core/ports.js';
 import { LagSampler } from '../cluster/lag.js';
 import { PartitionedWindow } from '../cluster/partitioned-window.js';
@@ -43,6 +44,7 @@ import { RateLimitedWarn } from './rate-limited-warn.js';
 import { registerOpsMetrics } from './ops-metrics.js';
 import { Pipeline } from './pipeline.js';
 import { repoRoot } from './paths.js';
+import { createAppWsIngest } from './ws-ingest.js';
 
 export interface App {
   readonly config: AppConfig;
@@ -122,6 +124,15 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     source = new MemorySource({ capacity: 4096 });
     deadLetters = new MemoryDeadLetterSink();
   }
+  // Embedded mode takes real calls over WebSockets (/ingest, /ingest/twilio, /ingest/audiohook).
+  const wsIngest = source instanceof MemorySource
+    ? createAppWsIngest({ source, context: auth.context, origins: config.origins, maxSocketsPerSource: config.connectionLimits.maxSocketsPerSource, registry: metrics.registry, logger })
+    : null;
+  /** Releases at the source, and tells an ingest socket its record is finished. */
+  const release = (refs: ChunkSourceRef[]) => {
+    source.release(refs);
+    wsIngest?.outcomes.released(refs);
+  };
 
   const bridge = kafka && config.scoresTopic
     ? new ScoresBridge({
@@ -214,6 +225,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     health: () => ({ ok: pipeline !== null && ingestStarted, source: kafka ? `kafka: ${config.kafkaTopic}` : 'in-process', store: storeLabel }),
     extraRoutes: [metricsRoute, createStaticHandler({ root: join(repoRoot(), 'dashboard', 'dist'), exclude: ['/graphql', '/metrics', '/healthz', '/readyz'] })],
     schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers }],
+    upgradeRoutes: wsIngest?.routes,
   });
 
   const app: App = {
@@ -268,7 +280,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
         logger,
         labeler: (v) => labelFor(v, manifest.labels),
         flags: (segment) => modalityFlags(segment, manifest),
-        release: (refs) => source.release(refs),
+        release,
         reject: (raw, e) => ingestReject!(raw, e),
         fencing: ownership
           ? {
@@ -286,7 +298,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       });
       const rejectLog = new RateLimitedWarn(logger);
       const ingest = createIngest({
-        source,
+        source: { release },
         decode,
         deadLetters,
         forward: (chunk, raw) => {
@@ -294,6 +306,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
           return p.onChunk(chunk, raw);
         },
         onRejected: (raw, e) => {
+          wsIngest?.outcomes.rejected(raw.source, e);
           rejectLog.warn(e.code, { callId: keyForLog(raw.key), partition: raw.source.partition, offset: raw.source.offset }, e.message);
         },
         onDeadLettered: (_raw, e, kind) => {
@@ -324,6 +337,8 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       // before its last commit; draining the pipeline (seal, score, store everything open) is
       // what releases them, so the two run together.
       sweeper?.stop();
+      // Ingest sockets first: what they already received is queued, then they close (1001).
+      await wsIngest?.stop();
       const sourceStopped = ingestStarted ? source.stop() : Promise.resolve();
       if (pipeline) await pipeline.drain();
       await sourceStopped;

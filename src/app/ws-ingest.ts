@@ -1,0 +1,50 @@
+/**
+ * Wires the WebSocket ingest (src/ingest/ws) into the embedded app: pushes into the in-process
+ * source, identifies callers with the API's auth hook and Origin rules, counts refusals
+ * (`ingest_ws_refused_total{protocol,code}`), logs them without flooding, and reports open
+ * sockets (`ingest_ws_sockets{protocol}`). With Kafka the source is the topic and these paths are
+ * not served (producers write to the topic; see docs/ingest.md).
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { ContextFunction } from '../graphql/context.js';
+import type { OriginPolicy } from '../graphql/origin.js';
+import type { MemorySource } from '../ingest/memory-source.js';
+import { createWsIngest, type WsIngest } from '../ingest/ws/endpoint.js';
+import { RateLimitedWarn } from './rate-limited-warn.js';
+
+export interface AppWsIngestOptions {
+  source: MemorySource;
+  context: ContextFunction;
+  origins: OriginPolicy;
+  maxSocketsPerSource: number;
+  registry: Registry;
+  logger: Logger;
+}
+
+export function createAppWsIngest(o: AppWsIngestOptions): WsIngest {
+  const log = o.logger.child({ component: 'ws-ingest' });
+  const warn = new RateLimitedWarn(log);
+  const refused = new Counter({
+    name: 'ingest_ws_refused_total', help: 'Frames, messages and records refused on the WebSocket ingest paths, by protocol and code',
+    labelNames: ['protocol', 'code'], registers: [o.registry],
+  });
+  const ingest = createWsIngest({
+    push: (record, onQueued) => o.source.push(record, onQueued),
+    context: o.context,
+    origins: o.origins,
+    maxSocketsPerSource: o.maxSocketsPerSource,
+    logger: log,
+    onRefused: (protocol, error) => {
+      refused.inc({ protocol, code: error.code });
+      warn.warn(`${protocol}:${error.code}`, { protocol, code: error.code }, error.message);
+    },
+  });
+  new Gauge({
+    name: 'ingest_ws_sockets', help: 'Open WebSocket ingest sockets, by protocol', labelNames: ['protocol'], registers: [o.registry],
+    collect() {
+      for (const [protocol, n] of Object.entries(ingest.sockets())) this.set({ protocol }, n);
+    },
+  });
+  return ingest;
+}

@@ -1,0 +1,113 @@
+/**
+ * The WebSocket ingest endpoint: three paths on the API's HTTP server, each a protocol that
+ * becomes contract records in the pipeline's in-process source (the same decoder, window,
+ * scorer, store and release rules as a Kafka record):
+ *
+ *   /ingest            the project's own chunk contract (contract.ts)
+ *   /ingest/twilio     Twilio Media Streams (twilio.ts)
+ *   /ingest/audiohook  Genesys Cloud AudioHook (audiohook.ts)
+ *
+ * An upgrade passes the API's own gate first (origin.ts, connection-limits.ts via upgrade-gate.ts:
+ * Origin rules, sockets per source address); the caller is identified by the API's auth hook.
+ * Backpressure: each socket's messages go through an Inbox (bounded, paused when it fills) into
+ * the source's bounded queue, which blocks while the pipeline is at its bound.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AppError } from '../../core/errors.js';
+import type { ChunkSourceRef } from '../../core/types.js';
+import type { ContextFunction } from '../../graphql/context.js';
+import type { OriginPolicy } from '../../graphql/origin.js';
+import { createUpgradeGate } from '../../graphql/upgrade-gate.js';
+import type { PushRecord } from '../memory-source.js';
+import { serveAudioHook } from './audiohook.js';
+import { serveContract } from './contract.js';
+import { MAX_HEADER_BLOCK_BYTES } from './frame.js';
+import type { Inbox } from './inbox.js';
+import { RecordOutcomes } from './outcomes.js';
+import type { IngestProtocol, SessionDeps } from './session.js';
+import { serveTwilio } from './twilio.js';
+
+export const INGEST_PATHS: Readonly<Record<IngestProtocol, string>> = Object.freeze({
+  ingest: '/ingest', twilio: '/ingest/twilio', audiohook: '/ingest/audiohook',
+});
+
+/** Handles one HTTP upgrade request (the API server routes by path). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface WsIngestOptions {
+  /** The pipeline's in-process source (MemorySource.push). */
+  push(record: PushRecord, onQueued: (ref: ChunkSourceRef) => void): Promise<unknown>;
+  /** The API's auth hook (dev mode: every caller is the dev tenant). */
+  context: ContextFunction;
+  origins: OriginPolicy;
+  /** Open ingest sockets one source address may hold (the API's maxSocketsPerSource). */
+  maxSocketsPerSource: number;
+  /** Largest message, bytes. Default 1 MiB + the header block (a 640 KB audio payload fits). */
+  maxMessageBytes?: number;
+  /** A frame, message or record was refused (the app counts and logs it). */
+  onRefused(protocol: IngestProtocol, error: AppError): void;
+  logger: Logger;
+}
+
+export interface WsIngest {
+  /** Upgrade handlers by path, for the API server. */
+  readonly routes: Readonly<Record<string, UpgradeHandler>>;
+  /** Where the pipeline reports releases and rejections (wired by the app). */
+  readonly outcomes: RecordOutcomes;
+  /** Open ingest sockets, by protocol. */
+  sockets(): Record<IngestProtocol, number>;
+  /** Closes every ingest socket (1001 going away) after what it already sent is queued. */
+  stop(): Promise<void>;
+}
+
+const SERVE: Record<IngestProtocol, (ws: WebSocket, req: IncomingMessage, deps: SessionDeps) => Inbox> = {
+  ingest: serveContract, twilio: serveTwilio, audiohook: serveAudioHook,
+};
+
+export function createWsIngest(o: WsIngestOptions): WsIngest {
+  const outcomes = new RecordOutcomes();
+  const gate = createUpgradeGate({ origins: o.origins, maxSocketsPerSource: o.maxSocketsPerSource, logger: o.logger });
+  const open = new Map<WebSocket, { protocol: IngestProtocol; inbox: Inbox }>();
+  const deps: SessionDeps = {
+    push: async (record, outcome) => {
+      await o.push(record, (ref) => outcomes.watch(ref, outcome));
+    },
+    authenticate: async (headers, connectionParams) => o.context({ transport: 'ws', headers, connectionParams }),
+    refused: (protocol, error) => o.onRefused(protocol, error),
+  };
+  const routes: Record<string, UpgradeHandler> = {};
+  const servers: WebSocketServer[] = [];
+  for (const [protocol, path] of Object.entries(INGEST_PATHS) as [IngestProtocol, string][]) {
+    const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageBytes ?? 1024 * 1024 + MAX_HEADER_BLOCK_BYTES, verifyClient: gate.verifyClient });
+    gate.attach(wss);
+    wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+      const inbox = SERVE[protocol](ws, req, deps);
+      open.set(ws, { protocol, inbox });
+      ws.once('close', () => open.delete(ws));
+      ws.on('error', (err) => o.logger.debug({ err, protocol }, 'ingest socket error'));
+    });
+    servers.push(wss);
+    routes[path] = (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  }
+  return {
+    routes,
+    outcomes,
+    sockets() {
+      const n: Record<IngestProtocol, number> = { ingest: 0, twilio: 0, audiohook: 0 };
+      for (const { protocol } of open.values()) n[protocol]++;
+      return n;
+    },
+    async stop() {
+      const closing = [...open.entries()].map(async ([ws, { inbox }]) => {
+        ws.pause();
+        await inbox.idle();
+        ws.close(1001, 'server shutting down');
+      });
+      await Promise.all(closing);
+      for (const wss of servers) wss.close();
+    },
+  };
+}
