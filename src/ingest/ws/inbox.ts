@@ -3,20 +3,26 @@
  * reach the source in order), with a hard bound and read backpressure.
  *
  * While a message is handled (its record waits for room in the source's bounded queue), later
- * messages wait here. At `pauseAt` waiting messages the socket stops being read (`ws.pause()`:
- * TCP flow control then slows the producer); it is read again at `resumeAt`. `ws` may still
- * emit messages it had already read before pausing, so the queue also has a hard bound
- * (`capacity`): a message over it is refused at once (`onOverflow`, INGEST_OVERLOADED), not queued.
+ * messages wait here. Waiting messages are weighed in bytes (at least `MIN_WEIGHT` each, so a
+ * flood of tiny frames is bounded too). At `pauseAtBytes` the socket stops being read
+ * (`ws.pause()`: TCP flow control then slows the producer); at `resumeAtBytes` it is read again.
+ * `ws` still emits what it had already read from the socket before pausing (up to one socket
+ * read, 64 KiB, in practice), so the hard bound `capacityBytes` sits well above `pauseAtBytes`:
+ * only a peer that ignores TCP flow control can reach it, and a message over it is refused at
+ * once (`onOverflow`, INGEST_OVERLOADED), not queued.
  */
 import type { WebSocket } from 'ws';
 
+/** Least weight of one waiting message, bytes (its bookkeeping, whatever its size). */
+export const MIN_WEIGHT = 512;
+
 export interface InboxOptions {
-  /** Messages waiting before the socket is paused. Default 16. */
-  pauseAt?: number;
-  /** Waiting messages at which a paused socket is read again. Default 4. */
-  resumeAt?: number;
-  /** Most messages waiting; one more is refused. Default 64. */
-  capacity?: number;
+  /** Waiting bytes at which the socket is paused. Default 256 KiB. */
+  pauseAtBytes?: number;
+  /** Waiting bytes at which a paused socket is read again. Default 64 KiB. */
+  resumeAtBytes?: number;
+  /** Most waiting bytes; a message past it is refused. Default 4 MiB. */
+  capacityBytes?: number;
 }
 
 export interface InboxMessage {
@@ -26,11 +32,13 @@ export interface InboxMessage {
   isBinary: boolean;
 }
 
+const weight = (m: InboxMessage) => Math.max(MIN_WEIGHT, m.data.length);
+
 export class Inbox {
   private readonly queue: InboxMessage[] = [];
+  private bytes = 0;
   private running = false;
   private paused = false;
-  private closed = false;
   private received = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly o: Required<InboxOptions>;
@@ -38,16 +46,16 @@ export class Inbox {
   constructor(
     private readonly ws: WebSocket,
     private readonly handle: (m: InboxMessage) => Promise<void>,
-    private readonly onOverflow: (m: InboxMessage, depth: number) => void,
+    private readonly onOverflow: (m: InboxMessage, waitingMessages: number) => void,
     options: InboxOptions = {},
   ) {
-    this.o = { pauseAt: 16, resumeAt: 4, capacity: 64, ...options };
+    this.o = { pauseAtBytes: 256 * 1024, resumeAtBytes: 64 * 1024, capacityBytes: 4 * 1024 * 1024, ...options };
     ws.on('message', (data, isBinary) => this.offer({ index: this.received++, data: toBuffer(data), isBinary }));
   }
 
-  /** Messages waiting (not counting the one being handled). */
-  get depth(): number {
-    return this.queue.length;
+  /** Bytes waiting (not counting the message being handled). */
+  get waitingBytes(): number {
+    return this.bytes;
   }
 
   /** Resolves when every message received so far was handled. */
@@ -56,20 +64,14 @@ export class Inbox {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
-  /** Drops what waits (the socket closed: nobody is left to answer). */
-  close(): void {
-    this.closed = true;
-    this.queue.length = 0;
-  }
-
   private offer(m: InboxMessage): void {
-    if (this.closed) return;
-    if (this.queue.length >= this.o.capacity) {
+    if (this.bytes + weight(m) > this.o.capacityBytes) {
       this.onOverflow(m, this.queue.length);
       return;
     }
     this.queue.push(m);
-    if (!this.paused && this.queue.length >= this.o.pauseAt) {
+    this.bytes += weight(m);
+    if (!this.paused && this.bytes >= this.o.pauseAtBytes) {
       this.paused = true;
       this.ws.pause();
     }
@@ -82,7 +84,8 @@ export class Inbox {
     try {
       while (this.queue.length > 0) {
         const m = this.queue.shift()!;
-        if (this.paused && this.queue.length <= this.o.resumeAt) {
+        this.bytes -= weight(m);
+        if (this.paused && this.bytes <= this.o.resumeAtBytes) {
           this.paused = false;
           this.ws.resume();
         }
