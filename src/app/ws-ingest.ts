@@ -46,5 +46,11 @@ export function createAppWsIngest(o: AppWsIngestOptions): WsIngest {
       for (const [protocol, n] of Object.entries(ingest.sockets())) this.set({ protocol }, n);
     },
   });
+  new Gauge({
+    name: 'ingest_ws_waiting_bytes', help: 'Bytes read from ingest sockets and waiting for room in the source queue', registers: [o.registry],
+    collect() {
+      this.set(ingest.waitingBytes());
+    },
+  });
   return ingest;
 }

@@ -34,6 +34,9 @@ export const INGEST_PATHS: Readonly<Record<IngestProtocol, string>> = Object.fre
   ingest: '/ingest', twilio: '/ingest/twilio', audiohook: '/ingest/audiohook',
 });
 
+/** How long stop() waits for a socket's received messages to reach the source, ms. */
+const STOP_WAIT_MS = 5_000;
+
 /** Handles one HTTP upgrade request (the API server routes by path). */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -59,7 +62,9 @@ export interface WsIngest {
   readonly outcomes: RecordOutcomes;
   /** Open ingest sockets, by protocol. */
   sockets(): Record<IngestProtocol, number>;
-  /** Closes every ingest socket (1001 going away) after what it already sent is queued. */
+  /** Bytes received and waiting in the sockets' inboxes (bounded: pause at 256 KiB each). */
+  waitingBytes(): number;
+  /** Closes every ingest socket (1001 going away); what each already sent is still queued (up to 5 s). */
   stop(): Promise<void>;
 }
 
@@ -100,11 +105,18 @@ export function createWsIngest(o: WsIngestOptions): WsIngest {
       for (const { protocol } of open.values()) n[protocol]++;
       return n;
     },
+    waitingBytes() {
+      let n = 0;
+      for (const { inbox } of open.values()) n += inbox.waitingBytes;
+      return n;
+    },
     async stop() {
+      // Close first (a paused socket could not read the peer's close frame and would wait out
+      // ws' 30 s close timeout); what each socket already received still goes to the source,
+      // which the pipeline keeps draining until the app stops it next.
       const closing = [...open.entries()].map(async ([ws, { inbox }]) => {
-        ws.pause();
-        await inbox.idle();
         ws.close(1001, 'server shutting down');
+        await Promise.race([inbox.idle(), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
       });
       await Promise.all(closing);
       for (const wss of servers) wss.close();
