@@ -5,8 +5,8 @@
  * Start:  scorer (manifest, workers) -> store -> analytics -> hub -> scores bridge (consuming
  *         from the topic's end) -> API (listening) -> pipeline ticker -> source (consuming)
  *         -> lag sampler -> demo producer
- * Stop:   demo -> source (no new chunks) -> pipeline drain (seal, score, store, publish all open
- *         segments; the source commits what was released) -> scores bridge (queued records go
+ * Stop:   demo -> ingest sockets (closed; what they sent is queued) -> source (no new chunks)
+ *         -> pipeline drain (seal, score, store, publish all open segments; the source commits what was released) -> scores bridge (queued records go
  *         out, group left) -> lag sampler -> API drain -> hub -> analytics -> store -> scorer
  *         workers -> Kafka producer
  */
