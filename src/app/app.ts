@@ -7,8 +7,8 @@
  *         -> lag sampler -> demo producer
  * Stop:   demo -> ingest sockets (closed; what they sent is queued) -> source (no new chunks)
  *         -> pipeline drain (seal, score, store, publish all open segments; the source commits
- *         what was released) -> scores bridge (queued records go out, group left) -> lag sampler -> API drain -> hub -> analytics -> store -> scorer
- *         workers -> Kafka producer
+ *         what was released) -> scores bridge (queued records go out, group left) -> lag sampler
+ *         -> API drain -> hub -> analytics -> store -> scorer workers -> Kafka producer
  */
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
