@@ -6,7 +6,8 @@
  * Records, in order: call_start; per `chunkMs` of audio, one audio record per channel (mono =
  * customer; stereo = customer, agent); each transcript piece once the audio up to its end was
  * sent; call_end. Paced at `speed` x real time (0: as fast as the server reads). Finished when
- * every record was answered (ack or error): by then every score the call produced was published.
+ * every record was answered (ack or error): by then every score the call produced was stored and
+ * published; any the subscription did not deliver within 2 s more is read from the store.
  */
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -72,8 +73,30 @@ export interface SendSummary {
   scores: SentScore[];
 }
 
-const SUBSCRIPTION = `subscription($id: ID!) { segmentScored(callId: $id) {
-  channel segmentIndex revision startMs endMs valence label confidence text textMissing modalities { text audio video } } }`;
+const SUBSCRIPTION = 'subscription($id: ID!) { segmentScored(callId: $id) { channel segmentIndex revision startMs endMs valence label confidence text textMissing modalities { text audio video } } }';
+
+const SCORE_FIELDS = 'channel segmentIndex revision startMs endMs valence label confidence text textMissing modalities { text audio video }';
+
+/** Every stored score of the call (all revisions), over HTTP with the same credentials. */
+async function storedScores(o: SendOptions, headers: Record<string, string>): Promise<SentScore[]> {
+  const url = graphqlUrlFor(o.url).replace(/^ws/, 'http');
+  const out: SentScore[] = [];
+  for (let after: string | null = null; ;) {
+    const res = await fetch(url, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({
+        query: `query($id: ID!, $after: String) { segments(callId: $id, first: 100, after: $after, allRevisions: true) {
+          edges { node { ${SCORE_FIELDS} } } pageInfo { hasNextPage endCursor } } }`,
+        variables: { id: o.callId, after },
+      }),
+    });
+    const body = (await res.json()) as { data?: { segments: { edges: { node: SentScore }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } }; errors?: unknown[] };
+    if (!body.data) throw new Error(`reading the call's scores failed: ${JSON.stringify(body.errors ?? res.status)}`);
+    out.push(...body.data.segments.edges.map((e) => e.node));
+    if (!body.data.segments.pageInfo.hasNextPage) return out;
+    after = body.data.segments.pageInfo.endCursor;
+  }
+}
 
 /** ws://host:port/ingest -> ws://host:port/graphql */
 export function graphqlUrlFor(ingestUrl: string): string {
@@ -199,9 +222,18 @@ export async function sendCall(o: SendOptions): Promise<SendSummary> {
   });
   closedEarly = null;
   ws.close(1000);
-  // Every audio record is acked only after the segments it fed were published; the subscription
-  // socket delivers them in order, so a short wait lets the last ones arrive.
-  await new Promise((r) => setTimeout(r, 300));
+  // Every record is acked only after the scores it fed were stored and published, so the store
+  // now holds them all. The subscription may still be delivering the last ones (or, at full
+  // speed, may have registered after the first was published): wait for it a little, then
+  // report any it missed from the store, so the output is complete.
+  const stored = await storedScores(o, headers);
+  const key = (x: SentScore) => `${x.channel}/${x.segmentIndex}/${x.revision}`;
+  const missing = () => { const seen = new Set(scores.map(key)); return stored.filter((x) => !seen.has(key(x))); };
+  for (const deadline = Date.now() + 2_000; missing().length > 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
+  for (const m of missing()) {
+    scores.push(m);
+    o.onScore?.(m, t0);
+  }
   unsubscribe();
   await client.dispose();
   if (subErrors.length) throw new Error(`score subscription failed: ${JSON.stringify(subErrors[0])}`);
