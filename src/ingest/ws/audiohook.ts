@@ -65,7 +65,7 @@ export function serveAudioHook(ws: WebSocket, req: IncomingMessage, deps: Sessio
   let positionSamples = 0;
   const frameSeq: number[] = [];
 
-  const caller: Promise<ApiContext | null> = deps.authenticate(req.headers).catch((err: unknown) => {
+  const caller: Promise<ApiContext | null> = deps.authenticate(ws, req.headers).catch((err: unknown) => {
     const e = toAppError(err, 'UNAUTHENTICATED');
     refuse(e);
     ws.close(e.code === 'FORBIDDEN' ? CLOSE_FORBIDDEN : CLOSE_UNAUTHENTICATED, `${e.code}: ${e.message}`.slice(0, 120));

@@ -29,7 +29,7 @@ export function serveContract(ws: WebSocket, req: IncomingMessage, deps: Session
     deps.refused('ingest', e);
     send({ type: 'error', n: i, code: e.code, message: e.message, retriable: e.retriable, details: e.details });
   };
-  const caller: Promise<ApiContext | null> = deps.authenticate(req.headers).catch((err: unknown) => {
+  const caller: Promise<ApiContext | null> = deps.authenticate(ws, req.headers).catch((err: unknown) => {
     const e = toAppError(err, 'UNAUTHENTICATED');
     ws.close(e.code === 'FORBIDDEN' ? CLOSE_FORBIDDEN : CLOSE_UNAUTHENTICATED, `${e.code}: ${e.message}`.slice(0, 120));
     return null;

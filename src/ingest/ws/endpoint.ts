@@ -21,6 +21,7 @@ import type { ChunkSourceRef } from '../../core/types.js';
 import type { ContextFunction } from '../../graphql/context.js';
 import type { OriginPolicy } from '../../graphql/origin.js';
 import { createUpgradeGate } from '../../graphql/upgrade-gate.js';
+import { callAt, TOKEN_EXPIRED_CLOSE_CODE } from '../../graphql/ws.js';
 import type { PushRecord } from '../memory-source.js';
 import { serveAudioHook } from './audiohook.js';
 import { serveContract } from './contract.js';
@@ -80,7 +81,15 @@ export function createWsIngest(o: WsIngestOptions): WsIngest {
     push: async (record, outcome) => {
       await o.push(record, (ref) => outcomes.watch(ref, outcome));
     },
-    authenticate: async (headers, connectionParams) => o.context({ transport: 'ws', headers, connectionParams }),
+    authenticate: async (ws, headers, connectionParams) => {
+      const ctx = await o.context({ transport: 'ws', headers, connectionParams });
+      // As on /graphql: a socket lives no longer than its credential (a JWT's exp).
+      if (ctx.expiresAtMs !== undefined) {
+        const cancel = callAt(ctx.expiresAtMs, () => ws.close(TOKEN_EXPIRED_CLOSE_CODE, 'FORBIDDEN: credential expired'));
+        ws.once('close', cancel);
+      }
+      return ctx;
+    },
     refused: (protocol, error) => o.onRefused(protocol, error),
   };
   const routes: Record<string, UpgradeHandler> = {};

@@ -5,6 +5,7 @@
  * records and nothing else: decode, window, scoring and delivery are the Kafka path's own.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { WebSocket } from 'ws';
 import { CONTRACT_VERSION, CONTROL_CHANNEL, ENCODING_OF, H } from '../../../schema/chunk.js';
 import type { AppError } from '../../core/errors.js';
 import type { ApiContext } from '../../graphql/context.js';
@@ -24,8 +25,9 @@ export interface SessionDeps {
    *  Rejects with INGEST_OVERLOADED when the source is stopping. */
   push(record: ContractRecord, outcome: RecordOutcome): Promise<void>;
   /** The caller's identity, from the upgrade's headers or (Twilio) the stream's parameters,
-   *  by the API's own auth hook. Throws UNAUTHENTICATED / FORBIDDEN. */
-  authenticate(headers: IncomingHttpHeaders, connectionParams?: Readonly<Record<string, unknown>>): Promise<ApiContext>;
+   *  by the API's own auth hook. Throws UNAUTHENTICATED / FORBIDDEN. A credential that expires
+   *  (JWT exp) closes `ws` then with 4403, as /graphql does. */
+  authenticate(ws: WebSocket, headers: IncomingHttpHeaders, connectionParams?: Readonly<Record<string, unknown>>): Promise<ApiContext>;
   /** A frame, message or record of this socket was refused (counted and logged by the app). */
   refused(protocol: IngestProtocol, error: AppError): void;
 }

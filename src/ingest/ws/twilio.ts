@@ -65,7 +65,7 @@ export function serveTwilio(ws: WebSocket, req: IncomingMessage, deps: SessionDe
     const params = isObject(s.customParameters) ? s.customParameters : {};
     let tenant: string;
     try {
-      tenant = (await deps.authenticate(req.headers, params)).tenant;
+      tenant = (await deps.authenticate(ws, req.headers, params)).tenant;
     } catch (err) {
       const e = toAppError(err, 'UNAUTHENTICATED');
       refuse(e);

@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { CONTRACT_VERSION, CONTROL_CHANNEL, H } from '../../../schema/chunk.js';
 import { createAuthContext, hashApiKey, parseApiKeys } from '../../../src/auth/index.js';
+import type { ContextFunction } from '../../../src/graphql/context.js';
 import { createApiKeyVerifier } from '../../../src/auth/api-keys.js';
 import type { AppError } from '../../../src/core/errors.js';
 import type { MediaChunk } from '../../../src/core/types.js';
@@ -42,11 +43,11 @@ afterEach(async () => {
 });
 
 /** The endpoint with API-key auth (tenant acme), same-origin-only Origin rule, a source of `capacity`. */
-async function startRig(capacity = 64): Promise<Rig> {
+async function startRig(capacity = 64, contextFn?: ContextFunction): Promise<Rig> {
   const source = new MemorySource({ capacity });
   const chunks: MediaChunk[] = [];
   const refused: { protocol: string; code: string }[] = [];
-  const context = createAuthContext({ mode: 'apikey', jwt: null, apiKey: createApiKeyVerifier(parseApiKeys(`acme:${hashApiKey(KEY)}`)) });
+  const context = contextFn ?? createAuthContext({ mode: 'apikey', jwt: null, apiKey: createApiKeyVerifier(parseApiKeys(`acme:${hashApiKey(KEY)}`)) });
   const ingest = createWsIngest({
     push: (r, onQueued) => source.push(r, onQueued), context, origins: { allowed: [], devMode: false }, maxSocketsPerSource: 16,
     onRefused: (protocol, e: AppError) => refused.push({ protocol, code: e.code }), logger: pino({ level: 'silent' }),
@@ -116,6 +117,18 @@ test('/ingest: no credentials closes 4401; the key names the tenant; another ten
   assert.deepEqual(byN, [[0, 'ack', null], [1, 'error', 'FORBIDDEN'], [2, 'ack', null], [3, 'error', 'CHUNK_BAD_SAMPLE_RATE'], [4, 'error', 'INGEST_BAD_FRAME']]);
   assert.deepEqual(rig.chunks.map((ch) => [ch.tenant, ch.seq]), [['acme', 0], ['acme', 2]]);
   c.ws.close();
+});
+
+test('a socket lives no longer than its credential: closed 4403 when it expires, as on /graphql', async () => {
+  const expiresAtMs = Date.now() + 300;
+  rig = await startRig(64, () => ({ tenant: 'acme', principal: 'jwt:test', expiresAtMs }));
+  await rig.startSink();
+  const c = await open(`${rig.url}/ingest`);
+  c.ws.send(audio('call-exp', 0));
+  const code = await closeCode(c.ws);
+  assert.equal(code, 4403);
+  assert.ok(Date.now() >= expiresAtMs, 'not before the expiry');
+  assert.deepEqual(c.answers.map((a) => a.type), ['ack'], 'what it sent before was taken');
 });
 
 test('an upgrade from a foreign Origin is refused 403 before any socket opens', async () => {
