@@ -148,7 +148,7 @@ export function serveAudioHook(ws: WebSocket, req: IncomingMessage, deps: Sessio
     const seq = msg.seq as number;
     if (seq <= clientSeq) throw state(msg.type, `seq ${seq} is not after ${clientSeq}`);
     clientSeq = seq;
-    if (msg.type === 'open') sessionId = msg.id;
+    if (msg.type === 'open' && phase === 'new') sessionId = msg.id;
     else if (msg.id !== sessionId) throw state(msg.type, `id ${JSON.stringify(msg.id.slice(0, 40))} is not the session's`);
     switch (msg.type) {
       case 'open': return onOpen(msg, ctx);

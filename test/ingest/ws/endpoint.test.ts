@@ -176,6 +176,8 @@ test('AudioHook: X-API-KEY names the tenant; an open with no PCMU offer gets dis
   const opened = await c.open({ conversationId: 'conv-1', channels: ['internal'], customConfig: { callId: 'call-ah' } });
   assert.deepEqual(opened.parameters.media, [{ type: 'audio', format: 'PCMU', channels: ['internal'], rate: 8000 }]);
   c.audio(Buffer.alloc(160, 0xff), 160);
+  c.raw(JSON.stringify({ version: '2', id: c.sessionId, type: 'ping', seq: 1, serverseq: 1, position: 'PT0.02S', parameters: {} })); // seq not after 1
+  c.raw('{"version":"2"'); // not JSON
   c.paused();
   c.resumed(2);
   c.audio(Buffer.alloc(160, 0xff), 160);
@@ -184,7 +186,7 @@ test('AudioHook: X-API-KEY names the tenant; an open with no PCMU offer gets dis
   const [start, a0, a1] = rig.chunks;
   assert.deepEqual([start.tenant, start.callId, a0.channel, a0.seq, a1.seq], ['acme', 'call-ah', 'agent', 0, 1]);
   assert.equal(a1.eventTimeMs - a0.eventTimeMs, 20 + 2000, 'the discarded 2 s move the position on');
-  assert.deepEqual(rig.refused.filter((r) => r.protocol === 'audiohook').map((r) => r.code), ['INGEST_UNSUPPORTED_MEDIA', 'INGEST_SESSION_STATE']);
+  assert.deepEqual(rig.refused.filter((r) => r.protocol === 'audiohook').map((r) => r.code), ['INGEST_UNSUPPORTED_MEDIA', 'INGEST_SESSION_STATE', 'INGEST_SESSION_STATE', 'INGEST_BAD_FRAME']);
 });
 
 test('backpressure: a full source stops the socket being read; nothing is refused or lost, and the server holds a bounded amount', async () => {
