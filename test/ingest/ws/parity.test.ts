@@ -119,7 +119,7 @@ test('own contract over /ingest: the same scores as Kafka; bad frames get error 
   assert.deepEqual(Object.fromEntries(errors.map((a) => [a.n, a.code])), bad, 'exactly the bad frames were refused, each with its code');
   assert.equal(answers.filter((a) => a.type === 'ack').length, records.length, 'every good record acked');
   ws.close();
-  assertSameScores(await finished(e, callId), reference!, '/ingest');
+  t.diagnostic(assertSameScores(await finished(e, callId), reference!, '/ingest'));
 });
 
 test('Twilio Media Streams over /ingest/twilio: the same scores as Kafka; malformed frames are counted and skipped', async (t) => {
@@ -139,7 +139,7 @@ test('Twilio Media Streams over /ingest/twilio: the same scores as Kafka; malfor
   }
   c.stop(`CA${callId.slice(-30)}`);
   await c.close();
-  assertSameScores(await finished(e, callId), reference!, 'Twilio');
+  t.diagnostic(assertSameScores(await finished(e, callId), reference!, 'Twilio'));
   assert.equal(await refusedCount(e, 'twilio', 'INGEST_BAD_FRAME') - before, 2, 'the non-JSON frame and the bad payload were refused');
 });
 
@@ -167,6 +167,6 @@ test('Genesys AudioHook over /ingest/audiohook: the same scores as Kafka; ping, 
   }
   const closed = await c.close();
   assert.equal(closed.type, 'closed');
-  assertSameScores(await finished(e, callId), reference!, 'AudioHook');
+  t.diagnostic(assertSameScores(await finished(e, callId), reference!, 'AudioHook'));
   assert.equal(await refusedCount(e, 'audiohook', 'INGEST_BAD_FRAME') - before, 1, 'the odd-sized audio frame was refused');
 });

@@ -69,14 +69,17 @@ function normalised(scores: ApiScore[]): Map<string, ApiScore & { rel: number; l
   return new Map(scores.map((s) => [`${s.channel}/${s.segmentIndex}/${s.revision}`, { ...s, rel: s.startMs - t0, len: s.endMs - s.startMs }]));
 }
 
-/** The same segments, with the same spans and flags, and valences within `tolerance`. */
-export function assertSameScores(actual: ApiScore[], reference: ApiScore[], what: string, tolerance = 1e-4): void {
+/** The same segments, with the same spans and flags, and valences within `tolerance`; returns
+ *  the largest valence difference and the number of scores compared. */
+export function assertSameScores(actual: ApiScore[], reference: ApiScore[], what: string, tolerance = 1e-4): string {
   assert.ok(reference.length > 0, 'the reference call has scores');
   const a = normalised(actual);
   const r = normalised(reference);
   assert.deepEqual([...a.keys()].sort(), [...r.keys()].sort(), `${what}: the same segments as over Kafka`);
+  let worst = 0;
   for (const [k, ref] of r) {
     const got = a.get(k)!;
+    worst = Math.max(worst, Math.abs(got.valence - ref.valence));
     assert.ok(Math.abs(got.valence - ref.valence) <= tolerance, `${what} ${k}: valence ${got.valence} vs Kafka ${ref.valence}`);
     assert.equal(got.rel, ref.rel, `${what} ${k}: start offset`);
     assert.equal(got.len, ref.len, `${what} ${k}: duration`);
@@ -84,6 +87,7 @@ export function assertSameScores(actual: ApiScore[], reference: ApiScore[], what
     assert.equal(got.textMissing, ref.textMissing, `${what} ${k}: textMissing`);
     assert.equal(got.label, ref.label, `${what} ${k}: label`);
   }
+  return `${what}: ${r.size} scores equal to Kafka's, largest valence difference ${worst.toExponential(2)}`;
 }
 
 /** ingest_ws_refused_total{protocol,code} from /metrics. */
