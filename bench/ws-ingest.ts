@@ -18,7 +18,8 @@ import WebSocket from 'ws';
 import { CONTRACT_VERSION, H } from '../schema/chunk.js';
 import { devContext } from '../src/graphql/context.js';
 import { createDecoder, createIngest, MemoryDeadLetterSink, MemorySource } from '../src/ingest/index.js';
-import { createWsIngest } from '../src/ingest/ws/endpoint.js';
+import { createWsIngest, memorySourceDelivery } from '../src/ingest/ws/endpoint.js';
+import { RecordOutcomes } from '../src/ingest/ws/outcomes.js';
 import { encodeFrame } from '../src/ingest/ws/frame.js';
 
 const sockets = Number(process.argv[2] ?? 8);
@@ -30,14 +31,15 @@ const mulaw = Buffer.alloc(160, 0x55).toString('base64');
 
 async function rig() {
   const source = new MemorySource({ capacity: 4096 });
+  const outcomes = new RecordOutcomes();
   let forwarded = 0;
   const ingest = createWsIngest({
-    push: (r, q) => source.push(r, q), context: devContext('demo'), origins: { allowed: [], devMode: true }, maxSocketsPerSource: 1024,
+    push: memorySourceDelivery(source, outcomes), context: devContext('demo'), origins: { allowed: [], devMode: true }, maxSocketsPerSource: 1024,
     onRefused: (p, e) => { throw new Error(`${p} refused ${e.code}: ${e.message}`); }, logger: pino({ level: 'silent' }),
   });
   const release = (refs: Parameters<MemorySource['release']>[0]) => {
     source.release(refs);
-    ingest.outcomes.released(refs);
+    outcomes.released(refs);
   };
   await source.start(createIngest({
     source: { release }, decode: createDecoder(), deadLetters: new MemoryDeadLetterSink(),

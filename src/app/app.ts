@@ -45,6 +45,9 @@ import { registerOpsMetrics } from './ops-metrics.js';
 import { Pipeline } from './pipeline.js';
 import { repoRoot } from './paths.js';
 import { createAppWsIngest } from './ws-ingest.js';
+import { memorySourceDelivery } from '../ingest/ws/endpoint.js';
+import { RecordOutcomes } from '../ingest/ws/outcomes.js';
+import { TopicWriter } from '../ingest/ws/topic-writer.js';
 
 export interface App {
   readonly config: AppConfig;
@@ -124,14 +127,18 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     source = new MemorySource({ capacity: 4096 });
     deadLetters = new MemoryDeadLetterSink();
   }
-  // Embedded mode takes real calls over WebSockets (/ingest, /ingest/twilio, /ingest/audiohook).
-  const wsIngest = source instanceof MemorySource
-    ? createAppWsIngest({ source, context: auth.context, origins: config.origins, maxSocketsPerSource: config.connectionLimits.maxSocketsPerSource, registry: metrics.registry, logger })
-    : null;
+  // Live calls over WebSockets (/ingest, /ingest/twilio, /ingest/audiohook): into the
+  // in-process source (acks when released), or with Kafka into the chunk topic (acks when written).
+  const outcomes = new RecordOutcomes();
+  const topicWriter = kafka ? new TopicWriter({ producer: kafka.producer, topic: config.kafkaTopic }) : null;
+  const wsIngest = createAppWsIngest({
+    deliver: topicWriter ? topicWriter.push : memorySourceDelivery(source as MemorySource, outcomes),
+    context: auth.context, origins: config.origins, maxSocketsPerSource: config.connectionLimits.maxSocketsPerSource, registry: metrics.registry, logger,
+  });
   /** Releases at the source, and tells an ingest socket its record is finished. */
   const release = (refs: ChunkSourceRef[]) => {
     source.release(refs);
-    wsIngest?.outcomes.released(refs);
+    outcomes.released(refs);
   };
 
   const bridge = kafka && config.scoresTopic
@@ -225,7 +232,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     health: () => ({ ok: pipeline !== null && ingestStarted, source: kafka ? `kafka: ${config.kafkaTopic}` : 'in-process', store: storeLabel }),
     extraRoutes: [metricsRoute, createStaticHandler({ root: join(repoRoot(), 'dashboard', 'dist'), exclude: ['/graphql', '/metrics', '/healthz', '/readyz'] })],
     schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers }],
-    upgradeRoutes: wsIngest?.routes,
+    upgradeRoutes: wsIngest.routes,
   });
 
   const app: App = {
@@ -306,7 +313,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
           return p.onChunk(chunk, raw);
         },
         onRejected: (raw, e) => {
-          wsIngest?.outcomes.rejected(raw.source, e);
+          outcomes.rejected(raw.source, e);
           rejectLog.warn(e.code, { callId: keyForLog(raw.key), partition: raw.source.partition, offset: raw.source.offset }, e.message);
         },
         onDeadLettered: (_raw, e, kind) => {
@@ -337,8 +344,10 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       // before its last commit; draining the pipeline (seal, score, store everything open) is
       // what releases them, so the two run together.
       sweeper?.stop();
-      // Ingest sockets first: what they already received is queued, then they close (1001).
-      await wsIngest?.stop();
+      // Ingest sockets first: they close (1001) and what they already received is queued
+      // (with Kafka: written to the topic, before the producer disconnects below).
+      await wsIngest.stop();
+      await topicWriter?.idle();
       const sourceStopped = ingestStarted ? source.stop() : Promise.resolve();
       if (pipeline) await pipeline.drain();
       await sourceStopped;

@@ -1,20 +1,20 @@
 /**
- * Wires the WebSocket ingest (src/ingest/ws) into the embedded app: pushes into the in-process
- * source, identifies callers with the API's auth hook and Origin rules, counts refusals
- * (`ingest_ws_refused_total{protocol,code}`), logs them without flooding, and reports open
- * sockets (`ingest_ws_sockets{protocol}`). With Kafka the source is the topic and these paths are
- * not served (producers write to the topic; see docs/ingest.md).
+ * Wires the WebSocket ingest (src/ingest/ws) into the app: records go where the pipeline reads
+ * chunks (the in-process source, or with Kafka the chunk topic: `deliver`), callers are
+ * identified with the API's auth hook and Origin rules, refusals are counted
+ * (`ingest_ws_refused_total{protocol,code}`) and logged without flooding, open sockets and
+ * waiting bytes are gauges (`ingest_ws_sockets{protocol}`, `ingest_ws_waiting_bytes`).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ContextFunction } from '../graphql/context.js';
 import type { OriginPolicy } from '../graphql/origin.js';
-import type { MemorySource } from '../ingest/memory-source.js';
-import { createWsIngest, type WsIngest } from '../ingest/ws/endpoint.js';
+import { createWsIngest, type WsIngest, type WsIngestOptions } from '../ingest/ws/endpoint.js';
 import { RateLimitedWarn } from './rate-limited-warn.js';
 
 export interface AppWsIngestOptions {
-  source: MemorySource;
+  /** Where records go (memorySourceDelivery, or TopicWriter.push with Kafka). */
+  deliver: WsIngestOptions['push'];
   context: ContextFunction;
   origins: OriginPolicy;
   maxSocketsPerSource: number;
@@ -30,7 +30,7 @@ export function createAppWsIngest(o: AppWsIngestOptions): WsIngest {
     labelNames: ['protocol', 'code'], registers: [o.registry],
   });
   const ingest = createWsIngest({
-    push: (record, onQueued) => o.source.push(record, onQueued),
+    push: o.deliver,
     context: o.context,
     origins: o.origins,
     maxSocketsPerSource: o.maxSocketsPerSource,

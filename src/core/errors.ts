@@ -79,6 +79,7 @@ export const ERROR_CATALOGUE = {
   INGEST_BAD_FRAME: { message: '{protocol} frame refused: {reason}', status: 400, retriable: false },
   INGEST_SESSION_STATE: { message: '{protocol} {message} refused: {reason}', status: 409, retriable: false },
   INGEST_UNSUPPORTED_MEDIA: { message: '{protocol} media format refused: {reason}', status: 415, retriable: false },
+  INGEST_TOPIC_UNAVAILABLE: { message: 'the chunk topic {topic} did not take the record: {reason}', status: 503, retriable: true },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,7 +1,8 @@
 /**
  * The WebSocket ingest endpoint: three paths on the API's HTTP server, each a protocol that
- * becomes contract records in the pipeline's in-process source (the same decoder, window,
- * scorer, store and release rules as a Kafka record):
+ * becomes contract records where the pipeline reads chunks (`push`: the in-process source, or
+ * with Kafka the chunk topic), so they meet the same decoder, window, scorer, store and release
+ * rules as any Kafka record:
  *
  *   /ingest            the project's own chunk contract (contract.ts)
  *   /ingest/twilio     Twilio Media Streams (twilio.ts)
@@ -17,18 +18,17 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppError } from '../../core/errors.js';
-import type { ChunkSourceRef } from '../../core/types.js';
 import type { ContextFunction } from '../../graphql/context.js';
 import type { OriginPolicy } from '../../graphql/origin.js';
 import { createUpgradeGate } from '../../graphql/upgrade-gate.js';
 import { callAt, TOKEN_EXPIRED_CLOSE_CODE } from '../../graphql/ws.js';
-import type { PushRecord } from '../memory-source.js';
+import type { MemorySource } from '../memory-source.js';
 import { serveAudioHook } from './audiohook.js';
 import { serveContract } from './contract.js';
 import { MAX_HEADER_BLOCK_BYTES } from './frame.js';
 import type { Inbox } from './inbox.js';
-import { RecordOutcomes } from './outcomes.js';
-import type { IngestProtocol, SessionDeps } from './session.js';
+import type { RecordOutcome, RecordOutcomes } from './outcomes.js';
+import type { ContractRecord, IngestProtocol, SessionDeps } from './session.js';
 import { serveTwilio } from './twilio.js';
 
 export const INGEST_PATHS: Readonly<Record<IngestProtocol, string>> = Object.freeze({
@@ -42,8 +42,12 @@ const STOP_WAIT_MS = 5_000;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface WsIngestOptions {
-  /** The pipeline's in-process source (MemorySource.push). */
-  push(record: PushRecord, onQueued: (ref: ChunkSourceRef) => void): Promise<unknown>;
+  /**
+   * Queues one record where the pipeline reads it, resolving once queued (waiting while that
+   * queue is full: the backpressure), and later tells `outcome` what became of it:
+   * `memorySourceDelivery` for the in-process source, a TopicWriter with Kafka.
+   */
+  push(record: ContractRecord, outcome: RecordOutcome): Promise<void>;
   /** The API's auth hook (dev mode: every caller is the dev tenant). */
   context: ContextFunction;
   origins: OriginPolicy;
@@ -59,8 +63,6 @@ export interface WsIngestOptions {
 export interface WsIngest {
   /** Upgrade handlers by path, for the API server. */
   readonly routes: Readonly<Record<string, UpgradeHandler>>;
-  /** Where the pipeline reports releases and rejections (wired by the app). */
-  readonly outcomes: RecordOutcomes;
   /** Open ingest sockets, by protocol. */
   sockets(): Record<IngestProtocol, number>;
   /** Bytes received and waiting in the sockets' inboxes (bounded: pause at 256 KiB each). */
@@ -74,13 +76,10 @@ const SERVE: Record<IngestProtocol, (ws: WebSocket, req: IncomingMessage, deps: 
 };
 
 export function createWsIngest(o: WsIngestOptions): WsIngest {
-  const outcomes = new RecordOutcomes();
   const gate = createUpgradeGate({ origins: o.origins, maxSocketsPerSource: o.maxSocketsPerSource, logger: o.logger });
   const open = new Map<WebSocket, { protocol: IngestProtocol; inbox: Inbox }>();
   const deps: SessionDeps = {
-    push: async (record, outcome) => {
-      await o.push(record, (ref) => outcomes.watch(ref, outcome));
-    },
+    push: (record, outcome) => o.push(record, outcome),
     authenticate: async (ws, headers, connectionParams) => {
       const ctx = await o.context({ transport: 'ws', headers, connectionParams });
       // As on /graphql: a socket lives no longer than its credential (a JWT's exp).
@@ -108,7 +107,6 @@ export function createWsIngest(o: WsIngestOptions): WsIngest {
   }
   return {
     routes,
-    outcomes,
     sockets() {
       const n: Record<IngestProtocol, number> = { ingest: 0, twilio: 0, audiohook: 0 };
       for (const { protocol } of open.values()) n[protocol]++;
@@ -131,4 +129,13 @@ export function createWsIngest(o: WsIngestOptions): WsIngest {
       for (const wss of servers) wss.close();
     },
   };
+}
+
+/**
+ * Delivery into the in-process source: queued in the MemorySource (blocking while it is full);
+ * the outcome comes when the pipeline releases or rejects the record (`outcomes`, which the app
+ * feeds from the pipeline's release and the ingest stage's rejections).
+ */
+export function memorySourceDelivery(source: Pick<MemorySource, 'push'>, outcomes: RecordOutcomes): WsIngestOptions['push'] {
+  return (record, outcome) => source.push(record, (ref) => outcomes.watch(ref, outcome));
 }

@@ -18,7 +18,8 @@ import { createApiKeyVerifier } from '../../../src/auth/api-keys.js';
 import type { AppError } from '../../../src/core/errors.js';
 import type { MediaChunk } from '../../../src/core/types.js';
 import { createDecoder, createIngest, MemoryDeadLetterSink, MemorySource } from '../../../src/ingest/index.js';
-import { createWsIngest, type WsIngest } from '../../../src/ingest/ws/endpoint.js';
+import { createWsIngest, memorySourceDelivery, type WsIngest } from '../../../src/ingest/ws/endpoint.js';
+import { RecordOutcomes } from '../../../src/ingest/ws/outcomes.js';
 import { encodeFrame } from '../../../src/ingest/ws/frame.js';
 import { until } from '../../integration/harness.js';
 import { AudioHookClient } from './clients/audiohook-client.js';
@@ -45,16 +46,17 @@ afterEach(async () => {
 /** The endpoint with API-key auth (tenant acme), same-origin-only Origin rule, a source of `capacity`. */
 async function startRig(capacity = 64, contextFn?: ContextFunction): Promise<Rig> {
   const source = new MemorySource({ capacity });
+  const outcomes = new RecordOutcomes();
   const chunks: MediaChunk[] = [];
   const refused: { protocol: string; code: string }[] = [];
   const context = contextFn ?? createAuthContext({ mode: 'apikey', jwt: null, apiKey: createApiKeyVerifier(parseApiKeys(`acme:${hashApiKey(KEY)}`)) });
   const ingest = createWsIngest({
-    push: (r, onQueued) => source.push(r, onQueued), context, origins: { allowed: [], devMode: false }, maxSocketsPerSource: 16,
+    push: memorySourceDelivery(source, outcomes), context, origins: { allowed: [], devMode: false }, maxSocketsPerSource: 16,
     onRefused: (protocol, e: AppError) => refused.push({ protocol, code: e.code }), logger: pino({ level: 'silent' }),
   });
   const release = (refs: Parameters<MemorySource['release']>[0]) => {
     source.release(refs);
-    ingest.outcomes.released(refs);
+    outcomes.released(refs);
   };
   const stage = createIngest({
     source: { release }, decode: createDecoder({ defaultTenant: null }), deadLetters: new MemoryDeadLetterSink(),
@@ -62,7 +64,7 @@ async function startRig(capacity = 64, contextFn?: ContextFunction): Promise<Rig
       chunks.push(chunk);
       release([raw.source]);
     },
-    onRejected: (raw, e) => ingest.outcomes.rejected(raw.source, e),
+    onRejected: (raw, e) => outcomes.rejected(raw.source, e),
   });
   const server: Server = createServer();
   server.on('upgrade', (req, socket, head) => {

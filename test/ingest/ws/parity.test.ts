@@ -54,6 +54,14 @@ function contractRecords(callId: string, epochMs: number): WireRecord[] {
 let reference: ApiScore[] | null = null;
 let embedded: Embedded | null = null;
 let skipped = false;
+/** The Kafka-configured server, its topic and group (kept for the /ingest-with-Kafka test). */
+let kafkaSide: { app: AppHandle; kafka: ReturnType<typeof testKafka>; topic: string; group: string; cleanup: () => void } | null = null;
+
+/** Waits until the group committed every record of the topic (each only after its scores were stored). */
+async function allCommitted(k: NonNullable<typeof kafkaSide>, what: string): Promise<void> {
+  const end = await endOffsets(k.kafka, k.topic);
+  await until(async () => (await committedOffsets(k.kafka, k.group, k.topic)).get(0) === end.get(0), 90_000, what);
+}
 
 before(async () => {
   // The reference: the same records through Kafka (fresh topic and group), read back when the
@@ -65,26 +73,25 @@ before(async () => {
   const topic = await freshTopic('ws-parity', 1);
   const group = freshGroupId('ws-parity');
   const db = tempDb('ws-parity-kafka');
-  let kafkaApp: AppHandle | null = null;
   const kafka = testKafka();
+  const app = await startApp({ brokers, topic, group, dbPath: db.dbPath });
+  kafkaSide = { app, kafka, topic, group, cleanup: db.cleanup };
   const producer = await RecordingProducer.connect(kafka, topic);
   try {
-    kafkaApp = await startApp({ brokers, topic, group, dbPath: db.dbPath });
     const callId = callIdFor('kafka-ref');
     await producer.send(contractRecords(callId, 1_764_000_000_000));
-    const end = await endOffsets(kafka, topic);
-    await until(async () => (await committedOffsets(kafka, group, topic)).get(0) === end.get(0), 90_000, 'the Kafka reference call committed');
-    reference = await storedScores(kafkaApp.app.api.url, callId);
+    await allCommitted(kafkaSide, 'the Kafka reference call committed');
+    reference = await storedScores(app.app.api.url, callId);
   } finally {
     await producer.disconnect();
-    await kafkaApp?.stop();
-    db.cleanup();
   }
   embedded = await startEmbedded();
 });
 
 after(async () => {
   await embedded?.stop();
+  await kafkaSide?.app.stop();
+  kafkaSide?.cleanup();
 });
 
 function ready(t: { skip: (m: string) => void }): boolean {
@@ -169,4 +176,22 @@ test('Genesys AudioHook over /ingest/audiohook: the same scores as Kafka; ping, 
   assert.equal(closed.type, 'closed');
   t.diagnostic(assertSameScores(await finished(e, callId), reference!, 'AudioHook'));
   assert.equal(await refusedCount(e, 'audiohook', 'INGEST_BAD_FRAME') - before, 1, 'the odd-sized audio frame was refused');
+});
+
+test('/ingest on a server that reads Kafka: records are written to the chunk topic (ack = written) and score the same', async (t) => {
+  if (!ready(t) || !kafkaSide) return;
+  const k = kafkaSide;
+  const callId = callIdFor('ws-kafka');
+  const ws = new WebSocket(`${k.app.app.api.wsUrl.replace(/\/graphql$/, '')}/ingest`);
+  const answers: { type: string; n: number; code?: string }[] = [];
+  ws.on('message', (d) => answers.push(JSON.parse(d.toString())));
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  const records = contractRecords(callId, Date.now());
+  for (const r of records) ws.send(encodeFrame({ key: r.key, headers: r.headers as Record<string, string>, value: r.value }));
+  ws.send(encodeFrame({ key: callId, headers: { ...(records[1].headers as Record<string, string>), [H.tenant]: 'someone-else' }, value: records[1].value }));
+  await until(() => answers.length === records.length + 1, 60_000, `an answer for each of ${records.length + 1} messages (have ${answers.length})`);
+  assert.deepEqual(answers.filter((a) => a.type === 'error').map((a) => [a.n, a.code]), [[records.length, 'FORBIDDEN']]);
+  ws.close();
+  await allCommitted(k, 'the /ingest call committed by the group');
+  t.diagnostic(assertSameScores(await storedScores(k.app.app.api.url, callId), reference!, '/ingest with Kafka'));
 });
