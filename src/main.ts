@@ -47,6 +47,8 @@ async function main(): Promise<void> {
     }).catch((e) => logger.error({ err: e }, 'demo stopped'));
   }
   console.log(`\n  Dashboard:  http://${config.host}:${app.api.httpServer.address() && (app.api.httpServer.address() as { port: number }).port}/\n  GraphQL:    ${app.api.url}  (subscriptions: ${app.api.wsUrl})\n`);
+  // Calls also come in over WebSockets (docs/ingest.md).
+  console.log(`  Ingest:     ${app.api.wsUrl.replace(/\/graphql$/, '/ingest')}  (/ingest/twilio, /ingest/audiohook; try: npx sentiment-stream send fixtures/call/call.wav)\n`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

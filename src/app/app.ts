@@ -5,15 +5,16 @@
  * Start:  scorer (manifest, workers) -> store -> analytics -> hub -> scores bridge (consuming
  *         from the topic's end) -> API (listening) -> pipeline ticker -> source (consuming)
  *         -> lag sampler -> demo producer
- * Stop:   demo -> source (no new chunks) -> pipeline drain (seal, score, store, publish all open
- *         segments; the source commits what was released) -> scores bridge (queued records go
- *         out, group left) -> lag sampler -> API drain -> hub -> analytics -> store -> scorer
- *         workers -> Kafka producer
+ * Stop:   demo -> ingest sockets (closed; what they sent is queued) -> source (no new chunks)
+ *         -> pipeline drain (seal, score, store, publish all open segments; the source commits
+ *         what was released) -> scores bridge (queued records go out, group left) -> lag sampler
+ *         -> API drain -> hub -> analytics -> store -> scorer workers -> Kafka producer
  */
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AppError } from '../core/errors.js';
+import type { ChunkSourceRef } from '../core/types.js';
 import type { ChunkSource, DeadLetterSink, OwnershipStore, RawChunk, ScorePublisher, ScoreStore } from '../core/ports.js';
 import { LagSampler } from '../cluster/lag.js';
 import { PartitionedWindow } from '../cluster/partitioned-window.js';
@@ -43,6 +44,10 @@ import { RateLimitedWarn } from './rate-limited-warn.js';
 import { registerOpsMetrics } from './ops-metrics.js';
 import { Pipeline } from './pipeline.js';
 import { repoRoot } from './paths.js';
+import { createAppWsIngest } from './ws-ingest.js';
+import { memorySourceDelivery } from '../ingest/ws/endpoint.js';
+import { RecordOutcomes } from '../ingest/ws/outcomes.js';
+import { TopicWriter } from '../ingest/ws/topic-writer.js';
 
 export interface App {
   readonly config: AppConfig;
@@ -122,6 +127,19 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     source = new MemorySource({ capacity: 4096 });
     deadLetters = new MemoryDeadLetterSink();
   }
+  // Live calls over WebSockets (/ingest, /ingest/twilio, /ingest/audiohook): into the
+  // in-process source (acks when released), or with Kafka into the chunk topic (acks when written).
+  const outcomes = new RecordOutcomes();
+  const topicWriter = kafka ? new TopicWriter({ producer: kafka.producer, topic: config.kafkaTopic }) : null;
+  const wsIngest = createAppWsIngest({
+    deliver: topicWriter ? topicWriter.push : memorySourceDelivery(source as MemorySource, outcomes),
+    context: auth.context, origins: config.origins, maxSocketsPerSource: config.connectionLimits.maxSocketsPerSource, registry: metrics.registry, logger,
+  });
+  /** Releases at the source, and tells an ingest socket its record is finished. */
+  const release = (refs: ChunkSourceRef[]) => {
+    source.release(refs);
+    outcomes.released(refs);
+  };
 
   const bridge = kafka && config.scoresTopic
     ? new ScoresBridge({
@@ -214,6 +232,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     health: () => ({ ok: pipeline !== null && ingestStarted, source: kafka ? `kafka: ${config.kafkaTopic}` : 'in-process', store: storeLabel }),
     extraRoutes: [metricsRoute, createStaticHandler({ root: join(repoRoot(), 'dashboard', 'dist'), exclude: ['/graphql', '/metrics', '/healthz', '/readyz'] })],
     schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers }],
+    upgradeRoutes: wsIngest.routes,
   });
 
   const app: App = {
@@ -268,7 +287,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
         logger,
         labeler: (v) => labelFor(v, manifest.labels),
         flags: (segment) => modalityFlags(segment, manifest),
-        release: (refs) => source.release(refs),
+        release,
         reject: (raw, e) => ingestReject!(raw, e),
         fencing: ownership
           ? {
@@ -286,7 +305,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       });
       const rejectLog = new RateLimitedWarn(logger);
       const ingest = createIngest({
-        source,
+        source: { release },
         decode,
         deadLetters,
         forward: (chunk, raw) => {
@@ -294,6 +313,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
           return p.onChunk(chunk, raw);
         },
         onRejected: (raw, e) => {
+          outcomes.rejected(raw.source, e);
           rejectLog.warn(e.code, { callId: keyForLog(raw.key), partition: raw.source.partition, offset: raw.source.offset }, e.message);
         },
         onDeadLettered: (_raw, e, kind) => {
@@ -324,6 +344,10 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       // before its last commit; draining the pipeline (seal, score, store everything open) is
       // what releases them, so the two run together.
       sweeper?.stop();
+      // Ingest sockets first: they close (1001) and what they already received is queued
+      // (with Kafka: written to the topic, before the producer disconnects below).
+      await wsIngest.stop();
+      await topicWriter?.idle();
       const sourceStopped = ingestStarted ? source.stop() : Promise.resolve();
       if (pipeline) await pipeline.drain();
       await sourceStopped;

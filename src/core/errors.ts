@@ -74,6 +74,12 @@ export const ERROR_CATALOGUE = {
   SPEECH_AUDIO_EMPTY: { message: 'speech audio is empty ({samples} samples)', status: 400, retriable: false },
   SPEECH_AUDIO_TOO_LONG: { message: 'speech audio of {seconds} s exceeds the {maxSeconds} s window', status: 413, retriable: false },
   SPEECH_AUDIO_INVALID: { message: 'speech audio is invalid: {reason}', status: 400, retriable: false },
+
+  // --- WebSocket ingest (src/ingest/ws): one frame or one session is refused; the socket's other frames go on
+  INGEST_BAD_FRAME: { message: '{protocol} frame refused: {reason}', status: 400, retriable: false },
+  INGEST_SESSION_STATE: { message: '{protocol} {message} refused: {reason}', status: 409, retriable: false },
+  INGEST_UNSUPPORTED_MEDIA: { message: '{protocol} media format refused: {reason}', status: 415, retriable: false },
+  INGEST_TOPIC_UNAVAILABLE: { message: 'the chunk topic {topic} did not take the record: {reason}', status: 503, retriable: true },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

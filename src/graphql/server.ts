@@ -8,7 +8,8 @@
  * requests finish (up to `stopGracePeriodMs`, then connections are cut). The store and the hub
  * belong to the app and are stopped by it, after this.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -70,6 +71,9 @@ export interface ApiServerOptions {
   stopGracePeriodMs?: number;
   /** Path to schema.graphql (default: the repo's schema/schema.graphql). */
   sdlPath?: string;
+  /** Other WebSocket endpoints on this server, by exact path (the WebSocket ingest, src/ingest/ws).
+   *  Each handler gets the raw upgrade; any other path but /graphql is answered 400 as before. */
+  upgradeRoutes?: Readonly<Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>>;
 }
 
 export interface ApiServer {
@@ -123,8 +127,17 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         { sdlPath: o.sdlPath, extensions: o.schemaExtensions },
       );
       const gate = createUpgradeGate({ origins, maxSocketsPerSource: connectionLimits.maxSocketsPerSource, logger: log });
-      const wss = new WebSocketServer({ server: httpServer, path, maxPayload: maxBytes, verifyClient: gate.verifyClient });
+      // One upgrade listener routes by path: a second WebSocketServer bound to the same HTTP
+      // server would answer every path but its own with 400.
+      const wss = new WebSocketServer({ noServer: true, maxPayload: maxBytes, verifyClient: gate.verifyClient });
       gate.attach(wss);
+      const upgradeRoutes = o.upgradeRoutes ?? {};
+      httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const p = (req.url ?? '').split('?')[0];
+        if (p === path) wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
+        else if (Object.hasOwn(upgradeRoutes, p)) upgradeRoutes[p](req, socket, head);
+        else refuseUpgrade(socket);
+      });
       const ws: Disposable = attachGraphqlWs(wss, { schema, context, logger: log, ...limits, connectionLimits });
       apollo = new ApolloServer<ApiContext>({
         schema,
@@ -165,4 +178,10 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
       log.info('API stopped');
     },
   };
+}
+
+/** What `ws` answers an upgrade to a path it does not serve. */
+function refuseUpgrade(socket: Duplex): void {
+  if (socket.writable) socket.write('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  socket.destroy();
 }

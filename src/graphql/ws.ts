@@ -113,7 +113,7 @@ export const TOKEN_EXPIRED_CLOSE_CODE = 4403;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Calls `fn` at wall-clock `atMs`; returns a cancel function. */
-function callAt(atMs: number, fn: () => void): () => void {
+export function callAt(atMs: number, fn: () => void): () => void {
   let timer: NodeJS.Timeout;
   const arm = () => {
     const wait = atMs - Date.now();

@@ -54,8 +54,12 @@ export class MemorySource implements ChunkSource {
     if (!(Number.isInteger(this.o.maxBatch) && this.o.maxBatch > 0)) throw new RangeError(`maxBatch must be a positive integer, got ${this.o.maxBatch}`);
   }
 
-  /** Queues one record; see the overflow policy. Resolves once it is queued (not processed). */
-  async push(record: PushRecord): Promise<void> {
+  /**
+   * Queues one record; see the overflow policy. Resolves once it is queued (not processed).
+   * `onQueued` hears the record's source ref synchronously, before the record can be delivered,
+   * so a caller can listen for its release or rejection without a race (src/ingest/ws/outcomes.ts).
+   */
+  async push(record: PushRecord, onQueued?: (ref: ChunkSourceRef) => void): Promise<void> {
     while (this.queue.length >= this.o.capacity) {
       if (this.stopped || this.o.overflow === 'reject') throw new AppError('INGEST_OVERLOADED', { depth: this.queue.length });
       await new Promise<void>((resolve, reject) => this.spaceWaiters.push({ resolve, reject }));
@@ -63,6 +67,7 @@ export class MemorySource implements ChunkSource {
     if (this.stopped) throw new AppError('INGEST_OVERLOADED', { depth: this.queue.length });
     const source: ChunkSourceRef = { topic: this.o.topic, partition: 0, offset: (this.nextOffset++).toString() };
     this.queue.push({ key: record.key, headers: { ...record.headers }, value: record.value, source });
+    onQueued?.(source);
     this.kick();
   }
 
