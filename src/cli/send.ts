@@ -181,6 +181,15 @@ export async function sendCall(o: SendOptions): Promise<SendSummary> {
   const total = o.wav.channels[0].length;
   const pieces = [...(o.transcript ?? [])].sort((a, b) => a.endMs - b.endMs);
   const textSeq = new Map<string, number>();
+  // A transcript piece goes out once the audio it covers has been sent (as a live ASR's would).
+  const sendPiece = (p: (typeof pieces)[number]) => {
+    const seq = textSeq.get(p.channel) ?? 0;
+    textSeq.set(p.channel, seq + 1);
+    return send(`text ${p.channel} #${seq}`, {
+      [H.modality]: 'text', [H.channel]: p.channel, [H.seq]: String(seq), [H.eventTimeMs]: String(Math.round(t0 + p.startMs)),
+      [H.durationMs]: String(Math.round(p.endMs - p.startMs)), [H.final]: 'true',
+    }, Buffer.from(p.text, 'utf8'));
+  };
   for (let k = 0, at = 0; at < total; k++, at += perChunk) {
     const startMs = (at * 1000) / rate;
     if (o.speed > 0) {
@@ -195,24 +204,9 @@ export async function sendCall(o: SendOptions): Promise<SendSummary> {
       }, Buffer.from(pcm));
     }
     const sentToMs = ((at + perChunk) * 1000) / rate;
-    while (pieces.length && pieces[0].endMs <= sentToMs) {
-      const p = pieces.shift()!;
-      const seq = textSeq.get(p.channel) ?? 0;
-      textSeq.set(p.channel, seq + 1);
-      await send(`text ${p.channel} #${seq}`, {
-        [H.modality]: 'text', [H.channel]: p.channel, [H.seq]: String(seq), [H.eventTimeMs]: String(Math.round(t0 + p.startMs)),
-        [H.durationMs]: String(Math.round(p.endMs - p.startMs)), [H.final]: 'true',
-      }, Buffer.from(p.text, 'utf8'));
-    }
+    while (pieces.length && pieces[0].endMs <= sentToMs) await sendPiece(pieces.shift()!);
   }
-  for (const p of pieces) {
-    const seq = textSeq.get(p.channel) ?? 0;
-    textSeq.set(p.channel, seq + 1);
-    await send(`text ${p.channel} #${seq}`, {
-      [H.modality]: 'text', [H.channel]: p.channel, [H.seq]: String(seq), [H.eventTimeMs]: String(Math.round(t0 + p.startMs)),
-      [H.durationMs]: String(Math.round(p.endMs - p.startMs)), [H.final]: 'true',
-    }, Buffer.from(p.text, 'utf8'));
-  }
+  for (const p of pieces) await sendPiece(p);
   await control('call_end', 1, o.wav.durationMs);
 
   await new Promise<void>((resolve, reject) => {
