@@ -108,7 +108,8 @@ export function scoreFromColumns(r: ScoreColumns): SegmentScore {
     textSource: textSourceOf({ textSource: (r.text_source as TextSource | null) ?? undefined, modalities }),
     recognisedText: r.recognised_text,
     utteranceIds: r.utterance_ids ?? [],
-    talk: r.talk,
+    // Talk measures are internal to the analytics (not a GraphQL field): absent when there are none.
+    ...(r.talk ? { talk: r.talk } : {}),
     modelVersion: r.model_version,
     executionProvider: r.execution_provider,
     scoredAt: r.scored_at,

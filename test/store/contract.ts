@@ -78,7 +78,7 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         await store.putScore(older);
         const page = await store.getSegments({ tenant: 'acme', callId: 'call-1', first: 10 });
         assert.deepEqual(page.items[0].node, s);
-        assert.deepEqual([page.items[1].node.utteranceIds, page.items[1].node.talk], [[], null]);
+        assert.deepEqual([page.items[1].node.utteranceIds, page.items[1].node.talk], [[], undefined]);
         await store.upsertCall(makeCall({ displayName: 'Jane Roe (billing)' }));
         await store.upsertCall(makeCall({ status: 'ENDED', endedAtMs: 1_700_000_009_000 })); // call_end names none: the name stays
         assert.equal((await store.getCall('call-1', 'acme'))?.displayName, 'Jane Roe (billing)');

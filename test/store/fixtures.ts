@@ -2,10 +2,10 @@
 import { textSourceOf, type CallInfo, type SegmentScore } from '../../src/core/types.js';
 
 /** A score; textSource follows modalities.text unless given, as a stored score reads back
- *  (no utterance ids: [], no talk measures: null, as every store reads them back). */
+ *  (no utterance ids: [], as every store reads them back; no talk measures: absent). */
 export function makeScore(over: Partial<SegmentScore> = {}): SegmentScore {
   const s = makeScoreFields(over);
-  return { ...s, textSource: textSourceOf(s), recognisedText: s.recognisedText ?? null, utteranceIds: s.utteranceIds ?? [], talk: s.talk ?? null };
+  return { ...s, textSource: textSourceOf(s), recognisedText: s.recognisedText ?? null, utteranceIds: s.utteranceIds ?? [] };
 }
 
 function makeScoreFields(over: Partial<SegmentScore>): SegmentScore {
