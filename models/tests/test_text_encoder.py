@@ -17,17 +17,8 @@ def model():
     return te.load_minilm()
 
 
-HEAD = Path(__file__).resolve().parent / "fixtures" / "shared-data-head"
-"""The first rows of the shared data, committed (fixtures/shared-data-head/README.md)."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_data_head():
-    """Every test here reads VADER tweets through te.vader_path() (SHARED_DATA): the committed
-    first 300 rows are the same rows as ../shared/data's, so the module runs from any clone."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SHARED_DATA", str(HEAD))
-        yield
+# Every test here may read VADER tweets through te.vader_path(): the committed first rows.
+pytestmark = pytest.mark.usefixtures("shared_data_head")
 
 
 @pytest.fixture(scope="module")
