@@ -309,14 +309,15 @@ export class ChannelTimeline {
     const audio = this.audio?.slice(a, b, Math.round((this.o.maxSegmentMs * this.o.sampleRate) / 1000)) ?? null;
     const parts: TranscriptPart[] = taken.map((t) => ({ id: t.id ?? null, text: t.text }));
     const { text, utteranceIds } = transcriptOf(parts);
-    // Measured before the VAD forgets the intervals that end inside [a, b).
-    const talk = audio && this.audio ? measureTalk(this.audio, a, b) : null;
+    const isSegment = step.kind === 'segment' && (audio || text || video);
+    // Measured before the VAD forgets the intervals that end inside [a, b); releases need none.
+    const talk = isSegment && audio && this.audio ? measureTalk(this.audio, a, b) : null;
 
     this.cursorMs = b;
     this.audio?.discardBefore(b);
     this.audio?.vad.dropBefore(b);
 
-    if (step.kind === 'release' || (!audio && !text && !video)) {
+    if (!isSegment) {
       out.released.push(...refs);
       return;
     }

@@ -27,8 +27,7 @@ export function measureTalk(track: AudioTrack, aMs: number, bMs: number): Segmen
     const last = speech[speech.length - 1];
     if (last && s <= last[1]) last[1] = Math.max(last[1], e);
     else speech.push([s, e]);
-    const x = track.slice(s, e, Number.MAX_SAFE_INTEGER);
-    if (!x) continue;
+    const x = track.view(s, e);
     speechSamples += x.length;
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
