@@ -88,7 +88,10 @@ export class ChannelTimeline {
 
   /** Unsealed records held, whose refs wait for a seal (the window's maxOpenChunks bound). */
   get heldChunks(): number {
-    return this.audioRefs.length + this.texts.length + this.videos.length;
+    // A transcript piece holds the refs of the interim pieces it replaced too (maxOpenChunks bounds them).
+    let texts = 0;
+    for (const t of this.texts) texts += t.refs.length;
+    return this.audioRefs.length + texts + this.videos.length;
   }
 
   /** The first chunk fixes the cursor, one lateness before it so slightly earlier media still fits. */

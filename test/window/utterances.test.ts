@@ -83,3 +83,19 @@ test('an interim piece scored before its final: the final revises that segment, 
   const again = textChunk({ seq: 3, eventTimeMs: T0 + 100, durationMs: 600, text: 'this is not what I wanted', utteranceId: 'a-7' });
   assert.deepEqual(segmentsOf(w.accept(again, 1003)).map((s) => [s.revision, s.text]), [[3, 'this is not what I wanted honestly']]);
 });
+
+test('the records of replaced interim pieces count against maxOpenChunks until released', () => {
+  const w = new Windower();
+  const audio = audioStream({ pattern: [['speech', 1000]] });
+  const ev = feed(w, [callStart(), ...audio]);
+  const before = w.stats().openChunks;
+  // 30 interim results of one utterance: one pending piece, but 30 records held.
+  for (let k = 0; k < 30; k++) {
+    ev.push(...w.accept(textChunk({ seq: k, eventTimeMs: T0 + 100, durationMs: 100 + 20 * k, text: `w${k}`, final: false, utteranceId: 'long' }), 100 + k));
+  }
+  assert.equal(w.stats().openChunks, before + 30);
+  ev.push(...w.accept(callEnd({ eventTimeMs: T0 + 1000 }), 200));
+  assert.equal(w.stats().openChunks, 0);
+  assert.deepEqual(segmentsOf(ev).map((s) => s.text), ['w29']);
+  assert.equal(segmentsOf(ev)[0].sources.filter((r) => r.topic === 'test').length + releasedOf(ev).length, audio.length + 30 + 2);
+});
