@@ -37,7 +37,16 @@ export const H = {
   fps: 'x-fps',
   /** `true` | `false`, optional for text, default `true`: the piece ends an utterance. */
   final: 'x-final',
+  /** string of 1..128 characters, optional for text: the producer's utterance id. Pieces with the
+   *  same id are one ASR result as it grows (a later piece replaces the earlier interim text);
+   *  scores list the ids of the pieces they rest on (SegmentScore.utteranceIds). */
+  utteranceId: 'x-utterance-id',
+  /** string of 1..128 characters, optional for call_start: a name for people to read (Call.displayName). */
+  displayName: 'x-display-name',
 } as const;
+
+/** Longest `x-utterance-id` and `x-display-name`, characters. */
+export const MAX_LABEL_CHARS = 128;
 
 export type HeaderName = (typeof H)[keyof typeof H];
 

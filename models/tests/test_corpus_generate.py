@@ -11,25 +11,35 @@ from sdumc.corpus.errors import CorpusError
 from sdumc.corpus.reader import CorpusReader
 from sdumc.corpus.sources import SPLIT_RATIOS, load_items, load_vader, normalise, split_of
 
-DATA = str(G.DEFAULT_DATA)
-needs_data = pytest.mark.skipif(not os.path.isdir(DATA), reason=f"no shared data at {DATA}")
+DATA = os.environ.get("SHARED_DATA") or str(G.DEFAULT_DATA)
+"""The full input texts (SHARED_DATA, default ../shared/data): only the corpus-rebuild tests."""
+HEAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "shared-data-head")
+"""The first rows of every input file, committed (fixtures/shared-data-head/README.md)."""
 
 
 @pytest.fixture(scope="module")
 def all_items():
+    """Every input sentence. A test that needs them is a corpus-rebuild test: without the data it
+    fails under CI=true (a CI run must not pass by skipping it) and skips with the reason elsewhere."""
+    if not os.path.isdir(DATA):
+        why = (f"corpus-rebuild test: needs the full shared data at {DATA} (set SHARED_DATA); "
+               "the committed fixtures hold only the first rows")
+        if os.environ.get("CI") == "true":
+            pytest.fail(why + " [CI=true: failing instead of skipping]")
+        pytest.skip(why)
     return load_items(DATA)
 
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    """A copy of the first rows of every input file: the generator's real inputs, fast."""
+    """A copy of the first 40 lines of every input file: the generator's real inputs, fast."""
     d = tmp_path_factory.mktemp("data")
     (d / "vader").mkdir()
     (d / "meld").mkdir()
-    for f in os.listdir(os.path.join(DATA, "vader")):
-        with open(os.path.join(DATA, "vader", f), encoding="utf-8") as src:
+    for f in os.listdir(os.path.join(HEAD, "vader")):
+        with open(os.path.join(HEAD, "vader", f), encoding="utf-8") as src:
             (d / "vader" / f).write_text("".join(src.readlines()[:40]), encoding="utf-8")
-    with open(os.path.join(DATA, "meld", "train_sent_emo.csv"), encoding="utf-8") as src:
+    with open(os.path.join(HEAD, "meld", "train_sent_emo.csv"), encoding="utf-8") as src:
         (d / "meld" / "train_sent_emo.csv").write_text("".join(src.readlines()[:80]),
                                                        encoding="utf-8")
     return str(d)
@@ -40,7 +50,6 @@ def _files(d):
                                               "video.f16")}
 
 
-@needs_data
 def test_same_seed_same_bytes_whatever_the_workers(tmp_path, tiny_data):
     args = ["--data", tiny_data, "--limit", "4", "--max-words", "5", "--balanced", "--quiet"]
     assert G.main(args + ["--out", str(tmp_path / "a"), "--workers", "1"]) == 0
@@ -54,7 +63,6 @@ def test_same_seed_same_bytes_whatever_the_workers(tmp_path, tiny_data):
     assert [(r["id"], r["split"]) for r in ra.rows] == [(r["id"], r["split"]) for r in rc.rows]
 
 
-@needs_data
 def test_heldout_family_adds_test_twins_and_leaves_in_family_bytes_alone(tmp_path, tiny_data):
     """Loading Flite must not move libc's rand() state that espeak-ng's female voices draw
     breath noise from: every espeak-ng row is byte-identical with and without --heldout."""
@@ -79,7 +87,6 @@ def test_heldout_family_adds_test_twins_and_leaves_in_family_bytes_alone(tmp_pat
     assert h.info["counts"]["voice_family.flite"] == len(tests)
 
 
-@needs_data
 def test_splits_are_by_sentence_and_near_the_documented_ratios(all_items):
     items, stats = all_items
     assert stats["kept"] == len(items) > 25000
@@ -142,7 +149,6 @@ def test_bad_arguments_exit_2_with_a_message(argv, needle, capsys):
     assert needle in capsys.readouterr().err
 
 
-@needs_data
 def test_existing_corpus_is_not_overwritten_without_force(tmp_path, capsys, tiny_data):
     args = ["--data", tiny_data, "--out", str(tmp_path), "--limit", "1", "--max-words", "3",
             "--workers", "1", "--quiet"]
@@ -154,7 +160,6 @@ def test_existing_corpus_is_not_overwritten_without_force(tmp_path, capsys, tiny
     assert not any(p.name.endswith(".partial") for p in tmp_path.iterdir())
 
 
-@needs_data
 def test_selection_is_stable_and_balanced(all_items):
     items, _ = all_items
     a = G.select(items, 24, max_words=6, balanced=True)

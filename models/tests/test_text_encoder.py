@@ -1,6 +1,5 @@
 """Text encoder: weights, tokenizer, torch vs ONNX fp32, int8 fidelity, encode_texts."""
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +17,14 @@ def model():
     return te.load_minilm()
 
 
+# Every test here may read VADER tweets through te.vader_path(): the committed first rows.
+pytestmark = pytest.mark.usefixtures("shared_data_head")
+
+
 @pytest.fixture(scope="module")
-def vader():
-    try:
-        return te._vader_texts(96)
-    except FileNotFoundError as e:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"SKIPPED LOUDLY: {e}")
+def vader(shared_data_head):
+    """The first 96 VADER tweets."""
+    return te._vader_texts(96)
 
 
 def _torch_emb(model, feeds):

@@ -67,7 +67,7 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert te.main(["--tuned", str(junk)]) == 2  # --tuned without --out
 
 
-def test_export_records_what_the_text_graph_holds(tuned, tmp_path):
+def test_export_records_what_the_text_graph_holds(tuned, tmp_path, shared_data_head):
     out, m = tuned
     te.export(tmp_path, model=text_tune.load_tuned(out / "best.pt"), tuned=text_tune.summary(out / "best.pt"))
     assert "top 1 layers sentiment-tuned on 20 train-split texts" in te.describe(tmp_path)

@@ -22,6 +22,7 @@ import type { AlertHub } from './hub.js';
 import type { AlertRuleKind, AlertRulesPatch } from './rules.js';
 import type { AnalyticsService } from './service.js';
 import { callAnalytics, type ChannelAnalytics, ROLLING_WINDOW } from './stats.js';
+import { talkAnalytics, type TalkAnalytics } from './talk.js';
 
 /** What the analytics resolvers read from the GraphQL context. */
 export interface AnalyticsContext {
@@ -31,7 +32,7 @@ export interface AnalyticsContext {
 interface CallAnalyticsParent {
   callId: string;
   tenant: string | undefined;
-  channels: Promise<ChannelAnalytics[]>;
+  scores: Promise<SegmentScore[]>;
 }
 
 const MODALITY_ORDER = ['text', 'audio', 'video'] as const;
@@ -72,12 +73,13 @@ export function createAnalyticsResolvers(deps: { service: AnalyticsService; aler
         const callId = call.id ?? call.callId;
         if (!callId) throw new AppError('INTERNAL', { reason: 'Call parent has no id' });
         const tenant = tenantOf(ctx) ?? call.tenant;
-        return { callId, tenant, channels: allSegments(scoreStore, callId, tenant).then((s) => callAnalytics(s)) };
+        return { callId, tenant, scores: allSegments(scoreStore, callId, tenant) };
       },
     },
     CallAnalytics: {
-      channels: (p: CallAnalyticsParent) => p.channels,
-      channel: async (p: CallAnalyticsParent, args: { name: string }) => (await p.channels).find((c) => c.channel === args.name) ?? null,
+      channels: async (p: CallAnalyticsParent): Promise<ChannelAnalytics[]> => callAnalytics(await p.scores),
+      channel: async (p: CallAnalyticsParent, args: { name: string }) => callAnalytics(await p.scores).find((c) => c.channel === args.name) ?? null,
+      talk: async (p: CallAnalyticsParent): Promise<TalkAnalytics> => talkAnalytics(await p.scores),
       alerts: (p: CallAnalyticsParent) => alertStore.alertsOfCall(p.callId, p.tenant),
     },
     ChannelAnalytics: {
@@ -88,6 +90,11 @@ export function createAnalyticsResolvers(deps: { service: AnalyticsService; aler
       textSimulated: (s: SegmentScore) => s.modalities.text === 'SIMULATED',
     },
     CallSummary: {
+      talk: async (s: CallSummary, _: unknown, ctx: AnalyticsContext): Promise<TalkAnalytics> => {
+        const caller = tenantOf(ctx);
+        if (caller !== undefined && caller !== s.tenant) return talkAnalytics([]);
+        return talkAnalytics(await allSegments(scoreStore, s.callId, s.tenant));
+      },
       call: async (s: CallSummary, _: unknown, ctx: AnalyticsContext) => {
         // The summary's own tenant (an operator's search spans tenants); never another than the caller's.
         const caller = tenantOf(ctx);

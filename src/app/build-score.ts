@@ -32,6 +32,8 @@ export function buildScore(segment: Segment, output: ModelOutput, info: ScorerIn
     // modalities.text stays SIMULATED for recognised words: the platform sent no transcript.
     textSource: output.textSource,
     recognisedText: output.textSource === 'RECOGNISED' ? output.recognisedText : null,
+    utteranceIds: segment.utteranceIds ?? [],
+    talk: segment.talk ?? null,
     modelVersion: info.modelVersion,
     executionProvider: info.executionProvider,
     scoredAt: at.toISOString(),

@@ -320,8 +320,16 @@ export class Pipeline {
     if (result === 'inserted') {
       await this.guard('onScored', () => this.o.onScored?.(score));
       await this.o.publisher.publishScore(score);
+      // callUpdated promises "as a call gains segments": the stored call (segmentCount counted by
+      // putScore) goes out after each new segment's score. A revision adds no segment.
+      if (score.revision === 0) await this.guard('callUpdated', () => this.publishStoredCall(score));
     }
     this.o.release(segment.sources);
+  }
+
+  private async publishStoredCall(score: SegmentScore): Promise<void> {
+    const call = await this.o.store.getCall(score.callId, score.tenant);
+    if (call) await this.o.publisher.publishCall(call);
   }
 
   /** A side consumer (analytics) failing must not lose or block the score itself. */

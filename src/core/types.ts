@@ -70,6 +70,12 @@ export interface TextChunk extends MediaChunkBase {
   text: string;
   /** True when the ASR says this piece ends an utterance. */
   final: boolean;
+  /**
+   * The producer's id of the utterance this piece belongs to (`x-utterance-id`), if it sent one.
+   * Pieces with the same id are one ASR result as it grows: each later piece replaces the text
+   * of the earlier interim ones (cumulative interim results), so no word is counted twice.
+   */
+  utteranceId?: string;
 }
 
 export interface VideoChunk extends MediaChunkBase {
@@ -85,6 +91,8 @@ export interface ControlChunk extends MediaChunkBase {
   kind: ControlKind;
   /** Optional free metadata from call_start (e.g. queue, agent id). */
   meta?: Record<string, string>;
+  /** call_start: a name for people to read (`x-display-name`), e.g. "Jane Doe - billing". */
+  displayName?: string;
 }
 
 export type MediaChunk = AudioChunk | TextChunk | VideoChunk | ControlChunk;
@@ -121,6 +129,25 @@ export interface Segment {
   sources: ChunkSourceRef[];
   /** Wall-clock ms when the segment was sealed (for latency metrics). */
   sealedAtWallMs: number;
+  /** Ids of the utterances (x-utterance-id) whose transcript pieces are in `text`, in time order;
+   *  absent or empty when the producer sent none. */
+  utteranceIds?: string[];
+  /** What the window measured of the talk in this segment's audio; null without audio. */
+  talk?: SegmentTalk | null;
+}
+
+/**
+ * The talk measures of one segment, from the window's voice-activity detector and the segment's
+ * audio (src/window/talk.ts). Call-level talk analytics (talk time, silence, overlaps, rate,
+ * loudness) are computed from these over all channels (src/analytics/talk.ts).
+ */
+export interface SegmentTalk {
+  /** Speech intervals inside the segment, [startMs, endMs) event time, in order, disjoint. */
+  speech: [number, number][];
+  /** Audio samples inside `speech`, their sum of squares (float PCM in [-1, 1]) and largest |x|. */
+  speechSamples: number;
+  sumSquares: number;
+  peak: number;
 }
 
 /** The scorer's output for one segment (no call metadata; the pipeline joins them). */
@@ -162,6 +189,10 @@ export interface SegmentScore {
   textSource?: TextSource;
   /** Words recognised from the segment's audio when textSource is RECOGNISED, else null/absent. */
   recognisedText?: string | null;
+  /** Producer utterance ids (x-utterance-id) of the transcript pieces in this segment; [] or absent when none. */
+  utteranceIds?: string[];
+  /** Talk measures of the segment (Segment.talk); absent on scores stored before migration 0004. */
+  talk?: SegmentTalk | null;
   modelVersion: string;
   executionProvider: string;
   /** Wall-clock ISO time of scoring. */
@@ -179,6 +210,8 @@ export interface CallInfo {
   channels: Channel[];
   segmentCount: number;
   meta: Record<string, string>;
+  /** The name the producer gave the call (call_start `x-display-name`); null/absent when none. */
+  displayName?: string | null;
 }
 
 /** A score's text source; for scores that predate the field, derived from modalities.text. */

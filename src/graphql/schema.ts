@@ -45,6 +45,7 @@ export function buildSchema(deps: ApiDeps, opts: { sdlPath?: string; extensions?
         SegmentScore: {
           textSource: (s: SegmentScore) => textSourceOf(s),
           recognisedText: (s: SegmentScore) => s.recognisedText ?? null,
+          utteranceIds: (s: SegmentScore) => s.utteranceIds ?? [],
         },
       },
       ...extensions.map((e) => e.resolvers),

@@ -10,7 +10,7 @@
 import { endianness } from 'node:os';
 import {
   BOUNDS, CONTRACT_VERSION, CONTROL_CHANNEL, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_TENANT, ENCODING_OF, H,
-  MAX_KEY_BYTES, MODALITIES, SAMPLE_RATES,
+  MAX_KEY_BYTES, MAX_LABEL_CHARS, MODALITIES, SAMPLE_RATES,
 } from '../../schema/chunk.js';
 import { AppError } from '../core/errors.js';
 import type { RawChunk } from '../core/ports.js';
@@ -109,8 +109,16 @@ function decodeWith(raw: RawChunk, o: Resolved): MediaChunk {
     case 'audio': return decodeAudio(raw, value, base, o);
     case 'text': return decodeText(raw, value, base);
     case 'video': return decodeVideo(raw, value, base, o);
-    case 'control': return decodeControl(value, base);
+    case 'control': return decodeControl(raw, value, base);
   }
+}
+
+/** An optional short label header (utterance id, display name): trimmed, 1..MAX_LABEL_CHARS. */
+function optionalLabel(raw: RawChunk, name: string): string | undefined {
+  const s = headerString(raw, name)?.trim();
+  if (s === undefined) return undefined;
+  if (s === '' || s.length > MAX_LABEL_CHARS) throw malformed(`header ${name} must be 1..${MAX_LABEL_CHARS} characters`);
+  return s;
 }
 
 function decodeKey(key: Buffer | null): string {
@@ -162,7 +170,8 @@ function decodeText(raw: RawChunk, value: Buffer, base: MediaChunkBase): TextChu
   text = text.trim();
   if (text === '') throw new AppError('CHUNK_EMPTY_TEXT');
   const durationMs = bounded(H.durationMs, requireInt(raw, H.durationMs, 0), BOUNDS.durationMs);
-  return { ...base, modality: 'text', durationMs, text, final: optionalBool(raw, H.final, true) };
+  const utteranceId = optionalLabel(raw, H.utteranceId);
+  return { ...base, modality: 'text', durationMs, text, final: optionalBool(raw, H.final, true), ...(utteranceId ? { utteranceId } : {}) };
 }
 
 function decodeVideo(raw: RawChunk, value: Buffer, base: MediaChunkBase, o: Resolved): VideoChunk {
@@ -188,7 +197,7 @@ function decodeVideo(raw: RawChunk, value: Buffer, base: MediaChunkBase, o: Reso
   return { ...base, modality: 'video', durationMs, frames, featureDim, fps };
 }
 
-function decodeControl(value: Buffer, base: MediaChunkBase): ControlChunk {
+function decodeControl(raw: RawChunk, value: Buffer, base: MediaChunkBase): ControlChunk {
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8.decode(value));
@@ -217,5 +226,6 @@ function decodeControl(value: Buffer, base: MediaChunkBase): ControlChunk {
       cleanMeta[k] = v;
     }
   }
-  return { ...base, modality: 'control', durationMs: 0, kind, ...(cleanMeta ? { meta: cleanMeta } : {}) };
+  const displayName = kind === 'call_start' ? optionalLabel(raw, H.displayName) : undefined;
+  return { ...base, modality: 'control', durationMs: 0, kind, ...(cleanMeta ? { meta: cleanMeta } : {}), ...(displayName ? { displayName } : {}) };
 }

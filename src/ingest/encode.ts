@@ -56,6 +56,7 @@ export function encodeChunk(chunk: MediaChunk): WireRecord {
     case 'text':
       headers[H.durationMs] = String(Math.round(chunk.durationMs));
       headers[H.final] = String(chunk.final);
+      if (chunk.utteranceId) headers[H.utteranceId] = chunk.utteranceId;
       value = Buffer.from(chunk.text, 'utf8');
       break;
     case 'video':
@@ -65,6 +66,7 @@ export function encodeChunk(chunk: MediaChunk): WireRecord {
       break;
     case 'control':
       headers[H.durationMs] = '0';
+      if (chunk.displayName) headers[H.displayName] = chunk.displayName;
       value = Buffer.from(JSON.stringify({ kind: chunk.kind, ...(chunk.meta ? { meta: chunk.meta } : {}) }), 'utf8');
       break;
   }

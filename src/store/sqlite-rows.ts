@@ -1,5 +1,5 @@
-/** Row <-> domain mapping for the SQLite tables (column names in migrations/sqlite/0001-initial.ts, 0003-text-source.ts). */
-import { textSourceOf, type CallInfo, type ModalityState, type SegmentScore, type SentimentLabel, type TextSource } from '../core/types.js';
+/** Row <-> domain mapping for the SQLite tables (column names in migrations/sqlite/0001-initial.ts, 0003-text-source.ts, 0004-utterances-talk.ts). */
+import { textSourceOf, type CallInfo, type ModalityState, type SegmentScore, type SegmentTalk, type SentimentLabel, type TextSource } from '../core/types.js';
 
 export interface ScoreRow {
   id: number;
@@ -28,6 +28,10 @@ export interface ScoreRow {
   /** Null on rows stored before migration 0003. */
   text_source: string | null;
   recognised_text: string | null;
+  /** JSON text; null on rows stored before migration 0004 and when the score has no ids. */
+  utterance_ids: string | null;
+  /** JSON SegmentTalk; null before migration 0004 and for segments without audio. */
+  talk: string | null;
 }
 
 export interface CallRow {
@@ -40,6 +44,8 @@ export interface CallRow {
   segment_count: number;
   meta: string;
   updated_at_ms: number;
+  /** Null before migration 0004 and for calls without one. */
+  display_name: string | null;
 }
 
 /** Named parameters for the INSERT of a score (better-sqlite3 binds `@name`). */
@@ -69,11 +75,17 @@ export function scoreParams(s: SegmentScore, storedAtMs: number): Omit<ScoreRow,
     stored_at_ms: storedAtMs,
     text_source: textSourceOf(s),
     recognised_text: s.recognisedText ?? null,
+    utterance_ids: s.utteranceIds?.length ? JSON.stringify(s.utteranceIds) : null,
+    talk: s.talk ? JSON.stringify(s.talk) : null,
   };
 }
 
-/** The score columns both stores share, with text_missing as a boolean. */
-export type ScoreColumns = Omit<ScoreRow, 'id' | 'stored_at_ms' | 'text_missing'> & { text_missing: boolean };
+/** The score columns both stores share, with text_missing as a boolean and JSON columns decoded. */
+export type ScoreColumns = Omit<ScoreRow, 'id' | 'stored_at_ms' | 'text_missing' | 'utterance_ids' | 'talk'> & {
+  text_missing: boolean;
+  utterance_ids: string[] | null;
+  talk: SegmentTalk | null;
+};
 
 /** Columns -> SegmentScore, for every store (each converts its own column types first). */
 export function scoreFromColumns(r: ScoreColumns): SegmentScore {
@@ -95,6 +107,9 @@ export function scoreFromColumns(r: ScoreColumns): SegmentScore {
     text: r.text,
     textSource: textSourceOf({ textSource: (r.text_source as TextSource | null) ?? undefined, modalities }),
     recognisedText: r.recognised_text,
+    utteranceIds: r.utterance_ids ?? [],
+    // Talk measures are internal to the analytics (not a GraphQL field): absent when there are none.
+    ...(r.talk ? { talk: r.talk } : {}),
     modelVersion: r.model_version,
     executionProvider: r.execution_provider,
     scoredAt: r.scored_at,
@@ -102,7 +117,12 @@ export function scoreFromColumns(r: ScoreColumns): SegmentScore {
 }
 
 /** The call columns both stores share, with channels and meta decoded. */
-export type CallColumns = Omit<CallRow, 'channels' | 'meta' | 'updated_at_ms'> & { channels: string[]; meta: Record<string, string> };
+export type CallColumns = Omit<CallRow, 'channels' | 'meta' | 'updated_at_ms' | 'display_name'> & {
+  channels: string[];
+  meta: Record<string, string>;
+  /** Absent on rows of a store that predates it. */
+  display_name?: string | null;
+};
 
 export function callFromColumns(r: CallColumns): CallInfo {
   return {
@@ -114,11 +134,17 @@ export function callFromColumns(r: CallColumns): CallInfo {
     channels: [...r.channels],
     segmentCount: r.segment_count,
     meta: { ...r.meta },
+    displayName: r.display_name ?? null,
   };
 }
 
 export function rowToScore(r: ScoreRow): SegmentScore {
-  return scoreFromColumns({ ...r, text_missing: r.text_missing === 1 });
+  return scoreFromColumns({
+    ...r,
+    text_missing: r.text_missing === 1,
+    utterance_ids: r.utterance_ids === null ? null : (JSON.parse(r.utterance_ids) as string[]),
+    talk: r.talk === null ? null : (JSON.parse(r.talk) as SegmentTalk),
+  });
 }
 
 export function rowToCall(r: CallRow): CallInfo {

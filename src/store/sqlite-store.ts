@@ -111,10 +111,10 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
         const res = this.stmt(
           `INSERT INTO segment_scores (tenant, call_id, channel, segment_index, revision, start_ms, end_ms, valence, label,
              confidence, text_missing, mod_text, mod_audio, mod_video, w_text, w_audio, w_video, text, model_version,
-             execution_provider, scored_at, stored_at_ms, text_source, recognised_text)
+             execution_provider, scored_at, stored_at_ms, text_source, recognised_text, utterance_ids, talk)
            VALUES (@tenant, @call_id, @channel, @segment_index, @revision, @start_ms, @end_ms, @valence, @label,
              @confidence, @text_missing, @mod_text, @mod_audio, @mod_video, @w_text, @w_audio, @w_video, @text, @model_version,
-             @execution_provider, @scored_at, @stored_at_ms, @text_source, @recognised_text)
+             @execution_provider, @scored_at, @stored_at_ms, @text_source, @recognised_text, @utterance_ids, @talk)
            ON CONFLICT (tenant, call_id, channel, segment_index, revision) DO NOTHING`,
         ).run(scoreParams(score, now));
         if (res.changes === 0) return 'duplicate';
@@ -154,17 +154,19 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
               channels: [...new Set([...old.channels, ...call.channels])],
               segmentCount: Math.max(old.segmentCount, call.segmentCount),
               meta: { ...old.meta, ...call.meta },
+              displayName: call.displayName ?? old.displayName ?? null,
             }
           : call;
         this.run(
-          `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms, source_partition)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms, source_partition, display_name)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (tenant, call_id) DO UPDATE SET status = excluded.status, started_at_ms = excluded.started_at_ms,
              ended_at_ms = excluded.ended_at_ms, channels = excluded.channels, segment_count = excluded.segment_count,
-             meta = excluded.meta, updated_at_ms = excluded.updated_at_ms,
+             meta = excluded.meta, updated_at_ms = excluded.updated_at_ms, display_name = excluded.display_name,
              source_partition = COALESCE(excluded.source_partition, calls.source_partition)`,
           [merged.tenant, merged.callId, merged.status, merged.startedAtMs, merged.endedAtMs,
-            JSON.stringify(merged.channels), merged.segmentCount, JSON.stringify(merged.meta), this.now(), fence?.partition ?? null],
+            JSON.stringify(merged.channels), merged.segmentCount, JSON.stringify(merged.meta), this.now(), fence?.partition ?? null,
+            merged.displayName ?? null],
         );
       }).immediate(),
     );

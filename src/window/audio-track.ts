@@ -92,6 +92,14 @@ export class AudioTrack {
     return this.buf.slice(this.off + a - this.base, this.off + b - this.base);
   }
 
+  /** A view (no copy) of the audio in [aMs, bMs); empty when the range holds none. Valid until
+   *  the next append or discard. */
+  view(aMs: number, bMs: number): Float32Array {
+    const a = Math.max(this.idx(aMs), this.base);
+    const b = Math.min(this.idx(bMs), this.base + this.len);
+    return b <= a ? new Float32Array(0) : this.buf.subarray(this.off + a - this.base, this.off + b - this.base);
+  }
+
   /** Forgets audio before `ms` (sealed). O(1): the space is reclaimed when the buffer fills. */
   discardBefore(ms: number): void {
     const cut = Math.min(Math.max(this.idx(ms), this.base), this.base + this.len) - this.base;

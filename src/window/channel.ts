@@ -17,10 +17,13 @@
 import { AppError } from '../core/errors.js';
 import type { AudioChunk, ChunkSourceRef, Segment, TextChunk, VideoChunk } from '../core/types.js';
 import { AudioTrack } from './audio-track.js';
-import { ChannelHistory, type HistoryBudget } from './history.js';
+import { ChannelHistory, type HistoryBudget, type TranscriptPart, transcriptOf } from './history.js';
 import type { WindowOptions } from './options.js';
+import { measureTalk } from './talk.js';
 
-interface PendingText { startMs: number; endMs: number; text: string; final: boolean; ref?: ChunkSourceRef }
+/** A transcript piece waiting for its segment. `refs`: its record, and those of the earlier
+ *  pieces of the same utterance id it replaced (released with it). */
+interface PendingText { startMs: number; endMs: number; text: string; final: boolean; id?: string; refs: ChunkSourceRef[] }
 interface PendingVideo { startMs: number; endMs: number; fps: number; featureDim: number; frames: Float32Array; ref?: ChunkSourceRef }
 interface PendingRef { endMs: number; ref: ChunkSourceRef }
 interface Utterance { startMs: number; endMs: number; final: boolean }
@@ -85,7 +88,10 @@ export class ChannelTimeline {
 
   /** Unsealed records held, whose refs wait for a seal (the window's maxOpenChunks bound). */
   get heldChunks(): number {
-    return this.audioRefs.length + this.texts.length + this.videos.length;
+    // A transcript piece holds the refs of the interim pieces it replaced too (maxOpenChunks bounds them).
+    let texts = 0;
+    for (const t of this.texts) texts += t.refs.length;
+    return this.audioRefs.length + texts + this.videos.length;
   }
 
   /** The first chunk fixes the cursor, one lateness before it so slightly earlier media still fits. */
@@ -119,14 +125,27 @@ export class ChannelTimeline {
     if (c.source) this.audioRefs.push({ endMs: end, ref: c.source });
   }
 
-  /** Adds an unsealed transcript piece (the caller sends sealed-time pieces to `revise`). */
+  /**
+   * Adds an unsealed transcript piece (the caller sends sealed-time pieces to `revise`). A piece
+   * with the utterance id of a pending one replaces it (an ASR's cumulative interim results: the
+   * later text already holds the earlier words), spanning both.
+   */
   addText(c: TextChunk): AppError | null {
-    if (this.texts.length >= this.o.maxPendingText) {
+    const prev = c.utteranceId === undefined ? -1 : this.texts.findIndex((t) => t.id === c.utteranceId);
+    if (prev < 0 && this.texts.length >= this.o.maxPendingText) {
       return new AppError('WINDOW_BUFFER_FULL', { what: 'transcript', callId: this.callId, channel: this.channel, limit: this.o.maxPendingText });
     }
     this.start(c.eventTimeMs);
-    const startMs = Math.max(c.eventTimeMs, this.cursorMs!);
-    const piece: PendingText = { startMs, endMs: Math.max(startMs, c.eventTimeMs + c.durationMs), text: c.text, final: c.final, ref: c.source };
+    let startMs = Math.max(c.eventTimeMs, this.cursorMs!);
+    let endMs = Math.max(startMs, c.eventTimeMs + c.durationMs);
+    const refs = c.source ? [c.source] : [];
+    if (prev >= 0) {
+      const [old] = this.texts.splice(prev, 1);
+      startMs = Math.min(startMs, old.startMs);
+      endMs = Math.max(endMs, old.endMs);
+      refs.unshift(...old.refs);
+    }
+    const piece: PendingText = { startMs, endMs, text: c.text, final: c.final, id: c.utteranceId, refs };
     let i = this.texts.length;
     while (i > 0 && this.texts[i - 1].startMs > piece.startMs) i--;
     this.texts.splice(i, 0, piece);
@@ -134,8 +153,10 @@ export class ChannelTimeline {
     return null;
   }
 
-  /** True when a transcript piece belongs to sealed time (its middle is before the cursor). */
+  /** True when a transcript piece belongs to sealed time (its middle is before the cursor), or
+   *  continues an utterance (same id) whose earlier piece is in a sealed segment already. */
   isLateText(c: TextChunk): boolean {
+    if (c.utteranceId !== undefined && !this.texts.some((t) => t.id === c.utteranceId) && this.history.findUtterance(c.utteranceId)) return true;
     return this.cursorMs !== null && c.eventTimeMs + c.durationMs / 2 < this.cursorMs;
   }
 
@@ -153,16 +174,23 @@ export class ChannelTimeline {
 
   /**
    * A late transcript piece on a sealed segment: the segment again, revision + 1, with the text
-   * added. Null when no kept segment overlaps it (the caller rejects it CHUNK_TOO_LATE).
+   * added, or, for a piece of an utterance id the segment holds, that utterance's text replaced.
+   * Null when no kept segment holds the id or overlaps the piece (the caller rejects it CHUNK_TOO_LATE).
    */
   revise(c: TextChunk, nowWallMs: number): Segment | null {
-    const entry = this.history.find(c.eventTimeMs, c.eventTimeMs + c.durationMs);
+    const byId = c.utteranceId === undefined ? null : this.history.findUtterance(c.utteranceId);
+    const entry = byId ?? this.history.find(c.eventTimeMs, c.eventTimeMs + c.durationMs);
     if (!entry) return null;
+    const part: TranscriptPart = { id: c.utteranceId ?? null, text: c.text };
+    const at = byId ? entry.parts.findIndex((p) => p.id === c.utteranceId) : -1;
+    entry.parts = at >= 0 ? entry.parts.map((p, k) => (k === at ? part : p)) : [...entry.parts, part];
     const prev = entry.segment;
+    const { text, utteranceIds } = transcriptOf(entry.parts);
     const segment: Segment = {
       ...prev,
       revision: prev.revision + 1,
-      text: prev.text ? `${prev.text} ${c.text}` : c.text,
+      text,
+      utteranceIds,
       sources: c.source ? [c.source] : [],
       sealedAtWallMs: nowWallMs,
     };
@@ -190,7 +218,7 @@ export class ChannelTimeline {
     this.audio?.vad.finish();
     const out = this.seal(Infinity, true, nowWallMs);
     out.released.push(...this.audioRefs.map((r) => r.ref));
-    for (const t of this.texts) if (t.ref) out.released.push(t.ref);
+    for (const t of this.texts) out.released.push(...t.refs);
     for (const v of this.videos) if (v.ref) out.released.push(v.ref);
     this.audioRefs = [];
     this.texts = [];
@@ -278,25 +306,30 @@ export class ChannelTimeline {
 
     const taken = this.texts.filter((t) => (t.startMs + t.endMs) / 2 < b);
     this.texts = this.texts.filter((t) => (t.startMs + t.endMs) / 2 >= b);
-    for (const t of taken) if (t.ref) refs.push(t.ref);
+    for (const t of taken) refs.push(...t.refs);
 
     const { video, frames } = this.takeVideo(a, b, refs);
     const audio = this.audio?.slice(a, b, Math.round((this.o.maxSegmentMs * this.o.sampleRate) / 1000)) ?? null;
-    const text = taken.length ? taken.map((t) => t.text).join(' ') : null;
+    const parts: TranscriptPart[] = taken.map((t) => ({ id: t.id ?? null, text: t.text }));
+    const { text, utteranceIds } = transcriptOf(parts);
+    const isSegment = step.kind === 'segment' && (audio || text || video);
+    // Measured before the VAD forgets the intervals that end inside [a, b); releases need none.
+    const talk = isSegment && audio && this.audio ? measureTalk(this.audio, a, b) : null;
 
     this.cursorMs = b;
     this.audio?.discardBefore(b);
     this.audio?.vad.dropBefore(b);
 
-    if (step.kind === 'release' || (!audio && !text && !video)) {
+    if (!isSegment) {
       out.released.push(...refs);
       return;
     }
     const segment: Segment = {
       callId: this.callId, tenant: this.tenant, channel: this.channel, index: this.nextIndex++, revision: 0,
       startMs: a, endMs: b, audio, text, video, videoFrames: frames, sources: refs, sealedAtWallMs: nowWallMs,
+      utteranceIds, talk,
     };
-    this.history.add(segment);
+    this.history.add(segment, parts);
     out.segments.push(segment);
   }
 

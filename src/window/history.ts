@@ -9,9 +9,24 @@
  */
 import type { Segment } from '../core/types.js';
 
+/** One transcript piece of a sealed segment: its utterance id (null when the producer sent none) and text. */
+export interface TranscriptPart {
+  id: string | null;
+  text: string;
+}
+
+/** A segment's text and utterance ids from its parts, in order (text null when there are none). */
+export function transcriptOf(parts: TranscriptPart[]): { text: string | null; utteranceIds: string[] } {
+  const ids: string[] = [];
+  for (const p of parts) if (p.id !== null && !ids.includes(p.id)) ids.push(p.id);
+  return { text: parts.length ? parts.map((p) => p.text).join(' ') : null, utteranceIds: ids };
+}
+
 export interface HistoryEntry {
   /** The latest revision of the segment. */
   segment: Segment;
+  /** The transcript pieces its text is made of, so a later piece of one utterance can replace its own. */
+  parts: TranscriptPart[];
   cost: number;
   dropped: boolean;
 }
@@ -49,8 +64,8 @@ export class ChannelHistory {
 
   constructor(private readonly size: number, private readonly budget: HistoryBudget) {}
 
-  add(segment: Segment): void {
-    const entry: HistoryEntry = { segment, cost: (segment.audio?.length ?? 0) + (segment.video?.length ?? 0), dropped: false };
+  add(segment: Segment, parts: TranscriptPart[] = []): void {
+    const entry: HistoryEntry = { segment, parts, cost: (segment.audio?.length ?? 0) + (segment.video?.length ?? 0), dropped: false };
     this.entries.push(entry);
     this.budget.add(entry);
     while (this.entries.length > this.size) this.budget.remove(this.entries.shift()!);
@@ -73,6 +88,12 @@ export class ChannelHistory {
       }
     }
     return best;
+  }
+
+  /** The kept segment holding a piece of utterance `id`, or null. */
+  findUtterance(id: string): HistoryEntry | null {
+    for (const e of this.entries) if (!e.dropped && e.parts.some((p) => p.id === id)) return e;
+    return null;
   }
 
   /** Releases every entry (call forgotten). */

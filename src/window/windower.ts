@@ -152,11 +152,12 @@ export class Windower {
         if (!call.noteControlSeq(c.seq)) return void reject(ev, c, dup(c));
         // Auto-opened earlier (its call_start came late): keep it, add what call_start says.
         Object.assign(call.info.meta, c.meta ?? {});
+        if (c.displayName) call.info.displayName = c.displayName;
         call.info.startedAtMs = Math.min(call.info.startedAtMs, c.eventTimeMs);
         this.touch(call, now);
         ev.push({ type: 'call', call: call.snapshot() });
       } else {
-        this.openCall(c.callId, c.tenant, c.eventTimeMs, c.meta ?? {}, true, now, ev).noteControlSeq(c.seq);
+        this.openCall(c.callId, c.tenant, c.eventTimeMs, c.meta ?? {}, true, now, ev, c.displayName).noteControlSeq(c.seq);
       }
       if (c.source) ev.push({ type: 'release', refs: [c.source] });
       return;
@@ -168,13 +169,14 @@ export class Windower {
     if (c.source) ev.push({ type: 'release', refs: [c.source] });
   }
 
-  private openCall(callId: string, tenant: string, startedAtMs: number, meta: Record<string, string>, byControl: boolean, now: number, ev: WindowEvent[]): CallState {
+  private openCall(callId: string, tenant: string, startedAtMs: number, meta: Record<string, string>, byControl: boolean, now: number, ev: WindowEvent[], displayName?: string): CallState {
     if (this.open.size >= this.options.maxOpenCalls) {
       // Policy evict-idlest: the least recently active call makes room.
       const idlest = this.open.values().next().value as CallState;
       this.timeOut(idlest, now, ev);
     }
     const call = new CallState(callId, tenant, startedAtMs, meta, byControl, now, this.options, this.budget);
+    if (displayName) call.info.displayName = displayName;
     this.open.set(callKey(tenant, callId), call);
     ev.push({ type: 'call', call: call.snapshot() });
     return call;

@@ -85,4 +85,4 @@ export async function until(cond: () => boolean, ms = 2000, what = 'condition'):
 }
 
 export const SCORE_FIELDS = `callId tenant channel segmentIndex revision startMs endMs valence label confidence textMissing
-  modalities { text audio video } modalityWeights { text audio video } text textSource recognisedText modelVersion executionProvider scoredAt`;
+  modalities { text audio video } modalityWeights { text audio video } text textSource recognisedText utteranceIds modelVersion executionProvider scoredAt`;

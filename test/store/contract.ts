@@ -69,6 +69,22 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         assert.deepEqual(page.items.map((i) => [i.node.textSource, i.node.recognisedText]), [['RECOGNISED', 'my bill is wrong again'], ['SIMULATED', null]]);
       }));
 
+    test('utterance ids, talk measures and display names round-trip (migration 0004); older rows read back empty', (t) =>
+      withStore(t, async (store) => {
+        const talk = { speech: [[1_700_000_000_100, 1_700_000_000_900.5]] as [number, number][], speechSamples: 12_808, sumSquares: 576.25, peak: 0.5 };
+        const s = makeScore({ segmentIndex: 1, text: 'I want to cancel', textMissing: false, modalities: { text: 'PRESENT', audio: 'PRESENT', video: 'MISSING' }, utteranceIds: ['u-1', 'u-2'], talk });
+        const { utteranceIds: _, talk: __, ...older } = makeScore({ segmentIndex: 2 });
+        await store.putScore(s);
+        await store.putScore(older);
+        const page = await store.getSegments({ tenant: 'acme', callId: 'call-1', first: 10 });
+        assert.deepEqual(page.items[0].node, s);
+        assert.deepEqual([page.items[1].node.utteranceIds, page.items[1].node.talk], [[], undefined]);
+        await store.upsertCall(makeCall({ displayName: 'Jane Roe (billing)' }));
+        await store.upsertCall(makeCall({ status: 'ENDED', endedAtMs: 1_700_000_009_000 })); // call_end names none: the name stays
+        assert.equal((await store.getCall('call-1', 'acme'))?.displayName, 'Jane Roe (billing)');
+        assert.equal((await store.listCalls({ tenant: 'acme', first: 5 })).items[0].node.displayName, 'Jane Roe (billing)');
+      }));
+
     test('revisions: latest only by default, all on request, whatever order they arrive in', (t) =>
       withStore(t, async (store) => {
         const r1 = makeScore({ segmentIndex: 3, revision: 1, text: 'late transcript', textMissing: false, modalities: { text: 'PRESENT', audio: 'PRESENT', video: 'MISSING' } });

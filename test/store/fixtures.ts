@@ -1,10 +1,11 @@
 /** Builders for valid scores and calls; tests override only the fields they care about. */
 import { textSourceOf, type CallInfo, type SegmentScore } from '../../src/core/types.js';
 
-/** A score; textSource follows modalities.text unless given, as a stored score reads back. */
+/** A score; textSource follows modalities.text unless given, as a stored score reads back
+ *  (no utterance ids: [], as every store reads them back; no talk measures: absent). */
 export function makeScore(over: Partial<SegmentScore> = {}): SegmentScore {
   const s = makeScoreFields(over);
-  return { ...s, textSource: textSourceOf(s), recognisedText: s.recognisedText ?? null };
+  return { ...s, textSource: textSourceOf(s), recognisedText: s.recognisedText ?? null, utteranceIds: s.utteranceIds ?? [] };
 }
 
 function makeScoreFields(over: Partial<SegmentScore>): SegmentScore {
@@ -42,6 +43,7 @@ export function makeCall(over: Partial<CallInfo> = {}): CallInfo {
     channels: ['customer', 'agent'],
     segmentCount: 0,
     meta: { queue: 'billing' },
+    displayName: null,
     ...over,
   };
 }

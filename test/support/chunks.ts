@@ -61,11 +61,12 @@ export function audioChunk(o: Common & { samples?: Float32Array; sampleRate?: nu
   };
 }
 
-export function textChunk(o: Common & { text?: string; durationMs?: number; final?: boolean } = {}): TextChunk {
+export function textChunk(o: Common & { text?: string; durationMs?: number; final?: boolean; utteranceId?: string } = {}): TextChunk {
   return {
     modality: 'text', callId: o.callId ?? 'call-1', tenant: o.tenant ?? 'default', channel: o.channel ?? 'customer',
     seq: o.seq ?? 0, eventTimeMs: o.eventTimeMs ?? T0, durationMs: o.durationMs ?? 1000, contractVersion: 1,
     text: o.text ?? 'hello there', final: o.final ?? true, source: o.source ?? ref(),
+    ...(o.utteranceId ? { utteranceId: o.utteranceId } : {}),
   };
 }
 

@@ -30,6 +30,9 @@ export interface FixtureCall {
   channels: Map<string, FixtureChannel>;
   videoFps: number;
   videoDim: number;
+  /** A name for people to read, sent as call_start's x-display-name: the customer speaker's name
+   *  and the fixture id (call.json `speakers.customer.name`), or none. */
+  displayName?: string;
 }
 
 function readInt16(path: string): Int16Array {
@@ -63,7 +66,9 @@ export function loadFixtureCalls(dir: string): FixtureCall[] {
       channels.set(ch, { pcm: readInt16(pcmPath), sampleRate, video: existsSync(videoPath) ? readFloat32(videoPath) : null });
     }
     const durationMs = meta.durationMs ?? Math.max(...[...channels.values()].map((c) => (c.pcm.length / sampleRate) * 1000));
-    calls.push({ id, tenant: meta.tenant ?? 'demo', durationMs, utterances, channels, videoFps, videoDim });
+    const customer: unknown = meta.speakers?.customer?.name;
+    const displayName = typeof customer === 'string' && customer ? `${customer} (${id})` : undefined;
+    calls.push({ id, tenant: meta.tenant ?? 'demo', durationMs, utterances, channels, videoFps, videoDim, ...(displayName ? { displayName } : {}) });
   }
   if (calls.length === 0) throw new Error(`no demo calls in ${dir}`);
   return calls;

@@ -57,7 +57,7 @@ export function scriptCall(call: FixtureCall, o: ScriptOptions): TimedChunk[] {
   const tenant = o.tenant ?? call.tenant;
   const base = { callId: o.callId, tenant, contractVersion: 1 };
   const out: TimedChunk[] = [];
-  out.push({ atMs: 0, chunk: { ...base, modality: 'control', kind: 'call_start', channel: CONTROL_CHANNEL, seq: 0, eventTimeMs: o.epochMs, durationMs: 0, meta: { fixture: call.id } } });
+  out.push({ atMs: 0, chunk: { ...base, modality: 'control', kind: 'call_start', channel: CONTROL_CHANNEL, seq: 0, eventTimeMs: o.epochMs, durationMs: 0, meta: { fixture: call.id }, ...(call.displayName ? { displayName: call.displayName } : {}) } });
 
   for (const [channel, media] of call.channels) {
     const perChunk = Math.round((media.sampleRate * audioMs) / 1000);
@@ -84,12 +84,12 @@ export function scriptCall(call: FixtureCall, o: ScriptOptions): TimedChunk[] {
 
   const textSeq = new Map<string, number>();
   let lastAt = call.durationMs;
-  for (const u of call.utterances) {
+  for (const [k, u] of call.utterances.entries()) {
     const r = rand();
     if (r < (o.dropTranscriptShare ?? 0.2)) continue;
     const late = r < (o.dropTranscriptShare ?? 0.2) + (o.lateTranscriptShare ?? 0.1);
     const atMs = u.endMs + (late ? o.lateTranscriptMs ?? 6000 : o.asrDelayMs ?? 700);
-    out.push({ atMs, chunk: { ...base, modality: 'text', channel: u.channel, seq: 0, eventTimeMs: o.epochMs + u.startMs, durationMs: u.endMs - u.startMs, text: u.text, final: true } });
+    out.push({ atMs, chunk: { ...base, modality: 'text', channel: u.channel, seq: 0, eventTimeMs: o.epochMs + u.startMs, durationMs: u.endMs - u.startMs, text: u.text, final: true, utteranceId: `${call.id}/${k}` } });
     lastAt = Math.max(lastAt, atMs);
   }
   out.push({ atMs: lastAt + 500, chunk: { ...base, modality: 'control', kind: 'call_end', channel: CONTROL_CHANNEL, seq: 1, eventTimeMs: o.epochMs + call.durationMs, durationMs: 0 } });

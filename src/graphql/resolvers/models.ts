@@ -6,6 +6,7 @@ import type { CallInfo } from '../../core/types.js';
 export interface CallModel {
   id: string;
   tenant: string;
+  displayName: string | null;
   status: CallInfo['status'];
   /** ms since the unix epoch; the DateTime scalar serialises it. */
   startedAt: number;
@@ -15,7 +16,7 @@ export interface CallModel {
 }
 
 export function toCallModel(c: CallInfo): CallModel {
-  return { id: c.callId, tenant: c.tenant, status: c.status, startedAt: c.startedAtMs, endedAt: c.endedAtMs, channels: c.channels, segmentCount: c.segmentCount };
+  return { id: c.callId, tenant: c.tenant, displayName: c.displayName ?? null, status: c.status, startedAt: c.startedAtMs, endedAt: c.endedAtMs, channels: c.channels, segmentCount: c.segmentCount };
 }
 
 export interface Connection<T> {

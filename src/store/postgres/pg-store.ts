@@ -91,12 +91,12 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
   async upsertCall(call: CallInfo, fence?: FenceToken): Promise<void> {
     checkCall(call);
     if (fence) checkPartitionKey(fence.partition);
-    const values = (c: CallInfo) => [c.tenant, c.callId, c.status, c.startedAtMs, c.endedAtMs, JSON.stringify(c.channels), c.segmentCount, JSON.stringify(c.meta), this.now(), fence?.partition ?? null];
+    const values = (c: CallInfo) => [c.tenant, c.callId, c.status, c.startedAtMs, c.endedAtMs, JSON.stringify(c.channels), c.segmentCount, JSON.stringify(c.meta), this.now(), fence?.partition ?? null, c.displayName ?? null];
     await inTransaction(this.conn(), async (c) => {
       if (fence) await fenceCheck(c, fence);
       const fresh = await c.query(
-        `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms, source_partition)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant, call_id) DO NOTHING RETURNING 1`,
+        `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms, source_partition, display_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant, call_id) DO NOTHING RETURNING 1`,
         values(call),
       );
       if (fresh.rowCount === 1) return;
@@ -111,10 +111,11 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
         channels: [...new Set([...old.channels, ...call.channels])],
         segmentCount: Math.max(old.segmentCount, call.segmentCount),
         meta: { ...old.meta, ...call.meta },
+        displayName: call.displayName ?? old.displayName ?? null,
       };
       await c.query(
         `UPDATE calls SET status = $3, started_at_ms = $4, ended_at_ms = $5, channels = $6, segment_count = $7, meta = $8, updated_at_ms = $9,
-           source_partition = COALESCE($10, source_partition)
+           source_partition = COALESCE($10, source_partition), display_name = $11
          WHERE tenant = $1 AND call_id = $2`,
         values(merged),
       );

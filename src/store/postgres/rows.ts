@@ -3,7 +3,7 @@
  * node-postgres returns BIGINT as a string (it may exceed 2^53); ids and ms stay far below
  * that, so they are converted with Number and checked.
  */
-import { textSourceOf, type CallInfo, type SegmentScore } from '../../core/types.js';
+import { textSourceOf, type CallInfo, type SegmentScore, type SegmentTalk } from '../../core/types.js';
 import { callFromColumns, scoreFromColumns } from '../sqlite-rows.js';
 
 export interface PgScoreRow {
@@ -33,6 +33,10 @@ export interface PgScoreRow {
   /** Null on rows stored before migration 0003. */
   text_source: string | null;
   recognised_text: string | null;
+  /** JSONB (node-postgres parses it); null before migration 0004 and when the score has no ids. */
+  utterance_ids: string[] | null;
+  /** JSONB SegmentTalk; null before migration 0004 and for segments without audio. */
+  talk: SegmentTalk | null;
 }
 
 export interface PgCallRow {
@@ -45,13 +49,15 @@ export interface PgCallRow {
   channels: string[];
   segment_count: number;
   meta: Record<string, string>;
+  /** Null before migration 0004 and for calls without one. */
+  display_name: string | null;
 }
 
 /** Columns of an INSERT into segment_scores, in the order of `scoreValues`. */
 export const SCORE_COLUMNS = [
   'tenant', 'call_id', 'channel', 'segment_index', 'revision', 'start_ms', 'end_ms', 'valence', 'label', 'confidence',
   'text_missing', 'mod_text', 'mod_audio', 'mod_video', 'w_text', 'w_audio', 'w_video', 'text', 'model_version',
-  'execution_provider', 'scored_at', 'stored_at_ms', 'text_source', 'recognised_text',
+  'execution_provider', 'scored_at', 'stored_at_ms', 'text_source', 'recognised_text', 'utterance_ids', 'talk',
 ] as const;
 
 export function scoreValues(s: SegmentScore, storedAtMs: number): unknown[] {
@@ -59,6 +65,8 @@ export function scoreValues(s: SegmentScore, storedAtMs: number): unknown[] {
     s.tenant, s.callId, s.channel, s.segmentIndex, s.revision, s.startMs, s.endMs, s.valence, s.label, s.confidence,
     s.textMissing, s.modalities.text, s.modalities.audio, s.modalities.video, s.modalityWeights.text, s.modalityWeights.audio,
     s.modalityWeights.video, s.text, s.modelVersion, s.executionProvider, s.scoredAt, storedAtMs, textSourceOf(s), s.recognisedText ?? null,
+    // JSONB parameters go as JSON text (node-postgres would send an array as a PostgreSQL array).
+    s.utteranceIds?.length ? JSON.stringify(s.utteranceIds) : null, s.talk ? JSON.stringify(s.talk) : null,
   ];
 }
 

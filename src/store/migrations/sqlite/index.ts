@@ -3,5 +3,6 @@ import type { Migration } from '../types.js';
 import { m0001 } from './0001-initial.js';
 import { m0002 } from './0002-partition-owners.js';
 import { m0003 } from './0003-text-source.js';
+import { m0004 } from './0004-utterances-talk.js';
 
-export const SQLITE_MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003];
+export const SQLITE_MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004];
