@@ -48,6 +48,9 @@ export class Windower {
   private readonly budget: HistoryBudget;
   /** Unsealed samples and records of all open calls (sum of their last counts). */
   private readonly held = { samples: 0, chunks: 0 };
+  /** Calls sealed early by the open budget since `takeEarlySealed` (callKeys): their cuts depend
+   *  on other calls too, so a hand-over replay would not reproduce them. */
+  private readonly sealedEarly = new Set<string>();
 
   constructor(options: WindowOptionsInput = {}) {
     this.options = resolveWindowOptions(options);
@@ -118,6 +121,14 @@ export class Windower {
   /** Counts for metrics and tests. */
   stats(): { openCalls: number; closedCalls: number; historyHeld: number; openSamples: number; openChunks: number } {
     return { openCalls: this.open.size, closedCalls: this.closed.size, historyHeld: this.budget.held, openSamples: this.held.samples, openChunks: this.held.chunks };
+  }
+
+  /** Calls (callKeys) the open budget sealed early since the last call; clears the list. */
+  takeEarlySealed(): string[] {
+    if (this.sealedEarly.size === 0) return [];
+    const out = [...this.sealedEarly];
+    this.sealedEarly.clear();
+    return out;
   }
 
   /** The public state of an open or recently closed call. */
@@ -271,6 +282,7 @@ export class Windower {
       }
       if (!largest) return;
       const before = largest.held[by];
+      this.sealedEarly.add(callKey(largest.info.tenant, largest.info.callId));
       for (const ch of largest.channels.values()) {
         this.emit(largest, ch.seal(largest.watermarkMs, false, now, true), ev);
         ch.trim();
