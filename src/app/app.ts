@@ -211,6 +211,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     limits: config.queryLimits,
     connectionLimits: config.connectionLimits,
     origins: config.origins,
+    onSocketRefused: (reason) => metrics.socketsRefused.inc({ reason }),
     scorerInfo: () => ({ ...scorer.info(), metrics: safeManifestMetrics(scorer) }),
     health: () => ({ ok: pipeline !== null && ingestStarted, source: kafka ? `kafka: ${config.kafkaTopic}` : 'in-process', store: storeLabel }),
     extraRoutes: [metricsRoute, createStaticHandler({ root: join(repoRoot(), 'dashboard', 'dist'), exclude: ['/graphql', '/metrics', '/healthz', '/readyz'] })],

@@ -23,6 +23,8 @@ export interface PipelineMetrics {
   handover: Counter<'event'>;
   /** Commit holds given up (the call's hand-over is then approximate), by reason: span | records | early-seal | shutdown. */
   holdsGivenUp: Counter<'reason'>;
+  /** API sockets refused, by reason: origin, source_limit (upgrade answered 403 / 429), tenant_limit (closed 1013). */
+  socketsRefused: Counter<'reason'>;
   /** Calls the window closed itself (no call_end), by code (CALL_IDLE_TIMEOUT). */
   callsClosed: Counter<'code'>;
   storeErrors: Counter<'code'>;
@@ -54,6 +56,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}): PipelineMetric
     chunksSkipped: new Counter({ name: 'chunks_skipped_total', help: 'Chunks skipped at hand-over (already scored by the previous owner), by reason', labelNames: ['reason'], registers: r }),
     handover: new Counter({ name: 'handover_events_total', help: 'Calls met in storage by how they continue (replay: from their first record, exact; cut: from the stored cut), and replayed segments found stored (suppressed; mismatch: stored with another span)', labelNames: ['event'], registers: r }),
     holdsGivenUp: new Counter({ name: 'commit_holds_given_up_total', help: 'Commit holds on a call\'s first record given up before its end (its hand-over is then approximate), by reason', labelNames: ['reason'], registers: r }),
+    socketsRefused: new Counter({ name: 'ws_connections_refused_total', help: 'API WebSockets refused, by reason: origin (upgrade 403), source_limit (upgrade 429), tenant_limit (closed 1013 at connection_init)', labelNames: ['reason'], registers: r }),
     segmentsFailed: new Counter({ name: 'segments_failed_total', help: 'Segments given up after scoring errors, by code', labelNames: ['code'], registers: r }),
     writesFenced: new Counter({ name: 'store_writes_fenced_total', help: 'Store writes refused because another instance owns the partition now (STORE_FENCED), by what', labelNames: ['what'], registers: r }),
     speechRoute: new Counter({ name: 'speech_route_total', help: 'Text-missing segments with audio, by speech-path outcome: recognised, or the fallback to simulated text (disabled, queue_full, deadline, no_words, error)', labelNames: ['outcome'], registers: r }),

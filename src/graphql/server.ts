@@ -28,7 +28,7 @@ import { DEFAULT_QUERY_LIMITS, depthLimitRule, type QueryLimits } from './limits
 import { attachGraphqlWs } from './ws.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import type { OriginPolicy } from './origin.js';
-import { createUpgradeGate } from './upgrade-gate.js';
+import { createUpgradeGate, type SocketRefusal } from './upgrade-gate.js';
 
 export interface ApiServerOptions {
   store: ScoreStore;
@@ -66,6 +66,8 @@ export interface ApiServerOptions {
    * not given, else same-origin only.
    */
   origins?: OriginPolicy;
+  /** Told of each refused socket, by reason (origin, source_limit, tenant_limit): metrics. */
+  onSocketRefused?: (reason: SocketRefusal) => void;
   /** How long stop() lets in-flight HTTP requests finish, ms. Default 10_000. */
   stopGracePeriodMs?: number;
   /** Path to schema.graphql (default: the repo's schema/schema.graphql). */
@@ -122,10 +124,10 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         { store: o.store, feed: o.hub, scorerInfo: o.scorerInfo, health: o.health, startedAtMs: () => startedAtMs },
         { sdlPath: o.sdlPath, extensions: o.schemaExtensions },
       );
-      const gate = createUpgradeGate({ origins, maxSocketsPerSource: connectionLimits.maxSocketsPerSource, logger: log });
+      const gate = createUpgradeGate({ origins, maxSocketsPerSource: connectionLimits.maxSocketsPerSource, logger: log, onRefused: o.onSocketRefused });
       const wss = new WebSocketServer({ server: httpServer, path, maxPayload: maxBytes, verifyClient: gate.verifyClient });
       gate.attach(wss);
-      const ws: Disposable = attachGraphqlWs(wss, { schema, context, logger: log, ...limits, connectionLimits });
+      const ws: Disposable = attachGraphqlWs(wss, { schema, context, logger: log, ...limits, connectionLimits, onRefused: o.onSocketRefused });
       apollo = new ApolloServer<ApiContext>({
         schema,
         formatError: (formatted, error) => formatApiError(formatted, error, log),
