@@ -391,9 +391,11 @@ export class PartitionedWindow implements WindowStage {
       }
       if (ev.type === 'call') {
         const rec = this.recovered.get(callKey(ev.call.tenant, ev.call.callId));
-        // A replayed call's window rebuilt the stored state itself (the store merges updates).
-        if (!rec || rec.mode === 'replay') return ev;
+        if (!rec) return ev;
         const stored = rec.pos.call;
+        // A replayed call's window rebuilds the stored state itself, counting the stored segments;
+        // until it catches up, its updates must not look like the call went backwards.
+        const count = rec.mode === 'replay' ? Math.max(stored.segmentCount, ev.call.segmentCount) : rec.storedSegments + ev.call.segmentCount;
         const channels = [...stored.channels, ...ev.call.channels.filter((ch) => !stored.channels.includes(ch))];
         return {
           ...ev,
@@ -401,7 +403,7 @@ export class PartitionedWindow implements WindowStage {
             ...ev.call,
             startedAtMs: Math.min(stored.startedAtMs, ev.call.startedAtMs),
             channels,
-            segmentCount: rec.storedSegments + ev.call.segmentCount,
+            segmentCount: count,
             meta: { ...stored.meta, ...ev.call.meta },
           },
         };
