@@ -7,8 +7,11 @@
  *   (the new owner re-reads those chunks from the last commit and scores them), and `owns`
  *   turns false for their calls, so segments already in flight are not stored by the old owner.
  * - Hand-over: the first chunk of a call this instance does not know triggers `prepare`, which
- *   asks the store where the call stands (src/cluster/recovery.ts). For a call already stored,
- *   media before each channel's last stored segment end is skipped (released; audio and video
+ *   asks the store where the call stands (src/cluster/recovery.ts). An ACTIVE call whose first
+ *   chunk met here is the record that opened it (`opensCall`; its previous owner held the commit
+ *   point there, src/cluster/commit-hold.ts) is REPLAYED: windowed from scratch as its first owner
+ *   did, each segment stored already at that revision or later released unscored. Otherwise
+ *   (the CUT path, approximate), for a call already stored, media before each channel's last stored segment end is skipped (released; audio and video
  *   straddling it are trimmed), segment indices continue after the last stored one, and call
  *   updates are merged with the stored call (start, meta, segment count). A transcript piece
  *   before the hand-over point is released when a stored segment holds its text (a replay), and

@@ -301,9 +301,10 @@ test('a restart mid-call loses nothing, and a replay of the whole topic stores n
     const a1 = await startApp({ brokers, topic, group, dbPath: db.dbPath, overrides: { window: WINDOW } });
     apps.push(a1);
     await producer.send(first.map((x) => encodeChunk(x.chunk)));
-    // A score stored, not a commit: the call's call_start holds the commit point while the call
-    // is open (src/cluster/commit-hold.ts); the graceful stop below gives the hold up.
-    await until(async () => (await storedScores(a1.app.api.url, call.callId)).length > 0, 20_000, 'the first half is being consumed');
+    // Chunks taken, not a commit: the call's call_start holds the commit point while the call is
+    // open (src/cluster/commit-hold.ts); the graceful stop below gives the hold up.
+    const accepted = async () => (await a1.app.metrics.chunksAccepted.get()).values.reduce((n, v) => n + v.value, 0);
+    await until(async () => (await accepted()) > 0, 20_000, 'the first half is being consumed');
     // Graceful stop mid-call: the open call is sealed, scored, stored, and its offsets committed.
     await a1.stop();
     await allCommitted(kafka, group, topic);
