@@ -417,13 +417,18 @@ export class PartitionedWindow implements WindowStage {
 }
 
 /**
- * True when `c` is the record that opened `call` in its first owner's window: the call_start at the
- * call's start time, or (a call opened by media) the seq-0 chunk of its first channel at that time.
+ * True when `c` can be the record that opened `call` in its first owner's window: its call_start,
+ * or (a call opened by media) the seq-0 audio or video chunk of the channel the call was opened
+ * on, which the window lists first (Windower.openCall). Not the start time: the store lowers a call's start to
+ * its earliest segment's, which begins up to one allowed lateness before the first chunk.
+ * It is the opener whenever the previous owner held the commit point there; a hold given up
+ * early (commit-hold.ts) can let a later candidate be met first: see docs/operations.md.
  */
 export function opensCall(call: CallInfo, c: MediaChunk): boolean {
-  if (c.eventTimeMs !== call.startedAtMs) return false;
   if (c.modality === 'control') return c.kind === 'call_start';
-  return c.seq === 0 && c.channel === call.channels[0];
+  // Audio or video only: a transcript's seq-0 piece follows its channel's media (a call opened by
+  // a transcript alone is continued from the cut).
+  return c.modality !== 'text' && c.seq === 0 && c.channel === call.channels[0] && c.eventTimeMs >= call.startedAtMs;
 }
 
 /** Names the source partition on the call updates of a partition's Windower (their fence token's partition). */

@@ -72,7 +72,7 @@ export class Windower {
         return ev;
       }
       if (gone || this.tombstones.has(key) || !this.options.autoOpenCalls) return reject(ev, chunk, new AppError('CHUNK_UNKNOWN_CALL', { callId: chunk.callId }));
-      call = this.openCall(chunk.callId, chunk.tenant, chunk.eventTimeMs, {}, false, nowWallMs, ev);
+      call = this.openCall(chunk.callId, chunk.tenant, chunk.eventTimeMs, {}, false, nowWallMs, ev, chunk.channel);
     }
     if (!call.channels.has(chunk.channel) && call.channels.size >= this.options.maxChannelsPerCall) {
       return reject(ev, chunk, new AppError('WINDOW_BUFFER_FULL', { what: 'channel', callId: chunk.callId, channel: chunk.channel, limit: this.options.maxChannelsPerCall }));
@@ -179,13 +179,16 @@ export class Windower {
     if (c.source) ev.push({ type: 'release', refs: [c.source] });
   }
 
-  private openCall(callId: string, tenant: string, startedAtMs: number, meta: Record<string, string>, byControl: boolean, now: number, ev: WindowEvent[]): CallState {
+  /** `channel`: of the media chunk that opens the call, listed first in the call's channels (so
+   *  the stored call names its opener: a hand-over replay recognises that chunk, opensCall). */
+  private openCall(callId: string, tenant: string, startedAtMs: number, meta: Record<string, string>, byControl: boolean, now: number, ev: WindowEvent[], channel?: string): CallState {
     if (this.open.size >= this.options.maxOpenCalls) {
       // Policy evict-idlest: the least recently active call makes room.
       const idlest = this.open.values().next().value as CallState;
       this.timeOut(idlest, now, ev);
     }
     const call = new CallState(callId, tenant, startedAtMs, meta, byControl, now, this.options, this.budget);
+    if (channel !== undefined) call.channel(channel);
     this.open.set(callKey(tenant, callId), call);
     ev.push({ type: 'call', call: call.snapshot() });
     return call;

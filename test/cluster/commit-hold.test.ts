@@ -23,7 +23,7 @@ import { OffsetTracker } from '../../src/ingest/offset-tracker.js';
 import { SqliteScoreStore } from '../../src/store/sqlite-store.js';
 import { Windower, type WindowOptionsInput } from '../../src/window/index.js';
 import { makeScore } from '../store/fixtures.js';
-import { audioChunk, callEnd, callStart, silence, T0, tone } from '../support/chunks.js';
+import { audioChunk, callEnd, callStart, silence, T0, textChunk, tone } from '../support/chunks.js';
 
 const TOPIC = 'chunks';
 const PART = `${TOPIC}/0`;
@@ -177,11 +177,12 @@ test('shutdown gives every hold up, and the flush releases what was held', async
 test('opensCall: the call_start at the start time, or the first channel\'s seq-0 chunk; nothing later', () => {
   const call: CallInfo = { callId: 'c', tenant: 'acme', status: 'ACTIVE', startedAtMs: T0, endedAtMs: null, channels: ['customer', 'agent'], segmentCount: 3, meta: {} };
   assert.equal(opensCall(call, callStart({ callId: 'c', tenant: 'acme', eventTimeMs: T0 })), true);
-  assert.equal(opensCall(call, callStart({ callId: 'c', tenant: 'acme', eventTimeMs: T0 + 1 })), false);
+  assert.equal(opensCall(call, callStart({ callId: 'c', tenant: 'acme', eventTimeMs: T0 - 200 })), true, 'the stored start may be earlier (a segment began one lateness before the first chunk)');
   assert.equal(opensCall(call, audioChunk({ callId: 'c', tenant: 'acme', channel: 'customer', seq: 0, eventTimeMs: T0 })), true);
   assert.equal(opensCall(call, audioChunk({ callId: 'c', tenant: 'acme', channel: 'agent', seq: 0, eventTimeMs: T0 })), false, 'the second channel\'s first chunk did not open it');
   assert.equal(opensCall(call, audioChunk({ callId: 'c', tenant: 'acme', channel: 'customer', seq: 1, eventTimeMs: T0 })), false);
   assert.equal(opensCall(call, callEnd({ callId: 'c', tenant: 'acme', eventTimeMs: T0 })), false);
+  assert.equal(opensCall(call, textChunk({ callId: 'c', tenant: 'acme', channel: 'customer', seq: 0, eventTimeMs: T0 })), false, 'a transcript piece follows its media');
 });
 
 for (const stopAt of [60, 200, 300, 353]) {
@@ -228,4 +229,39 @@ test('a new owner that meets the call mid-way continues from the stored cut (app
   await next.feed(chunks.slice(first.commit()));
   assert.deepEqual(next.events.filter((e) => e === 'replay' || e === 'cut'), ['cut']);
   await store.stop();
+});
+
+test('a call opened by media on two channels (no call_start) is replayed from its first chunk too', async () => {
+  // customer and agent legs, 200 ms chunks interleaved, speech bursts offset between the legs
+  const chunks: MediaChunk[] = [];
+  for (let i = 0; i < 100; i++) {
+    for (const [channel, phase] of [['customer', 0], ['agent', 1000]] as const) {
+      const t = i * 200;
+      const speech = (t + phase) % 2000 >= 600 && (t + phase) % 2000 < 1600;
+      chunks.push(audioChunk({ callId: 'c-media', tenant: 'acme', channel, seq: i, eventTimeMs: T0 + t, samples: speech ? tone(200) : silence(200, 16000, 0.001), source: at(chunks.length) }));
+    }
+  }
+  chunks.push(callEnd({ callId: 'c-media', tenant: 'acme', eventTimeMs: T0 + 20_000, seq: 0, source: at(chunks.length) }));
+  const refStore = await freshStore();
+  const reference = new Instance(refStore);
+  await reference.feed(chunks);
+  const store = await freshStore();
+  const first = new Instance(store);
+  await first.feed(chunks.slice(0, 120));
+  assert.equal(first.commit(), -1, 'the customer leg\'s first chunk holds the commit');
+  assert.ok(first.scored.length >= 2, `the first owner stored segments (${first.scored.length})`);
+  const next = new Instance(store);
+  await next.feed(chunks);
+  assert.deepEqual(next.events.filter((e) => e === 'replay' || e === 'cut'), ['replay']);
+  const union = [...first.scored, ...next.scored].map(shape).sort((p, q) => p.key.localeCompare(q.key));
+  assert.deepEqual(union, reference.scored.map(shape).sort((p, q) => p.key.localeCompare(q.key)));
+  // Met from the agent leg's first chunk instead (the customer's was committed past): the cut path.
+  const other = new Instance(await freshStore());
+  await other.feed(chunks.slice(0, 60));
+  const cut = new Instance(other.store);
+  await cut.feed(chunks.slice(1));
+  assert.deepEqual(cut.events.filter((e) => e === 'replay' || e === 'cut'), ['cut']);
+  await store.stop();
+  await refStore.stop();
+  await other.store.stop();
 });
