@@ -19,7 +19,7 @@ export interface UpgradeGateOptions {
   /** Open sockets one source address may hold. */
   maxSocketsPerSource: number;
   logger: Logger;
-  /** Told of each refused upgrade, by reason (the `ws_connections_refused_total` counter). */
+  /** Told of each refused upgrade, by reason (the `api_sockets_refused_total` counter). */
   onRefused?: (reason: SocketRefusal) => void;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Refused API sockets are counted in /metrics by reason (`ws_connections_refused_total`): a page
+ * Refused API sockets are counted in /metrics by reason (`api_sockets_refused_total`): a page
  * of a foreign origin (upgrade 403), a source address at its socket limit (upgrade 429), a tenant
  * at its socket limit (closed 1013 at connection_init). Before, a refusal was only a debug log
  * line, so an operator could not see a hijacking attempt or a client hitting its limit. Real
@@ -32,7 +32,7 @@ function open(url: string, headers: Record<string, string> = {}): Promise<{ ws: 
 async function refusals(metrics: ReturnType<typeof createMetrics>): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const line of (await metrics.registry.metrics()).split('\n')) {
-    const m = /^ws_connections_refused_total\{reason="([a-z_]+)"\} (\d+)$/.exec(line);
+    const m = /^api_sockets_refused_total\{reason="([a-z_]+)"\} (\d+)$/.exec(line);
     if (m) out[m[1]] = Number(m[2]);
   }
   return out;
