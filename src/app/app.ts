@@ -18,6 +18,7 @@ import type { ChunkSourceRef } from '../core/types.js';
 import type { ChunkSource, DeadLetterSink, OwnershipStore, RawChunk, ScorePublisher, ScoreStore } from '../core/ports.js';
 import { LagSampler } from '../cluster/lag.js';
 import { PartitionedWindow } from '../cluster/partitioned-window.js';
+import { CommitHolds } from '../cluster/commit-hold.js';
 import { Ownership } from '../cluster/ownership.js';
 import { recoverCall } from '../cluster/recovery.js';
 import { StaleCallSweeper } from '../cluster/stale-calls.js';
@@ -228,6 +229,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     limits: config.queryLimits,
     connectionLimits: config.connectionLimits,
     origins: config.origins,
+    onSocketRefused: (reason) => metrics.socketsRefused.inc({ reason }),
     scorerInfo: () => ({ ...scorer.info(), metrics: safeManifestMetrics(scorer) }),
     health: () => ({ ok: pipeline !== null && ingestStarted, source: kafka ? `kafka: ${config.kafkaTopic}` : 'in-process', store: storeLabel }),
     extraRoutes: [metricsRoute, createStaticHandler({ root: join(repoRoot(), 'dashboard', 'dist'), exclude: ['/graphql', '/metrics', '/healthz', '/readyz'] })],
@@ -266,6 +268,16 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
           }
           : undefined,
         onSkip: (_chunk, reason) => metrics.chunksSkipped.inc({ reason }),
+        holds: kafka ? new CommitHolds({
+          maxSpanMs: config.handover.replayMaxMs,
+          maxRecords: config.handover.holdMaxRecords,
+          onGiveUp: (reason) => metrics.holdsGivenUp.inc({ reason }),
+        }) : undefined,
+        onHandover: (event, call) => {
+          metrics.handover.inc({ event });
+          if (event === 'mismatch') logger.warn({ callId: call.callId, tenant: call.tenant }, 'hand-over replay cut a stored segment differently; the stored one stays');
+          else if (event === 'replay' || event === 'cut') logger.info({ callId: call.callId, tenant: call.tenant, mode: event }, 'hand-over: call continues');
+        },
         behind: kafka ? (part) => kafka!.source.behind(part) : undefined,
       });
       if (assignment) window.assign(assignment);

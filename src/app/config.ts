@@ -88,6 +88,15 @@ export interface AppConfig {
   devTenant: string;
   /** Log level (LOG_LEVEL, default info). */
   logLevel: string;
+  /**
+   * Exact hand-over (src/cluster/commit-hold.ts): the record that opened a call holds its
+   * partition's commit point until the call's final status is stored, so a new owner replays the
+   * call from its start. HANDOVER_REPLAY_MAX_MS (default 900000, 15 min; 0: no holds): a call open
+   * longer, in event time, gives its hold up; HANDOVER_HOLD_MAX_RECORDS (default 500000): so does
+   * one that would keep more records of its partition uncommitted. Either way the call's later
+   * hand-over continues from the stored cut (approximate: docs/operations.md).
+   */
+  handover: { replayMaxMs: number; holdMaxRecords: number };
 }
 
 /**
@@ -191,5 +200,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     chunkDefaultTenant: tenantVar(env, 'CHUNK_DEFAULT_TENANT'),
     kafkaMaxMessageBytes: env.KAFKA_MAX_MESSAGE_BYTES ? intVar(env, 'KAFKA_MAX_MESSAGE_BYTES', 1_000_000, 4096, 2_147_483_647) : null,
     logLevel: env.LOG_LEVEL || 'info',
+    handover: {
+      replayMaxMs: intVar(env, 'HANDOVER_REPLAY_MAX_MS', 900_000, 0, 86_400_000),
+      holdMaxRecords: intVar(env, 'HANDOVER_HOLD_MAX_RECORDS', 500_000, 1, 50_000_000),
+    },
   };
 }

@@ -19,6 +19,12 @@ export interface PipelineMetrics {
   segmentsRevoked: Counter;
   /** Chunks skipped at hand-over because an earlier owner already scored their media, by reason. */
   chunksSkipped: Counter<'reason'>;
+  /** Hand-over decisions (replay | cut) and replayed segments found stored (suppressed | mismatch). */
+  handover: Counter<'event'>;
+  /** Commit holds given up (the call's hand-over is then approximate), by reason: span | records | early-seal | shutdown. */
+  holdsGivenUp: Counter<'reason'>;
+  /** API sockets refused, by reason: origin, source_limit (upgrade answered 403 / 429), tenant_limit (closed 1013). */
+  socketsRefused: Counter<'reason'>;
   /** Calls the window closed itself (no call_end), by code (CALL_IDLE_TIMEOUT). */
   callsClosed: Counter<'code'>;
   storeErrors: Counter<'code'>;
@@ -48,6 +54,9 @@ export function createMetrics(opts: { defaults?: boolean } = {}): PipelineMetric
     segmentsRevoked: new Counter({ name: 'segments_revoked_total', help: 'Segments dropped unstored because their partition was revoked mid-flight', registers: r }),
     callsClosed: new Counter({ name: 'calls_closed_by_window_total', help: 'Calls closed without call_end (idle timeout), by code', labelNames: ['code'], registers: r }),
     chunksSkipped: new Counter({ name: 'chunks_skipped_total', help: 'Chunks skipped at hand-over (already scored by the previous owner), by reason', labelNames: ['reason'], registers: r }),
+    handover: new Counter({ name: 'handover_events_total', help: 'Calls met in storage by how they continue (replay: from their first record, exact; cut: from the stored cut), and replayed segments found stored (suppressed; mismatch: stored with another span)', labelNames: ['event'], registers: r }),
+    holdsGivenUp: new Counter({ name: 'commit_holds_given_up_total', help: 'Commit holds on a call\'s first record given up before its end (its hand-over is then approximate), by reason', labelNames: ['reason'], registers: r }),
+    socketsRefused: new Counter({ name: 'api_sockets_refused_total', help: 'API WebSockets refused, by reason: origin (upgrade 403), source_limit (upgrade 429), tenant_limit (closed 1013 at connection_init)', labelNames: ['reason'], registers: r }),
     segmentsFailed: new Counter({ name: 'segments_failed_total', help: 'Segments given up after scoring errors, by code', labelNames: ['code'], registers: r }),
     writesFenced: new Counter({ name: 'store_writes_fenced_total', help: 'Store writes refused because another instance owns the partition now (STORE_FENCED), by what', labelNames: ['what'], registers: r }),
     speechRoute: new Counter({ name: 'speech_route_total', help: 'Text-missing segments with audio, by speech-path outcome: recognised, or the fallback to simulated text (disabled, queue_full, deadline, no_words, error)', labelNames: ['outcome'], registers: r }),

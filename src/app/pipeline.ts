@@ -51,6 +51,12 @@ export interface WindowStage {
   /** Optional: false when this instance no longer owns the segment's call (partition revoked):
    *  the segment is then dropped before storing; the partition's new owner scores it. */
   owns?(segment: Segment): boolean;
+  /** Optional commit hold (src/cluster/commit-hold.ts): of refs whose work is done, those to
+   *  release now; the window keeps the rest until `finished` says so. */
+  releasable?(refs: ChunkSourceRef[]): ChunkSourceRef[];
+  /** Optional: the call's final status (ENDED / TIMED_OUT) is stored; records the window held
+   *  for it, to release now. */
+  finished?(call: CallInfo, partition: string | undefined): ChunkSourceRef[];
 }
 
 /**
@@ -230,7 +236,7 @@ export class Pipeline {
           this.track(ev.call.tenant, ev.call.callId, () => this.storeCall(ev.call, ev.partition));
           break;
         case 'release':
-          this.o.release(ev.refs);
+          this.release(ev.refs);
           break;
         case 'rejected': {
           // A rejection of an earlier, held chunk (e.g. too late once its reorder gap was given
@@ -276,6 +282,11 @@ export class Pipeline {
     }
     await this.o.onCall?.(call);
     await this.o.publisher.publishCall(call);
+    // Every earlier work of the call is done (one tail per call): its held first record may go.
+    if (call.status !== 'ACTIVE') {
+      const held = this.o.window.finished?.(call, partition) ?? [];
+      if (held.length) this.o.release(held);
+    }
   }
 
   private async scoreStorePublish(segment: Segment): Promise<void> {
@@ -291,7 +302,7 @@ export class Pipeline {
         if (!err.retriable || attempt >= this.o.scoreAttempts) {
           this.o.metrics.segmentsFailed.inc({ code: err.code });
           this.o.logger.error({ code: err.code, ...where }, `segment given up: ${err.message}`);
-          this.o.release(segment.sources);
+          this.release(segment.sources);
           return;
         }
         await sleep(Math.min(2000, 50 * 2 ** attempt));
@@ -324,7 +335,13 @@ export class Pipeline {
       // putScore) goes out after each new segment's score. A revision adds no segment.
       if (score.revision === 0) await this.guard('callUpdated', () => this.publishStoredCall(score));
     }
-    this.o.release(segment.sources);
+    this.release(segment.sources);
+  }
+
+  /** Releases records whose work is done, less those the window holds (commit hold). */
+  private release(refs: ChunkSourceRef[]): void {
+    const now = this.o.window.releasable ? this.o.window.releasable(refs) : refs;
+    if (now.length) this.o.release(now);
   }
 
   private async publishStoredCall(score: SegmentScore): Promise<void> {

@@ -7,8 +7,11 @@
  *   (the new owner re-reads those chunks from the last commit and scores them), and `owns`
  *   turns false for their calls, so segments already in flight are not stored by the old owner.
  * - Hand-over: the first chunk of a call this instance does not know triggers `prepare`, which
- *   asks the store where the call stands (src/cluster/recovery.ts). For a call already stored,
- *   media before each channel's last stored segment end is skipped (released; audio and video
+ *   asks the store where the call stands (src/cluster/recovery.ts). An ACTIVE call whose first
+ *   chunk met here is the record that opened it (`opensCall`; its previous owner held the commit
+ *   point there, src/cluster/commit-hold.ts) is REPLAYED: windowed from scratch as its first owner
+ *   did, each segment stored already at that revision or later released unscored. Otherwise
+ *   (the CUT path, approximate), for a call already stored, media before each channel's last stored segment end is skipped (released; audio and video
  *   straddling it are trimmed), segment indices continue after the last stored one, and call
  *   updates are merged with the stored call (start, meta, segment count). A transcript piece
  *   before the hand-over point is released when a stored segment holds its text (a replay), and
@@ -44,6 +47,7 @@ import type { WindowOutput, WindowStage } from '../app/pipeline.js';
 import { partitionKey } from '../store/fencing.js';
 import type { CallPosition } from './recovery.js';
 import { callKey } from '../window/windower.js';
+import type { CommitHolds } from './commit-hold.js';
 
 /** What the stage needs of a Windower (src/window/windower.ts). */
 export interface PartitionWindower {
@@ -51,7 +55,16 @@ export interface PartitionWindower {
   tick(nowWallMs: number, holdIdle?: boolean): WindowOutput[];
   flush(nowWallMs: number): WindowOutput[];
   call(tenant: string, callId: string): CallInfo | null;
+  /** Calls (callKeys) sealed early for other calls' sake since the last call (Windower.takeEarlySealed). */
+  takeEarlySealed?(): string[];
 }
+
+/**
+ * A hand-over decision for a call met in storage ('replay' or 'cut'), or what the replay did with
+ * one of its segments: 'suppressed' (stored already, same span), 'mismatch' (stored already with
+ * another span: the first owner's cuts depended on more than the call's records; the stored one stays).
+ */
+export type HandoverEvent = 'replay' | 'cut' | 'suppressed' | 'mismatch';
 
 export interface PartitionedWindowOptions {
   /** Builds the Windower of one partition. */
@@ -67,6 +80,10 @@ export interface PartitionedWindowOptions {
   behind?: (partition: string) => boolean;
   /** Counts chunks skipped because an earlier owner already scored their media. */
   onSkip?: (chunk: MediaChunk, reason: 'scored' | 'call-ended' | 'call-start') => void;
+  /** Commit holds on the records that opened calls (exact hand-over). Absent: none. */
+  holds?: CommitHolds;
+  /** Told of each hand-over decision and each replayed segment found stored (metrics, logs). */
+  onHandover?: (event: HandoverEvent, call: { tenant: string; callId: string }) => void;
 }
 
 interface Recovered {
@@ -78,6 +95,10 @@ interface Recovered {
   passing: Set<string>;
   /** Segments stored before the hand-over (indices 0..nextIndex-1 of each channel). */
   storedSegments: number;
+  /** How an ACTIVE call continues, decided on its first chunk met here: 'replay' (that chunk
+   *  opened the call: it is windowed from scratch, stored segments suppressed) or 'cut' (met
+   *  mid-way: continued from the stored cut with a fresh window state, approximate). */
+  mode?: 'replay' | 'cut';
 }
 
 const EPS = 0.5;
@@ -132,10 +153,23 @@ export class PartitionedWindow implements WindowStage {
       if (off > (this.seen.get(part) ?? -1n)) this.seen.set(part, off);
     }
     const w = this.windower(part);
-    const rec = this.recovered.get(callKey(chunk.tenant, chunk.callId));
-    if (!rec) return tag(part, w.accept(chunk, nowWallMs));
+    const key = callKey(chunk.tenant, chunk.callId);
+    const rec = this.recovered.get(key);
+    if (rec && !rec.ended && rec.mode === undefined) this.decide(rec, chunk);
+    const opening = chunk.source !== undefined && this.o.holds?.enabled === true && (!rec || rec.mode === 'replay') && w.call(chunk.tenant, chunk.callId) === null;
+    const out = !rec || rec.mode === 'replay' ? this.map(w.accept(chunk, nowWallMs)) : this.continueCut(rec, w, chunk, nowWallMs);
+    // The record that opened the call is held until the call's final status is stored.
+    if (opening && w.call(chunk.tenant, chunk.callId) !== null && !out.some((ev) => ev.type === 'rejected' && ev.chunk === chunk)) {
+      this.o.holds!.hold(part, key, chunk.source!, chunk.eventTimeMs);
+    }
+    out.push(...this.bound(part, key, chunk, w));
+    return tag(part, out);
+  }
+
+  /** A chunk of a call met mid-way, continued from the stored cut (filtered, trimmed, renumbered). */
+  private continueCut(rec: Recovered, w: PartitionWindower, chunk: MediaChunk, nowWallMs: number): WindowOutput[] {
     const kept = this.filter(rec, w, chunk);
-    if (kept === 'call-end') return tag(part, this.endRecovered(rec, chunk));
+    if (kept === 'call-end') return this.endRecovered(rec, chunk);
     if (kept === 'too-late') {
       const cursor = rec.pos.channels.get(chunk.channel)?.endMs ?? rec.pos.call.endedAtMs ?? rec.pos.call.startedAtMs;
       return [{ type: 'rejected', chunk, error: new AppError('CHUNK_TOO_LATE', { eventTimeMs: chunk.eventTimeMs, watermarkMs: cursor }) }];
@@ -144,7 +178,40 @@ export class PartitionedWindow implements WindowStage {
       this.o.onSkip?.(chunk, kept);
       return chunk.source ? [{ type: 'release', refs: [chunk.source] }] : [];
     }
-    return tag(part, this.map(w.accept(kept, nowWallMs)));
+    return this.map(w.accept(kept, nowWallMs));
+  }
+
+  /**
+   * Replay or cut: replay when the first chunk met here is the one that opened the call (its
+   * previous owner held the commit point there, src/cluster/commit-hold.ts), so every record of
+   * the call follows in the order its first owner read them. The opener is the call_start at the
+   * call's start time, or, for a call opened by media, the first channel's seq-0 chunk at it.
+   */
+  private decide(rec: Recovered, c: MediaChunk): void {
+    const replayable = [...rec.pos.channels.values()].every((ch) => ch.stored !== null);
+    rec.mode = replayable && opensCall(rec.pos.call, c) ? 'replay' : 'cut';
+    this.o.onHandover?.(rec.mode, c);
+  }
+
+  /** The hold bounds after a chunk (span, records, early seals): records to release now. */
+  private bound(part: string, key: string, chunk: MediaChunk, w: PartitionWindower): WindowOutput[] {
+    const early = w.takeEarlySealed?.() ?? [];
+    const holds = this.o.holds;
+    if (!holds || part === NO_SOURCE) return [];
+    const refs = holds.check(part, key, chunk.eventTimeMs, this.seen.get(part));
+    for (const k of early) refs.push(...holds.giveUp(part, k, 'early-seal'));
+    return refs.length ? [{ type: 'release', refs }] : [];
+  }
+
+  /** Of refs whose work is done, those that may be released now (held openers wait: `finished`). */
+  releasable(refs: ChunkSourceRef[]): ChunkSourceRef[] {
+    return this.o.holds ? this.o.holds.releasable(refs) : refs;
+  }
+
+  /** The call's final status is stored: the record that opened it, to release now (if held and done). */
+  finished(call: CallInfo, partition: string | undefined): ChunkSourceRef[] {
+    if (!this.o.holds || partition === undefined) return [];
+    return this.o.holds.end(partition, callKey(call.tenant, call.callId));
   }
 
   tick(nowWallMs: number): WindowOutput[] {
@@ -157,6 +224,10 @@ export class PartitionedWindow implements WindowStage {
   flush(nowWallMs: number): WindowOutput[] {
     const out: WindowOutput[] = [];
     for (const [part, w] of this.windowers) out.push(...tag(part, this.map(w.flush(nowWallMs))));
+    // The flush cuts open calls at the stop, where a replay would not: their holds end, and the
+    // next owner continues them from the stored cut (today's approximate path).
+    const held = this.o.holds?.releaseAll() ?? [];
+    if (held.length) out.push({ type: 'release', refs: held });
     return out;
   }
 
@@ -233,6 +304,7 @@ export class PartitionedWindow implements WindowStage {
 
   private drop(part: string): void {
     this.windowers.delete(part);
+    this.o.holds?.drop(part);
     this.seen.delete(part);
     for (const [key, p] of this.known) if (p === part) this.known.delete(key);
     for (const [key, r] of this.recovered) if (r.part === part) this.recovered.delete(key);
@@ -295,12 +367,25 @@ export class PartitionedWindow implements WindowStage {
     return out;
   }
 
+  /**
+   * A segment of a replayed call that its previous owner stored already (same channel and index,
+   * at this revision or a later one): released without scoring. Null: not stored, score it.
+   */
+  private replayed(rec: Recovered, seg: Segment): WindowOutput | null {
+    const stored = rec.pos.channels.get(seg.channel)?.stored?.get(seg.index);
+    if (!stored || stored.revision < seg.revision) return null;
+    const same = Math.abs(stored.startMs - seg.startMs) < 1 && Math.abs(stored.endMs - seg.endMs) < 1;
+    this.o.onHandover?.(same ? 'suppressed' : 'mismatch', seg);
+    return { type: 'release', refs: seg.sources };
+  }
+
   /** Continues indices and merges call updates of recovered calls. */
   private map(events: WindowOutput[]): WindowOutput[] {
     if (this.recovered.size === 0) return events;
     return events.map((ev) => {
       if (ev.type === 'segment') {
         const rec = this.recovered.get(callKey(ev.segment.tenant, ev.segment.callId));
+        if (rec?.mode === 'replay') return this.replayed(rec, ev.segment) ?? ev;
         const pos = rec?.pos.channels.get(ev.segment.channel);
         if (!pos) return ev;
         // The Windower opens a channel one allowed lateness before its first chunk; no media lies
@@ -311,6 +396,9 @@ export class PartitionedWindow implements WindowStage {
         const rec = this.recovered.get(callKey(ev.call.tenant, ev.call.callId));
         if (!rec) return ev;
         const stored = rec.pos.call;
+        // A replayed call's window rebuilds the stored state itself, counting the stored segments;
+        // until it catches up, its updates must not look like the call went backwards.
+        const count = rec.mode === 'replay' ? Math.max(stored.segmentCount, ev.call.segmentCount) : rec.storedSegments + ev.call.segmentCount;
         const channels = [...stored.channels, ...ev.call.channels.filter((ch) => !stored.channels.includes(ch))];
         return {
           ...ev,
@@ -318,7 +406,7 @@ export class PartitionedWindow implements WindowStage {
             ...ev.call,
             startedAtMs: Math.min(stored.startedAtMs, ev.call.startedAtMs),
             channels,
-            segmentCount: rec.storedSegments + ev.call.segmentCount,
+            segmentCount: count,
             meta: { ...stored.meta, ...ev.call.meta },
           },
         };
@@ -326,6 +414,21 @@ export class PartitionedWindow implements WindowStage {
       return ev;
     });
   }
+}
+
+/**
+ * True when `c` can be the record that opened `call` in its first owner's window: its call_start,
+ * or (a call opened by media) the seq-0 audio or video chunk of the channel the call was opened
+ * on, which the window lists first (Windower.openCall). Not the start time: the store lowers a call's start to
+ * its earliest segment's, which begins up to one allowed lateness before the first chunk.
+ * It is the opener whenever the previous owner held the commit point there; a hold given up
+ * early (commit-hold.ts) can let a later candidate be met first: see docs/operations.md.
+ */
+export function opensCall(call: CallInfo, c: MediaChunk): boolean {
+  if (c.modality === 'control') return c.kind === 'call_start';
+  // Audio or video only: a transcript's seq-0 piece follows its channel's media (a call opened by
+  // a transcript alone is continued from the cut).
+  return c.modality !== 'text' && c.seq === 0 && c.channel === call.channels[0] && c.eventTimeMs >= call.startedAtMs;
 }
 
 /** Names the source partition on the call updates of a partition's Windower (their fence token's partition). */

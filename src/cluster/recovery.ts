@@ -22,7 +22,24 @@ export interface ChannelPosition {
   /** End of the newest text span dropped by the RECOVERY_TEXT_SPANS bound, unix ms; -Infinity
    *  when none was. A piece before it cannot be checked and counts as a replay. */
   uncheckedBeforeMs: number;
+  /** Every stored segment of the channel by index: its latest revision and span (a hand-over
+   *  replay suppresses what is stored and checks that it cut the same span). Null when the
+   *  channel has more than RECOVERY_REPLAY_SEGMENTS (the call is then not replayed). */
+  stored: Map<number, StoredSegment> | null;
 }
+
+/** What a hand-over replay needs of one stored segment. */
+export interface StoredSegment {
+  revision: number;
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * Stored segments kept per channel for a hand-over replay (about 5 KB per 100). A call open less
+ * than the replay bound (HANDOVER_REPLAY_MAX_MS, 15 min) holds far fewer: one every 1-12 s.
+ */
+export const RECOVERY_REPLAY_SEGMENTS = 4096;
 
 /**
  * Text-bearing stored segments kept per channel for telling replays from late transcripts
@@ -53,12 +70,19 @@ export async function recoverCall(store: Pick<ScoreStore, 'getCall' | 'getSegmen
   const last = new Map<string, SegmentScore>();
   const spans = new Map<string, ChannelPosition['spans']>();
   const unchecked = new Map<string, number>();
+  const stored = new Map<string, Map<number, StoredSegment> | null>();
   let after: string | undefined;
   for (;;) {
     const page = await store.getSegments({ tenant, callId, first: RECOVERY_PAGE_SIZE, after, latestOnly: true });
     for (const { node } of page.items) {
       const prev = last.get(node.channel);
       if (!prev || node.segmentIndex > prev.segmentIndex) last.set(node.channel, node);
+      if (!stored.has(node.channel)) stored.set(node.channel, new Map());
+      const byIndex = stored.get(node.channel);
+      if (byIndex) {
+        byIndex.set(node.segmentIndex, { revision: node.revision, startMs: node.startMs, endMs: node.endMs });
+        if (byIndex.size > RECOVERY_REPLAY_SEGMENTS) stored.set(node.channel, null);
+      }
       if (node.text === null) continue;
       let list = spans.get(node.channel);
       if (!list) spans.set(node.channel, (list = []));
@@ -77,6 +101,7 @@ export async function recoverCall(store: Pick<ScoreStore, 'getCall' | 'getSegmen
     endMs: s.endMs,
     spans: spans.get(ch) ?? [],
     uncheckedBeforeMs: unchecked.get(ch) ?? -Infinity,
+    stored: stored.get(ch) ?? null,
   });
   return { call, channels, lastScores: [...last.values()] };
 }

@@ -29,7 +29,7 @@ import { DEFAULT_QUERY_LIMITS, depthLimitRule, type QueryLimits } from './limits
 import { attachGraphqlWs } from './ws.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import type { OriginPolicy } from './origin.js';
-import { createUpgradeGate } from './upgrade-gate.js';
+import { createUpgradeGate, type SocketRefusal } from './upgrade-gate.js';
 
 export interface ApiServerOptions {
   store: ScoreStore;
@@ -67,6 +67,8 @@ export interface ApiServerOptions {
    * not given, else same-origin only.
    */
   origins?: OriginPolicy;
+  /** Told of each refused socket, by reason (origin, source_limit, tenant_limit): metrics. */
+  onSocketRefused?: (reason: SocketRefusal) => void;
   /** How long stop() lets in-flight HTTP requests finish, ms. Default 10_000. */
   stopGracePeriodMs?: number;
   /** Path to schema.graphql (default: the repo's schema/schema.graphql). */
@@ -126,7 +128,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         { store: o.store, feed: o.hub, scorerInfo: o.scorerInfo, health: o.health, startedAtMs: () => startedAtMs },
         { sdlPath: o.sdlPath, extensions: o.schemaExtensions },
       );
-      const gate = createUpgradeGate({ origins, maxSocketsPerSource: connectionLimits.maxSocketsPerSource, logger: log });
+      const gate = createUpgradeGate({ origins, maxSocketsPerSource: connectionLimits.maxSocketsPerSource, logger: log, onRefused: o.onSocketRefused });
       // One upgrade listener routes by path: a second WebSocketServer bound to the same HTTP
       // server would answer every path but its own with 400.
       const wss = new WebSocketServer({ noServer: true, maxPayload: maxBytes, verifyClient: gate.verifyClient });
@@ -138,7 +140,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         else if (Object.hasOwn(upgradeRoutes, p)) upgradeRoutes[p](req, socket, head);
         else refuseUpgrade(socket);
       });
-      const ws: Disposable = attachGraphqlWs(wss, { schema, context, logger: log, ...limits, connectionLimits });
+      const ws: Disposable = attachGraphqlWs(wss, { schema, context, logger: log, ...limits, connectionLimits, onRefused: o.onSocketRefused });
       apollo = new ApolloServer<ApiContext>({
         schema,
         formatError: (formatted, error) => formatApiError(formatted, error, log),

@@ -19,7 +19,12 @@ export interface UpgradeGateOptions {
   /** Open sockets one source address may hold. */
   maxSocketsPerSource: number;
   logger: Logger;
+  /** Told of each refused upgrade, by reason (the `api_sockets_refused_total` counter). */
+  onRefused?: (reason: SocketRefusal) => void;
 }
+
+/** Why a socket was refused: its page's origin, its source address's or its tenant's socket limit. */
+export type SocketRefusal = 'origin' | 'source_limit' | 'tenant_limit';
 
 export interface UpgradeGate {
   /** For `new WebSocketServer({ verifyClient })`. */
@@ -40,9 +45,11 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
   return {
     verifyClient({ req }, done) {
       const source = sourceOf(req);
-      const refusal = originRefusal(o.origins, req.headers)
+      const byOrigin = originRefusal(o.origins, req.headers);
+      const refusal = byOrigin
         ?? (bySource.get(source) >= o.maxSocketsPerSource ? new AppError('TOO_MANY_CONNECTIONS', { scope: `source ${source}`, max: o.maxSocketsPerSource }) : null);
       if (!refusal) return done(true);
+      o.onRefused?.(byOrigin ? 'origin' : 'source_limit');
       // debug, not warn: a flood of refused upgrades must not become a flood of log lines.
       o.logger.debug({ code: refusal.code, source, origin: req.headers.origin }, 'WebSocket upgrade refused');
       const body = JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] });

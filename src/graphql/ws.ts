@@ -47,6 +47,8 @@ export interface WsOptions {
   introspection?: boolean;
   /** Sockets and subscriptions per tenant (connection-limits.ts; the per-source bound is checked at the upgrade). */
   connectionLimits?: Partial<ConnectionLimits>;
+  /** Told of each socket closed at connection_init because its tenant is at its socket limit. */
+  onRefused?: (reason: 'tenant_limit') => void;
 }
 
 interface ConnState {
@@ -164,6 +166,7 @@ export function attachGraphqlWs(wss: WebSocketServer, opts: WsOptions): Disposab
           if (!socketsByTenant.tryAdd(api.tenant, limits.maxSocketsPerTenant)) {
             const e = new AppError('TOO_MANY_CONNECTIONS', { scope: 'tenant', max: limits.maxSocketsPerTenant });
             opts.logger.debug({ tenant: api.tenant, principal: api.principal }, 'socket refused: tenant at its socket limit');
+            opts.onRefused?.('tenant_limit');
             socket.close(TOO_MANY_CONNECTIONS_CLOSE_CODE, `${e.code}: ${e.message}`.slice(0, 120));
             return false;
           }

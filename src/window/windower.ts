@@ -48,6 +48,9 @@ export class Windower {
   private readonly budget: HistoryBudget;
   /** Unsealed samples and records of all open calls (sum of their last counts). */
   private readonly held = { samples: 0, chunks: 0 };
+  /** Calls sealed early by the open budget since `takeEarlySealed` (callKeys): their cuts depend
+   *  on other calls too, so a hand-over replay would not reproduce them. */
+  private readonly sealedEarly = new Set<string>();
 
   constructor(options: WindowOptionsInput = {}) {
     this.options = resolveWindowOptions(options);
@@ -69,7 +72,7 @@ export class Windower {
         return ev;
       }
       if (gone || this.tombstones.has(key) || !this.options.autoOpenCalls) return reject(ev, chunk, new AppError('CHUNK_UNKNOWN_CALL', { callId: chunk.callId }));
-      call = this.openCall(chunk.callId, chunk.tenant, chunk.eventTimeMs, {}, false, nowWallMs, ev);
+      call = this.openCall(chunk.callId, chunk.tenant, chunk.eventTimeMs, {}, false, nowWallMs, ev, { channel: chunk.channel });
     }
     if (!call.channels.has(chunk.channel) && call.channels.size >= this.options.maxChannelsPerCall) {
       return reject(ev, chunk, new AppError('WINDOW_BUFFER_FULL', { what: 'channel', callId: chunk.callId, channel: chunk.channel, limit: this.options.maxChannelsPerCall }));
@@ -120,6 +123,14 @@ export class Windower {
     return { openCalls: this.open.size, closedCalls: this.closed.size, historyHeld: this.budget.held, openSamples: this.held.samples, openChunks: this.held.chunks };
   }
 
+  /** Calls (callKeys) the open budget sealed early since the last call; clears the list. */
+  takeEarlySealed(): string[] {
+    if (this.sealedEarly.size === 0) return [];
+    const out = [...this.sealedEarly];
+    this.sealedEarly.clear();
+    return out;
+  }
+
   /** The public state of an open or recently closed call. */
   call(tenant: string, callId: string): CallInfo | null {
     const key = callKey(tenant, callId);
@@ -157,7 +168,7 @@ export class Windower {
         this.touch(call, now);
         ev.push({ type: 'call', call: call.snapshot() });
       } else {
-        this.openCall(c.callId, c.tenant, c.eventTimeMs, c.meta ?? {}, true, now, ev, c.displayName).noteControlSeq(c.seq);
+        this.openCall(c.callId, c.tenant, c.eventTimeMs, c.meta ?? {}, true, now, ev, { displayName: c.displayName }).noteControlSeq(c.seq);
       }
       if (c.source) ev.push({ type: 'release', refs: [c.source] });
       return;
@@ -169,14 +180,18 @@ export class Windower {
     if (c.source) ev.push({ type: 'release', refs: [c.source] });
   }
 
-  private openCall(callId: string, tenant: string, startedAtMs: number, meta: Record<string, string>, byControl: boolean, now: number, ev: WindowEvent[], displayName?: string): CallState {
+  /** `opener.channel`: of the media chunk that opens the call, listed first in the call's
+   *  channels (so the stored call names its opener: a hand-over replay recognises that chunk,
+   *  opensCall). `opener.displayName`: sent by the producer with call_start. */
+  private openCall(callId: string, tenant: string, startedAtMs: number, meta: Record<string, string>, byControl: boolean, now: number, ev: WindowEvent[], opener: { channel?: string; displayName?: string } = {}): CallState {
     if (this.open.size >= this.options.maxOpenCalls) {
       // Policy evict-idlest: the least recently active call makes room.
       const idlest = this.open.values().next().value as CallState;
       this.timeOut(idlest, now, ev);
     }
     const call = new CallState(callId, tenant, startedAtMs, meta, byControl, now, this.options, this.budget);
-    if (displayName) call.info.displayName = displayName;
+    if (opener.displayName) call.info.displayName = opener.displayName;
+    if (opener.channel !== undefined) call.channel(opener.channel);
     this.open.set(callKey(tenant, callId), call);
     ev.push({ type: 'call', call: call.snapshot() });
     return call;
@@ -273,6 +288,7 @@ export class Windower {
       }
       if (!largest) return;
       const before = largest.held[by];
+      this.sealedEarly.add(callKey(largest.info.tenant, largest.info.callId));
       for (const ch of largest.channels.values()) {
         this.emit(largest, ch.seal(largest.watermarkMs, false, now, true), ev);
         ch.trim();

@@ -56,7 +56,7 @@ test('no logger call above debug in src/ passes an object that can hold transcri
 test('positionForLog keeps positions and counts, never the stored texts; keyForLog bounds a key', () => {
   const pos: CallPosition = {
     call: { callId: 'c1', tenant: 'acme', status: 'ACTIVE', startedAtMs: 0, endedAtMs: null, channels: ['customer'], segmentCount: 2, meta: {} },
-    channels: new Map([['customer', { nextIndex: 2, endMs: 5000, spans: [{ startMs: 0, endMs: 2000, text: 'my password is hunter2' }], uncheckedBeforeMs: -Infinity }]]),
+    channels: new Map([['customer', { nextIndex: 2, endMs: 5000, spans: [{ startMs: 0, endMs: 2000, text: 'my password is hunter2' }], uncheckedBeforeMs: -Infinity, stored: null }]]),
     lastScores: [],
   };
   const field = positionForLog(pos);

@@ -8,13 +8,18 @@
  * rebalance: calls went from ENDED to TIMED_OUT with wrong end times, shortened revisions replaced
  * correct scores, and good chunks were dead-lettered. Checked here: the woken instance changes
  * nothing in the store (a snapshot before SIGCONT equals the final one: every stale write is
- * fenced), dead-letters nothing and times out nothing; and against a fault-free run (a third
- * instance, alone on its own topic and database, sent the same calls at the same time) every call
- * has the same status, start and end time. Printed, not asserted: rows whose span differs from
- * the reference by a few ms, segment counts, extra or missing rows. Those come from the hand-over
- * itself (the survivor continues a call from the stored cut with a fresh window state; a late
- * transcript for a segment its predecessor sealed is CHUNK_TOO_LATE), the same hand-over a kill -9
- * goes through: spans differed in 6 of 8 runs (docs/operations.md, "Chaos suite").
+ * fenced), dead-letters nothing and times out nothing; and the store equals a fault-free run's (a
+ * third instance, alone on its own topic and database, sent the same calls at the same time): the
+ * same calls with the same status, start, end time and segment count, the same rows (call, channel,
+ * segment, revision) with the same spans and texts, valence within 1e-4.
+ *
+ * That needs an exact hand-over: the victim held its partitions' commit point at the first record
+ * of each call still open (src/cluster/commit-hold.ts), so the survivor reads those calls from
+ * their start and replays them, suppressing what the victim stored. Before, it continued from the
+ * stored cut with a fresh window state, and 2-22 rows of 67 differed in 6 of 8 runs.
+ * The speech path is off in all three instances: its deadline (2 s of wall time) decides between
+ * recognised and simulated text, which differs between runs on a loaded machine whatever the
+ * hand-over does.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -68,7 +73,7 @@ function differences(got: Snapshot, want: Snapshot): { calls: string[]; counts: 
   return d;
 }
 
-test('SIGSTOP 40 s / SIGCONT of one of two instances on PostgreSQL: the woken instance changes nothing, every call ends as in a fault-free run', { timeout: 420_000 }, async (t) => {
+test('SIGSTOP 40 s / SIGCONT of one of two instances on PostgreSQL: the woken instance changes nothing, the store equals a fault-free run\'s', { timeout: 420_000 }, async (t) => {
   const brokers = await prerequisites(t);
   if (!brokers) return;
   const base = await requirePostgres(t);
@@ -79,8 +84,8 @@ test('SIGSTOP 40 s / SIGCONT of one of two instances on PostgreSQL: the woken in
   const url = await freshDatabase(t, 'pause', base);
   const refUrl = await freshDatabase(t, 'pauseref', base);
   const tmp = tempDir('chaos-pause');
-  const env = { ...serverEnv({ brokers, topic, group: freshGroupId('chaos-pause'), dbPath: tmp.dbPath }), PG_URL: url };
-  const refEnv = { ...serverEnv({ brokers, topic: refTopic, group: freshGroupId('chaos-pause-ref'), dbPath: tmp.dbPath }), PG_URL: refUrl };
+  const env = { ...serverEnv({ brokers, topic, group: freshGroupId('chaos-pause'), dbPath: tmp.dbPath }), PG_URL: url, SCORER_SPEECH: 'off' };
+  const refEnv = { ...serverEnv({ brokers, topic: refTopic, group: freshGroupId('chaos-pause-ref'), dbPath: tmp.dbPath }), PG_URL: refUrl, SCORER_SPEECH: 'off' };
   const instances: Instance[] = [];
   const producer = await connectProducer(kafka);
   const log = (what: string, o: object = {}) => console.log(`paused-instance drill: ${what} ${JSON.stringify(o)}`);
@@ -137,14 +142,25 @@ test('SIGSTOP 40 s / SIGCONT of one of two instances on PostgreSQL: the woken in
       victimCallsTimedOut: metricSum(vm, 'calls_closed_by_window_total'),
       survivorDeadLetters: metricSum(sm, 'dead_letters_total'),
       handedOver: survivor.logs.filter((l) => l.includes('call met mid-way')).length,
+      survivorReplays: metricSum(sm, 'handover_events_total', 'event="replay"'),
+      survivorCuts: metricSum(sm, 'handover_events_total', 'event="cut"'),
+      survivorSuppressed: metricSum(sm, 'handover_events_total', 'event="suppressed"'),
+      survivorMismatches: metricSum(sm, 'handover_events_total', 'event="mismatch"'),
+      victimHoldsGivenUp: metricSum(vm, 'commit_holds_given_up_total'),
       stallLogged: victim.logs.slice(logsBeforeWake).some((l) => l.includes('process stalled')),
     };
     log('figures', figures);
     const diff = differences(got, want);
     log('vs reference', { calls: diff.calls.length, segmentCounts: diff.counts, extraRows: diff.extraRows, missingRows: diff.missingRows, rowsWithOtherSpans: diff.spans.length });
-    for (const line of diff.spans) log('span differs (hand-over cut)', { line });
+    for (const line of diff.spans) log('row differs', { line });
     assert.deepEqual(got, atWake, 'the woken instance changed nothing in the store');
     assert.deepEqual(diff.calls, [], 'every call as in the fault-free run: status, start and end time');
+    assert.deepEqual(diff.counts, [], 'every call has the fault-free run\'s segment count');
+    assert.deepEqual(diff.missingRows, [], 'no row of the fault-free run is missing');
+    assert.deepEqual(diff.extraRows, [], 'no row beyond the fault-free run\'s');
+    assert.deepEqual(diff.spans, [], 'every row with the fault-free run\'s span, text and valence');
+    assert.ok(figures.survivorReplays >= 1 && figures.survivorCuts === 0, 'the survivor replayed the victim\'s calls from their first record');
+    assert.equal(figures.survivorMismatches, 0, 'the replay cut every stored segment as the victim had');
     assert.equal(figures.victimDeadLetters, 0, 'the woken instance dead-lettered nothing');
     assert.equal(figures.victimCallsTimedOut, 0, 'the woken instance timed out no call');
     assert.ok(figures.handedOver >= 1, 'the survivor continued a call of the victim from storage');
