@@ -360,8 +360,14 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       // (with Kafka: written to the topic, before the producer disconnects below).
       await wsIngest.stop();
       await topicWriter?.idle();
-      const sourceStopped = ingestStarted ? source.stop() : Promise.resolve();
-      if (pipeline) await pipeline.drain();
+      let markDrained!: () => void;
+      const drained = new Promise<void>((r) => (markDrained = r));
+      const sourceStopped = ingestStarted ? source.stop(drained) : Promise.resolve();
+      try {
+        if (pipeline) await pipeline.drain();
+      } finally {
+        markDrained();
+      }
       await sourceStopped;
       await bridge?.stop();
       await lag?.stop();

@@ -33,7 +33,12 @@ export interface ChunkSource {
    * The source commits, per partition, the highest offset below which everything is released.
    */
   release(refs: ChunkSourceRef[]): void;
-  stop(): Promise<void>;
+  /**
+   * Stops taking chunks, then commits what was released. `drained` resolves once the sink has
+   * released all it ever will (the pipeline's drain ended): a source that waits for in-flight
+   * records waits for that, not for a fixed time, so a slow drain still commits its work.
+   */
+  stop(drained?: Promise<void>): Promise<void>;
 }
 
 /** Where rejected chunks go, with their error. */

@@ -47,7 +47,8 @@ export interface KafkaSourceOptions {
   commitIntervalMs?: number;
   /** Partitions processed at once (kafkajs partitionsConsumedConcurrently). Default 1. */
   partitionsConsumedConcurrently?: number;
-  /** At stop: how long to wait for in-flight records to be released before the last commit, ms. Default 5000. */
+  /** At stop: the longest wait for in-flight records to be released (or the sink's drain to end)
+   *  before the last commit, ms. A safety bound only: the wait normally ends with the drain. Default 30000. */
   drainTimeoutMs?: number;
   logger?: SourceLogger;
   /** Extra kafkajs consumer settings (e.g. maxWaitTimeInMs, sessionTimeout). */
@@ -78,7 +79,7 @@ export class KafkaSource implements ChunkSource {
   constructor(options: KafkaSourceOptions) {
     this.o = {
       fromBeginning: true, commitIntervalMs: 500, partitionsConsumedConcurrently: 1,
-      drainTimeoutMs: 5000, restartDelayMs: 1000, logger: silent, ...options,
+      drainTimeoutMs: 30_000, restartDelayMs: 1000, logger: silent, ...options,
     };
     if (!this.o.topics.length) throw new RangeError('topics must not be empty');
   }
@@ -133,8 +134,13 @@ export class KafkaSource implements ChunkSource {
     this.tracker.release(refs);
   }
 
-  /** Stops fetching, waits (up to drainTimeoutMs) for in-flight records, commits, leaves the group. */
-  async stop(): Promise<void> {
+  /**
+   * Stops fetching, waits for in-flight records to be released or for the sink's drain to end
+   * (records a stopping sink refused stay unreleased for the next owner), at most drainTimeoutMs,
+   * commits, leaves the group. Waiting for the drain, not a fixed time: under load the drain can
+   * take longer than any fixed wait, and a commit before it ends re-delivers finished calls.
+   */
+  async stop(drained?: Promise<void>): Promise<void> {
     const consumer = this.consumer;
     if (!consumer) return;
     this.stopping = true;
@@ -142,7 +148,9 @@ export class KafkaSource implements ChunkSource {
     const assigned = Object.entries(this.assignment).map(([topic, partitions]) => ({ topic, partitions }));
     if (assigned.length) consumer.pause(assigned);
     const deadline = Date.now() + this.o.drainTimeoutMs;
-    const busy = () => assigned.some((a) => a.partitions.some((p) => this.tracker.inFlight(a.topic, p) > 0));
+    let sinkDrained = false;
+    void drained?.then(() => (sinkDrained = true), () => (sinkDrained = true));
+    const busy = () => !sinkDrained && assigned.some((a) => a.partitions.some((p) => this.tracker.inFlight(a.topic, p) > 0));
     while (Date.now() < deadline && busy()) {
       await new Promise((r) => setTimeout(r, 20));
     }

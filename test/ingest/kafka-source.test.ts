@@ -182,6 +182,46 @@ test('a stopping sink: the records it did not take stay uncommitted, and the nex
   assert.deepEqual(again.map((r) => r.source.offset), ['4', '5', '6', '7', '8', '9']);
 });
 
+test('stop waits for a slow drain (longer than the old fixed 5 s) and commits what it released', { timeout: 90_000 }, async (t) => {
+  if (!(await requireKafka(t))) return;
+  const kafka = testKafka('ingest-kafka-slowdrain');
+  const topic = await freshTopic('ingest-slowdrain', 1);
+  const groupId = freshGroupId('ingest-slowdrain');
+  await produce(kafka, topic, Array.from({ length: 10 }, (_, i) => audioRecord('d', i)));
+  const taken: RawChunk[] = [];
+  const source = new KafkaSource({ kafka, groupId, topics: [topic], consumerConfig: FAST });
+  await source.start({ accept: async (b) => { taken.push(...b); } });
+  await until(() => taken.length === 10, 30_000, 'the records');
+  // A loaded pipeline: its drain releases the records 6 s after the stop began (a CI run saw a
+  // drain outlast the old 5 s wait: the calls were read again after the restart).
+  let endDrain!: () => void;
+  const drained = new Promise<void>((r) => (endDrain = r));
+  const stopped = source.stop(drained);
+  await new Promise((r) => setTimeout(r, 6_000));
+  source.release(taken.map((r) => r.source));
+  endDrain();
+  await stopped;
+  assert.deepEqual(await committed(kafka, groupId, topic), ['10']);
+});
+
+test('stop ends when the sink has drained, even with records it never released', { timeout: 90_000 }, async (t) => {
+  if (!(await requireKafka(t))) return;
+  const kafka = testKafka('ingest-kafka-drained');
+  const topic = await freshTopic('ingest-drained', 1);
+  const groupId = freshGroupId('ingest-drained');
+  await produce(kafka, topic, Array.from({ length: 10 }, (_, i) => audioRecord('e', i)));
+  const taken: RawChunk[] = [];
+  const source = new KafkaSource({ kafka, groupId, topics: [topic], consumerConfig: FAST });
+  await source.start({ accept: async (b) => { taken.push(...b); } });
+  await until(() => taken.length === 10, 30_000, 'the records');
+  // 3 finished; the rest stays unreleased (e.g. a fenced partition's chunks): the next owner's.
+  source.release(taken.slice(0, 3).map((r) => r.source));
+  const t0 = Date.now();
+  await source.stop(Promise.resolve());
+  assert.ok(Date.now() - t0 < 5_000, `stop took ${Date.now() - t0} ms: it waited for records the drained sink will never release`);
+  assert.deepEqual(await committed(kafka, groupId, topic), ['3']);
+});
+
 test('ingest over Kafka: bad records land in <topic>.dlq with their code; good ones flow on', { timeout: 90_000 }, async (t) => {
   if (!(await requireKafka(t))) return;
   const kafka = testKafka('ingest-kafka-dlq');
