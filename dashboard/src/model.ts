@@ -23,6 +23,8 @@ export interface CallView {
   endedAt: string | null;
   /** The producer's name for the call (Call.displayName), when the API has one. */
   displayName: string | null;
+  /** Segments the server has stored for the call (callUpdated fires after each one). */
+  segmentCount: number;
   /** channel -> segmentIndex -> latest score */
   channels: Map<string, Map<number, Score>>;
   /** Bumped on every change, so a card re-renders only when its call changed. */
@@ -55,7 +57,7 @@ export class Model {
   private call(id: string): CallView {
     let c = this.calls.get(id);
     if (!c) {
-      c = { id, status: 'ACTIVE', startedAt: null, endedAt: null, displayName: null, channels: new Map(), version: 0, touchedAt: Date.now() };
+      c = { id, status: 'ACTIVE', startedAt: null, endedAt: null, displayName: null, segmentCount: 0, channels: new Map(), version: 0, touchedAt: Date.now() };
       this.calls.set(id, c);
       this.trim();
     }
@@ -88,6 +90,12 @@ export class Model {
   applyCall(n: CallNode, notify = true): void {
     const c = this.call(n.id);
     const name = n.displayName ?? c.displayName;
+    // A new stored segment changes no card (its score arrives on its own), only what the call
+    // page re-reads: so the view re-renders, but the call's version (its card) stays.
+    if (n.segmentCount > c.segmentCount) {
+      c.segmentCount = n.segmentCount;
+      if (notify) this.changed();
+    }
     if (c.status === n.status && c.startedAt === n.startedAt && c.endedAt === n.endedAt && c.displayName === name) return;
     // A call never goes back to ACTIVE once ended (an older snapshot cannot revive it).
     if (c.status !== 'ACTIVE' && n.status === 'ACTIVE' && c.startedAt !== null) return;

@@ -9,6 +9,8 @@ export const SCORE_FIELDS = `callId channel segmentIndex revision startMs endMs 
 
 const ALERT_FIELDS = 'id callId channel rule segmentIndex valence message eventTimeMs raisedAt';
 const ANALYTICS_FIELDS = 'channel segments meanValence minValence maxValence rollingValence rollingWindow trend textMissingShare';
+export const TALK_FIELDS = `spanMs nonTalkShare overlapMs
+  channels { channel talkTimeMs talkShare silenceShare overlapMs interruptions words wordsPerMinute meanDbfs peakDbfs }`;
 
 export interface Queries {
   /** Live view snapshot: the calls in progress with their scores, and recent alerts. */
@@ -51,7 +53,7 @@ export function makeQueries(f: ApiFeatures): Queries {
     callPage: `query CallPage($id: ID!) {
   call(id: $id) {
     ${call}
-    analytics { channels { ${ANALYTICS_FIELDS} } alerts { ${ALERT_FIELDS} } }
+    analytics { channels { ${ANALYTICS_FIELDS} } alerts { ${ALERT_FIELDS} }${f.talk ? ` talk { ${TALK_FIELDS} }` : ''} }
     segments(first: 1000) { edges { node { ${SCORE_FIELDS} dominantModality textSimulated } } }
   }
 }`,
