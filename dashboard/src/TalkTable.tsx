@@ -3,13 +3,8 @@
  * overlap, interruptions, speaking rate and loudness, and the share of the call nobody spoke.
  * Every figure is text; the share bar beside the talk share only repeats it (aria-hidden).
  */
+import { dbfs, percent, seconds, wpm } from './format.js';
 import type { ChannelTalk, TalkAnalytics } from './types.js';
-
-/** Seconds with one decimal: talk times are whole VAD frames (20 ms), so 0.1 s is honest. */
-export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-export const percent = (share: number): string => `${Math.round(share * 100)}%`;
-export const wpm = (x: number | null): string => (x === null ? 'no words' : `${Math.round(x)}`);
-export const dbfs = (x: number | null): string => (x === null ? '–' : `${x.toFixed(1)} dBFS`);
 
 /** customer and agent first, as everywhere on the page, then the others by name. */
 const ORDER = ['customer', 'agent'];

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { dbfs, percent, seconds, wpm } from '../../dashboard/src/TalkTable.js';
+import { dbfs, percent, seconds, wpm } from '../../dashboard/src/format.js';
 import type { TalkAnalytics } from '../../dashboard/src/types.js';
 import type { MediaChunk, Segment, SegmentScore } from '../../src/core/types.js';
 import { createDecoder } from '../../src/ingest/decode.js';
@@ -87,9 +87,11 @@ function shown(): Promise<Record<string, string>> {
   return page.evaluate(() => {
     const out: Record<string, string> = {};
     for (const f of ['span', 'non-talk', 'overlap']) out[f] = (document.querySelector(`[data-field=call-talk] [data-field=${f}]`)?.textContent ?? '').replace(/\s+/g, ' ').trim();
-    for (const row of document.querySelectorAll('table.talk-table tbody tr')) {
-      for (const cell of row.querySelectorAll('td[data-field]')) out[`${row.getAttribute('data-channel')}/${cell.getAttribute('data-field')}`] = (cell.textContent ?? '').replace(/\s+/g, ' ').trim();
-    }
+    document.querySelectorAll('table.talk-table tbody tr').forEach((row) =>
+      row.querySelectorAll('td[data-field]').forEach((cell) => {
+        out[`${row.getAttribute('data-channel')}/${cell.getAttribute('data-field')}`] = (cell.textContent ?? '').replace(/\s+/g, ' ').trim();
+      }),
+    );
     return out;
   });
 }
