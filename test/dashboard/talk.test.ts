@@ -151,7 +151,7 @@ test('the call page shows the API talk figures of a streamed call, and follows i
   const updates = segs.length - half + segs.slice(half).filter((s) => s.revision === 0).length;
   assert.ok(reads - readsBefore <= Math.floor(elapsed / 2000) + 2, `${reads - readsBefore} reads in ${elapsed} ms`);
   assert.ok(reads - readsBefore < updates, `${reads - readsBefore} reads for ${updates} updates`);
-  console.log(`talk: ${segs.length} segment scores, ${updates} live updates in the second half, ${reads - readsBefore} call-page reads in ${elapsed} ms`);
+  console.log(`talk: ${segs.length} segments in the call, ${updates} live updates (scores + call updates) in the second half, ${reads - readsBefore} call-page reads in ${elapsed} ms`);
   await page.screenshot({ path: `${ART}/talk-call-page.png`, fullPage: true });
 
   // Ended: the same figures, no longer marked live.
