@@ -1,5 +1,5 @@
 /**
- * One call: its timeline, summary analytics per channel, alerts, and every segment with its
+ * One call: its timeline, summary and talk analytics per channel, alerts, and every segment with its
  * text and where that text came from (the platform's transcript, words recognised here from the
  * audio, or a representation simulated from it) and which modality drove the score. Scores
  * that arrive live for this call (and revisions) are merged into what was queried.
