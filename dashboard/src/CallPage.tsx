@@ -1,45 +1,67 @@
 /**
- * One call: its timeline, summary analytics per channel, alerts, and every segment with its
+ * One call: its timeline, summary and talk analytics per channel, alerts, and every segment with its
  * text and where that text came from (the platform's transcript, words recognised here from the
  * audio, or a representation simulated from it) and which modality drove the score. Scores
  * that arrive live for this call (and revisions) are merged into what was queried.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Api } from './api.js';
 import { dateTime, fmt, LABEL_GLYPH, LABEL_WORD, RULE_WORD, time } from './format.js';
 import { callName, type Model } from './model.js';
 import { queries } from './queries.js';
+import { TalkTable } from './TalkTable.js';
+import { Throttle } from './throttle.js';
 import { Legend, Timeline } from './Timeline.js';
-import type { Alert, CallNode, ChannelAnalytics, Score } from './types.js';
+import type { Alert, CallNode, ChannelAnalytics, Score, TalkAnalytics } from './types.js';
 
 interface CallData {
-  call: (CallNode & { analytics: { channels: ChannelAnalytics[]; alerts: Alert[] }; segments: { edges: { node: Score }[] } }) | null;
+  call:
+    | (CallNode & {
+        /** talk: only where the server has Call.analytics.talk (features.ts). */
+        analytics: { channels: ChannelAnalytics[]; alerts: Alert[]; talk?: TalkAnalytics };
+        segments: { edges: { node: Score }[] };
+      })
+    | null;
 }
 
-/** Live updates re-query the summary at most this often, ms. */
+/**
+ * Live updates (a new score or revision, a new stored segment from callUpdated) re-read the
+ * call at most this often, ms: each read recomputes the summary and talk analytics from all the
+ * call's scores on the server, and a talking call sends updates several times a second.
+ */
 const REFRESH_MS = 2000;
 
 export function CallPage({ api, model, id }: { api: Api; model: Model; id: string }) {
   const [data, setData] = useState<CallData['call'] | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const live = model.calls.get(id);
-  const liveVersion = live?.version ?? 0;
+  // What live updates changed: a score or revision (version), a stored segment (segmentCount).
+  const liveKey = `${live?.version ?? 0}/${live?.segmentCount ?? 0}`;
+  const refresh = useRef<{ throttle: Throttle; key: string } | null>(null);
 
   useEffect(() => {
-    let stop = false;
-    const t = setTimeout(
-      () =>
-        api.query<CallData>(queries().callPage, { id }).then(
-          (r) => !stop && (setData(r.call), setError(null)),
-          (e) => !stop && setError(e instanceof Error ? e.message : String(e)),
-        ),
-      data === undefined ? 0 : REFRESH_MS,
+    let alive = true;
+    setData(undefined);
+    const throttle = new Throttle(REFRESH_MS, () =>
+      api.query<CallData>(queries().callPage, { id }).then(
+        (r) => alive && (setData(r.call), setError(null)),
+        (e) => alive && setError(e instanceof Error ? e.message : String(e)),
+      ),
     );
+    refresh.current = { throttle, key: liveKey };
+    throttle.poke();
     return () => {
-      stop = true;
-      clearTimeout(t);
+      alive = false;
+      throttle.stop();
     };
-  }, [id, liveVersion]);
+  }, [id]);
+
+  useEffect(() => {
+    const r = refresh.current;
+    if (!r || r.key === liveKey) return;
+    r.key = liveKey;
+    r.throttle.poke();
+  }, [liveKey]);
 
   const name = callName({ id, displayName: data?.displayName ?? live?.displayName });
   // The heading is there from the first render, so focus can land on it on route change.
@@ -129,6 +151,7 @@ export function CallPage({ api, model, id }: { api: Api; model: Model; id: strin
           ))}
         </tbody>
       </table>
+      {data.analytics.talk && <TalkTable talk={data.analytics.talk} live={(live?.status ?? data.status) === 'ACTIVE'} />}
       <h3>Alerts ({alerts.length})</h3>
       {alerts.length === 0 ? (
         <p class="muted">No alerts on this call.</p>

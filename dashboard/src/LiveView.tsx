@@ -6,7 +6,7 @@
  */
 import { Component } from 'preact';
 import { AlertsPanel } from './AlertsPanel.js';
-import { fmt, LABEL_GLYPH, LABEL_WORD } from './format.js';
+import { fmt, LABEL_GLYPH, LABEL_WORD, labelOf } from './format.js';
 import { callPath, Link } from './Link.js';
 import { type CallView, callName, latest, type Model, ordered, RECENTLY_ENDED } from './model.js';
 import { Legend, Timeline } from './Timeline.js';
@@ -78,6 +78,31 @@ class CallCard extends Component<CardProps> {
   }
 }
 
+/**
+ * How a channel of an ended call ended: its last valence when the call was seen live, else (a
+ * call loaded after it ended, without its scores) the mean of its last segments, said so.
+ */
+function EndedChannel({ call, channel }: { call: CallView; channel: string }) {
+  const s = latest(call.channels.get(channel));
+  if (s)
+    return (
+      <span class={`small lbl-${s.label}`} data-channel={channel} data-last="segment">
+        {' '}
+        {channel} <span aria-hidden="true">{LABEL_GLYPH[s.label]}</span> {fmt(s.valence)}
+      </span>
+    );
+  const e = call.ending.find((x) => x.channel === channel);
+  if (!e) return null;
+  const label = labelOf(e.rollingValence);
+  const n = Math.min(e.segments, e.rollingWindow);
+  return (
+    <span class={`small lbl-${label}`} data-channel={channel} data-last="rolling">
+      {' '}
+      {channel} <span aria-hidden="true">{LABEL_GLYPH[label]}</span> {fmt(e.rollingValence)} <span class="muted">(mean of last {n})</span>
+    </span>
+  );
+}
+
 /** The calls that ended lately: name, how they ended, last valence per channel, alerts. */
 function RecentlyEnded({ calls, alerts }: { calls: CallView[]; alerts: Map<string, Alert[]> }) {
   if (calls.length === 0) return null;
@@ -92,17 +117,7 @@ function RecentlyEnded({ calls, alerts }: { calls: CallView[]; alerts: Map<strin
           return (
             <li key={c.id} data-call={c.id} data-status={c.status}>
               <Link to={callPath(c.id)}>{callName(c)}</Link> <span class="badge">{statusWord(c.status)}</span>
-              {channelsOf(c)
-                .filter((ch) => c.channels.has(ch))
-                .map((ch) => {
-                  const s = latest(c.channels.get(ch));
-                  return s ? (
-                    <span key={ch} class={`small lbl-${s.label}`}>
-                      {' '}
-                      {ch} <span aria-hidden="true">{LABEL_GLYPH[s.label]}</span> {fmt(s.valence)}
-                    </span>
-                  ) : null;
-                })}
+              {[...new Set([...channelsOf(c), ...c.ending.map((e) => e.channel)])].map((ch) => <EndedChannel key={ch} call={c} channel={ch} />)}
               {n > 0 && <span class="badge alert-badge"> ⚠ {n}</span>}
             </li>
           );

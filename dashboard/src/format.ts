@@ -43,3 +43,10 @@ export function textSourceText(s: Pick<Score, 'textSource' | 'recognisedText'>):
       return 'no text';
   }
 }
+
+/** Talk figures (TalkTable). Seconds with one decimal: talk times are whole 20 ms VAD frames. */
+export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+export const percent = (share: number): string => `${Math.round(share * 100)}%`;
+/** Words per minute, or why there is none (no transcript or recognised words on the channel). */
+export const wpm = (x: number | null): string => (x === null ? 'no words' : `${Math.round(x)}`);
+export const dbfs = (x: number | null): string => (x === null ? '–' : `${x.toFixed(1)} dBFS`);

@@ -9,7 +9,7 @@
 import { render } from 'preact';
 import { type ConnectionState, createApi } from './api.js';
 import { App } from './App.js';
-import { Model, RECENTLY_ENDED } from './model.js';
+import { type ChannelEnding, Model, RECENTLY_ENDED } from './model.js';
 import { type ApiFeatures, probeFeatures, sameFeatures } from './features.js';
 import { configureQueries, queries } from './queries.js';
 import { GapRepair } from './repair.js';
@@ -81,9 +81,10 @@ async function loadSnapshot(): Promise<void> {
       for (const n of Object.values(s)) if (n) model.applyCall(n);
     }
     // Calls that ended before this page opened (or while it was away) fill the strip too; their
-    // scores are not loaded (the strip shows a last valence only for calls seen live).
-    const e = await api.query<Record<'ended' | 'timedOut', { edges: { node: CallNode }[] }>>(queries().recentEnded, { first: RECENTLY_ENDED });
-    model.applySnapshot([...e.ended.edges, ...e.timedOut.edges].map((x) => ({ node: x.node, scores: [] })), []);
+    // scores are not loaded: the strip shows each channel's rolling valence instead of the last.
+    type Ended = CallNode & { analytics: { channels: ChannelEnding[] } };
+    const e = await api.query<Record<'ended' | 'timedOut', { edges: { node: Ended }[] }>>(queries().recentEnded, { first: RECENTLY_ENDED });
+    model.applyEndings([...e.ended.edges, ...e.timedOut.edges].map((x) => ({ node: x.node, ending: x.node.analytics.channels })));
     metrics.snapshots++;
   } catch (e) {
     console.warn('snapshot failed; the next reconnect retries', e);

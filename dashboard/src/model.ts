@@ -16,6 +16,14 @@ export const RECENTLY_ENDED = 12;
 /** Calls kept in the live view; the oldest ended ones are dropped first. */
 export const MAX_CALLS = 500;
 
+export interface ChannelEnding {
+  channel: string;
+  /** Segments the channel has; the rolling mean covers min(segments, rollingWindow). */
+  segments: number;
+  rollingValence: number;
+  rollingWindow: number;
+}
+
 export interface CallView {
   id: string;
   status: CallNode['status'];
@@ -23,6 +31,11 @@ export interface CallView {
   endedAt: string | null;
   /** The producer's name for the call (Call.displayName), when the API has one. */
   displayName: string | null;
+  /** Segments the server has stored for the call (callUpdated fires after each one). */
+  segmentCount: number;
+  /** For an ended call loaded without its scores: each channel's rolling valence (mean of its
+   *  last segments, up to `rollingWindow`), the strip's stand-in for the last valence. */
+  ending: ChannelEnding[];
   /** channel -> segmentIndex -> latest score */
   channels: Map<string, Map<number, Score>>;
   /** Bumped on every change, so a card re-renders only when its call changed. */
@@ -55,7 +68,7 @@ export class Model {
   private call(id: string): CallView {
     let c = this.calls.get(id);
     if (!c) {
-      c = { id, status: 'ACTIVE', startedAt: null, endedAt: null, displayName: null, channels: new Map(), version: 0, touchedAt: Date.now() };
+      c = { id, status: 'ACTIVE', startedAt: null, endedAt: null, displayName: null, segmentCount: 0, ending: [], channels: new Map(), version: 0, touchedAt: Date.now() };
       this.calls.set(id, c);
       this.trim();
     }
@@ -88,6 +101,12 @@ export class Model {
   applyCall(n: CallNode, notify = true): void {
     const c = this.call(n.id);
     const name = n.displayName ?? c.displayName;
+    // A new stored segment changes no card (its score arrives on its own), only what the call
+    // page re-reads: so the view re-renders, but the call's version (its card) stays.
+    if (n.segmentCount > c.segmentCount) {
+      c.segmentCount = n.segmentCount;
+      if (notify) this.changed();
+    }
     if (c.status === n.status && c.startedAt === n.startedAt && c.endedAt === n.endedAt && c.displayName === name) return;
     // A call never goes back to ACTIVE once ended (an older snapshot cannot revive it).
     if (c.status !== 'ACTIVE' && n.status === 'ACTIVE' && c.startedAt !== null) return;
@@ -117,6 +136,17 @@ export class Model {
       for (const s of scores) this.applyScore(s, false);
     }
     for (const a of alerts) this.applyAlert(a, false);
+    this.changed();
+  }
+
+  /** Ended calls from the API (no scores loaded): how each channel ended, in one change. */
+  applyEndings(calls: { node: CallNode; ending: ChannelEnding[] }[]): void {
+    for (const { node, ending } of calls) {
+      this.applyCall(node, false);
+      const c = this.call(node.id);
+      c.ending = ending;
+      c.version++;
+    }
     this.changed();
   }
 

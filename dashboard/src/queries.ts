@@ -9,13 +9,18 @@ export const SCORE_FIELDS = `callId channel segmentIndex revision startMs endMs 
 
 const ALERT_FIELDS = 'id callId channel rule segmentIndex valence message eventTimeMs raisedAt';
 const ANALYTICS_FIELDS = 'channel segments meanValence minValence maxValence rollingValence rollingWindow trend textMissingShare';
+/** How an ended call ended, per channel: the mean of its last segments (CallAnalytics). */
+const ENDING = 'analytics { channels { channel segments rollingValence rollingWindow } }';
+export const TALK_FIELDS = `spanMs nonTalkShare overlapMs
+  channels { channel talkTimeMs talkShare silenceShare overlapMs interruptions words wordsPerMinute meanDbfs peakDbfs }`;
 
 export interface Queries {
   /** Live view snapshot: the calls in progress with their scores, and recent alerts. */
   liveSnapshot: string;
   /** Status of calls the view shows but the snapshot no longer lists (they ended meanwhile). */
   callStatuses: (ids: string[]) => string;
-  /** The latest started calls that have ended or timed out, for the "Recently ended" strip. */
+  /** The latest started calls that have ended or timed out, for the "Recently ended" strip,
+   *  with each channel's rolling valence (the API has no cheap "last segment": see docs). */
   recentEnded: string;
   scoresSub: string;
   callsSub: string;
@@ -35,8 +40,8 @@ export function makeQueries(f: ApiFeatures): Queries {
   alerts(first: 50) { edges { node { ${ALERT_FIELDS} } } }
 }`,
     recentEnded: `query RecentEnded($first: Int!) {
-  ended: calls(filter: { status: ENDED }, first: $first) { edges { node { ${call} } } }
-  timedOut: calls(filter: { status: TIMED_OUT }, first: $first) { edges { node { ${call} } } }
+  ended: calls(filter: { status: ENDED }, first: $first) { edges { node { ${call} ${ENDING} } } }
+  timedOut: calls(filter: { status: TIMED_OUT }, first: $first) { edges { node { ${call} ${ENDING} } } }
 }`,
     callStatuses: (ids) => `query Statuses { ${ids.map((id, i) => `c${i}: call(id: ${JSON.stringify(id)}) { ${call} }`).join(' ')} }`,
     scoresSub: `subscription { segmentScored { ${SCORE_FIELDS} } }`,
@@ -51,7 +56,7 @@ export function makeQueries(f: ApiFeatures): Queries {
     callPage: `query CallPage($id: ID!) {
   call(id: $id) {
     ${call}
-    analytics { channels { ${ANALYTICS_FIELDS} } alerts { ${ALERT_FIELDS} } }
+    analytics { channels { ${ANALYTICS_FIELDS} } alerts { ${ALERT_FIELDS} }${f.talk ? ` talk { ${TALK_FIELDS} }` : ''} }
     segments(first: 1000) { edges { node { ${SCORE_FIELDS} dominantModality textSimulated } } }
   }
 }`,
@@ -68,8 +73,9 @@ export function configureQueries(f: ApiFeatures): void {
 /** The documents in force. */
 export const queries = (): Queries => current;
 
-/** The documents for a server without optional fields (the limits tests measure these). */
-const base = makeQueries(NO_FEATURES);
+/** The documents as sent to a server with every optional field, as the one serving the
+ *  dashboard has (the limits tests measure these). */
+const base = makeQueries({ displayName: true, talk: true });
 export const LIVE_SNAPSHOT = base.liveSnapshot;
 export const CALL_PAGE = base.callPage;
 export const SEARCH = base.search;

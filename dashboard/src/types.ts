@@ -60,3 +60,26 @@ export interface ChannelAnalytics {
   trend: number | null;
   textMissingShare: number;
 }
+
+/** Call.analytics.talk (schema/analytics.graphql TalkAnalytics); times in ms, shares 0..1. */
+export interface TalkAnalytics {
+  spanMs: number;
+  nonTalkShare: number;
+  overlapMs: number;
+  channels: ChannelTalk[];
+}
+
+export interface ChannelTalk {
+  channel: string;
+  talkTimeMs: number;
+  talkShare: number;
+  silenceShare: number;
+  overlapMs: number;
+  interruptions: number;
+  words: number;
+  /** null when no words are known for the channel. */
+  wordsPerMinute: number | null;
+  /** dBFS; null without speech. */
+  meanDbfs: number | null;
+  peakDbfs: number | null;
+}

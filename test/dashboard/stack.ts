@@ -11,7 +11,6 @@ import { pino } from 'pino';
 import { type Analytics, createAnalytics } from '../../src/analytics/index.js';
 import type { CallInfo, SegmentScore } from '../../src/core/types.js';
 import { type ApiServer, createApiServer } from '../../src/graphql/index.js';
-import type { SchemaExtension } from '../../src/graphql/schema.js';
 import { createStaticHandler } from '../../src/http/static.js';
 import { ScoreHub } from '../../src/publish/hub.js';
 import { SqliteScoreStore } from '../../src/store/sqlite-store.js';
@@ -55,10 +54,8 @@ export interface Stack {
 export interface StackOptions {
   /** Bound port; 0 (default) picks a free one. */
   port?: number;
-  /** More schema (e.g. a field a test needs that this branch's API does not have yet); asked
-   *  again at each startApi, so a test can restart the API as another version. */
-  schemaExtensions?: (store: SqliteScoreStore) => SchemaExtension[];
-  /** The SDL file (default schema/schema.graphql); asked again at each startApi. */
+  /** The SDL file (default schema/schema.graphql); asked again at each startApi, so a test can
+   *  restart the API as another version. */
   sdlPath?: () => string | undefined;
 }
 
@@ -84,7 +81,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       health: () => ({ ok: true, source: 'scripted', store: 'sqlite: ok' }),
       extraRoutes: [createStaticHandler({ root: DIST })],
       sdlPath: o.sdlPath?.(),
-      schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers as never }, ...(o.schemaExtensions?.(store) ?? [])],
+      schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers as never }],
     });
   const stack: Stack = {
     base: '',

@@ -16,8 +16,6 @@ import { after, before, test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { RECENTLY_ENDED } from '../../dashboard/src/model.js';
 import type { CallInfo, SegmentScore } from '../../src/core/types.js';
-import type { SchemaExtension } from '../../src/graphql/schema.js';
-import type { SqliteScoreStore } from '../../src/store/sqlite-store.js';
 import { buildDashboard, CHROMIUM, CHROMIUM_ARGS, callInfo, chromiumOrSkip, REPO, type Stack, scripted, startStack } from './stack.js';
 
 const ART = `${REPO}test-artifacts`;
@@ -27,40 +25,24 @@ let context: BrowserContext;
 let page: Page;
 let ready = false;
 
-/**
- * Call.displayName: the "api" branch adds it to the SDL. Until that lands here, this test adds
- * the field itself (read from the call's meta), so the dashboard's probe finds it either way.
- */
-const SDL = readFileSync(`${REPO}schema/schema.graphql`, 'utf8');
-const SDL_HAS_DISPLAY_NAME = /type Call \{[^}]*displayName/.test(SDL);
-/** false: the API restarts as a version without Call.displayName (the last test). */
+/** The API restarts as a version without Call.displayName while this is false (the last test). */
 let serveDisplayName = true;
-const displayNameExtension = (store: SqliteScoreStore): SchemaExtension[] =>
-  SDL_HAS_DISPLAY_NAME || !serveDisplayName
-    ? []
-    : [
-        {
-          typeDefs: 'extend type Call { displayName: String }',
-          resolvers: { Call: { displayName: async (c: { id: string; tenant: string }) => (await store.getCall(c.id, c.tenant))?.meta.displayName ?? null } } as never,
-        },
-      ];
 
-/** A call with a display name, in both places a server may keep it. */
+/** A call with a display name (CallInfo.displayName, sent by the producer with call_start). */
 function named(callId: string, name: string, status: CallInfo['status'] = 'ACTIVE'): CallInfo {
-  const c = callInfo(callId, status);
-  return { ...c, meta: { displayName: name }, displayName: name } as CallInfo;
+  return { ...callInfo(callId, status), displayName: name };
 }
 
-/** The SDL of a server from before Call.displayName: this branch's as it is, or with the field cut out. */
-function sdlWithoutDisplayName(): string | undefined {
-  if (!SDL_HAS_DISPLAY_NAME) return undefined;
-  const start = SDL.indexOf('type Call {');
-  const end = SDL.indexOf('}', start);
+/** The SDL of a server from before Call.displayName: this one's with the field cut out. */
+function sdlWithoutDisplayName(): string {
+  const sdl = readFileSync(`${REPO}schema/schema.graphql`, 'utf8');
+  const start = sdl.indexOf('type Call {');
+  const end = sdl.indexOf('}', start);
   // The field and a one-line description above it, if it has one.
-  const block = SDL.slice(start, end).replace(/(\n\s*"[^"\n]*")?\n\s*displayName\s*:\s*String!?[^\n]*/, '');
-  if (block.includes('displayName')) throw new Error('cannot cut Call.displayName out of schema/schema.graphql: update sdlWithoutDisplayName');
+  const block = sdl.slice(start, end).replace(/(\n\s*"[^"\n]*")?\n\s*displayName\s*:\s*String!?[^\n]*/, '');
+  if (!sdl.slice(start, end).includes('displayName') || block.includes('displayName')) throw new Error('cannot cut Call.displayName out of schema/schema.graphql: update sdlWithoutDisplayName');
   const path = join(mkdtempSync(join(tmpdir(), 'sdl-')), 'schema.graphql');
-  writeFileSync(path, SDL.slice(0, start) + block + SDL.slice(end));
+  writeFileSync(path, sdl.slice(0, start) + block + sdl.slice(end));
   return path;
 }
 
@@ -68,7 +50,7 @@ before(async (t) => {
   if (!chromiumOrSkip(t as never)) return;
   mkdirSync(ART, { recursive: true });
   buildDashboard();
-  stack = await startStack({ schemaExtensions: displayNameExtension, sdlPath: () => (serveDisplayName ? undefined : sdlWithoutDisplayName()) });
+  stack = await startStack({ sdlPath: () => (serveDisplayName ? undefined : sdlWithoutDisplayName()) });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   page = await context.newPage();
@@ -116,6 +98,12 @@ test('ended calls leave the grid for a bounded "Recently ended" strip, newest fi
   await fresh.goto(`${stack.base}/`);
   await fresh.waitForFunction((n) => document.querySelectorAll('[data-testid=ended-strip] li').length === n, RECENTLY_ENDED, { timeout: 10_000 });
   assert.deepEqual(await fresh.locator('[data-testid=ended-strip] li').evaluateAll((els) => els.map((e) => e.getAttribute('data-call'))), listed);
+  // How each ended: seen live, the last valence (-0.10); loaded after the end, without scores,
+  // the mean of the last segments (of 0.2 and -0.1), said so.
+  const last = ending.at(-1) as string;
+  assert.match((await page.textContent(`${strip(last)} [data-channel=customer][data-last=segment]`)) ?? '', /customer\s*▼?●?\s*-0\.10/);
+  assert.match((await fresh.textContent(`${strip(last)} [data-channel=customer][data-last=rolling]`)) ?? '', /customer\s*●\s*\+0\.05 \(mean of last 2\)/);
+  await fresh.screenshot({ path: `${ART}/supervisor-ended-on-open.png`, fullPage: true });
   assert.equal(await fresh.locator('ul.cards li.card').count(), 2);
   await fresh.close();
 });
