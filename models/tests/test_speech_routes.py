@@ -104,3 +104,14 @@ def test_routes_end_to_end_on_the_mini_corpus(tmp_path):
     assert 0 <= out["heldout_voice"]["asr_wer"] and "core_ms_per_audio_s" in out["speech"]
     assert out["bars"]["served_route"] in ROUTES
     assert out["heldout_voice"]["text_withheld"]["route"] == out["bars"]["served_route"]
+    # the keys go into a version's metrics.json (other keys kept) and its card
+    from sdumc.routes import merge_into
+    v = tmp_path / "v"
+    v.mkdir()
+    before = json.loads((MODELS / "sdumc-v1" / "metrics.json").read_text())
+    (v / "metrics.json").write_text(json.dumps(before))
+    merge_into(v, out)
+    after = json.loads((v / "metrics.json").read_text())
+    assert after["test"] == before["test"] and after["routes"] == json.loads(json.dumps(out["routes"]))
+    md = (v / "MODEL_CARD.md").read_text()
+    assert "Text-missing routes (issue 12)" in md and "| d " in md and "(served)" in md
