@@ -47,6 +47,10 @@ PHONE = {"present": (1, 1, 0), "withheld": (0, 1, 0)}
 # Served cost per audio second, one core (docs/benchmarks.md): a and the text path are the fusion
 # graph only; b needs the encoder pass; c and d the encoder + greedy decode (bench/speech-serve.ts).
 SERVED_CORE_MS_PER_AUDIO_S = 60.8
+# The training budget of every route's runs: the served recipe (docs/model.md) cut to fit six runs
+# beside the Whisper pass on a shared 2-core machine: 2,000 media rows (cache), 4 epochs, 4,000
+# text-only rows per epoch (served: 3,000, 5, 8,000).
+BUDGET = {"epochs": 4, "threads": 1, "text_rows": 4000}
 W_GRID = np.round(np.linspace(0, 1, 21), 2)
 
 
@@ -106,13 +110,14 @@ def _train_one(kind: str, seed: int, cache: str, text_cache: str | None, tc: Tra
 
 
 def ensure_runs(views: dict[str, Path], seeds: list[int], tc: TrainConfig, jobs: int, runs: Path,
-                log=print) -> None:
-    """Train every (log-mel, whisper) x seed run that has no checkpoint of this cache and config."""
+                log=print, kinds: tuple[str, ...] = ("whisper", "logmel")) -> None:
+    """Train every (kind x seed) run that has no checkpoint of this cache and config; kinds:
+    "logmel" (routes a, c, text present) and "whisper" (b, d)."""
     import concurrent.futures as cf
     import multiprocessing as mp
     tcache = text_cache_for(Path(json.loads((views["features"] / "meta.json").read_text())["corpus"]), tc, False)
     tpath = tcache.path if tcache is not None else None
-    todo = [(k, s) for k in ("whisper", "logmel") for s in seeds
+    todo = [(k, s) for k in kinds for s in seeds
             if not _reusable(run_dir(runs, k, s) / "best.pt", views[_view(k)], tc, tpath)]
     if not todo:
         return
@@ -266,26 +271,34 @@ def merge_into(version_dir: Path, routes: dict) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sdumc.speech.route_cache import build
+    from sdumc.speech.route_cache import build, features
     ap = argparse.ArgumentParser(description="Score the text-missing routes of issue 12 over seeds.")
     ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v2")
-    ap.add_argument("--train-rows", type=int, default=3000)
-    ap.add_argument("--val-rows", type=int, default=600)
+    ap.add_argument("--train-rows", type=int, default=2000)
+    ap.add_argument("--val-rows", type=int, default=400)
     ap.add_argument("--pairs", type=int, default=600)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--runs", type=Path, default=RUNS_DIR)
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "sdumc-v1")
     ap.add_argument("--json", type=Path, help="also write the route keys alone here")
+    ap.add_argument("--train-only", choices=("logmel", "whisper"),
+                    help="train that model's runs and stop (logmel needs only the feature cache)")
     for f in fields(TrainConfig):
-        default = {"epochs": 5, "threads": 1}.get(f.name, f.default)
+        default = BUDGET.get(f.name, f.default)
         ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=default)
     a = ap.parse_args(argv)
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     t0 = time.time()
     tc = TrainConfig(**{f.name: getattr(a, f.name) for f in fields(TrainConfig)})
+    if a.train_only == "logmel":
+        views = {"features": features(a.corpus, a.train_rows, a.val_rows, a.pairs)}
+        ensure_runs(views, a.seeds, tc, a.jobs, a.runs, log, ("logmel",))
+        return 0
     views = build(a.corpus, a.train_rows, a.val_rows, a.pairs, a.jobs, log=log)
-    ensure_runs(views, a.seeds, tc, a.jobs, a.runs, log)
+    ensure_runs(views, a.seeds, tc, a.jobs, a.runs, log, (a.train_only,) if a.train_only else ("whisper", "logmel"))
+    if a.train_only:
+        return 0
     out = evaluate_routes(views, a.seeds, tc, a.runs, log)
     out["routes_meta"]["wall_seconds"] = round(time.time() - t0, 1)
     if a.json:

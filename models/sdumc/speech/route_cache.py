@@ -124,6 +124,16 @@ def _link_view(src: Path, dst: Path, own: dict[str, Path]) -> Path:
     return dst
 
 
+def features(corpus: Path, train: int, val: int, pairs: int, reader=None) -> Path:
+    """The usual feature cache (log-mel, text embeddings, video) of the chosen rows: all the
+    log-mel model needs, so its training can start while the Whisper pass runs."""
+    corpus = Path(corpus).resolve()
+    reader = reader or open_corpus(corpus)
+    keep = choose_rows(reader.rows, train, val, pairs)
+    limits = {"train": train, "val": val, "test": 2 * pairs, "pairs": pairs}
+    return build_cache(corpus, reader=SubsetReader(reader, keep), limits=limits, progress=False)
+
+
 def build(corpus: Path, train: int, val: int, pairs: int, workers: int, chunk: int = 40,
           model_dir: Path = SPEECH_DIR, log=print) -> dict[str, Path]:
     """Build (or reuse) the feature cache and its three speech views; return their folders."""
@@ -133,8 +143,7 @@ def build(corpus: Path, train: int, val: int, pairs: int, workers: int, chunk: i
     corpus = Path(corpus).resolve()
     reader = open_corpus(corpus)
     keep = choose_rows(reader.rows, train, val, pairs)
-    limits = {"train": train, "val": val, "test": 2 * pairs, "pairs": pairs}
-    fc = build_cache(corpus, reader=SubsetReader(reader, keep), limits=limits, progress=False)
+    fc = features(corpus, train, val, pairs, reader)
     views = {"features": fc, "whisper": fc.with_name(fc.name + "-whisper"),
              "recognised": fc.with_name(fc.name + "-recognised"),
              "whisper_recognised": fc.with_name(fc.name + "-whisper-recognised")}
@@ -146,9 +155,10 @@ def build(corpus: Path, train: int, val: int, pairs: int, workers: int, chunk: i
     parts.mkdir(exist_ok=True)
     jobs = [(str(corpus), model_dir, keep[s:s + chunk], recog[s:s + chunk], parts / f"{s:06d}.npz")
             for s in range(0, len(keep), chunk)]
+    order = sorted(range(len(jobs)), key=lambda k: not any(jobs[k][3]))  # recognition chunks first
     t0, res = time.time(), [None] * len(jobs)
     with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-        futs = {pool.submit(_work, j): k for k, j in enumerate(jobs)}
+        futs = {pool.submit(_work, jobs[k]): k for k in order}
         for n, f in enumerate(cf.as_completed(futs), 1):
             res[futs[f]] = f.result()
             log(f"route_cache: {n}/{len(jobs)} chunks, {time.time() - t0:.0f} s")
@@ -222,12 +232,16 @@ def word_errors(ref: str, hyp: str) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Feature caches for the speech routes of issue 12.")
     ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v2")
-    ap.add_argument("--train-rows", type=int, default=3000)
-    ap.add_argument("--val-rows", type=int, default=600)
+    ap.add_argument("--train-rows", type=int, default=2000)
+    ap.add_argument("--val-rows", type=int, default=400)
     ap.add_argument("--pairs", type=int, default=600, help="test sentences, each in both voice families")
     ap.add_argument("--workers", type=int, default=2, help="processes, one onnxruntime thread each")
+    ap.add_argument("--features-only", action="store_true", help="only the log-mel feature cache")
     a = ap.parse_args(argv)
     try:
+        if a.features_only:
+            print(features(a.corpus, a.train_rows, a.val_rows, a.pairs))
+            return 0
         views = build(a.corpus, a.train_rows, a.val_rows, a.pairs, a.workers,
                       log=lambda s: print(s, file=sys.stderr, flush=True))
     except DataError as e:
