@@ -135,15 +135,17 @@ def _view(kind: str) -> str:
     return "whisper" if kind == "whisper" else "features"
 
 
-def route_predictions(ma: SDUMC, mb: SDUMC, caches: dict[str, FeatureCache], idx: np.ndarray,
+def route_predictions(ma: SDUMC, mb: SDUMC | None, caches: dict[str, FeatureCache], idx: np.ndarray,
                       w: float | None = None) -> dict[str, np.ndarray]:
-    """Valence per route (+ text_present and d's two parts) for rows idx."""
+    """Valence per route (+ text_present and d's two parts) for rows idx; without the Whisper
+    model (mb None), routes a and c only."""
     pa = predict_many(ma, caches["features"], idx, PHONE)
     pc = predict_many(ma, caches["recognised"], idx, {"c": PHONE["present"]})["c"]
-    pb = predict_many(mb, caches["whisper"], idx, {"b": PHONE["withheld"]})["b"]
-    pdw = predict_many(mb, caches["whisper_recognised"], idx, {"d": PHONE["present"]})["d"]
-    out = {"text_present": pa["present"]["valence"], "a": pa["withheld"]["valence"],
-           "b": pb["valence"], "c": pc["valence"], "d_words": pdw["valence"]}
+    out = {"text_present": pa["present"]["valence"], "a": pa["withheld"]["valence"], "c": pc["valence"]}
+    if mb is None:
+        return out
+    out["b"] = predict_many(mb, caches["whisper"], idx, {"b": PHONE["withheld"]})["b"]["valence"]
+    out["d_words"] = predict_many(mb, caches["whisper_recognised"], idx, {"d": PHONE["present"]})["d"]["valence"]
     if w is not None:
         out["d"] = w * out["d_words"] + (1 - w) * out["b"]
     return out
@@ -207,43 +209,46 @@ def evaluate_routes(views: dict[str, Path], seeds: list[int], tc: TrainConfig, r
     val_per: dict[str, list[dict]] = {}
     cal: dict[str, list[dict]] = {}
     weights = []
+    have_b = all((run_dir(runs, "whisper", s) / "best.pt").is_file() for s in seeds)
+    routes = [r for r in ROUTES if have_b or r in ("a", "c")]
     for seed in seeds:
         ma = SDUMC.from_checkpoint(run_dir(runs, "logmel", seed) / "best.pt")
-        mb = SDUMC.from_checkpoint(run_dir(runs, "whisper", seed) / "best.pt")
+        mb = SDUMC.from_checkpoint(run_dir(runs, "whisper", seed) / "best.pt") if have_b else None
         pv = route_predictions(ma, mb, caches, va)
-        w = choose_weight(pv, fc.valence[va])
+        w = choose_weight(pv, fc.valence[va]) if have_b else None
         weights.append(w)
-        pv["d"] = w * pv["d_words"] + (1 - w) * pv["b"]
-        for r in ("text_present", *ROUTES):
+        if have_b:
+            pv["d"] = w * pv["d_words"] + (1 - w) * pv["b"]
+        for r in ("text_present", *routes):
             val_per.setdefault(r, []).append(call_metrics(pv[r], fc.valence[va]))
         for key, idx in sets.items():
             pt = route_predictions(ma, mb, caches, idx, w)
             y = fc.valence[idx]
-            for r in ("text_present", *ROUTES):
+            for r in ("text_present", *routes):
                 per.setdefault(key, {}).setdefault(r, []).append(call_metrics(pt[r], y))
             if key == "heldout_voice":
-                for r in ("text_present", *ROUTES):
+                for r in ("text_present", *routes):
                     cal.setdefault(r, []).append(calibration(pv[r], fc.valence[va], pt[r], y))
         log(f"routes: scored seed {seed} (d weight {w})")
     agg = lambda lst: {**over_seeds([{k: v for k, v in d.items() if k != "n"} for d in lst]), "n": lst[0]["n"]}  # noqa: E731
     val = {r: agg(lst) for r, lst in val_per.items()}
     # the served route: best validation MAE among the speech routes (validation is in-family:
     # the held-out voice stays test-only)
-    served = min(ROUTES, key=lambda r: val[r]["mae"])
+    served = min(routes, key=lambda r: val[r]["mae"])
     out: dict = {"routes": {}, "heldout_voice": {}, "in_family_voice": {}}
     for key in sets:
         res = {r: agg(lst) for r, lst in per[key].items()}
         out[key] = {"text_present": res["text_present"], "text_withheld": {**res[served], "route": served},
                     "asr_wer": wer(fc, report, HELDOUT_FAMILY if key == "heldout_voice" else IN_FAMILY)["wer"]}
         if key == "heldout_voice":
-            out["routes"] = {r: {**res[r], "what": ROUTES[r]} for r in ROUTES}
+            out["routes"] = {r: {**res[r], "what": ROUTES[r]} for r in routes}
         else:
-            out["in_family_voice"]["routes"] = {r: res[r] for r in ROUTES}
+            out["in_family_voice"]["routes"] = {r: res[r] for r in routes}
     hp, hw = out["heldout_voice"]["text_present"], out["heldout_voice"]["text_withheld"]
     out["bars"] = {"served_route": served, "corr_ratio": round(hw["corr"] / hp["corr"], 3),
                    "f1_ratio": round(hw["f1"] / hp["f1"], 3), "corr_bar": 0.8, "f1_bar": 0.9,
                    "per_route": {r: {"corr_ratio": round(out["routes"][r]["corr"] / hp["corr"], 3),
-                                     "f1_ratio": round(out["routes"][r]["f1"] / hp["f1"], 3)} for r in ROUTES}}
+                                     "f1_ratio": round(out["routes"][r]["f1"] / hp["f1"], 3)} for r in routes}}
     out["calibration"] = {r: over_seeds(lst) for r, lst in cal.items()}
     out["calibration"]["note"] = ("affine map of valence fitted per seed on the validation rows (in-family, "
                                   "same condition), applied to the held-out test rows; measured only, not served")
@@ -252,7 +257,7 @@ def evaluate_routes(views: dict[str, Path], seeds: list[int], tc: TrainConfig, r
                                                    "bench/speech-serve.ts --reps 2 (route c, one worker, one thread)",
                      "recognition": {f: wer(fc, report, f) for f in (HELDOUT_FAMILY, IN_FAMILY)}}
     out["routes_meta"] = {"seeds": seeds, "d_weight_seeds": weights, "validation": val,
-                          "served_route_rule": "lowest validation MAE of routes a-d (in-family val rows)",
+                          "served_route_rule": f"lowest validation MAE of routes {', '.join(routes)} (in-family val rows)",
                           "train_config": asdict(tc), "whisper_model": {**WHISPER_MODEL},
                           "caches": {k: str(v) for k, v in views.items()},
                           "min_context_s": report["min_context_s"]}
