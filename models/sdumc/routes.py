@@ -181,8 +181,9 @@ def calibration(val_pred: np.ndarray, val_y: np.ndarray, test_pred: np.ndarray, 
             "mae_before": before_m["mae"], "mae_after": after_m["mae"]}
 
 
-def wer(cache: FeatureCache, report: dict, family: str) -> dict:
-    """Word error rate and stop reasons of the recognition on one family's test rows."""
+def wer(cache: FeatureCache, report: dict, family: str, snr: np.ndarray | None = None) -> dict:
+    """Word error rate and stop reasons of the recognition on one family's test rows (and by
+    the row's SNR in dB when `snr`, per cache row, is given)."""
     from sdumc.speech.route_cache import word_errors
     edits = words = 0
     stops: dict[str, int] = {}
@@ -193,9 +194,23 @@ def wer(cache: FeatureCache, report: dict, family: str) -> dict:
         edits, words = edits + e, words + n
         stops[report["stop"][k] or "none"] = stops.get(report["stop"][k] or "none", 0) + 1
         cpu, audio = cpu + report["cpu_s"][k], audio + report["audio_s"][k]
+    by_snr: dict[str, list[int]] = {}
+    if snr is not None:
+        for k in idx:
+            e, n = word_errors(cache.texts[k], report["text"][k])
+            d = by_snr.setdefault(f"{snr[k]:g}", [0, 0])
+            d[0], d[1] = d[0] + e, d[1] + n
     return {"wer": round(edits / max(words, 1), 4), "n": int(len(idx)), "words": words, "stops": stops,
+            "wer_by_snr_db": {k: round(e / max(n, 1), 4) for k, (e, n) in sorted(by_snr.items(), key=lambda x: float(x[0]))},
             "python_core_ms_per_audio_s": round(1000 * cpu / max(audio, 1e-9), 1),
             "no_words": int(sum(1 for k in idx if not report["text"][k].strip()))}
+
+
+def row_snr(cache: FeatureCache, report: dict) -> np.ndarray:
+    """Each cached row's channel SNR (dB), read from the corpus rows the route cache recorded."""
+    from sdumc.data import open_corpus
+    rows = open_corpus(Path(cache.meta["corpus"])).rows
+    return np.array([float(rows[i].get("snr_db", np.nan)) for i in report["corpus_rows"]])
 
 
 def evaluate_routes(views: dict[str, Path], seeds: list[int], tc: TrainConfig, runs: Path, log=print) -> dict:
@@ -252,10 +267,11 @@ def evaluate_routes(views: dict[str, Path], seeds: list[int], tc: TrainConfig, r
     out["calibration"] = {r: over_seeds(lst) for r, lst in cal.items()}
     out["calibration"]["note"] = ("affine map of valence fitted per seed on the validation rows (in-family, "
                                   "same condition), applied to the held-out test rows; measured only, not served")
+    snr = row_snr(fc, report)
     out["speech"] = {"core_ms_per_audio_s": SERVED_CORE_MS_PER_AUDIO_S,
                      "core_ms_per_audio_s_source": "docs/benchmarks.md 'Served speech path': node --import tsx "
                                                    "bench/speech-serve.ts --reps 2 (route c, one worker, one thread)",
-                     "recognition": {f: wer(fc, report, f) for f in (HELDOUT_FAMILY, IN_FAMILY)}}
+                     "recognition": {f: wer(fc, report, f, snr) for f in (HELDOUT_FAMILY, IN_FAMILY)}}
     out["routes_meta"] = {"seeds": seeds, "d_weight_seeds": weights, "validation": val,
                           "served_route_rule": f"lowest validation MAE of routes {', '.join(routes)} (in-family val rows)",
                           "train_config": asdict(tc), "whisper_model": {**WHISPER_MODEL},
