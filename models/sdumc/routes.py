@@ -303,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=Path, default=RUNS_DIR)
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "sdumc-v1")
     ap.add_argument("--json", type=Path, help="also write the route keys alone here")
+    ap.add_argument("--no-train", action="store_true",
+                    help="score the runs that exist (routes b and d only when every Whisper run is there)")
+    ap.add_argument("--no-merge", action="store_true", help="do not touch --out (use with --json)")
     ap.add_argument("--train-only", choices=("logmel", "whisper"),
                     help="train that model's runs and stop (logmel needs only the feature cache)")
     for f in fields(TrainConfig):
@@ -317,14 +320,16 @@ def main(argv: list[str] | None = None) -> int:
         ensure_runs(views, a.seeds, tc, a.jobs, a.runs, log, ("logmel",))
         return 0
     views = build(a.corpus, a.train_rows, a.val_rows, a.pairs, a.jobs, log=log)
-    ensure_runs(views, a.seeds, tc, a.jobs, a.runs, log, (a.train_only,) if a.train_only else ("whisper", "logmel"))
+    if not a.no_train:
+        ensure_runs(views, a.seeds, tc, a.jobs, a.runs, log, (a.train_only,) if a.train_only else ("whisper", "logmel"))
     if a.train_only:
         return 0
     out = evaluate_routes(views, a.seeds, tc, a.runs, log)
     out["routes_meta"]["wall_seconds"] = round(time.time() - t0, 1)
     if a.json:
         a.json.write_text(json.dumps(out, indent=1))
-    print(merge_into(a.out, out))
+    if not a.no_merge:
+        print(merge_into(a.out, out))
     return 0
 
 
