@@ -121,10 +121,15 @@ def _bars(metrics: dict) -> list[str]:
     return out
 
 
-def _coupling(metrics: dict) -> str:
+def _coupling(metrics: dict, old_card: str = "") -> str:
     corpus = Path(metrics["meta"].get("corpus", ""))
     info_p = corpus / "corpus.json"
     if not info_p.is_file():
+        # re-rendered where that corpus is absent (e.g. after sdumc.routes): keep what the card said
+        head, sep, rest = old_card.partition("## Data\n")
+        said = rest.partition("\n\nLabels:")[0] if sep else ""
+        if said and "is not present here" not in said:
+            return said
         return "The corpus folder recorded in metrics.json is not present here; see docs/corpus.md."
     info = json.loads(info_p.read_text())
     c = info.get("coupling", {})
@@ -153,6 +158,7 @@ def render(version_dir: Path, predictions: Path | None = None) -> Path:
     metrics = json.loads(mp.read_text())
     if "test" not in metrics or "meta" not in metrics:
         raise ValueError(f"{mp} lacks the 'test' and 'meta' sections written by sdumc.evaluate")
+    old_card = (version_dir / "MODEL_CARD.md").read_text() if (version_dir / "MODEL_CARD.md").is_file() else ""
     made = plots(metrics, version_dir / "plots", predictions)
     if "pred_vs_true.png" not in made and (version_dir / "plots" / "pred_vs_true.png").is_file():
         made.append("pred_vs_true.png")  # re-rendered without the predictions: keep the evaluation's plot
@@ -240,7 +246,7 @@ Mean modality weights alpha on the test split (seed {meta['seeds'][0]}):
 - Timing: {timing}
 
 ## Data
-{_coupling(metrics)}
+{_coupling(metrics, old_card)}
 
 Labels: VADER ground truth (continuous, x0.75 to -3..+3) and MELD train (3 classes mapped to
 -1.5 / 0 / +1.5 by the corpus generator). Splits are by sentence (docs/corpus.md), so no test
@@ -296,10 +302,14 @@ def _phone_calls(metrics: dict) -> str:
                        ("in_family_voice", "in-family twins (espeak-ng)")):
         for cond, label in (("text_present", "text + audio, no video"), ("text_withheld", "audio only")):
             d = metrics.get(key, {}).get(cond)
+            if d and "route" in d:
+                label += f", route {d['route']}"
             if d:
                 rows.append(f"| {voice} | {label} (`{key}.{cond}`) | {d['n']} | "
                             + " | ".join(_fmt(d, m) for m in ("corr", "f1", "mae")) + " |")
-    return ("### Phone calls: audio only, held-out voice (full model)\n" + "\n".join(rows)
+    who = ("route runs of `sdumc.routes`, retrained per seed with the budget in routes_meta"
+           if "routes" in metrics else "full model")
+    return (f"### Phone calls: audio only, held-out voice ({who})\n" + "\n".join(rows)
             + "\n\nThe same test sentences in both voice families; no face stream in either condition.\n")
 
 
@@ -334,6 +344,8 @@ def _routes(metrics: dict) -> str:
     return f"""### Text-missing routes (issue 12): audio only, held-out voice, transcript withheld
 {chr(10).join(rows)}
 
+Models retrained per seed by `python -m sdumc.routes` ({rm.get('train_config', {}).get('epochs')} epochs,
+{rm.get('train_config', {}).get('text_rows')} text rows per epoch; media rows in its cache name), not the served checkpoint.
 Seeds {rm.get('seeds')}; d's weight on the words per seed (chosen on validation) {rm.get('d_weight_seeds')}.
 Served with the transcript missing: route **{bars['served_route']}** ({rm.get('served_route_rule', '')}).
 Bars: corr withheld / present **{bars['corr_ratio']:.2f}** (bar {bars['corr_bar']}), weighted F1 withheld /
