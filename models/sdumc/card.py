@@ -121,10 +121,15 @@ def _bars(metrics: dict) -> list[str]:
     return out
 
 
-def _coupling(metrics: dict) -> str:
+def _coupling(metrics: dict, old_card: str = "") -> str:
     corpus = Path(metrics["meta"].get("corpus", ""))
     info_p = corpus / "corpus.json"
     if not info_p.is_file():
+        # re-rendered where that corpus is absent (e.g. after sdumc.routes): keep what the card said
+        head, sep, rest = old_card.partition("## Data\n")
+        said = rest.partition("\n\nLabels:")[0] if sep else ""
+        if said and "is not present here" not in said:
+            return said
         return "The corpus folder recorded in metrics.json is not present here; see docs/corpus.md."
     info = json.loads(info_p.read_text())
     c = info.get("coupling", {})
@@ -153,6 +158,7 @@ def render(version_dir: Path, predictions: Path | None = None) -> Path:
     metrics = json.loads(mp.read_text())
     if "test" not in metrics or "meta" not in metrics:
         raise ValueError(f"{mp} lacks the 'test' and 'meta' sections written by sdumc.evaluate")
+    old_card = (version_dir / "MODEL_CARD.md").read_text() if (version_dir / "MODEL_CARD.md").is_file() else ""
     made = plots(metrics, version_dir / "plots", predictions)
     if "pred_vs_true.png" not in made and (version_dir / "plots" / "pred_vs_true.png").is_file():
         made.append("pred_vs_true.png")  # re-rendered without the predictions: keep the evaluation's plot
@@ -209,6 +215,7 @@ first convention; Acc-7 compares round(clip(valence, -3, 3)).
 {chr(10).join(_bars(metrics))}
 
 {_phone_calls(metrics)}
+{_routes(metrics)}
 ### Ablations (same recipe and seeds)
 {chr(10).join(abl)}
 
@@ -239,7 +246,7 @@ Mean modality weights alpha on the test split (seed {meta['seeds'][0]}):
 - Timing: {timing}
 
 ## Data
-{_coupling(metrics)}
+{_coupling(metrics, old_card)}
 
 Labels: VADER ground truth (continuous, x0.75 to -3..+3) and MELD train (3 classes mapped to
 -1.5 / 0 / +1.5 by the corpus generator). Splits are by sentence (docs/corpus.md), so no test
@@ -295,11 +302,61 @@ def _phone_calls(metrics: dict) -> str:
                        ("in_family_voice", "in-family twins (espeak-ng)")):
         for cond, label in (("text_present", "text + audio, no video"), ("text_withheld", "audio only")):
             d = metrics.get(key, {}).get(cond)
+            if d and "route" in d:
+                label += f", route {d['route']}"
             if d:
                 rows.append(f"| {voice} | {label} (`{key}.{cond}`) | {d['n']} | "
                             + " | ".join(_fmt(d, m) for m in ("corr", "f1", "mae")) + " |")
-    return ("### Phone calls: audio only, held-out voice (full model)\n" + "\n".join(rows)
+    who = ("route runs of `sdumc.routes`, retrained per seed with the budget in routes_meta"
+           if "routes" in metrics else "full model")
+    return (f"### Phone calls: audio only, held-out voice ({who})\n" + "\n".join(rows)
             + "\n\nThe same test sentences in both voice families; no face stream in either condition.\n")
+
+
+def _routes(metrics: dict) -> str:
+    """The text-missing routes of issue 12 (sdumc.routes): each route with the transcript
+    withheld on the held-out voice, the bars' ratios, recognition and calibration; empty when
+    metrics.json has none."""
+    if "routes" not in metrics:
+        return ""
+    hv, bars, rm = metrics["heldout_voice"], metrics["bars"], metrics.get("routes_meta", {})
+    rows = ["| route | what | n | corr | f1 (3-class weighted) | mae | corr / text present | f1 / text present |",
+            "|---|---|---|---|---|---|---|---|"]
+    for r, d in metrics["routes"].items():
+        pr = bars["per_route"][r]
+        rows.append(f"| {r}{' (served)' if r == bars['served_route'] else ''} | {d['what']} | {d['n']} | "
+                    + " | ".join(_fmt(d, m) for m in ("corr", "f1", "mae"))
+                    + f" | {pr['corr_ratio']:.2f} | {pr['f1_ratio']:.2f} |")
+    tp = hv["text_present"]
+    rows.append(f"| text present | gold transcript + audio | {tp['n']} | "
+                + " | ".join(_fmt(tp, m) for m in ("corr", "f1", "mae")) + " | 1 | 1 |")
+    rec = metrics.get("speech", {}).get("recognition", {})
+    wer = ", ".join(f"{f} {d['wer']:.3f} (n {d['n']}, no words {d['no_words']}, stops {d['stops']})"
+                    for f, d in rec.items())
+    cal = metrics.get("calibration", {})
+    cal_rows = ["| condition | scale | shift | neutral mean before -> after | f1 before -> after | mae before -> after |",
+                "|---|---|---|---|---|---|"]
+    for r, d in cal.items():
+        if isinstance(d, dict):
+            cal_rows.append(f"| {r} | {d['scale']:.3f} | {d['shift']:+.3f} | {d['neutral_mean_before']:+.3f} -> "
+                            f"{d['neutral_mean_after']:+.3f} | {d['f1_before']:.3f} -> {d['f1_after']:.3f} | "
+                            f"{d['mae_before']:.3f} -> {d['mae_after']:.3f} |")
+    return f"""### Text-missing routes (issue 12): audio only, held-out voice, transcript withheld
+{chr(10).join(rows)}
+
+Models retrained per seed by `python -m sdumc.routes` ({rm.get('train_config', {}).get('epochs')} epochs,
+{rm.get('train_config', {}).get('text_rows')} text rows per epoch; media rows in its cache name), not the served checkpoint.
+Seeds {rm.get('seeds')}; d's weight on the words per seed (chosen on validation) {rm.get('d_weight_seeds')}.
+Served with the transcript missing: route **{bars['served_route']}** ({rm.get('served_route_rule', '')}).
+Bars: corr withheld / present **{bars['corr_ratio']:.2f}** (bar {bars['corr_bar']}), weighted F1 withheld /
+present **{bars['f1_ratio']:.2f}** (bar {bars['f1_bar']}).
+Word error rate of the recognised words (test rows): {wer}.
+Speech path cost, served: {metrics.get('speech', {}).get('core_ms_per_audio_s')} core-ms per audio second
+({metrics.get('speech', {}).get('core_ms_per_audio_s_source', '')}).
+
+Calibration (affine map fitted on validation, applied to the held-out test rows; measured only):
+{chr(10).join(cal_rows)}
+"""
 
 
 def _text_rows_line(meta: dict) -> str:

@@ -80,6 +80,7 @@ class Greedy:
     limit: int
     tokens: list[int] = field(default_factory=list)
     done: bool = False
+    stop: str = ""  # why decoding stopped: "eot", "repetition" or "budget" (the Node runtime's names)
 
     def step(self, logits: np.ndarray) -> int:
         """Chooses the next token from (V,) logits; sets `done` when decoding must stop."""
@@ -89,13 +90,13 @@ class Greedy:
             z[list(self.rules.suppress_begin)] = -np.inf
         t = int(np.argmax(z))
         if t == self.rules.eot:
-            self.done = True
+            self.done, self.stop = True, "eot"
             return t
         self.tokens.append(t)
         drop = repeating_tail(self.tokens)
         if drop:
             del self.tokens[-drop:]
-            self.done = True
+            self.done, self.stop = True, "repetition"
         elif len(self.tokens) >= self.limit:
-            self.done = True
+            self.done, self.stop = True, "budget"
         return t

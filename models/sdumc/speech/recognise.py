@@ -16,6 +16,7 @@ from .model import Whisper
 class Recognised:
     tokens: list[int]
     states: np.ndarray  # (F, d) encoder frames
+    stop: str = ""  # greedy's stop reason ("eot", "repetition", "budget"); "" for CTranslate2
 
 
 def transcribe_torch(w: Whisper, audio: np.ndarray, rules: DecodeRules, min_context_s: float = 0.0) -> Recognised:
@@ -52,7 +53,7 @@ def transcribe_onnx(encoder, decoder, audio: np.ndarray, rules: DecodeRules, min
             "tokens": np.array([tokens], np.int64), "past_k": past_k, "past_v": past_v,
             "cross_k": cross_k, "cross_v": cross_v, "offset": np.array([past_k.shape[3]], np.int64)})
         tokens = [greedy.step(logits[0])]
-    return Recognised(greedy.tokens, states[0, :segment_frames(len(audio))])
+    return Recognised(greedy.tokens, states[0, :segment_frames(len(audio))], greedy.stop)
 
 
 def transcribe_ct2(model_dir: str, audio: np.ndarray, rules: DecodeRules, min_context_s: float = 0.0) -> Recognised:
