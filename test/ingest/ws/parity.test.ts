@@ -23,7 +23,7 @@ import { freshGroupId, freshTopic, requireKafka } from '../../support/kafka.js';
 import { AudioHookClient } from './clients/audiohook-client.js';
 import { encodeMulaw } from './clients/g711.js';
 import { TwilioStreamClient } from './clients/twilio-client.js';
-import { assertSameScores, type Embedded, finished, fixtureWav, FRAME, refusedCount, requireModel, startEmbedded } from './support.js';
+import { assertSameScores, type Embedded, finished, fixtureWav, FRAME, PARITY_ENV, refusedCount, requireModel, startEmbedded } from './support.js';
 
 const wav = fixtureWav();
 const CHANNELS = ['customer', 'agent'] as const;
@@ -74,7 +74,7 @@ before(async () => {
   const group = freshGroupId('ws-parity');
   const db = tempDb('ws-parity-kafka');
   const kafka = testKafka();
-  const app = await startApp({ brokers, topic, group, dbPath: db.dbPath });
+  const app = await startApp({ brokers, topic, group, dbPath: db.dbPath, env: PARITY_ENV });
   kafkaSide = { app, kafka, topic, group, cleanup: db.cleanup };
   const producer = await RecordingProducer.connect(kafka, topic);
   try {
