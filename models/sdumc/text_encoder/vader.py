@@ -7,6 +7,7 @@ from pathlib import Path
 
 def vader_path() -> Path:
     """VADER tweets ground truth (`SHARED_DATA` env, default ../shared/data from the repo)."""
+    # parents[4]: text_encoder/ -> sdumc/ -> models/ -> the repository -> the folder beside it
     root = Path(os.environ.get("SHARED_DATA", Path(__file__).resolve().parents[4] / "shared" / "data"))
     path = root / "vader" / "tweets_GroundTruth.tsv"
     if not path.is_file():
