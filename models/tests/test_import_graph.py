@@ -6,6 +6,7 @@ modules still depend on each other, so neither can be understood, tested or move
 graph also has an edge to each package an import passes through (`import sdumc.speech.mel` runs
 `sdumc/speech/__init__.py` first), so a package `__init__` that imported its own modules back
 would show up too. Imports of other packages (numpy, torch, ...) are not part of the graph.
+Imports by string (`importlib.import_module`, `__import__`) are not parsed; the package has none.
 """
 from __future__ import annotations
 
