@@ -25,7 +25,11 @@ from torch.overrides import TorchFunctionMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models"))
 from sdumc import export as ex  # noqa: E402
-from sdumc import text_encoder as te  # noqa: E402
+from sdumc.text_encoder.contract import INPUT_NAMES, INT8_FILE  # noqa: E402
+from sdumc.text_encoder.encode import session as text_session  # noqa: E402
+from sdumc.text_encoder.model import load_minilm  # noqa: E402
+from sdumc.text_encoder.tokens import load_tokenizer, tokenize  # noqa: E402
+from sdumc.text_encoder.vader import vader_texts  # noqa: E402
 
 AUDIO_S, TOKENS, FRAMES = 4.0, 16, 40  # one benchmark segment
 BATCHES = (1, 32)
@@ -55,19 +59,19 @@ class FlopCounter(TorchFunctionMode):
 def make_inputs(B: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
     """Text-encoder and fusion inputs for B segments with text, audio and video present."""
     rng = np.random.default_rng(seed)
-    words = te._vader_texts(400)
-    texts, tok = [], te.load_tokenizer(TOKENS)
+    words = vader_texts(400)
+    texts, tok = [], load_tokenizer(TOKENS)
     for t in words:  # sentences that fill TOKENS exactly after truncation, so sizes are fixed
         if len(tok.encode(t).ids) == TOKENS:
             texts.append(t)
         if len(texts) == B:
             break
-    tfeeds = te.tokenize(texts, TOKENS, tok)
+    tfeeds = tokenize(texts, TOKENS, tok)
     S = int(AUDIO_S * 16000)
     t = np.arange(S) / 16000.0
     pcm = np.stack([0.3 * np.sin(2 * np.pi * (110 + 10 * b) * t) + 0.02 * rng.standard_normal(S)
                     for b in range(B)]).astype(np.float32)
-    emb = te.session(MODEL / te.INT8_FILE).run(None, tfeeds)[0]
+    emb = text_session(MODEL / INT8_FILE).run(None, tfeeds)[0]
     fusion = {"audio.pcm": pcm, "audio.length": np.full(B, S, np.int64),
               "text.embeddings": emb.astype(np.float32), "text.mask": tfeeds["attention_mask"].astype(np.float32),
               "video.frames": rng.uniform(0, 2, (B, FRAMES, 24)).astype(np.float32),
@@ -170,7 +174,7 @@ def main() -> int:
     if a.one_vs_two:
         print(json.dumps({k: round(v, 3) for k, v in one_vs_two(a.model, net, a.seconds).items()}))
         return 0
-    minilm = te.load_minilm()
+    minilm = load_minilm()
     a.work.mkdir(parents=True, exist_ok=True)
     meta, res = {}, {"torch_threads": torch.get_num_threads(), "segment": {"audio_s": AUDIO_S, "tokens": TOKENS,
                                                                           "video_frames": FRAMES}}
@@ -185,7 +189,7 @@ def main() -> int:
                 arr.astype(arr.dtype.newbyteorder("<")).tofile(a.work / fn)
                 meta.setdefault(f"b{B}", {}).setdefault(g, {})[role] = {"file": fn, "dtype": str(arr.dtype),
                                                                           "dims": list(arr.shape)}
-        targs = [torch.from_numpy(feeds["textEncoder"][f"text.{n}"]) for n in te.INPUT_NAMES]
+        targs = [torch.from_numpy(feeds["textEncoder"][f"text.{n}"]) for n in INPUT_NAMES]
         fargs = [torch.from_numpy(feeds["fusion"][r]) for _, r, _ in ex.FUSION_INPUTS]
         with torch.no_grad():
             res[f"torch.textEncoder.b{B}"] = rate(lambda: minilm(*targs), B, a.seconds)
@@ -195,7 +199,7 @@ def main() -> int:
             res[f"ortpy.{g}.b{B}"] = rate(lambda: sess[g].run(None, bind), B, a.seconds)
     with torch.no_grad():
         one = make_inputs(1, seed=1)
-        for g, mod, args in (("textEncoder", minilm, [torch.from_numpy(one["textEncoder"][f"text.{n}"]) for n in te.INPUT_NAMES]),
+        for g, mod, args in (("textEncoder", minilm, [torch.from_numpy(one["textEncoder"][f"text.{n}"]) for n in INPUT_NAMES]),
                              ("fusion", net, [torch.from_numpy(one["fusion"][r]) for _, r, _ in ex.FUSION_INPUTS])):
             with FlopCounter() as fc:
                 mod(*args)

@@ -28,9 +28,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models"))
 
 from sdumc.data import FeatureCache, open_corpus  # noqa: E402
-from sdumc.evaluate import pearson, text_path_valence  # noqa: E402
+from sdumc.evaluate import text_path_valence  # noqa: E402
+from sdumc.metrics import pearson  # noqa: E402
 from sdumc.model import SDUMC  # noqa: E402
-from sdumc.text_encoder import encode_texts  # noqa: E402
+from sdumc.text_encoder.encode import encode_texts  # noqa: E402
 from sdumc.train import _to_inputs  # noqa: E402
 
 

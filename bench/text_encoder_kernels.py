@@ -22,7 +22,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models"))
-from sdumc import text_encoder as te  # noqa: E402
+from sdumc.text_encoder.contract import INT8_FILE  # noqa: E402
+from sdumc.text_encoder.encode import session as text_session  # noqa: E402
+from sdumc.text_encoder.tokens import load_tokenizer, tokenize  # noqa: E402
+from sdumc.text_encoder.vader import vader_texts  # noqa: E402
 
 
 def s8_copy(u8_graph: Path, out: Path) -> Path:
@@ -60,22 +63,22 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
-    graph = a.model / te.INT8_FILE
+    graph = a.model / INT8_FILE
     if not graph.is_file():
         print(f"error: {graph} not found", file=sys.stderr)
         return 2
     flags = Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0] if Path("/proc/cpuinfo").is_file() else ""
     vnni = "avx512_vnni" in flags or "avx_vnni" in flags
-    texts = te._vader_texts(256)
-    tok = te.load_tokenizer()
+    texts = vader_texts(256)
+    tok = load_tokenizer()
     with tempfile.TemporaryDirectory() as tmp:
-        sessions = {"u8u8 (served)": te.session(graph), "u8s8 (before)": te.session(s8_copy(graph, Path(tmp) / "s8.onnx"))}
-        feeds = te.tokenize(texts[:32], tok=tok)
+        sessions = {"u8u8 (served)": text_session(graph), "u8s8 (before)": text_session(s8_copy(graph, Path(tmp) / "s8.onnx"))}
+        feeds = tokenize(texts[:32], tok=tok)
         outs = [s.run(None, feeds)[0] for s in sessions.values()]
         diff = float(np.abs(outs[0] - outs[1]).max())
         res: dict = {name: {"batch1": [], "batch32": []} for name in sessions}
         for bs in (1, 32):
-            batches = [te.tokenize(texts[i:i + bs], tok=tok) for i in range(0, len(texts) - bs + 1, bs)]
+            batches = [tokenize(texts[i:i + bs], tok=tok) for i in range(0, len(texts) - bs + 1, bs)]
             for s in sessions.values():
                 s.run(None, batches[0])  # warm-up
             for _ in range(a.rounds):

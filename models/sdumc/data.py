@@ -3,7 +3,7 @@
 `build_cache(corpus_dir)` reads a corpus with `sdumc.corpus.reader.CorpusReader`, computes
 once per utterance
 - audio: log-mel frames with `sdumc.frontend.LogMel` (the graph the server runs), float16;
-- text: token embeddings from the int8 MiniLM graph (`sdumc.text_encoder.encode_texts`, the
+- text: token embeddings from the int8 MiniLM graph (`sdumc.text_encoder.encode.encode_texts`, the
   numbers the server computes), float16, real tokens only;
 - video: the raw per-frame features (float32) and a per-frame validity mask (the corpus
   writes a dropped face as an all-zero frame; a frame with a non-finite value is treated
@@ -45,8 +45,8 @@ def _fingerprint(corpus_dir: Path, extra: dict) -> str:
 
 
 def _text_graph_id() -> str:
-    from sdumc import text_encoder
-    g = text_encoder.default_graph()
+    from sdumc.text_encoder.encode import default_graph
+    g = default_graph()
     if not g.is_file():
         raise DataError(f"text encoder graph {g} not found: run python -m sdumc.text_encoder --out sdumc-v1")
     st = g.stat()
@@ -156,7 +156,7 @@ def build_cache(corpus_dir: Path, progress: bool = True, text_batch: int = 64,
 
 def _save_text_embeddings(out: Path, texts: list[str], progress: bool, text_batch: int) -> None:
     """Token embeddings of `texts` from the served int8 graph, ragged, float16, real tokens only."""
-    from sdumc.text_encoder import encode_texts
+    from sdumc.text_encoder.encode import encode_texts
     from tqdm import tqdm
 
     if any(not t.strip() for t in texts):

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sdumc.corpus.layout import NEUTRAL_BAND
 from sdumc.data import MODELS_DIR, DataError, FeatureCache, add_limit_args, build_cache, limits_from
+from sdumc.metrics import call_metrics, pearson, regression_metrics
 from sdumc.model import SDUMC
 from sdumc.train import (CONDITIONS, DEFAULT_CORPUS, RUNS_DIR, VARIANTS, TrainConfig, predict_many,
                          resolve_text_cache, train)
@@ -50,64 +50,6 @@ ABLATIONS = ("no_mia", "no_rnc", "no_distill")
 IN_FAMILY, HELDOUT_FAMILY = "espeak", "flite"
 # phone-call conditions (presence of text, audio, video): no face stream in either
 AUDIO_ONLY_CONDITIONS = {"text_present": (1, 1, 0), "text_withheld": (0, 1, 0)}
-
-
-# ---- metrics ---------------------------------------------------------------------------
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation; 0.0 when either side is constant (undefined r)."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    a, b = a - a.mean(), b - b.mean()
-    den = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / den) if den > 0 else 0.0
-
-
-def f1_weighted(pred: np.ndarray, true: np.ndarray) -> float:
-    """F1 per class (classes present in `true`), weighted by the class's support in `true`."""
-    pred, true = np.asarray(pred), np.asarray(true)
-    total = 0.0
-    for c in np.unique(true):
-        tp = np.sum((pred == c) & (true == c))
-        fp = np.sum((pred == c) & (true != c))
-        fn = np.sum((pred != c) & (true == c))
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-        total += f1 * np.sum(true == c)
-    return float(total / len(true)) if len(true) else 0.0
-
-
-def regression_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
-    """mae, corr, acc2, f1, acc2_nonzero, f1_nonzero, acc7 of valence predictions."""
-    pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
-    if pred.shape != true.shape or pred.ndim != 1 or len(pred) == 0:
-        raise ValueError(f"need two equal-length non-empty 1-d arrays, got {pred.shape}, {true.shape}")
-    if not (np.isfinite(pred).all() and np.isfinite(true).all()):
-        raise ValueError("predictions and labels must be finite")
-    nn_p, nn_t = pred >= 0, true >= 0
-    nz = true != 0
-    r7 = lambda x: np.round(np.clip(x, -3, 3))  # noqa: E731
-    return {
-        "mae": float(np.mean(np.abs(pred - true))),
-        "corr": pearson(pred, true),
-        "acc2": float(np.mean(nn_p == nn_t)),
-        "f1": f1_weighted(nn_p, nn_t),
-        "acc2_nonzero": float(np.mean((pred[nz] > 0) == (true[nz] > 0))) if nz.any() else 0.0,
-        "f1_nonzero": f1_weighted(pred[nz] > 0, true[nz] > 0) if nz.any() else 0.0,
-        "acc7": float(np.mean(r7(pred) == r7(true))),
-    }
-
-
-def class3(valence: np.ndarray) -> np.ndarray:
-    """-1 / 0 / +1 per valence: negative below -NEUTRAL_BAND, positive above +NEUTRAL_BAND
-    (the corpus's label3 rule and the model manifest's neutral band)."""
-    v = np.asarray(valence, np.float64)
-    return np.where(v < -NEUTRAL_BAND, -1, np.where(v > NEUTRAL_BAND, 1, 0))
-
-
-def call_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
-    """The issue's phone-call metrics: corr (Pearson r), f1 (3-class weighted F1 of class3),
-    mae, and n (rows)."""
-    m = regression_metrics(pred, true)   # same input checks
-    return {"corr": m["corr"], "f1": f1_weighted(class3(pred), class3(true)), "mae": m["mae"],
-            "n": len(np.asarray(true))}
 
 
 def voice_family_rows(cache: FeatureCache, family: str) -> np.ndarray:
@@ -159,7 +101,7 @@ def heldout_vader(corpus: Path) -> tuple[list[str], np.ndarray, np.ndarray, dict
     token embeddings from the served int8 text graph ({"emb", "mask"}). Independent of the row
     limits of a budgeted run: the text path is cheap to score, so it is scored on all of them."""
     from sdumc.data import open_corpus
-    from sdumc.text_encoder import encode_texts
+    from sdumc.text_encoder.encode import encode_texts
     seen: set[str] = set()
     texts, ys, subs = [], [], []
     for r in open_corpus(corpus).rows:

@@ -21,7 +21,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import golden, manifest, text_encoder
+from . import golden, manifest
+from .text_encoder import contract as text_contract
+from .text_encoder.encode import session as text_session
+from .text_encoder.export import describe as describe_text_encoder
+from .text_encoder.export import export as export_text_encoder
+from .text_encoder.tokens import tokenize
 from .frontend import LogMel, LogMelConfig
 
 FUSION_FILE = "sdumc.onnx"
@@ -41,8 +46,8 @@ FUSION_INPUTS = [("audio_pcm", "audio.pcm", ["batch", "samples"]),
                  ("presence", "presence", ["batch", 3])]
 FUSION_OUTPUTS = [("valence", "valence", ["batch"]), ("alpha", "alpha", ["batch", 3]),
                   ("beta", "beta", ["batch", 7])]
-TEXT_INPUTS = [(n, f"text.{n}", ["batch", "tokens"]) for n in text_encoder.INPUT_NAMES]
-TEXT_OUTPUTS = [(text_encoder.OUTPUT_NAME, "text.token_embeddings", ["batch", "tokens", 384])]
+TEXT_INPUTS = [(n, f"text.{n}", ["batch", "tokens"]) for n in text_contract.INPUT_NAMES]
+TEXT_OUTPUTS = [(text_contract.OUTPUT_NAME, "text.token_embeddings", ["batch", "tokens", 384])]
 
 
 class ExportError(Exception):
@@ -82,7 +87,7 @@ def load_model(checkpoint: Path | None, seed: int) -> tuple[nn.Module, dict]:
         info = {"trained": True, "checkpoint": str(checkpoint), "seed": None}
     cfg = model.cfg
     fe = LogMelConfig()
-    if cfg.n_mels != fe.nMels or cfg.text_dim != text_encoder.DIM or cfg.video_dim != 24:
+    if cfg.n_mels != fe.nMels or cfg.text_dim != text_contract.DIM or cfg.video_dim != 24:
         raise ExportError(f"checkpoint dims n_mels={cfg.n_mels} text_dim={cfg.text_dim} video_dim={cfg.video_dim} "
                           f"do not match the contract (64, 384, 24)")
     info["config"] = asdict(cfg)
@@ -124,9 +129,9 @@ def build_golden(out: Path, net: ServingFusion, version: str) -> tuple[list[dict
     """Golden cases: the int8 text encoder on TEXTS, fusion on six flows, and fusion on row 0
     alone (batch 1); export() adds `pipeline.flows` once the fusion graph exists. Returns the
     cases and the fusion feeds used for export tracing."""
-    sess = text_encoder.session(out / text_encoder.INT8_FILE)
-    tfeeds = text_encoder.tokenize(golden.TEXTS)
-    temb = sess.run([text_encoder.OUTPUT_NAME], tfeeds)[0]
+    sess = text_session(out / text_contract.INT8_FILE)
+    tfeeds = tokenize(golden.TEXTS)
+    temb = sess.run([text_contract.OUTPUT_NAME], tfeeds)[0]
     te_case = golden.case("textEncoder.int8", "textEncoder", "onnxruntime-python-int8",
                           {f"text.{k}": v for k, v in tfeeds.items()}, {"text.token_embeddings": temb},
                           texts=golden.TEXTS, crossCpuTolerance=golden.CROSS_CPU_TOLERANCE)
@@ -148,8 +153,8 @@ def export(out: Path, checkpoint: Path | None, seed: int, version: str | None = 
     version = version or out.name
     model, info = load_model(checkpoint, seed)
     net = ServingFusion(model).eval()
-    if text_encoder_too or not (out / text_encoder.INT8_FILE).is_file():
-        text_encoder.export(out)
+    if text_encoder_too or not (out / text_contract.INT8_FILE).is_file():
+        export_text_encoder(out)
     cases, feeds = build_golden(out, net, version)
     fusion_path = export_fusion(net, feeds, out / FUSION_FILE)
 
@@ -160,11 +165,11 @@ def export(out: Path, checkpoint: Path | None, seed: int, version: str | None = 
         "model": info,
         "labels": {"valenceMin": -3, "valenceMax": 3, "neutralBand": list(NEUTRAL_BAND)},
         "audio": {"sampleRate": fe.sampleRate, "maxSamples": MAX_SAMPLES, "frontEnd": fe.to_manifest()},
-        "text": {"tokenizer": text_encoder.TOKENIZER_FILE, "maxTokens": text_encoder.MAX_TOKENS,
-                 "dim": text_encoder.DIM, "encoder": text_encoder.describe(out)},
+        "text": {"tokenizer": text_contract.TOKENIZER_FILE, "maxTokens": text_contract.MAX_TOKENS,
+                 "dim": text_contract.DIM, "encoder": describe_text_encoder(out)},
         "video": video_section(model),
         "graphs": {
-            "textEncoder": manifest.graph_entry(out / text_encoder.INT8_FILE, tens(TEXT_INPUTS), tens(TEXT_OUTPUTS)),
+            "textEncoder": manifest.graph_entry(out / text_contract.INT8_FILE, tens(TEXT_INPUTS), tens(TEXT_OUTPUTS)),
             "fusion": manifest.graph_entry(fusion_path, tens(FUSION_INPUTS), tens(FUSION_OUTPUTS)),
         },
         "golden": golden.GOLDEN_FILE,

@@ -170,7 +170,7 @@ def pipeline_case(manifest: dict, folder: Path, te_case: dict, flows_case: dict,
 
 def refresh_text(folder: Path) -> dict:
     """Re-record the text-encoder case and the pipeline case of `<folder>/golden.json` from the
-    folder's graphs (after the text graph changed, e.g. `sdumc.text_encoder --u8-weights`),
+    folder's graphs (after the text graph changed, e.g. `python -m sdumc.text_encoder --u8-weights`),
     and the text graph's size and sha256 in its manifest. The PyTorch fusion cases are kept:
     their inputs are fixtures, their outputs need the checkpoint. Returns the new golden dict."""
     from . import manifest as mf

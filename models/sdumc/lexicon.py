@@ -10,7 +10,6 @@ CLI (from models/): python -m sdumc.lexicon "I love it" "this is awful"
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
 import numpy as np
@@ -56,15 +55,6 @@ class Lexicon:
     def valence(self, texts: list[str], mapping: str = "linear") -> np.ndarray:
         """Lexicon valence per text on -3..+3 (see `compound_to_valence`)."""
         return compound_to_valence(self.compound(texts), mapping)
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson r; NaN when either side is constant."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    sa, sb = a.std(), b.std()
-    if len(a) < 2 or sa == 0 or sb == 0:
-        return math.nan
-    return float(((a - a.mean()) * (b - b.mean())).mean() / (sa * sb))
 
 
 def main(argv: list[str] | None = None) -> int:

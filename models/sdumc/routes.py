@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from sdumc.data import MODELS_DIR, FeatureCache
-from sdumc.evaluate import (HELDOUT_FAMILY, IN_FAMILY, call_metrics, class3, over_seeds, voice_family_rows)
+from sdumc.evaluate import HELDOUT_FAMILY, IN_FAMILY, over_seeds, voice_family_rows
+from sdumc.metrics import call_metrics, class3
 from sdumc.model import SDUMC, ModelConfig
 from sdumc.train import RUNS_DIR, TrainConfig, predict_many, text_cache_for, train
 

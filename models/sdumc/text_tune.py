@@ -12,7 +12,7 @@ The lower layers stay frozen, so their output is computed once per text and cach
 an epoch then costs the top layers only (8-12 min for 2 layers on 2 cores, after a 10 min
 frozen pass over the 28,415 corpus texts). The tuned
 weights replace the packaged ones in the exported int8 graph (`sdumc.text_encoder.export`
-with `--tuned`); the head is dropped: the fusion network reads the token embeddings.
+through `python -m sdumc.text_encoder --tuned`); the head is dropped: the fusion network reads the token embeddings.
 
   python -m sdumc.text_tune                                  # corpus/v2 -> runs/text-tune/
   python -m sdumc.text_encoder --out sdumc-v1 --tuned runs/text-tune/best.pt
@@ -31,8 +31,10 @@ import torch
 from torch import nn
 
 from sdumc.data import MODELS_DIR, DataError, open_corpus
-from sdumc.evaluate import pearson
-from sdumc.text_encoder import MAX_TOKENS, MiniLM, load_minilm, load_tokenizer
+from sdumc.metrics import pearson
+from sdumc.text_encoder.contract import MAX_TOKENS
+from sdumc.text_encoder.model import MiniLM, load_minilm
+from sdumc.text_encoder.tokens import load_tokenizer
 
 RUNS_DIR = MODELS_DIR / "runs"
 SUBSETS = ("movie", "tweets", "nyt", "meld")

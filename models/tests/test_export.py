@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from sdumc import export as ex
-from sdumc import golden, manifest, text_encoder
+from sdumc import golden, manifest
+from sdumc.text_encoder.contract import INT8_FILE, TOKENIZER_FILE
+from sdumc.text_encoder.tokens import tokenize
 
 MODELS = Path(__file__).resolve().parent.parent
 V1 = MODELS / (MODELS / "CURRENT").read_text().strip()
@@ -41,7 +43,7 @@ def test_golden_onnxruntime_matches_recorded_outputs():
 def test_golden_texts_tokenize_to_recorded_ids():
     g = json.loads((V1 / "golden.json").read_text())
     c = next(c for c in g["cases"] if c["graph"] == "textEncoder")
-    ids = text_encoder.tokenize(c["texts"])["input_ids"]
+    ids = tokenize(c["texts"])["input_ids"]
     assert np.array_equal(ids, golden.from_json(c["inputs"]["text.input_ids"]))
 
 
@@ -50,7 +52,7 @@ def exported(tmp_path_factory):
     """A fresh random-init export (reusing the committed text encoder to save a minute)."""
     out = tmp_path_factory.mktemp("v") / "sdumc-test"
     out.mkdir()
-    for f in (text_encoder.INT8_FILE, text_encoder.TOKENIZER_FILE):
+    for f in (INT8_FILE, TOKENIZER_FILE):
         shutil.copy(V1 / f, out / f)
     m = ex.export(out, None, seed=3)
     model, _ = ex.load_model(None, 3)

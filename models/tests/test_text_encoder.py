@@ -6,30 +6,37 @@ import numpy as np
 import pytest
 import torch
 
-from sdumc import text_encoder as te
+from sdumc.text_encoder.__main__ import main as text_encoder_main
+from sdumc.text_encoder.contract import INFO_FILE, INPUT_NAMES, INT8_FILE, TOKENIZER_FILE
+from sdumc.text_encoder.encode import default_graph, encode_texts, mean_pool, session as text_session
+from sdumc.text_encoder.export import MIN_COS, MIN_MEAN_COS, export as export_text_encoder, export_fp32, int8_fidelity
+from sdumc.text_encoder.model import load_minilm
+from sdumc.text_encoder.quantise import u8_weights
+from sdumc.text_encoder.tokens import tokenize
+from sdumc.text_encoder.vader import vader_path, vader_texts
 
 MODELS = Path(__file__).resolve().parent.parent
-INT8 = MODELS / "sdumc-v1" / te.INT8_FILE
+INT8 = MODELS / "sdumc-v1" / INT8_FILE
 
 
 @pytest.fixture(scope="module")
 def model():
-    return te.load_minilm()
+    return load_minilm()
 
 
-# Every test here may read VADER tweets through te.vader_path(): the committed first rows.
+# Every test here may read VADER tweets through vader_path(): the committed first rows.
 pytestmark = pytest.mark.usefixtures("shared_data_head")
 
 
 @pytest.fixture(scope="module")
 def vader(shared_data_head):
     """The first 96 VADER tweets."""
-    return te._vader_texts(96)
+    return vader_texts(96)
 
 
 def _torch_emb(model, feeds):
     with torch.no_grad():
-        return model(*(torch.from_numpy(feeds[n]) for n in te.INPUT_NAMES)).numpy()
+        return model(*(torch.from_numpy(feeds[n]) for n in INPUT_NAMES)).numpy()
 
 
 def _cos(a, b):
@@ -39,8 +46,8 @@ def _cos(a, b):
 def test_paraphrases_are_closer_than_unrelated(model):
     texts = ["A man is eating food.", "A man is eating a piece of bread.",
              "The girl is carrying a baby.", "A monkey is playing drums."]
-    f = te.tokenize(texts)
-    v = te.mean_pool(_torch_emb(model, f), f["attention_mask"])
+    f = tokenize(texts)
+    v = mean_pool(_torch_emb(model, f), f["attention_mask"])
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     sim = v @ v.T
     # all-MiniLM-L6-v2 gives ~0.755 for the first pair; unrelated pairs stay near 0
@@ -49,31 +56,31 @@ def test_paraphrases_are_closer_than_unrelated(model):
 
 
 def test_tokenize_truncates_pads_and_refuses_empty():
-    f = te.tokenize(["hello", "word " * 200])
+    f = tokenize(["hello", "word " * 200])
     assert f["input_ids"].shape == (2, 64) and f["input_ids"].dtype == np.int64
     assert f["input_ids"][0, 0] == 101 and f["input_ids"][0, 2] == 102  # [CLS] hello [SEP]
     assert f["attention_mask"][0].sum() == 3 and f["attention_mask"][1].sum() == 64
     assert f["input_ids"][1, -1] == 102 and not f["token_type_ids"].any()
     with pytest.raises(ValueError, match="text 1 is empty"):
-        te.tokenize(["fine", "   "])
+        tokenize(["fine", "   "])
 
 
 def test_shipped_tokenizer_matches_package_one():
     from tokenizers import Tokenizer
 
-    shipped = json.loads((MODELS / "sdumc-v1" / te.TOKENIZER_FILE).read_text())
+    shipped = json.loads((MODELS / "sdumc-v1" / TOKENIZER_FILE).read_text())
     assert shipped["truncation"]["max_length"] == 64 and shipped["padding"]["strategy"] == "BatchLongest"
-    tok = Tokenizer.from_file(str(MODELS / "sdumc-v1" / te.TOKENIZER_FILE))
+    tok = Tokenizer.from_file(str(MODELS / "sdumc-v1" / TOKENIZER_FILE))
     texts = ["Ugh, the call dropped AGAIN!!! :(", "ok thanks, that's great"]
     got = [e.ids for e in tok.encode_batch(texts)]
-    ref = te.tokenize(texts)
+    ref = tokenize(texts)
     assert np.array_equal(np.array(got), ref["input_ids"])
 
 
 def test_onnx_fp32_matches_torch(model, tmp_path, vader):
-    path = te.export_fp32(tmp_path / "fp32.onnx", model)
-    sess = te.session(path)
-    f = te.tokenize(vader[:16] + ["x"])  # a 3-token row padded to the batch's longest
+    path = export_fp32(tmp_path / "fp32.onnx", model)
+    sess = text_session(path)
+    f = tokenize(vader[:16] + ["x"])  # a 3-token row padded to the batch's longest
     got = sess.run(None, f)[0]
     assert got.shape[2] == 384
     assert np.abs(got - _torch_emb(model, f)).max() <= 1e-4
@@ -83,13 +90,13 @@ def test_int8_close_to_fp32_and_small(model, vader, tmp_path):
     """The quantisation keeps the packaged weights' pooled embeddings (fresh export), and the
     served graph was exported under the same bar from the weights it holds (text_encoder.json:
     the tuned fp32 checkpoint is not committed, so its check is recorded at export time)."""
-    path = te.export(tmp_path)
-    fid = te.int8_fidelity(model, path, vader)
-    assert fid["mean"] > te.MIN_MEAN_COS and fid["min"] > te.MIN_COS, fid
-    assert json.loads((tmp_path / te.INFO_FILE).read_text())["int8_vs_fp32_pooled_cosine"]["texts"] == 96
+    path = export_text_encoder(tmp_path)
+    fid = int8_fidelity(model, path, vader)
+    assert fid["mean"] > MIN_MEAN_COS and fid["min"] > MIN_COS, fid
+    assert json.loads((tmp_path / INFO_FILE).read_text())["int8_vs_fp32_pooled_cosine"]["texts"] == 96
     assert INT8.stat().st_size < 30e6
-    served = json.loads((INT8.parent / te.INFO_FILE).read_text())["int8_vs_fp32_pooled_cosine"]
-    assert served["mean"] >= te.MIN_MEAN_COS and served["min"] >= te.MIN_COS, served
+    served = json.loads((INT8.parent / INFO_FILE).read_text())["int8_vs_fp32_pooled_cosine"]
+    assert served["mean"] >= MIN_MEAN_COS and served["min"] >= MIN_COS, served
 
 
 def _matmul_integer_graph(path, w, zp):
@@ -124,7 +131,7 @@ def test_u8_weights_compute_the_exact_int8_math_on_any_cpu(tmp_path):
     x[2, 0] = 1.0  # one positive value, so the quantised row mixes 0 and 255
     path = tmp_path / "mmi.onnx"
     _matmul_integer_graph(path, w, zp)
-    assert te.u8_weights(path) == 1 and te.u8_weights(path) == 0, "converts once"
+    assert u8_weights(path) == 1 and u8_weights(path) == 0, "converts once"
     import onnx
     from onnx import numpy_helper
     inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
@@ -151,34 +158,34 @@ def test_served_text_graph_has_uint8_weights():
     assert len(mmi) == 36
     for nd in mmi:
         assert numpy_helper.to_array(inits[nd.input[1]]).dtype == np.uint8, nd.name
-    assert "uint8" in json.loads((INT8.parent / te.INFO_FILE).read_text())["quantisation"]
+    assert "uint8" in json.loads((INT8.parent / INFO_FILE).read_text())["quantisation"]
 
 
 def test_encode_texts_shapes_masks_and_batch_stability(vader):
     texts = vader[:40]
-    emb, mask = te.encode_texts(texts, batch_size=16, graph=INT8)
-    n_tok = [len(e) for e in te.tokenize(texts)["attention_mask"]]
+    emb, mask = encode_texts(texts, batch_size=16, graph=INT8)
+    n_tok = [len(e) for e in tokenize(texts)["attention_mask"]]
     assert emb.dtype == np.float16 and mask.dtype == np.float32
     assert emb.shape == (40, max(n_tok), 384) and mask.shape == (40, max(n_tok))
     assert np.all(emb[mask == 0] == 0) and np.all(mask.sum(1) >= 3)
     # the same texts one at a time: int8 activation scales are per batch, so numbers move
     # with batch mates (measured: pooled cosine 0.969..0.993 against batch 16); bound it
-    one, mask1 = te.encode_texts(texts[:8], batch_size=1, graph=INT8)
+    one, mask1 = encode_texts(texts[:8], batch_size=1, graph=INT8)
     t = one.shape[1]
     assert np.array_equal(mask1, mask[:8, :t])
-    c = _cos(te.mean_pool(one, mask1), te.mean_pool(emb[:8, :t], mask[:8, :t]))
+    c = _cos(mean_pool(one, mask1), mean_pool(emb[:8, :t], mask[:8, :t]))
     assert c.min() > 0.95 and c.mean() > 0.98, c
 
 
 def test_encode_texts_bad_input():
     with pytest.raises(ValueError):
-        te.encode_texts([], graph=INT8)
+        encode_texts([], graph=INT8)
     with pytest.raises(FileNotFoundError):
-        te.encode_texts(["hi"], graph=MODELS / "nope.onnx")
+        encode_texts(["hi"], graph=MODELS / "nope.onnx")
 
 
 def test_cli_bad_input_is_one_line(capsys):
-    assert te.main(["--bench", "/nonexistent"]) == 2
+    assert text_encoder_main(["--bench", "/nonexistent"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err
 
@@ -197,9 +204,10 @@ def test_lexicon_valence_sign_scale_and_errors():
 
 
 def test_lexicon_tracks_human_ratings(vader):
-    from sdumc.lexicon import Lexicon, pearson
+    from sdumc.lexicon import Lexicon
+    from sdumc.metrics import pearson
 
-    rows = [line.split("\t", 2) for line in te.vader_path().read_text(encoding="utf-8", errors="replace")
+    rows = [line.split("\t", 2) for line in vader_path().read_text(encoding="utf-8", errors="replace")
             .splitlines()[:300] if line.count("\t") >= 2]
     y = np.array([float(r[1]) * 0.75 for r in rows])
     r = pearson(Lexicon().valence([r[2] for r in rows]), y)
@@ -210,6 +218,6 @@ def test_default_graph_follows_sdumc_text_graph(monkeypatch, tmp_path):
     """train-model.sh points SDUMC_TEXT_GRAPH at the version it builds, so its feature caches
     encode with that version's text graph, not the current one's."""
     monkeypatch.delenv("SDUMC_TEXT_GRAPH", raising=False)
-    assert te.default_graph() == INT8
-    monkeypatch.setenv("SDUMC_TEXT_GRAPH", str(tmp_path / te.INT8_FILE))
-    assert te.default_graph() == tmp_path / te.INT8_FILE
+    assert default_graph() == INT8
+    monkeypatch.setenv("SDUMC_TEXT_GRAPH", str(tmp_path / INT8_FILE))
+    assert default_graph() == tmp_path / INT8_FILE

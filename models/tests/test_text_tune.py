@@ -5,9 +5,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from sdumc import text_encoder as te
 from sdumc import text_tune
 from sdumc.data import DataError
+from sdumc.text_encoder.__main__ import main as text_encoder_main
+from sdumc.text_encoder.contract import BASE_NAME, INPUT_NAMES, INT8_FILE, OUTPUT_NAME
+from sdumc.text_encoder.encode import session as text_session
+from sdumc.text_encoder.export import describe as describe_text_encoder, export as export_text_encoder, export_fp32
+from sdumc.text_encoder.model import load_minilm
+from sdumc.text_encoder.tokens import tokenize
 
 MODELS = Path(__file__).resolve().parent.parent
 MINI = MODELS / "fixtures" / "corpus-mini"
@@ -34,7 +39,7 @@ def test_writes_checkpoint_and_metrics_with_lexicon_side_by_side(tuned):
 
 def test_only_the_top_layers_change(tuned):
     out, _ = tuned
-    base, new = te.load_minilm(), text_tune.load_tuned(out / "best.pt")
+    base, new = load_minilm(), text_tune.load_tuned(out / "best.pt")
     for name, p in base.state_dict().items():
         same = torch.equal(p, new.state_dict()[name])
         assert same != name.startswith("layers.5."), name  # layer 5 (the top one) moved, nothing else
@@ -43,11 +48,11 @@ def test_only_the_top_layers_change(tuned):
 def test_tuned_weights_reach_the_exported_graph(tuned, tmp_path):
     out, _ = tuned
     model = text_tune.load_tuned(out / "best.pt")
-    graph = te.export_fp32(tmp_path / "t.onnx", model)
-    feeds = te.tokenize(["what a lovely day", "this is awful"])
-    got = te.session(graph).run([te.OUTPUT_NAME], feeds)[0]
+    graph = export_fp32(tmp_path / "t.onnx", model)
+    feeds = tokenize(["what a lovely day", "this is awful"])
+    got = text_session(graph).run([OUTPUT_NAME], feeds)[0]
     with torch.no_grad():
-        want = model(*(torch.from_numpy(feeds[n]) for n in te.INPUT_NAMES)).numpy()
+        want = model(*(torch.from_numpy(feeds[n]) for n in INPUT_NAMES)).numpy()
     assert abs(got - want).max() < 1e-4
 
 
@@ -64,13 +69,13 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
         text_tune.load_tuned(tmp_path / "missing.pt")
     assert text_tune.main(["--corpus", str(tmp_path / "nope"), "--no-progress"]) == 2
     assert "error:" in capsys.readouterr().err
-    assert te.main(["--tuned", str(junk)]) == 2  # --tuned without --out
+    assert text_encoder_main(["--tuned", str(junk)]) == 2  # --tuned without --out
 
 
 def test_export_records_what_the_text_graph_holds(tuned, tmp_path, shared_data_head):
     out, m = tuned
-    te.export(tmp_path, model=text_tune.load_tuned(out / "best.pt"), tuned=text_tune.summary(out / "best.pt"))
-    assert "top 1 layers sentiment-tuned on 20 train-split texts" in te.describe(tmp_path)
-    assert (tmp_path / te.INT8_FILE).stat().st_size < 30e6
-    te.export(tmp_path / "plain")
-    assert te.describe(tmp_path / "plain") == f"{te.BASE_NAME}, dynamic int8"
+    export_text_encoder(tmp_path, model=text_tune.load_tuned(out / "best.pt"), tuned=text_tune.summary(out / "best.pt"))
+    assert "top 1 layers sentiment-tuned on 20 train-split texts" in describe_text_encoder(tmp_path)
+    assert (tmp_path / INT8_FILE).stat().st_size < 30e6
+    export_text_encoder(tmp_path / "plain")
+    assert describe_text_encoder(tmp_path / "plain") == f"{BASE_NAME}, dynamic int8"

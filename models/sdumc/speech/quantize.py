@@ -1,7 +1,7 @@
 """int8 quantisation of the exported Whisper graphs, exact on every x86 CPU.
 
 Dynamic int8 (onnxruntime `quantize_dynamic`, MatMul weights only, one scale per output
-channel; activations quantised per run), then `text_encoder.u8_weights` (weights stored as
+channel; activations quantised per run), then `text_encoder.quantise.u8_weights` (weights stored as
 uint8 so onnxruntime runs U8U8 kernels: U8S8 saturates on CPUs without VNNI, docs/model.md),
 then `int8_table` in the decoder. Convolutions and attention products stay float.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..text_encoder import u8_weights
+from ..text_encoder.quantise import u8_weights
 
 TABLE = "table"  # graphs.DecoderGraph's (d, V) token matrix
 

@@ -139,7 +139,7 @@ def build(corpus: Path, train: int, val: int, pairs: int, workers: int, chunk: i
     """Build (or reuse) the feature cache and its three speech views; return their folders."""
     import concurrent.futures as cf
     import multiprocessing as mp
-    from sdumc.text_encoder import encode_texts
+    from sdumc.text_encoder.encode import encode_texts
     corpus = Path(corpus).resolve()
     reader = open_corpus(corpus)
     keep = choose_rows(reader.rows, train, val, pairs)

@@ -1,0 +1,64 @@
+"""python -m sdumc.text_encoder: export, benchmark or convert the served text graph
+(usage in sdumc/text_encoder/__init__.py)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sdumc.text_tune import load_tuned, summary
+
+from . import __doc__ as PACKAGE_DOC
+from .bench import bench
+from .contract import INFO_FILE, INT8_FILE, MAX_TOKENS, TOKENIZER_FILE
+from .export import export
+from .quantise import QUANTISATION, u8_weights
+from .vader import vader_texts
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sdumc.text_encoder", description=PACKAGE_DOC.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, help="export the int8 graph + tokenizer.json into this folder")
+    ap.add_argument("--max-tokens", type=int, default=MAX_TOKENS, help="truncation (default 64)")
+    ap.add_argument("--tuned", type=Path, help="a python -m sdumc.text_tune checkpoint (default: packaged weights)")
+    ap.add_argument("--bench", type=Path, help="benchmark text_encoder.int8.onnx in this folder")
+    ap.add_argument("--u8-weights", type=Path, metavar="DIR",
+                    help="convert DIR's int8 graph to uint8 weights in place (same numbers on every CPU; "
+                         "then refresh its golden.json: python -m sdumc.golden --refresh-text DIR)")
+    a = ap.parse_args(argv)
+    try:
+        if not a.out and not a.bench and not a.u8_weights:
+            raise ValueError("nothing to do: give --out, --bench or --u8-weights")
+        if a.u8_weights:
+            graph = a.u8_weights / INT8_FILE
+            if not graph.is_file():
+                raise FileNotFoundError(f"no {INT8_FILE} in {a.u8_weights}")
+            n = u8_weights(graph)
+            info_path = a.u8_weights / INFO_FILE
+            if info_path.is_file():
+                info = json.loads(info_path.read_text())
+                info["quantisation"] = QUANTISATION
+                info_path.write_text(json.dumps(info, indent=1) + "\n")
+            print(f"{graph}: {n} weights converted to uint8" if n else f"{graph}: weights already uint8")
+        if not 2 < a.max_tokens <= 512:
+            raise ValueError(f"--max-tokens {a.max_tokens} must be in 3..512")
+        if a.tuned and not a.out:
+            raise ValueError("--tuned needs --out")
+        if a.out:
+            model, tuned = None, None
+            if a.tuned:
+                model, tuned = load_tuned(a.tuned), summary(a.tuned)
+            p = export(a.out, a.max_tokens, model, tuned)
+            print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) and {a.out / TOKENIZER_FILE}")
+        if a.bench:
+            r = bench(a.bench / INT8_FILE, vader_texts(256))
+            print(json.dumps({k: round(v, 1) for k, v in r.items()}), "sentences/s (int8, onnxruntime python)")
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
