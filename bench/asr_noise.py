@@ -115,10 +115,14 @@ def choose(cache_meta: dict, corpus_rows: list[dict], per_snr: int, seed: int) -
     return np.sort(np.concatenate(pick))
 
 
-def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, texts: dict[str, list[str]], seeds: list[int],
-               scratch: Path) -> dict:
+BANDS = {"all": (0, 99), "5-10dB": (0, 15), "20-30dB": (15, 99)}
+
+
+def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, snr: np.ndarray, texts: dict[str, list[str]],
+               seeds: list[int], scratch: Path) -> dict:
     """Route c per system: its words -> served text encoder -> the routes' log-mel model, with
-    the gold transcript on the same rows as the reference; mean over seeds."""
+    the gold transcript on the same rows as the reference; mean over seeds, for all rows and
+    per SNR band (BANDS)."""
     from sdumc.data import FeatureCache, _ragged_save
     from sdumc.evaluate import call_metrics, over_seeds
     from sdumc.model import SDUMC
@@ -139,16 +143,21 @@ def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, texts: dict[str, list[
         d.mkdir(parents=True, exist_ok=True)
         _ragged_save(d, "text", rows, np.float16, 384)
         views[name] = FeatureCache(_link_view(fc_dir, d, {"text": 1, "text_off": 1}))
-    per: dict[str, list[dict]] = {}
+    per: dict[tuple[str, str], list[dict]] = {}
     from sdumc.train import predict_many
     for s in seeds:
         m = SDUMC.from_checkpoint(run_dir(runs, "logmel", s) / "best.pt")
-        per.setdefault("text_present", []).append(
-            call_metrics(predict_many(m, fc, idx, {"p": PHONE["present"]})["p"]["valence"], y))
+        preds = {"text_present": predict_many(m, fc, idx, {"p": PHONE["present"]})["p"]["valence"]}
         for name, v in views.items():
-            per.setdefault(name, []).append(
-                call_metrics(predict_many(m, v, idx, {"c": PHONE["present"]})["c"]["valence"], y))
-    return {k: over_seeds([{a: b for a, b in d.items() if a != "n"} for d in lst]) for k, lst in per.items()}
+            preds[name] = predict_many(m, v, idx, {"c": PHONE["present"]})["c"]["valence"]
+        for name, p in preds.items():
+            for band, (lo, hi) in BANDS.items():
+                sel = (snr >= lo) & (snr < hi)
+                per.setdefault((name, band), []).append(call_metrics(p[sel], y[sel]))
+    out: dict = {}
+    for (name, band), lst in per.items():
+        out.setdefault(name, {})[band] = over_seeds([{a: b for a, b in d.items() if a != "n"} for d in lst])
+    return out
 
 
 def main() -> int:
@@ -156,7 +165,7 @@ def main() -> int:
     ap.add_argument("--routes-cache", type=Path, required=True, help="the routes' feature cache folder")
     ap.add_argument("--runs", type=Path, required=True, help="runs folder holding routes/full-s<seed>")
     ap.add_argument("--base", type=Path, help="Whisper base CTranslate2 folder (model.bin, tokenizer.json, config.json)")
-    ap.add_argument("--per-snr", type=int, default=30)
+    ap.add_argument("--per-snr", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="routes model seeds for route c")
     ap.add_argument("--workers", type=int, default=2)
@@ -200,22 +209,23 @@ def main() -> int:
                        "core_ms_per_audio_s": round(1000 * sum(r[name]["cpu_s"] for r in recs) / audio_s, 1)}
     a.out.mkdir(parents=True, exist_ok=True)
     texts = {n: [r[n]["text"] for r in recs] for n in names}
-    route_c = downstream(a.routes_cache, a.runs, idx, texts, a.seeds, a.out / "views")
+    route_c = downstream(a.routes_cache, a.runs, idx, snr, texts, a.seeds, a.out / "views")
     for n in names:
         table[n]["route_c"] = route_c[n]
+        table[n]["cpu_s_rows"] = [round(r[n]["cpu_s"], 4) for r in recs]
     report = {"rows": len(idx), "per_snr": a.per_snr, "seed": a.seed, "audio_s": round(audio_s, 1),
               "cache_rows": idx.tolist(), "systems": table, "text_present": route_c["text_present"],
               "wall_s": round(time.time() - t0, 1)}
     (a.out / "report.json").write_text(json.dumps({**report, "texts": texts, "refs": refs}))
     snrs = sorted(table[names[0]]["wer_by_snr_db"], key=float)
-    print(f"| system | WER | {' | '.join(f'WER {s} dB' for s in snrs)} | core-ms / audio-s | route c r | route c F1 |")
-    print("|---|---|" + "---|" * len(snrs) + "---|---|---|")
+    rc_cols = lambda rc: " | ".join(f"{rc[b]['corr']:.3f} / {rc[b]['f1']:.3f}" for b in BANDS)  # noqa: E731
+    print(f"| system | WER | {' | '.join(f'WER {s} dB' for s in snrs)} | core-ms / audio-s | "
+          + " | ".join(f"route c r / F1 {b}" for b in BANDS) + " |")
+    print("|---|---|" + "---|" * len(snrs) + "---|" + "---|" * len(BANDS))
     for n, t in table.items():
-        rc = t["route_c"]
         print(f"| {n} | {t['wer']:.3f} | {' | '.join(format(t['wer_by_snr_db'][s], '.3f') for s in snrs)} | "
-              f"{t['core_ms_per_audio_s']:.1f} | {rc['corr']:.3f} ± {rc['corr_std']:.3f} | {rc['f1']:.3f} ± {rc['f1_std']:.3f} |")
-    tp = route_c["text_present"]
-    print(f"| text present (gold transcript) | 0 |{' |' * len(snrs)} | {tp['corr']:.3f} ± {tp['corr_std']:.3f} | {tp['f1']:.3f} ± {tp['f1_std']:.3f} |")
+              f"{t['core_ms_per_audio_s']:.1f} | {rc_cols(t['route_c'])} |")
+    print(f"| text present (gold transcript) | 0 |{' |' * len(snrs)} | {rc_cols(route_c['text_present'])} |")
     print(json.dumps({k: v for k, v in report.items() if k != "cache_rows"}))
     return 0
 
