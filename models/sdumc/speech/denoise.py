@@ -7,7 +7,9 @@ noise is stationary within a segment, so its power spectrum can be read off the 
 energy voice-activity rule calls non-speech (the quietest `noise_quantile` of frames: the
 pauses and the margins around the TTS utterance) and removed with the decision-directed
 a-priori-SNR Wiener gain (Ephraim-Malah 1984), floored so the residual stays noise-like
-rather than "musical". numpy only; about 1-2 core-ms per audio second.
+rather than "musical". numpy only; ~6 core-ms per audio second (bench/asr_noise.py:
+55.4 vs 49.0 for the served path without it). It did not lower WER there (docs/model.md,
+"Recognition under channel noise"): kept for that measurement, not served.
 """
 from __future__ import annotations
 
