@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models"))
 
-from sdumc.speech.route_cache import word_errors  # noqa: E402
+from sdumc.metrics import word_errors  # noqa: E402
 
 _W: dict = {}  # per worker process: the opened models
 

@@ -29,22 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models"))
 
 from sdumc.data import FeatureCache, open_corpus  # noqa: E402
 from sdumc.evaluate import text_path_valence  # noqa: E402
-from sdumc.metrics import pearson  # noqa: E402
+from sdumc.metrics import pearson, word_errors  # noqa: E402
 from sdumc.model import SDUMC  # noqa: E402
 from sdumc.text_encoder.encode import encode_texts  # noqa: E402
 from sdumc.train import _to_inputs  # noqa: E402
 
 
-def wer(ref: str, hyp: str) -> tuple[int, int]:
-    """(word edits, reference words) by Levenshtein over lower-cased words."""
-    r = [w for w in "".join(c.lower() if c.isalnum() or c == "'" else " " for c in ref).split()]
-    h = hyp.lower().split()
-    d = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        prev, d[0] = d[0], i
-        for j, hw in enumerate(h, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (rw != hw))
-    return d[len(h)], len(r)
+# Word error counts by the project's one rule (sdumc.metrics; punctuation dropped on both
+# sides: this probe used to keep the hypothesis's punctuation, counting "hello," != "hello").
+wer = word_errors
 
 
 def main() -> int:

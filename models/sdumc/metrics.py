@@ -66,3 +66,16 @@ def call_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     m = regression_metrics(pred, true)   # same input checks
     return {"corr": m["corr"], "f1": f1_weighted(class3(pred), class3(true)), "mae": m["mae"],
             "n": len(np.asarray(true))}
+
+
+def word_errors(ref: str, hyp: str) -> tuple[int, int]:
+    """(word edits, reference words): Levenshtein over lower-cased words, punctuation dropped on
+    both sides (apostrophes kept). WER over a set = sum of edits / sum of reference words."""
+    norm = lambda s: "".join(c.lower() if c.isalnum() or c == "'" else " " for c in s).split()  # noqa: E731
+    r, h = norm(ref), norm(hyp)
+    d = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        prev, d[0] = d[0], i
+        for j, hw in enumerate(h, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (rw != hw))
+    return d[len(h)], len(r)

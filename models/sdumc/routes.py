@@ -185,7 +185,7 @@ def calibration(val_pred: np.ndarray, val_y: np.ndarray, test_pred: np.ndarray, 
 def wer(cache: FeatureCache, report: dict, family: str, snr: np.ndarray | None = None) -> dict:
     """Word error rate and stop reasons of the recognition on one family's test rows (and by
     the row's SNR in dB when `snr`, per cache row, is given)."""
-    from sdumc.speech.route_cache import word_errors
+    from sdumc.metrics import word_errors
     edits = words = 0
     stops: dict[str, int] = {}
     cpu = audio = 0.0

@@ -42,3 +42,11 @@ def test_call_metrics_by_hand():
     assert m["mae"] == pytest.approx(np.mean(np.abs(pred - true)))
     assert m["corr"] == pytest.approx(np.corrcoef(pred, true)[0, 1]) and m["n"] == 6
     assert list(class3(np.array([-0.5, 0.5]))) == [0, 0]   # the band's edges are neutral
+
+
+def test_word_errors_levenshtein_over_normalised_words():
+    from sdumc.metrics import word_errors
+    assert word_errors("Hello, world!", "hello world") == (0, 2)          # case and punctuation
+    assert word_errors("I can't go", "I can not go") == (2, 3)            # substitution + insertion
+    assert word_errors("a b c d", "a c d") == (1, 4)                     # deletion
+    assert word_errors("", "noise") == (1, 0)

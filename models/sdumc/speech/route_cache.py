@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sdumc.metrics import word_errors
 from sdumc.data import MODELS_DIR, DataError, _ragged_save, _save_text_embeddings, build_cache, open_corpus, select_rows
 
 SPEECH_DIR = MODELS_DIR / "speech-whisper-tiny-en"
@@ -214,19 +215,6 @@ def wer_by_family(cache_meta: dict, report: dict, split: str = "test") -> dict[s
         d["stops"][report["stop"][k]] = d["stops"].get(report["stop"][k], 0) + 1
     return {f: {"wer": round(d["edits"] / max(1, d["words"]), 4), "n": d["n"], "stops": d["stops"]}
             for f, d in out.items()}
-
-
-def word_errors(ref: str, hyp: str) -> tuple[int, int]:
-    """(word edits, reference words): Levenshtein over lower-cased words, punctuation dropped
-    (the rule of bench/speech_utterances.py)."""
-    norm = lambda s: "".join(c.lower() if c.isalnum() or c == "'" else " " for c in s).split()  # noqa: E731
-    r, h = norm(ref), norm(hyp)
-    d = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        prev, d[0] = d[0], i
-        for j, hw in enumerate(h, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (rw != hw))
-    return d[len(h)], len(r)
 
 
 def main(argv: list[str] | None = None) -> int:
