@@ -35,7 +35,7 @@ function providers(raw: string): string[] | undefined {
 export const CONFIG_VARS = {
   // --- server
   PORT: int({ group: 'server', description: 'HTTP + WebSocket port (0 picks a free one)' }, 0, 65535, 4000),
-  HOST: text({ group: 'server', description: 'interface the listener binds', default: '127.0.0.1' }, 'a host name or address', null),
+  HOST: text({ group: 'server', description: 'interface the listener binds', default: '`127.0.0.1`' }, 'a host name or address', null),
   LOG_LEVEL: oneOf({ group: 'server', description: 'pino log level' }, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   INSTANCE_ID: text({ group: 'server', description: "this process's id in a cluster: names its scores consumer group and marks the records it produces; unique per process", default: '`<hostname>-<pid>-<random>`' }, '1-100 of a-z A-Z 0-9 . _ -', /^[a-zA-Z0-9._-]{1,100}$/),
 
