@@ -7,8 +7,8 @@
  *
  *   nice -n 10 node --import tsx bench/scorer.ts [--seconds 10] [--audio-s 4]
  *
- * Env: MODEL_DIR / models/CURRENT (model), SCORER_PROVIDERS (default cuda,webgpu,cpu),
- * SCORER_WORKERS (default 1), SCORER_INTRA_OP_THREADS (default 1).
+ * Env, read through the server's config schema (README.md's table): MODEL_DIR / models/CURRENT
+ * (model), SCORER_PROVIDERS, SCORER_WORKERS (default 1), SCORER_INTRA_OP_THREADS (default 1).
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
