@@ -7,13 +7,17 @@
  *
  *   nice -n 10 node --import tsx bench/scorer.ts [--seconds 10] [--audio-s 4]
  *
- * Env: MODEL_DIR / models/CURRENT (model), SCORER_PROVIDERS (default cuda,webgpu,cpu),
- * SCORER_WORKERS (default 1), SCORER_INTRA_OP_THREADS (default 1).
+ * Env, read through the server's config schema (README.md's table): MODEL_DIR / models/CURRENT
+ * (model), SCORER_PROVIDERS, SCORER_WORKERS (default 1), SCORER_INTRA_OP_THREADS (default 1).
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Segment } from '../src/core/types.js';
+import { loadConfig } from '../src/app/config.js';
 import { createOnnxScorer } from '../src/score/onnx-scorer.js';
+
+/** MODEL_DIR, SCORER_PROVIDERS, SCORER_WORKERS, SCORER_INTRA_OP_THREADS as the server reads them. */
+const config = loadConfig();
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, 'audio-s': { type: 'string', default: '4' } } });
 const SECONDS = Number(values.seconds);
@@ -55,7 +59,7 @@ interface Row { batch: number; textBatch: number; text: string; segPerS: number;
 /** One scorer at micro-batch `batch`; text encoder runs `textBatch` transcripts at a time. */
 async function measure(batch: number, textBatch = 1, variants: boolean[] = [true, false]): Promise<Row[]> {
   const timings: { textMs: number; fusionMs: number }[] = [];
-  const scorer = createOnnxScorer({ maxBatch: batch, maxWaitMs: 5, textBatch, onResult: (e) => timings.push(e) });
+  const scorer = createOnnxScorer({ modelDir: config.modelDir ?? undefined, providers: config.providers, workers: config.scorerWorkers, intraOpThreads: config.scorerIntraOpThreads, maxBatch: batch, maxWaitMs: 5, textBatch, onResult: (e) => timings.push(e) });
   await scorer.start();
   const m = scorer.manifest();
   const pool = Array.from({ length: 64 }, (_, i) => i);
@@ -91,7 +95,7 @@ async function measure(batch: number, textBatch = 1, variants: boolean[] = [true
 // The last row shows what batching the int8 text encoder would buy (see RunnerOptions.textBatch).
 const rows = [...(await measure(1)), ...(await measure(32)), ...(await measure(32, 32, [true]))];
 console.log(`\nScorer: ${AUDIO_S} s audio + ${AUDIO_S} s video per segment, ${SECONDS} s per cell; ${cpus().length} cores (${cpus()[0]?.model}), load avg at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log(`workers ${process.env.SCORER_WORKERS ?? 1}, intra-op threads ${process.env.SCORER_INTRA_OP_THREADS ?? 1}\n`);
+console.log(`workers ${config.scorerWorkers}, intra-op threads ${config.scorerIntraOpThreads}\n`);
 console.log('| batch | text | text-encoder rows/run | segments/s | ms per batch (p50) | text ms/batch | fusion ms/batch |');
 console.log('|---:|---|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.batch} | ${r.text} | ${r.text === 'present' ? r.textBatch : '-'} | ${r.segPerS.toFixed(1)} | ${r.batchMsP50.toFixed(1)} | ${r.textMs.toFixed(1)} | ${r.fusionMs.toFixed(1)} |`);

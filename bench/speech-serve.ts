@@ -66,7 +66,7 @@ const segment = (s: Sentence, text: string | null, i: number): Segment => ({
 async function measure(route: 'recognised' | 'simulated' | 'transcript', data: Sentence[]): Promise<{ coreMsPerS: number; wallMsPerSegment: number; speechMsPerS: number; sources: string }> {
   let speechMs = 0;
   const scorer = createOnnxScorer({
-    modelDir: resolveModelDir(process.env, REPO), providers: ['cpu'], workers: 1, intraOpThreads: 1, maxWaitMs: 0,
+    modelDir: resolveModelDir(process.env.MODEL_DIR, REPO), providers: ['cpu'], workers: 1, intraOpThreads: 1, maxWaitMs: 0,
     speech: route === 'simulated' ? null : { modelDir: join(REPO, 'models', 'speech-whisper-tiny-en'), maxQueue: 1000, deadlineMs: 600_000 },
     onResult: (e) => { speechMs += e.speechMs; },
   });
@@ -100,7 +100,7 @@ async function measure(route: 'recognised' | 'simulated' | 'transcript', data: S
 /** N channels in real time for `seconds`: outcomes and latency (submit -> score) p50/p95/max. */
 async function sustain(n: number, data: Sentence[], seconds: number): Promise<string> {
   const scorer = createOnnxScorer({
-    modelDir: resolveModelDir(process.env, REPO), providers: ['cpu'], workers: 1, intraOpThreads: 1,
+    modelDir: resolveModelDir(process.env.MODEL_DIR, REPO), providers: ['cpu'], workers: 1, intraOpThreads: 1,
     speech: { modelDir: join(REPO, 'models', 'speech-whisper-tiny-en'), maxQueue: 8, deadlineMs: 2000 },
   });
   await scorer.start();

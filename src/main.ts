@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp } from './app/app.js';
 import { ConfigError, loadConfig } from './app/config.js';
-import { AppError } from './core/errors.js';
 import { loadFixtureCalls } from './app/demo/fixtures.js';
 import { runDemo } from './app/demo/player.js';
 import { repoRoot } from './app/paths.js';
@@ -18,7 +17,8 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
   } catch (e) {
-    if (e instanceof ConfigError || (e instanceof AppError && e.code === 'CONFIG_INVALID')) {
+    // Every bad variable at once (CONFIG_INVALID), then exit 2: nothing has been opened yet.
+    if (e instanceof ConfigError) {
       console.error(`sentiment-stream: ${e.message}`);
       process.exit(2);
     }

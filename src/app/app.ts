@@ -81,7 +81,7 @@ export interface AppOverrides {
 
 export async function createApp(config: AppConfig, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
   const metrics = createMetrics({ defaults: true });
-  const scorer = createOnnxScorer({ modelDir: config.modelDir ?? undefined, providers: config.providers, workers: config.scorerWorkers, speech: config.speech });
+  const scorer = createOnnxScorer({ modelDir: config.modelDir ?? undefined, providers: config.providers, workers: config.scorerWorkers, intraOpThreads: config.scorerIntraOpThreads, textBatch: config.scorerTextBatch, speech: config.speech });
   // Every write's outcome feeds readiness: reads can still answer while every write fails (disk full).
   const writeHealth = new WriteHealth();
   const store = watchWrites(overrides.store ?? (config.pgUrl ? new PostgresScoreStore({ url: config.pgUrl }) : new SqliteScoreStore({ path: config.dbPath })), writeHealth);

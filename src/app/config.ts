@@ -1,17 +1,23 @@
 /**
- * Configuration from the environment, validated once at start (a bad value stops the process
- * with a message naming the variable, before anything is opened). Every option has a default
- * that runs the embedded product on one machine with nothing but Node.
+ * The configuration: the environment parsed once at start against the one schema
+ * (config/schema.ts) into a typed, frozen AppConfig that app/ passes down as each stage's plain
+ * options. A bad value stops the process with one ConfigError (CONFIG_INVALID) listing every bad
+ * variable, before anything is opened. Every option has a default that runs the embedded product
+ * on one machine with nothing but Node. No other module reads process.env (test/config/ checks).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadAuthConfig, type AuthConfig } from '../auth/config.js';
-import { loadQueryLimits, type QueryLimits } from '../graphql/limits.js';
-import { type ConnectionLimits, loadConnectionLimits } from '../graphql/connection-limits.js';
-import { loadOriginPolicy, type OriginPolicy } from '../graphql/origin.js';
+import type { AuthConfig } from '../auth/config.js';
+import { ConfigError, type ConfigProblem } from '../core/errors.js';
+import type { QueryLimits } from '../graphql/limits.js';
+import type { ConnectionLimits } from '../graphql/connection-limits.js';
+import type { OriginPolicy } from '../graphql/origin.js';
+import { CONFIG_VARS, type ConfigVarName } from './config/schema.js';
 import { repoRoot } from './paths.js';
+
+export { ConfigError } from '../core/errors.js';
 
 export interface AppConfig {
   /** HTTP + WebSocket port (PORT, default 4000; 0 picks a free one). */
@@ -63,6 +69,10 @@ export interface AppConfig {
   providers: string[];
   /** Scoring worker threads (SCORER_WORKERS, default 1: this product targets 2-core boxes). */
   scorerWorkers: number;
+  /** onnxruntime intra-op threads per worker (SCORER_INTRA_OP_THREADS, default 1). */
+  scorerIntraOpThreads: number;
+  /** Most transcripts per text-encoder run (SCORER_TEXT_BATCH, default 1). */
+  scorerTextBatch: number;
   /**
    * The speech path (src/score/speech-route.ts): words recognised from a text-missing segment's
    * audio, read by the text encoder. SCORER_SPEECH on/off (default on); SCORER_SPEECH_QUEUE
@@ -87,7 +97,7 @@ export interface AppConfig {
   /** Tenant for the embedded dev mode (DEV_TENANT, default demo). */
   devTenant: string;
   /** Log level (LOG_LEVEL, default info). */
-  logLevel: string;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /**
    * Exact hand-over (src/cluster/commit-hold.ts): the record that opened a call holds its
    * partition's commit point until the call's final status is stored, so a new owner replays the
@@ -108,48 +118,36 @@ export function chunkTenantRule(config: Pick<AppConfig, 'auth' | 'devTenant' | '
   return config.auth.mode === 'dev' ? config.devTenant : config.chunkDefaultTenant;
 }
 
-export class ConfigError extends Error {
-  constructor(variable: string, value: string, expected: string) {
-    super(`invalid ${variable}=${JSON.stringify(value)}: expected ${expected}`);
-    this.name = 'ConfigError';
+/** Each variable's parsed value (undefined: unset where the default is derived below). */
+type EnvValues = { [K in ConfigVarName]: (typeof CONFIG_VARS)[K] extends { schema: { _zod: { output: infer T } } } ? T : never };
+
+/** Parses every variable of the schema; every refusal is collected, none stops the others. */
+function parseVars(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): EnvValues {
+  const values: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(CONFIG_VARS)) {
+    const raw = env[name];
+    const r = spec.schema.safeParse(raw);
+    if (r.success) values[name] = r.data;
+    else problems.push({ variable: name, value: spec.secret ? undefined : raw, reason: r.error.issues.map((i) => i.message).join('; ') });
+  }
+  return values as EnvValues;
+}
+
+/** Rules across variables: a mode's required settings. */
+function checkModes(env: NodeJS.ProcessEnv, v: EnvValues, problems: ConfigProblem[]): void {
+  const mode = v.AUTH_MODE;
+  if (mode === undefined) return;
+  if ((mode === 'jwt' || mode === 'jwt+apikey') && !env.JWT_HS256_SECRET && !env.JWT_RS256_PUBLIC_KEY && !env.JWT_JWKS_URL) {
+    problems.push({ variable: 'AUTH_MODE', value: env.AUTH_MODE, reason: `${mode} needs JWT_HS256_SECRET, JWT_RS256_PUBLIC_KEY or JWT_JWKS_URL` });
+  }
+  if ((mode === 'apikey' || mode === 'jwt+apikey') && !env.API_KEYS?.trim()) {
+    problems.push({ variable: 'API_KEYS', reason: 'apikey modes need at least one tenant:sha256hex entry' });
   }
 }
 
-function intVar(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(name, raw, `an integer in ${min}..${max}`);
-  return n;
-}
-
-function boolVar(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(name, raw, 'one of 1/0, true/false, yes/no, on/off');
-}
-
-function tenantVar(env: NodeJS.ProcessEnv, name: string): string | null {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return null;
-  // The chunk contract's limit on x-tenant.
-  if (!/^[^\s:,]{1,64}$/.test(raw)) throw new ConfigError(name, raw, '1..64 characters without spaces, : or ,');
-  return raw;
-}
-
-function listVar(env: NodeJS.ProcessEnv, name: string): string[] | null {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return null;
-  return raw.split(',').map((s) => s.trim()).filter(Boolean);
-}
-
-function instanceIdVar(env: NodeJS.ProcessEnv): string {
-  const raw = env.INSTANCE_ID;
-  if (raw === undefined || raw === '') return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(/[^a-zA-Z0-9._-]/g, '-');
-  if (!/^[a-zA-Z0-9._-]{1,100}$/.test(raw)) throw new ConfigError('INSTANCE_ID', raw, '1-100 characters of a-z A-Z 0-9 . _ -');
-  return raw;
+/** <hostname>-<pid>-<random>, reduced to the INSTANCE_ID alphabet. */
+function defaultInstanceId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(/[^a-zA-Z0-9._-]/g, '-');
 }
 
 /** cuda,webgpu,cpu when a GPU device node exists (NVIDIA or DRM render node), else cpu. */
@@ -158,51 +156,91 @@ function defaultProviders(): string[] {
   return gpu ? ['cuda', 'webgpu', 'cpu'] : ['cpu'];
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const dataDir = resolve(env.DATA_DIR || './data');
-  const kafkaBrokers = listVar(env, 'KAFKA_BROKERS');
-  const providers = listVar(env, 'SCORER_PROVIDERS') ?? defaultProviders();
-  for (const p of providers) {
-    if (!['cpu', 'webgpu', 'cuda'].includes(p)) throw new ConfigError('SCORER_PROVIDERS', p, 'a list of cuda, webgpu, cpu');
-  }
-  const auth = loadAuthConfig(env);
-  return {
-    port: intVar(env, 'PORT', 4000, 0, 65535),
-    host: env.HOST || '127.0.0.1',
-    dataDir,
-    dbPath: env.DB_PATH || resolve(dataDir, 'scores.db'),
-    pgUrl: env.PG_URL || null,
-    auth,
-    queryLimits: loadQueryLimits(env, auth.mode === 'dev'),
-    connectionLimits: loadConnectionLimits(env),
-    origins: loadOriginPolicy(env, auth.mode === 'dev'),
-    kafkaBrokers,
-    kafkaTopic: env.KAFKA_TOPIC || 'call-chunks',
-    kafkaGroup: env.KAFKA_GROUP || 'sentiment-stream',
-    kafkaSessionTimeoutMs: intVar(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
-    scoresTopic: env.SCORES_TOPIC === 'off' ? null : env.SCORES_TOPIC || `${env.KAFKA_TOPIC || 'call-chunks'}.scores`,
-    instanceId: instanceIdVar(env),
-    lagSampleMs: intVar(env, 'LAG_SAMPLE_MS', 10_000, 100, 3_600_000),
-    modelDir: env.MODEL_DIR ? resolve(env.MODEL_DIR) : null,
-    providers,
-    scorerWorkers: intVar(env, 'SCORER_WORKERS', 1, 1, 64),
-    speech: boolVar(env, 'SCORER_SPEECH', true)
+/** Freezes the config all the way down (typed arrays, which cannot be frozen, are left as they are). */
+function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || Object.isFrozen(value)) return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
+/** AppConfig from parsed values: derived defaults, and each stage's options. */
+function build(v: EnvValues): AppConfig {
+  const dataDir = resolve(v.DATA_DIR ?? './data');
+  const devMode = v.AUTH_MODE === 'dev';
+  const kafkaTopic = v.KAFKA_TOPIC ?? 'call-chunks';
+  const auth: AuthConfig = {
+    mode: v.AUTH_MODE,
+    devTenant: v.DEV_TENANT ?? 'demo',
+    jwt: v.AUTH_MODE === 'jwt' || v.AUTH_MODE === 'jwt+apikey'
       ? {
-        modelDir: resolve(env.SPEECH_MODEL_DIR || join(repoRoot(), 'models', 'speech-whisper-tiny-en')),
-        maxQueue: intVar(env, 'SCORER_SPEECH_QUEUE', 8, 1, 10_000),
-        deadlineMs: intVar(env, 'SCORER_SPEECH_DEADLINE_MS', 2000, 1, 600_000),
+        hs256Secret: v.JWT_HS256_SECRET ?? null,
+        rs256: [v.JWT_RS256_PUBLIC_KEY, v.JWT_JWKS_URL].filter((k) => k !== undefined),
+        issuer: v.JWT_ISSUER ?? null,
+        audience: v.JWT_AUDIENCE ?? null,
+        tenantClaim: v.JWT_TENANT_CLAIM ?? 'tenant',
+        clockToleranceS: v.JWT_CLOCK_TOLERANCE_S,
       }
       : null,
-    demo: boolVar(env, 'DEMO', kafkaBrokers === null),
-    demoCalls: intVar(env, 'DEMO_CALLS', 3, 1, 1000),
-    demoVideo: boolVar(env, 'DEMO_VIDEO', false),
-    devTenant: env.DEV_TENANT || 'demo',
-    chunkDefaultTenant: tenantVar(env, 'CHUNK_DEFAULT_TENANT'),
-    kafkaMaxMessageBytes: env.KAFKA_MAX_MESSAGE_BYTES ? intVar(env, 'KAFKA_MAX_MESSAGE_BYTES', 1_000_000, 4096, 2_147_483_647) : null,
-    logLevel: env.LOG_LEVEL || 'info',
-    handover: {
-      replayMaxMs: intVar(env, 'HANDOVER_REPLAY_MAX_MS', 900_000, 0, 86_400_000),
-      holdMaxRecords: intVar(env, 'HANDOVER_HOLD_MAX_RECORDS', 500_000, 1, 50_000_000),
-    },
+    apiKeys: v.AUTH_MODE === 'apikey' || v.AUTH_MODE === 'jwt+apikey' ? v.API_KEYS ?? null : null,
   };
+  return {
+    port: v.PORT,
+    host: v.HOST ?? '127.0.0.1',
+    dataDir,
+    dbPath: v.DB_PATH ?? resolve(dataDir, 'scores.db'),
+    pgUrl: v.PG_URL ?? null,
+    auth,
+    queryLimits: {
+      maxDepth: v.API_MAX_DEPTH,
+      maxCost: v.API_MAX_COST,
+      maxOperationsPerConnection: v.API_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxTokens: v.API_MAX_TOKENS,
+      introspection: v.API_INTROSPECTION ?? devMode,
+    },
+    connectionLimits: {
+      maxSocketsPerSource: v.API_MAX_SOCKETS_PER_SOURCE,
+      maxSocketsPerTenant: v.API_MAX_SOCKETS_PER_TENANT,
+      maxSubscriptionsPerTenant: v.API_MAX_SUBSCRIPTIONS_PER_TENANT,
+    },
+    origins: { allowed: v.API_ALLOWED_ORIGINS ?? [], devMode },
+    kafkaBrokers: v.KAFKA_BROKERS ?? null,
+    kafkaTopic,
+    kafkaGroup: v.KAFKA_GROUP ?? 'sentiment-stream',
+    kafkaSessionTimeoutMs: v.KAFKA_SESSION_TIMEOUT_MS,
+    scoresTopic: v.SCORES_TOPIC === 'off' ? null : v.SCORES_TOPIC ?? `${kafkaTopic}.scores`,
+    instanceId: v.INSTANCE_ID ?? defaultInstanceId(),
+    lagSampleMs: v.LAG_SAMPLE_MS,
+    modelDir: v.MODEL_DIR ? resolve(v.MODEL_DIR) : null,
+    providers: v.SCORER_PROVIDERS ?? defaultProviders(),
+    scorerWorkers: v.SCORER_WORKERS,
+    scorerIntraOpThreads: v.SCORER_INTRA_OP_THREADS,
+    scorerTextBatch: v.SCORER_TEXT_BATCH,
+    speech: v.SCORER_SPEECH
+      ? {
+        modelDir: resolve(v.SPEECH_MODEL_DIR ?? join(repoRoot(), 'models', 'speech-whisper-tiny-en')),
+        maxQueue: v.SCORER_SPEECH_QUEUE,
+        deadlineMs: v.SCORER_SPEECH_DEADLINE_MS,
+      }
+      : null,
+    demo: v.DEMO ?? v.KAFKA_BROKERS === undefined,
+    demoCalls: v.DEMO_CALLS,
+    demoVideo: v.DEMO_VIDEO,
+    devTenant: v.DEV_TENANT ?? 'demo',
+    chunkDefaultTenant: v.CHUNK_DEFAULT_TENANT ?? null,
+    kafkaMaxMessageBytes: v.KAFKA_MAX_MESSAGE_BYTES,
+    logLevel: v.LOG_LEVEL,
+    handover: { replayMaxMs: v.HANDOVER_REPLAY_MAX_MS, holdMaxRecords: v.HANDOVER_HOLD_MAX_RECORDS },
+  };
+}
+
+/**
+ * Reads the environment once (tests pass their own object). Throws one ConfigError listing every
+ * bad variable, with its value (secrets hidden) and why.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const problems: ConfigProblem[] = [];
+  const values = parseVars(env, problems);
+  checkModes(env, values, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(build(values));
 }

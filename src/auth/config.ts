@@ -1,24 +1,13 @@
 /**
- * Auth configuration from the environment, validated once at start: a bad value throws
- * CONFIG_INVALID naming the variable, before the server opens a port.
- *
- *   AUTH_MODE              dev | jwt | apikey | jwt+apikey            (default dev)
- *   DEV_TENANT             tenant of every caller in dev mode           (default demo)
- *   JWT_HS256_SECRET       shared secret, at least 32 bytes
- *   JWT_RS256_PUBLIC_KEY   PEM (SPKI public key or X.509 certificate) text, or a path to a PEM
- *                          file or to a JWKS JSON file ({"keys": [...]})
- *   JWT_JWKS_URL           https URL of a JWKS (fetched and cached; keys rotate by `kid`)
- *   JWT_ISSUER             required `iss` (comma-separated: any of them)           (optional)
- *   JWT_AUDIENCE           required `aud` (comma-separated: any of them)           (optional)
- *   JWT_TENANT_CLAIM       claim holding the tenant                      (default tenant)
- *   JWT_CLOCK_TOLERANCE_S  leeway for exp/nbf, seconds, 0..300           (default 5)
- *   API_KEYS               tenant:sha256hex[,tenant:sha256hex...] (sha256 of the key, hex)
+ * The auth stage's options and the parsers of its settings' values. The environment is read once,
+ * by the one config schema (src/app/config/schema.ts: AUTH_MODE, DEV_TENANT, JWT_*, API_KEYS); it
+ * calls the parsers below, so a bad value is one CONFIG_INVALID problem naming the variable.
  *
  * jwt modes need at least one of JWT_HS256_SECRET, JWT_RS256_PUBLIC_KEY, JWT_JWKS_URL; apikey
  * modes need API_KEYS. Keys are configured as hashes so the config never holds a usable key.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { AppError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 
 export type AuthMode = 'dev' | 'jwt' | 'apikey' | 'jwt+apikey';
 
@@ -52,12 +41,13 @@ export interface AuthConfig {
   apiKeys: ApiKeyEntry[] | null;
 }
 
-const MODES: readonly AuthMode[] = ['dev', 'jwt', 'apikey', 'jwt+apikey'];
+export const AUTH_MODES: readonly AuthMode[] = ['dev', 'jwt', 'apikey', 'jwt+apikey'];
 /** Tenants as the store accepts them, minus the separators of API_KEYS. */
-const TENANT_RE = /^[^\s:,]{1,256}$/;
+export const TENANT_RE = /^[^\s:,]{1,256}$/;
 
-function invalid(variable: string, reason: string): AppError {
-  return new AppError('CONFIG_INVALID', { variable, reason });
+/** The value is not echoed: these settings hold keys or key hashes. */
+function invalid(variable: string, reason: string): ConfigError {
+  return new ConfigError([{ variable, reason }]);
 }
 
 function list(raw: string | undefined): string[] | null {
@@ -65,8 +55,8 @@ function list(raw: string | undefined): string[] | null {
   return items.length ? items : null;
 }
 
-/** Reads the RS256 key setting: inline PEM, a PEM file, or a JWKS file. */
-function rs256FromSetting(raw: string): Rs256Keys {
+/** Reads JWT_RS256_PUBLIC_KEY: inline PEM, a PEM file, or a JWKS file. */
+export function parseRs256Keys(raw: string): Rs256Keys {
   const v = 'JWT_RS256_PUBLIC_KEY';
   // PEM in one env line often carries literal "\n" sequences instead of newlines.
   let text = raw.trim().replace(/\\n/g, '\n');
@@ -92,41 +82,24 @@ function rs256FromSetting(raw: string): Rs256Keys {
   return { kind: 'jwks', jwks: { keys: keys as Record<string, unknown>[] } };
 }
 
-function jwtFromEnv(env: NodeJS.ProcessEnv): JwtConfig {
-  const secret = env.JWT_HS256_SECRET;
-  if (secret !== undefined && secret !== '' && Buffer.byteLength(secret, 'utf8') < 32) {
-    throw invalid('JWT_HS256_SECRET', 'must be at least 32 bytes (RFC 7518: a key as long as the SHA-256 output)');
+/** Reads JWT_HS256_SECRET: at least 32 bytes (RFC 7518: a key as long as the SHA-256 output). */
+export function parseHs256Secret(raw: string): Uint8Array {
+  if (Buffer.byteLength(raw, 'utf8') < 32) throw invalid('JWT_HS256_SECRET', 'must be at least 32 bytes (RFC 7518: a key as long as the SHA-256 output)');
+  return new TextEncoder().encode(raw);
+}
+
+/** Reads JWT_JWKS_URL: https, or plain http on loopback only. */
+export function parseJwksUrl(raw: string): Rs256Keys {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw invalid('JWT_JWKS_URL', 'not a URL');
   }
-  const rs256: Rs256Keys[] = [];
-  if (env.JWT_RS256_PUBLIC_KEY) rs256.push(rs256FromSetting(env.JWT_RS256_PUBLIC_KEY));
-  if (env.JWT_JWKS_URL) {
-    let url: URL;
-    try {
-      url = new URL(env.JWT_JWKS_URL);
-    } catch {
-      throw invalid('JWT_JWKS_URL', 'not a URL');
-    }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))) {
-      throw invalid('JWT_JWKS_URL', 'must be https (plain http only on loopback)');
-    }
-    rs256.push({ kind: 'jwks-url', url });
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))) {
+    throw invalid('JWT_JWKS_URL', 'must be https (plain http only on loopback)');
   }
-  if (!secret && rs256.length === 0) {
-    throw invalid('AUTH_MODE', `${env.AUTH_MODE} needs JWT_HS256_SECRET, JWT_RS256_PUBLIC_KEY or JWT_JWKS_URL`);
-  }
-  const tenantClaim = env.JWT_TENANT_CLAIM || 'tenant';
-  if (tenantClaim.length > 256) throw invalid('JWT_TENANT_CLAIM', 'longer than 256 characters');
-  const tolRaw = env.JWT_CLOCK_TOLERANCE_S;
-  const clockToleranceS = tolRaw === undefined || tolRaw === '' ? 5 : Number(tolRaw);
-  if (!Number.isInteger(clockToleranceS) || clockToleranceS < 0 || clockToleranceS > 300) throw invalid('JWT_CLOCK_TOLERANCE_S', 'must be an integer in 0..300');
-  return {
-    hs256Secret: secret ? new TextEncoder().encode(secret) : null,
-    rs256,
-    issuer: list(env.JWT_ISSUER),
-    audience: list(env.JWT_AUDIENCE),
-    tenantClaim,
-    clockToleranceS,
-  };
+  return { kind: 'jwks-url', url };
 }
 
 /** Parses API_KEYS (`tenant:sha256hex,...`). */
@@ -146,17 +119,4 @@ export function parseApiKeys(raw: string | undefined): ApiKeyEntry[] {
     seen.set(hex, tenant);
     return { tenant, sha256: Buffer.from(hex, 'hex') };
   });
-}
-
-export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
-  const mode = (env.AUTH_MODE || 'dev').trim().toLowerCase() as AuthMode;
-  if (!MODES.includes(mode)) throw invalid('AUTH_MODE', `${JSON.stringify(env.AUTH_MODE)} is not one of ${MODES.join(', ')}`);
-  const devTenant = env.DEV_TENANT || 'demo';
-  if (!TENANT_RE.test(devTenant)) throw invalid('DEV_TENANT', 'must be 1..256 characters without spaces, : or ,');
-  return {
-    mode,
-    devTenant,
-    jwt: mode === 'jwt' || mode === 'jwt+apikey' ? jwtFromEnv({ ...env, AUTH_MODE: mode }) : null,
-    apiKeys: mode === 'apikey' || mode === 'jwt+apikey' ? parseApiKeys(env.API_KEYS) : null,
-  };
 }

@@ -1,18 +1,18 @@
 /**
  * The auth stage: what the app imports.
  *
- *   const auth = await createAuth(loadAuthConfig(process.env));   // CONFIG_INVALID on a bad env
+ *   const auth = await createAuth(config.auth);   // config: the one schema's (src/app/config.ts)
  *   logger.warn(auth.describe());                                  // print the mode loudly
  *   createApiServer({ ..., context: auth.context });
  */
-import { AppError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { devContext, type ContextFunction } from '../graphql/context.js';
 import { createApiKeyVerifier } from './api-keys.js';
 import type { AuthConfig, AuthMode } from './config.js';
 import { createAuthContext } from './context.js';
 import { createJwtVerifier } from './jwt.js';
 
-export { loadAuthConfig, parseApiKeys, type AuthConfig, type AuthMode } from './config.js';
+export { parseApiKeys, type AuthConfig, type AuthMode } from './config.js';
 export { hashApiKey } from './api-keys.js';
 export { credentialsOf, createAuthContext } from './context.js';
 export { createJwtVerifier, type JwtVerifier, type VerifiedToken } from './jwt.js';
@@ -55,7 +55,7 @@ export async function createAuth(cfg: AuthConfig): Promise<Auth> {
       try {
         jwt = await createJwtVerifier(cfg.jwt);
       } catch (e) {
-        throw new AppError('CONFIG_INVALID', { variable: 'JWT_RS256_PUBLIC_KEY', reason: `key cannot be imported: ${(e as Error).message}` }, { cause: e });
+        throw new ConfigError([{ variable: 'JWT_RS256_PUBLIC_KEY', reason: `key cannot be imported: ${(e as Error).message}` }], { cause: e });
       }
     }
     context = createAuthContext({ mode: cfg.mode, jwt, apiKey: cfg.apiKeys ? createApiKeyVerifier(cfg.apiKeys) : null });

@@ -67,8 +67,8 @@ export const ERROR_CATALOGUE = {
   GRAPHQL_VALIDATION_FAILED: { message: 'query does not match the schema: {reason}', status: 400, retriable: false },
   REQUEST_TOO_LARGE: { message: 'request body of {bytes} bytes exceeds the limit of {limit}', status: 413, retriable: false },
 
-  // --- configuration (checked at start, before anything is opened)
-  CONFIG_INVALID: { message: 'invalid configuration {variable}: {reason}', status: 500, retriable: false },
+  // --- configuration (checked at start, before anything is opened; ConfigError below lists every bad variable)
+  CONFIG_INVALID: { message: 'invalid configuration: {reason}', status: 500, retriable: false },
 
   // --- speech model (src/score/speech): one segment's audio is refused; the recogniser stays usable
   SPEECH_AUDIO_EMPTY: { message: 'speech audio is empty ({samples} samples)', status: 400, retriable: false },
@@ -103,6 +103,30 @@ export class AppError extends Error {
 
   toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
     return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** One bad environment variable: its name, the value seen (absent for secrets) and why it is refused. */
+export interface ConfigProblem {
+  variable: string;
+  /** The raw value, or undefined where it is a secret or was not set. */
+  value?: string;
+  reason: string;
+}
+
+/**
+ * The one configuration error (CONFIG_INVALID): every bad variable found at start, at once, so an
+ * operator fixes them in one go. `details.variable` names them (comma-separated), `details.reason`
+ * reads `NAME="value": why; ...`.
+ */
+export class ConfigError extends AppError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[], options?: { cause?: unknown }) {
+    const reason = problems.map((p) => `${p.variable}${p.value === undefined ? '' : `=${JSON.stringify(p.value.length > 120 ? `${p.value.slice(0, 117)}...` : p.value)}`}: ${p.reason}`).join('; ');
+    super('CONFIG_INVALID', { variable: problems.map((p) => p.variable).join(', '), reason }, options);
+    this.name = 'ConfigError';
+    this.problems = Object.freeze([...problems]);
   }
 }
 

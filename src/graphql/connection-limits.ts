@@ -13,7 +13,6 @@
  * - tenant over its subscription bound: that operation fails with TOO_MANY_SUBSCRIPTIONS
  *   (scope tenant); the socket and its other operations go on.
  */
-import { AppError } from '../core/errors.js';
 
 /** Close code of a socket refused because its tenant holds too many (RFC 6455 1013, Try Again Later). */
 export const TOO_MANY_CONNECTIONS_CLOSE_CODE = 1013;
@@ -37,21 +36,6 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
   maxSocketsPerTenant: 1_000,
   maxSubscriptionsPerTenant: 10_000,
 });
-
-export function loadConnectionLimits(env: NodeJS.ProcessEnv = process.env): ConnectionLimits {
-  const int = (name: string, dflt: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return dflt;
-    const n = Number(raw);
-    if (!Number.isSafeInteger(n) || n < 1 || n > 10_000_000) throw new AppError('CONFIG_INVALID', { variable: name, reason: `${JSON.stringify(raw)} is not an integer in 1..10000000` });
-    return n;
-  };
-  return {
-    maxSocketsPerSource: int('API_MAX_SOCKETS_PER_SOURCE', DEFAULT_CONNECTION_LIMITS.maxSocketsPerSource),
-    maxSocketsPerTenant: int('API_MAX_SOCKETS_PER_TENANT', DEFAULT_CONNECTION_LIMITS.maxSocketsPerTenant),
-    maxSubscriptionsPerTenant: int('API_MAX_SUBSCRIPTIONS_PER_TENANT', DEFAULT_CONNECTION_LIMITS.maxSubscriptionsPerTenant),
-  };
-}
 
 /** Counts by key (source address, tenant) that forget a key when it drops to 0. */
 export class Counter {

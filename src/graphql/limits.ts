@@ -41,40 +41,11 @@ export interface QueryLimits {
   /** Lexical tokens a document may have. Default 5_000: the product's largest query (the
    *  dashboard snapshot) has about 150 and graphql-js's standard introspection query about 300. */
   maxTokens: number;
-  /** Answer `__schema` / `__type`. Default: on in dev mode, off in the other auth modes. */
+  /** Answer `__schema` / `__type`. Default: on in dev mode, off in the other auth modes (API_INTROSPECTION). */
   introspection: boolean;
 }
 
 export const DEFAULT_QUERY_LIMITS: Readonly<QueryLimits> = Object.freeze({ maxDepth: 15, maxCost: 1_000_000, maxOperationsPerConnection: 100, maxTokens: 5_000, introspection: true });
-
-/**
- * Limits from API_MAX_DEPTH, API_MAX_COST, API_MAX_SUBSCRIPTIONS_PER_CONNECTION, API_MAX_TOKENS,
- * API_INTROSPECTION (on/off; default on in dev mode only); a bad value is CONFIG_INVALID.
- */
-export function loadQueryLimits(env: NodeJS.ProcessEnv = process.env, devMode = (env.AUTH_MODE || 'dev').trim().toLowerCase() === 'dev'): QueryLimits {
-  const int = (name: string, dflt: number, max: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return dflt;
-    const n = Number(raw);
-    if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new AppError('CONFIG_INVALID', { variable: name, reason: `${JSON.stringify(raw)} is not an integer in 1..${max}` });
-    return n;
-  };
-  return {
-    maxDepth: int('API_MAX_DEPTH', DEFAULT_QUERY_LIMITS.maxDepth, 100),
-    maxCost: int('API_MAX_COST', DEFAULT_QUERY_LIMITS.maxCost, 1e12),
-    maxOperationsPerConnection: int('API_MAX_SUBSCRIPTIONS_PER_CONNECTION', DEFAULT_QUERY_LIMITS.maxOperationsPerConnection, 100_000),
-    maxTokens: int('API_MAX_TOKENS', DEFAULT_QUERY_LIMITS.maxTokens, 1_000_000),
-    introspection: onOff(env, 'API_INTROSPECTION', devMode),
-  };
-}
-
-function onOff(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new AppError('CONFIG_INVALID', { variable: name, reason: `${JSON.stringify(raw)} is not one of on/off, true/false, yes/no, 1/0` });
-}
 
 /** The parser's refusal of a document over `maxTokens` (graphql-js words it "more that N tokens"). */
 const TOO_MANY_TOKENS = /^Syntax Error: Document contains more (?:that|than) (\d+) tokens/;

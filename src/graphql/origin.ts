@@ -22,7 +22,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
-import { AppError } from '../core/errors.js';
+import { AppError, ConfigError } from '../core/errors.js';
 
 export interface OriginPolicy {
   /** Origins allowed besides the defaults below, normalised (`URL.origin`); '*' allows any. */
@@ -31,23 +31,24 @@ export interface OriginPolicy {
   devMode: boolean;
 }
 
-/** API_ALLOWED_ORIGINS: comma-separated origins, or `*`. A malformed entry is CONFIG_INVALID. */
-export function loadOriginPolicy(env: NodeJS.ProcessEnv, devMode: boolean): OriginPolicy {
-  const raw = env.API_ALLOWED_ORIGINS ?? '';
-  const allowed = raw.split(',').map((s) => s.trim()).filter(Boolean).map((item) => {
+/**
+ * Parses API_ALLOWED_ORIGINS (comma-separated `scheme://host[:port]`, or `*`) into normalised
+ * origins; the one config schema calls it, so a malformed entry is a CONFIG_INVALID problem.
+ */
+export function parseAllowedOrigins(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter(Boolean).map((item) => {
     if (item === '*') return '*';
     let url: URL;
     try {
       url = new URL(item);
     } catch {
-      throw new AppError('CONFIG_INVALID', { variable: 'API_ALLOWED_ORIGINS', reason: `${JSON.stringify(item)} is not an origin (scheme://host[:port])` });
+      throw new ConfigError([{ variable: 'API_ALLOWED_ORIGINS', value: raw, reason: `${JSON.stringify(item)} is not an origin (scheme://host[:port])` }]);
     }
     if (!['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username) {
-      throw new AppError('CONFIG_INVALID', { variable: 'API_ALLOWED_ORIGINS', reason: `${JSON.stringify(item)} must be scheme://host[:port] with http or https and no path` });
+      throw new ConfigError([{ variable: 'API_ALLOWED_ORIGINS', value: raw, reason: `${JSON.stringify(item)} must be scheme://host[:port] with http or https and no path` }]);
     }
     return url.origin;
   });
-  return Object.freeze({ allowed: Object.freeze(allowed), devMode });
 }
 
 /** localhost, *.localhost, 127.0.0.0/8, ::1 (brackets stripped). */

@@ -57,12 +57,12 @@ export interface ApiServerOptions {
   maxRequestBytes?: number;
   /** Operations one socket may run at once. Default 100. Same as `limits.maxOperationsPerConnection`. */
   maxOperationsPerConnection?: number;
-  /** Query depth / cost / tokens / introspection / operations-per-socket limits (src/graphql/limits.ts; loadQueryLimits reads env). */
+  /** Query depth / cost / tokens / introspection / operations-per-socket limits (src/graphql/limits.ts; AppConfig.queryLimits from API_MAX_* and API_INTROSPECTION). */
   limits?: Partial<QueryLimits>;
   /** Sockets per source address and per tenant, subscriptions per tenant (connection-limits.ts). */
   connectionLimits?: Partial<ConnectionLimits>;
   /**
-   * Which web pages may open a socket or call /graphql (origin.ts; loadOriginPolicy reads
+   * Which web pages may open a socket or call /graphql (origin.ts; AppConfig.origins from
    * API_ALLOWED_ORIGINS). Default: dev mode's policy (loopback origins only) when `context` is
    * not given, else same-origin only.
    */

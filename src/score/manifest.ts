@@ -59,11 +59,12 @@ export interface LoadManifestOptions {
 }
 
 /**
- * Which model folder to load: `env.MODEL_DIR` if set, else `<root>/models/<line in models/CURRENT>`.
+ * Which model folder to load: `modelDir` (the config's MODEL_DIR) if set, else
+ * `<root>/models/<line in models/CURRENT>`.
  * @param root repository root (default: the process's working directory)
  */
-export function resolveModelDir(env: NodeJS.ProcessEnv = process.env, root: string = process.cwd()): string {
-  if (env.MODEL_DIR) return resolve(root, env.MODEL_DIR);
+export function resolveModelDir(modelDir: string | null | undefined, root: string = process.cwd()): string {
+  if (modelDir) return resolve(root, modelDir);
   const current = join(root, 'models', 'CURRENT');
   if (!existsSync(current)) {
     throw new AppError('MODEL_MANIFEST_INVALID', { path: current, reason: 'MODEL_DIR is not set and models/CURRENT does not exist' });

@@ -10,7 +10,7 @@ import { Batcher, type BatcherOptions } from './batcher.js';
 import { hasAudio, hasText, validateSegment } from './features.js';
 import { loadManifest, resolveModelDir, type ModelManifest } from './manifest.js';
 import { WorkerPool, type PoolOptions } from './pool.js';
-import { parseProviders } from './providers.js';
+import { DEFAULT_PROVIDERS } from './providers.js';
 import type { RoutedInput, TextRoute } from './speech-route.js';
 
 /**
@@ -28,17 +28,17 @@ export interface SpeechPathOptions {
   deadlineMs: number;
 }
 
-/** Scorer settings; every field has a default read from the environment or a constant. */
+/** Scorer settings; every field has a constant default (the app passes the config's values: SCORER_*). */
 export interface OnnxScorerOptions extends BatcherOptions {
-  /** Model folder (default: MODEL_DIR, else models/<models/CURRENT> under the working directory). */
+  /** Model folder (default: models/<models/CURRENT> under the working directory). */
   modelDir?: string;
-  /** Providers in order (default: env SCORER_PROVIDERS, else cuda,webgpu,cpu). */
+  /** Providers in order (default cuda,webgpu,cpu). */
   providers?: string[];
-  /** Worker threads (default: env SCORER_WORKERS, else 1). */
+  /** Worker threads (default 1). */
   workers?: number;
-  /** onnxruntime intra-op threads per worker (default: env SCORER_INTRA_OP_THREADS, else 1). */
+  /** onnxruntime intra-op threads per worker (default 1). */
   intraOpThreads?: number;
-  /** Most transcripts per text-encoder run (default: env SCORER_TEXT_BATCH, else 1; see inference.ts). */
+  /** Most transcripts per text-encoder run (default 1; see inference.ts). */
   textBatch?: number;
   /** The speech path; absent or null: off (every text-missing segment is simulated). */
   speech?: SpeechPathOptions | null;
@@ -63,8 +63,6 @@ export interface OnnxScorer extends Scorer {
 }
 
 export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
-  const env = process.env;
-  const envInt = (v: string | undefined, dflt: number): number => (v === undefined || v === '' ? dflt : Number(v));
   let state: 'created' | 'started' | 'stopped' = 'created';
   let manifest: ModelManifest | null = null;
   let pool: WorkerPool | null = null;
@@ -90,13 +88,13 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
     },
     async start() {
       if (state !== 'created') throw new AppError('SCORER_FAILED', { reason: `start() called when ${state}` });
-      manifest = await loadManifest(options.modelDir ?? resolveModelDir(env), { verifyHashes: options.verifyHashes });
+      manifest = await loadManifest(options.modelDir ?? resolveModelDir(undefined), { verifyHashes: options.verifyHashes });
       pool = new WorkerPool({
         manifest,
-        size: options.workers ?? envInt(env.SCORER_WORKERS, 1),
-        providers: options.providers ?? parseProviders(env.SCORER_PROVIDERS),
-        intraOpThreads: options.intraOpThreads ?? envInt(env.SCORER_INTRA_OP_THREADS, 1),
-        textBatch: options.textBatch ?? envInt(env.SCORER_TEXT_BATCH, 1),
+        size: options.workers ?? 1,
+        providers: options.providers ?? [...DEFAULT_PROVIDERS],
+        intraOpThreads: options.intraOpThreads ?? 1,
+        textBatch: options.textBatch ?? 1,
         speechModelDir: speech?.modelDir ?? null,
         onDispatch: options.onDispatch,
         onCrash: options.onCrash,

@@ -5,7 +5,7 @@
  * session runs with webgpu first, not that every node runs on the GPU.
  */
 
-/** Default order (env `SCORER_PROVIDERS`): fastest first; cuda and webgpu fail in milliseconds where absent. */
+/** Order tried when no list is given: fastest first; cuda and webgpu fail in milliseconds where absent. */
 export const DEFAULT_PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
 
 /** One provider tried at start, as reported by ScorerInfo.providerAttempts. */

@@ -4,8 +4,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuth, describeAuthMode, hashApiKey, loadAuthConfig } from '../../src/auth/index.js';
+import { createAuth, describeAuthMode, hashApiKey } from '../../src/auth/index.js';
 import { HS_SECRET, rsaPair } from './keys.js';
+import { loadConfig } from '../../src/app/config.js';
+/** The auth part of the one config (the schema parses AUTH_MODE, JWT_*, API_KEYS, DEV_TENANT). */
+const loadAuthConfig = (env: NodeJS.ProcessEnv) => loadConfig(env).auth;
 
 const invalid = (variable: string, pattern?: RegExp) => (e: any) =>
   e.code === 'CONFIG_INVALID' && e.details.variable === variable && (!pattern || pattern.test(e.message));

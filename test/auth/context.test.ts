@@ -1,8 +1,11 @@
 /** Where the auth hook reads credentials from, and what each mode accepts. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAuth, credentialsOf, hashApiKey, loadAuthConfig } from '../../src/auth/index.js';
+import { createAuth, credentialsOf, hashApiKey } from '../../src/auth/index.js';
 import { HS_SECRET, mint } from './keys.js';
+import { loadConfig } from '../../src/app/config.js';
+/** The auth part of the one config (the schema parses AUTH_MODE, JWT_*, API_KEYS, DEV_TENANT). */
+const loadAuthConfig = (env: NodeJS.ProcessEnv) => loadConfig(env).auth;
 
 test('credentialsOf: HTTP headers; graphql-ws connectionParams first, upgrade headers otherwise', () => {
   assert.deepEqual(credentialsOf({ transport: 'http', headers: { authorization: 'bearer abc.def.ghi' } }), { bearer: 'abc.def.ghi' });

@@ -7,8 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createJwtVerifier, loadAuthConfig } from '../../src/auth/index.js';
+import { createJwtVerifier } from '../../src/auth/index.js';
 import { HS_SECRET, mint, rsaPair, unsignedToken } from './keys.js';
+import { loadConfig } from '../../src/app/config.js';
+/** The auth part of the one config (the schema parses AUTH_MODE, JWT_*, API_KEYS, DEV_TENANT). */
+const loadAuthConfig = (env: NodeJS.ProcessEnv) => loadConfig(env).auth;
 
 const refused = (reason: RegExp) => (e: any) => e.code === 'UNAUTHENTICATED' && reason.test(e.message);
 const verifier = (env: Record<string, string>) => createJwtVerifier(loadAuthConfig({ AUTH_MODE: 'jwt', JWT_CLOCK_TOLERANCE_S: '0', ...env }).jwt!);

@@ -11,12 +11,15 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
 import { alertId, createAnalytics, type Alert, type Analytics } from '../../src/analytics/index.js';
-import { createAuth, hashApiKey, loadAuthConfig, TOKEN_EXPIRED_CLOSE_CODE } from '../../src/auth/index.js';
+import { createAuth, hashApiKey, TOKEN_EXPIRED_CLOSE_CODE } from '../../src/auth/index.js';
 import { createApiServer, type ApiServer } from '../../src/graphql/index.js';
 import { ScoreHub } from '../../src/publish/hub.js';
 import { SqliteScoreStore } from '../../src/store/sqlite-store.js';
 import { makeCall, makeScore } from '../store/fixtures.js';
 import { HS_SECRET, mint, rsaPair, unsignedToken } from './keys.js';
+import { loadConfig } from '../../src/app/config.js';
+/** The auth part of the one config (the schema parses AUTH_MODE, JWT_*, API_KEYS, DEV_TENANT). */
+const loadAuthConfig = (env: NodeJS.ProcessEnv) => loadConfig(env).auth;
 
 let api: ApiServer;
 let store: SqliteScoreStore;

@@ -7,9 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createClient } from 'graphql-ws';
-import { Counter, loadConnectionLimits, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from '../../src/graphql/connection-limits.js';
+import { Counter, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from '../../src/graphql/connection-limits.js';
 import type { ContextFunction } from '../../src/graphql/context.js';
 import { type Harness, startHarness, until } from './harness.js';
+import { loadConfig } from '../../src/app/config.js';
+
+/** The connection-limits part of the one config (API_MAX_SOCKETS_*, API_MAX_SUBSCRIPTIONS_PER_TENANT). */
+const loadConnectionLimits = (env: NodeJS.ProcessEnv) => loadConfig(env).connectionLimits;
 
 const SUB = 'subscription { segmentScored { segmentIndex } }';
 const RESUME = 'subscription($s: DateTime!) { segmentScored(since: $s) { segmentIndex } }';

@@ -7,11 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSchema as buildSdl, getIntrospectionQuery, getOperationAST, parse, specifiedRules, validate } from 'graphql';
 import type { Client } from 'graphql-ws';
-import { costLimitRule, DEFAULT_QUERY_LIMITS, depthLimitRule, loadQueryLimits, operationCost } from '../../src/graphql/limits.js';
+import { costLimitRule, DEFAULT_QUERY_LIMITS, depthLimitRule, operationCost } from '../../src/graphql/limits.js';
 import { buildSchema } from '../../src/graphql/schema.js';
 import { analyticsTypeDefs } from '../../src/analytics/index.js';
 import { CALL_PAGE, LIVE_SNAPSHOT, SEARCH, SCORES_SUB } from '../../dashboard/src/queries.js';
 import { type Harness, startHarness, until } from './harness.js';
+import { loadConfig } from '../../src/app/config.js';
+
+/** The query-limits part of the one config (API_MAX_*, API_INTROSPECTION), with credentials so every auth mode starts. */
+const loadQueryLimits = (env: NodeJS.ProcessEnv) => loadConfig({ JWT_HS256_SECRET: 'x'.repeat(32), API_KEYS: `t:${'0'.repeat(64)}`, ...env }).queryLimits;
 
 // The full product schema (base + analytics), resolvers irrelevant: limits read only types.
 const schema = buildSdl([

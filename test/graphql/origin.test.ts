@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import WebSocket from 'ws';
-import { isLoopbackHost, loadOriginPolicy, originRefusal } from '../../src/graphql/origin.js';
+import { isLoopbackHost, originRefusal, parseAllowedOrigins } from '../../src/graphql/origin.js';
+import { loadConfig } from '../../src/app/config.js';
 import { type Harness, startHarness } from './harness.js';
 
 interface Outcome { acked: boolean; status?: number; body?: string; messages: number }
@@ -87,7 +88,7 @@ test('HTTP /graphql: a browser request from a foreign Origin is 403 FORBIDDEN an
 
 test('API_ALLOWED_ORIGINS admits listed origins; outside dev mode the server\'s own origin is admitted too', () =>
   withHarness(
-    { context: () => ({ tenant: 'acme', principal: 'test' }), origins: loadOriginPolicy({ API_ALLOWED_ORIGINS: 'https://dash.example.com' }, false) },
+    { context: () => ({ tenant: 'acme', principal: 'test' }), origins: { allowed: parseAllowedOrigins('https://dash.example.com'), devMode: false } },
     async (h) => {
       assert.ok((await attempt(h.api.wsUrl, { origin: 'https://dash.example.com' })).acked);
       assert.ok((await attempt(h.api.wsUrl, { origin: `http://127.0.0.1:${port(h)}` })).acked, 'same origin (Host header)');
@@ -96,13 +97,13 @@ test('API_ALLOWED_ORIGINS admits listed origins; outside dev mode the server\'s 
     },
   ));
 
-test('loadOriginPolicy: normalises origins, accepts *, refuses paths and other schemes with CONFIG_INVALID', () => {
-  assert.deepEqual(loadOriginPolicy({ API_ALLOWED_ORIGINS: 'https://A.example.com:443, http://b.example:8080' }, true).allowed, ['https://a.example.com', 'http://b.example:8080']);
-  assert.deepEqual(loadOriginPolicy({}, false).allowed, []);
-  const any = loadOriginPolicy({ API_ALLOWED_ORIGINS: '*' }, true);
+test('API_ALLOWED_ORIGINS: normalises origins, accepts *, refuses paths and other schemes with CONFIG_INVALID', () => {
+  assert.deepEqual(loadConfig({ API_ALLOWED_ORIGINS: 'https://A.example.com:443, http://b.example:8080' }).origins.allowed, ['https://a.example.com', 'http://b.example:8080']);
+  assert.deepEqual(loadConfig({ AUTH_MODE: 'apikey', API_KEYS: `acme:${'a'.repeat(64)}` }).origins, { allowed: [], devMode: false });
+  const any = loadConfig({ API_ALLOWED_ORIGINS: '*' }).origins;
   assert.equal(originRefusal(any, { origin: 'https://evil.example', host: 'evil.example' }), null);
   for (const bad of ['https://a.example/path', 'ftp://a.example', 'not an origin']) {
-    assert.throws(() => loadOriginPolicy({ API_ALLOWED_ORIGINS: bad }, false), (e: any) => e.code === 'CONFIG_INVALID' && e.message.includes('API_ALLOWED_ORIGINS'));
+    assert.throws(() => loadConfig({ API_ALLOWED_ORIGINS: bad }), (e: any) => e.code === 'CONFIG_INVALID' && e.message.includes('API_ALLOWED_ORIGINS'));
   }
   for (const h of ['localhost', 'app.localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::1']) assert.ok(isLoopbackHost(h), h);
   for (const h of ['evil.example', '10.0.0.1', '128.0.0.1', 'localhost.evil.example']) assert.ok(!isLoopbackHost(h), h);

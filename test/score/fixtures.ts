@@ -74,7 +74,7 @@ export function fakeManifest(edit?: (m: Json) => void): Promise<ModelManifest> {
 export async function requireModel(t: TestContext): Promise<string | null> {
   let dir: string | null = null;
   try {
-    dir = resolveModelDir({ MODEL_DIR: process.env.MODEL_DIR }, REPO);
+    dir = resolveModelDir(process.env.MODEL_DIR, REPO);
   } catch {
     dir = null;
   }

@@ -106,11 +106,11 @@ test('format, labels, sizes and video layout are checked', async () => {
 
 test('resolveModelDir: MODEL_DIR wins, else models/CURRENT, else a clear error', () => {
   const root = mkdtempSync(join(tmpdir(), 'repo-'));
-  assert.throws(() => resolveModelDir({}, root), (e: AppError) => e.code === 'MODEL_MANIFEST_INVALID' && /models\/CURRENT does not exist/.test(e.message));
+  assert.throws(() => resolveModelDir(undefined, root), (e: AppError) => e.code === 'MODEL_MANIFEST_INVALID' && /models\/CURRENT does not exist/.test(e.message));
   mkdirSync(join(root, 'models'));
   writeFileSync(join(root, 'models', 'CURRENT'), 'sdumc-v7\n');
-  assert.equal(resolveModelDir({}, root), join(root, 'models', 'sdumc-v7'));
-  assert.equal(resolveModelDir({ MODEL_DIR: '/opt/m' }, root), '/opt/m');
+  assert.equal(resolveModelDir(undefined, root), join(root, 'models', 'sdumc-v7'));
+  assert.equal(resolveModelDir('/opt/m', root), '/opt/m');
   writeFileSync(join(root, 'models', 'CURRENT'), '../../etc\n');
-  assert.throws(() => resolveModelDir({}, root), /not a folder name/);
+  assert.throws(() => resolveModelDir(undefined, root), /not a folder name/);
 });
