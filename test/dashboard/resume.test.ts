@@ -87,3 +87,33 @@ test('a socket dropped mid-call: the dashboard resumes through segmentScored(sin
   assert.equal(afterCut.filter((m) => /segments\s*\(/.test(m.payload?.query ?? '')).length, 0, 'no re-query of scores: the resume brought them');
   assert.equal(await page.evaluate('window.__dash.resumes'), 1);
 });
+
+test('a dashboard that falls 4,096 scores behind is told (SUBSCRIBER_TOO_SLOW) and resumes: nothing is dropped silently', async (t) => {
+  if (!ready) return t.skip('no browser');
+  const CALLS = 60;
+  const PER_CHANNEL = 40; // what a card draws: every point stays visible
+  const ids = Array.from({ length: CALLS }, (_, i) => `burst-${String(i).padStart(2, '0')}`);
+  for (const id of ids) await stack.call(callInfo(id));
+  const burst = ids.flatMap((id, c) => Array.from({ length: PER_CHANNEL }, (_, i) => CHANNELS.map((ch) => scripted(id, ch, i, ((c + i) % 7) - 3))).flat());
+  for (const s of burst) await stack.store.putScore(s);
+  const opsBefore = sent.length;
+  const tooSlowBefore = stack.hub.stats().closedTooSlow;
+  // One synchronous burst (4,800 > the resumed operation's 4,096): the server's reader is busy
+  // sending the first score while the rest arrive, so the queue overflows every time.
+  for (const s of burst) stack.hub.deliverScore(s);
+  assert.equal(stack.hub.stats().closedTooSlow, tooSlowBefore + 1, 'the hub ended the page\'s scores operation as too slow');
+
+  await page.waitForFunction(
+    ([n, per]) => {
+      const cards = document.querySelectorAll('li.card[data-call^="burst-"]');
+      return cards.length === n && Array.from(cards).every((c) => c.querySelectorAll('.pt').length === per);
+    },
+    [CALLS, 2 * PER_CHANNEL] as const,
+    { timeout: 30_000 },
+  );
+  const segs = await page.$$eval('li.card[data-call^="burst-"] .pt', (els) => els.map((e) => `${e.closest('li')!.getAttribute('data-call')}/${e.closest('g.series')!.getAttribute('data-channel')}/${e.getAttribute('data-seg')}`));
+  assert.equal(new Set(segs).size, burst.length, 'every score of the burst shown exactly once');
+  const resumed = sent.slice(opsBefore).filter((m) => m.type === 'subscribe' && /segmentScored/.test(m.payload?.query ?? ''));
+  assert.equal(resumed.length, 1, 'one resumed scores operation, on the same socket');
+  assert.equal(await page.evaluate('window.__dash.resumes'), 2);
+});
