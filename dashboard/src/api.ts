@@ -1,8 +1,9 @@
 /**
  * One graphql-ws connection for everything (queries too), to this origin's /graphql.
  * The client retries for ever with capped backoff: after a server restart it reconnects by
- * itself, graphql-ws re-sends the active subscriptions, and `onReconnected` lets the model
- * re-query what it missed while the socket was down.
+ * itself and graphql-ws re-sends the active subscriptions. `onReconnected` runs synchronously
+ * in graphql-ws's `connected` event, before those re-sends: an operation disposed there is not
+ * re-sent, which is how the scores stream replaces itself with a resume (score-stream.ts).
  */
 import { type Client, createClient } from 'graphql-ws';
 
@@ -10,8 +11,8 @@ export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
 
 export interface Api {
   query<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
-  /** Runs a subscription; returns a function that ends it. */
-  subscribe<T>(query: string, onData: (data: T) => void): () => void;
+  /** Runs a subscription; returns a function that ends it. `onError`: the server ended it with errors. */
+  subscribe<T>(query: string, onData: (data: T) => void, o?: { variables?: Record<string, unknown>; onError?: (e: unknown) => void }): () => void;
   client: Client;
 }
 
@@ -68,12 +69,12 @@ export function createApi(opts: { onState: (s: ConnectionState) => void; onRecon
         );
       });
     },
-    subscribe<T>(query: string, onData: (data: T) => void) {
+    subscribe<T>(query: string, onData: (data: T) => void, o: { variables?: Record<string, unknown>; onError?: (e: unknown) => void } = {}) {
       return client.subscribe<T>(
-        { query },
+        { query, variables: o.variables },
         {
           next: (r) => r.data && onData(r.data as T),
-          error: (e) => console.warn('subscription error', describe(e)),
+          error: (e) => (o.onError ? o.onError(e) : console.warn('subscription error', describe(e))),
           complete: () => undefined,
         },
       );

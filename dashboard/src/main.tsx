@@ -1,10 +1,11 @@
 /**
  * Entry: builds the model and the connection, loads a snapshot, follows the live subscriptions,
- * and renders at most once per animation frame.
+ * and renders at most once per animation frame. After a reconnect the scores resume through the
+ * server's `segmentScored(since:)` (score-stream.ts) and calls and alerts are re-read.
  *
  * Measurements for the browser test (window.__dash): `renders` = ms spent in each render,
  * `latencies` = ms from the first unrendered change to the end of the render that shows it.
- * Both keep the last 5000 values.
+ * Both keep the last 5000 values. `resumes`: times the scores stream resumed from its cursor.
  */
 import { render } from 'preact';
 import { type ConnectionState, createApi } from './api.js';
@@ -12,13 +13,22 @@ import { App } from './App.js';
 import { type ChannelEnding, Model, RECENTLY_ENDED } from './model.js';
 import { type ApiFeatures, probeFeatures, sameFeatures } from './features.js';
 import { configureQueries, queries } from './queries.js';
-import { GapRepair } from './repair.js';
+import { ScoreStream } from './score-stream.js';
 import { focusRouteHeading, onRoute, parseRoute } from './router.js';
 import type { Alert, CallNode, Score } from './types.js';
 import './style.css';
 
 const METRIC_CAP = 5000;
-const metrics = { renders: [] as number[], latencies: [] as number[], snapshots: 0, repaired: 0 };
+/** The live scores (created once the server's features are known). */
+let scores: ScoreStream | null = null;
+const metrics = {
+  renders: [] as number[],
+  latencies: [] as number[],
+  snapshots: 0,
+  get resumes(): number {
+    return scores?.resumes ?? 0;
+  },
+};
 (window as unknown as { __dash: typeof metrics }).__dash = metrics;
 const push = (xs: number[], v: number) => {
   xs.push(v);
@@ -36,7 +46,7 @@ const api = createApi({
     conn = s;
     schedule();
   },
-  onReconnected: () => void afterReconnect(),
+  onReconnected: () => afterReconnect(),
 });
 
 function schedule(): void {
@@ -63,15 +73,19 @@ model.onChange(schedule);
 onRoute(schedule);
 
 interface Snapshot {
-  calls: { edges: { node: CallNode & { segments: { edges: { node: Score }[] } } }[] };
+  calls: { edges: { node: CallNode & { segments?: { edges: { node: Score }[] } } }[] };
   alerts: { edges: { node: Alert }[] };
 }
 
-/** Loads (or, after a reconnect, re-loads and merges) the calls in progress and recent alerts. */
-async function loadSnapshot(): Promise<void> {
+/**
+ * Loads (or, after a reconnect, re-loads and merges) the calls in progress and recent alerts;
+ * `withScores`: the calls' scores too (at page open: after a reconnect they come back through
+ * the resumed scores stream).
+ */
+async function loadSnapshot(withScores: boolean): Promise<void> {
   try {
-    const r = await api.query<Snapshot>(queries().liveSnapshot, { first: 200 });
-    const calls = r.calls.edges.map((e) => ({ node: e.node, scores: e.node.segments.edges.map((s) => s.node) }));
+    const r = await api.query<Snapshot>(withScores ? queries().liveSnapshot : queries().liveStatus, { first: 200 });
+    const calls = r.calls.edges.map((e) => ({ node: e.node, scores: e.node.segments?.edges.map((s) => s.node) ?? [] }));
     model.applySnapshot(calls, r.alerts.edges.map((e) => e.node));
     // Calls shown as active that the snapshot no longer lists ended while we were away.
     const listed = new Set(calls.map((c) => c.node.id));
@@ -94,13 +108,18 @@ async function loadSnapshot(): Promise<void> {
 let features: ApiFeatures | null = null;
 
 /**
- * The server may have been replaced by another version while the socket was down (a deploy or
- * a rollback): if its optional fields changed, the live subscriptions graphql-ws re-sends would
- * ask for fields it may not have, so the page reloads; otherwise it re-reads what it missed.
+ * Runs inside graphql-ws's `connected` event. First, synchronously, the scores stream replaces
+ * its operation with one resuming from its cursor (before graphql-ws re-sends the old one); then
+ * the calls and alerts are re-read. The server may have been replaced by another version while
+ * the socket was down (a deploy or a rollback): if its optional fields changed, the operations
+ * would ask for fields it may not have, so the page reloads.
  */
-async function afterReconnect(): Promise<void> {
-  if (features && !sameFeatures(features, await probeFeatures(api))) location.reload();
-  else await loadSnapshot();
+function afterReconnect(): void {
+  const resumed = scores?.resume() ?? false;
+  void (async () => {
+    if (features && !sameFeatures(features, await probeFeatures(api))) location.reload();
+    else await loadSnapshot(!resumed);
+  })();
 }
 
 /** Subscribes and loads the first snapshot once the queries match what the server has. */
@@ -108,19 +127,11 @@ async function follow(): Promise<void> {
   features = await probeFeatures(api);
   configureQueries(features);
   const q = queries();
-  const repair = new GapRepair(api, model);
-  api.subscribe<{ segmentScored: Score }>(q.scoresSub, (d) => {
-    model.applyScore(d.segmentScored);
-    repair.check(d.segmentScored);
-    metrics.repaired = repair.repaired;
-  });
-  api.subscribe<{ callUpdated: CallNode }>(q.callsSub, (d) => {
-    model.applyCall(d.callUpdated);
-    // A call that ended may have lost its last scores on the way: fetch them once.
-    if (d.callUpdated.status !== 'ACTIVE') repair.want(d.callUpdated.id);
-  });
+  scores = new ScoreStream(api, () => queries().scoresSub, (s) => model.applyScore(s));
+  scores.open();
+  api.subscribe<{ callUpdated: CallNode }>(q.callsSub, (d) => model.applyCall(d.callUpdated));
   api.subscribe<{ alerts: Alert }>(q.alertsSub, (d) => model.applyAlert(d.alerts));
-  await loadSnapshot();
+  await loadSnapshot(true);
 }
 void follow();
 schedule();

@@ -17,11 +17,15 @@ export const TALK_FIELDS = `spanMs nonTalkShare overlapMs
 export interface Queries {
   /** Live view snapshot: the calls in progress with their scores, and recent alerts. */
   liveSnapshot: string;
+  /** The same without the scores, after a reconnect: the scores come back through the resumed
+   *  `segmentScored(since:)` (score-stream.ts), calls and alerts are re-read here. */
+  liveStatus: string;
   /** Status of calls the view shows but the snapshot no longer lists (they ended meanwhile). */
   callStatuses: (ids: string[]) => string;
   /** The latest started calls that have ended or timed out, for the "Recently ended" strip,
    *  with each channel's rolling valence (the API has no cheap "last segment": see docs). */
   recentEnded: string;
+  /** Every score from `$since` (stored at or after it, replayed) on: always a resume operation. */
   scoresSub: string;
   callsSub: string;
   alertsSub: string;
@@ -30,21 +34,22 @@ export interface Queries {
   callPage: string;
 }
 
+const live = (name: string, callFields: string) => `query ${name}($first: Int!) {
+  calls(filter: { status: ACTIVE }, first: $first) { edges { node { ${callFields} } } }
+  alerts(first: 50) { edges { node { ${ALERT_FIELDS} } } }
+}`;
+
 export function makeQueries(f: ApiFeatures): Queries {
   const call = `id tenant status startedAt endedAt channels segmentCount${f.displayName ? ' displayName' : ''}`;
   return {
-    liveSnapshot: `query Live($first: Int!) {
-  calls(filter: { status: ACTIVE }, first: $first) {
-    edges { node { ${call} segments(first: 1000) { edges { node { ${SCORE_FIELDS} } } } } }
-  }
-  alerts(first: 50) { edges { node { ${ALERT_FIELDS} } } }
-}`,
+    liveSnapshot: live('Live', `${call} segments(first: 1000) { edges { node { ${SCORE_FIELDS} } } }`),
+    liveStatus: live('LiveStatus', call),
     recentEnded: `query RecentEnded($first: Int!) {
   ended: calls(filter: { status: ENDED }, first: $first) { edges { node { ${call} ${ENDING} } } }
   timedOut: calls(filter: { status: TIMED_OUT }, first: $first) { edges { node { ${call} ${ENDING} } } }
 }`,
     callStatuses: (ids) => `query Statuses { ${ids.map((id, i) => `c${i}: call(id: ${JSON.stringify(id)}) { ${call} }`).join(' ')} }`,
-    scoresSub: `subscription { segmentScored { ${SCORE_FIELDS} } }`,
+    scoresSub: `subscription Scores($since: DateTime) { segmentScored(since: $since) { ${SCORE_FIELDS} scoredAt } }`,
     callsSub: `subscription { callUpdated { ${call} } }`,
     alertsSub: `subscription { alerts { ${ALERT_FIELDS} } }`,
     search: `query Search($filter: CallSearchInput, $first: Int!, $after: String) {

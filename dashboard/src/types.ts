@@ -23,6 +23,8 @@ export interface Score {
   recognisedText: string | null;
   dominantModality?: string;
   textSimulated?: boolean;
+  /** When the server scored it (ISO); the scores subscription asks for it: it is the resume point. */
+  scoredAt?: string;
 }
 
 export interface CallNode {

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { ScoreStore } from '../core/ports.js';
 import type { AlertStore } from './alert-store.js';
 import type { AlertEngine, AlertEngineOptions } from './engine.js';
-import { AlertHub, type AlertHubOptions } from './hub.js';
+import { type AlertHub, type AlertHubOptions, createAlertHub } from './hub.js';
 import { PostgresAlertStore, type PostgresAlertStoreOptions } from './postgres-alert-store.js';
 import { createAnalyticsResolvers } from './resolvers.js';
 import { AnalyticsService, type AnalyticsServiceOptions } from './service.js';
@@ -31,7 +31,7 @@ export { AlertEngine } from './engine.js';
 export { PostgresAlertStore, type PostgresAlertStoreOptions } from './postgres-alert-store.js';
 export { SqliteAlertStore, type SqliteAlertStoreOptions } from './sqlite-alert-store.js';
 export { ANALYTICS_PG_MIGRATIONS } from './postgres-migrations.js';
-export { AlertHub } from './hub.js';
+export { type AlertHub, createAlertHub } from './hub.js';
 export { AnalyticsService } from './service.js';
 export { DEFAULT_RULES, type AlertRules } from './rules.js';
 
@@ -88,7 +88,7 @@ export interface Analytics {
 
 export function createAnalytics(o: CreateAnalyticsOptions): Analytics {
   const store = o.alertStore ?? createAlertStore(o.pgUrl ? { pgUrl: o.pgUrl } : o.db ? { db: o.db } : { dbPath: o.dbPath ?? ':memory:' });
-  const hub = new AlertHub(o.hub);
+  const hub = createAlertHub(o.hub);
   const service = new AnalyticsService({ alertStore: store, hub, scoreStore: o.scoreStore, logger: o.logger, engine: o.engine, onAlert: o.onAlert });
   return {
     service,
@@ -98,6 +98,7 @@ export function createAnalytics(o: CreateAnalyticsOptions): Analytics {
     typeDefs: analyticsTypeDefs,
     resolvers: createAnalyticsResolvers({ service, alertStore: store, hub, scoreStore: o.scoreStore }),
     async start() {
+      hub.start();
       await store.start();
       await service.start();
     },

@@ -1,20 +1,133 @@
 /**
- * In-process fan-out of scores and call updates to subscribers.
+ * The one in-process fan-out: `Hub<E, F>` hands events of kind E to the subscribers whose
+ * filter F matches, each through its own bounded queue (HubSubscription), so one slow consumer
+ * never delays the publisher or the others. Scores and call updates (ScoreHub, below) and
+ * alerts (src/analytics/hub.ts) are three instances of it, differing only in their Route.
  *
  * Publishing is synchronous and O(matching subscribers): subscribers are indexed by tenant and
- * then by call id (or "every call"), and each has its own bounded queue, so one slow consumer
- * never delays the publisher or the others.
+ * call id (either may be "every"), and a Route's `accepts` decides the rest (a channel).
  *
  * Several instances (issue 4): a Kafka bridge implements ScorePublisher by producing each score
- * to the scores topic, and its consumer calls `hub.publishScore` / `hub.publishCall` for every
- * record, so each instance's hub serves its own subscribers. The hub drops repeats of a
- * (tenant, call, channel, segment, revision) within a bounded window, so the at-least-once
- * topic (or a local publish plus its echo from the topic) reaches each subscriber once.
+ * to the scores topic, and its consumer calls `hub.deliverScore` / `hub.deliverCall` for every
+ * record, so each instance's hub serves its own subscribers. A route with a `repeatKey` drops
+ * repeats within a bounded window (scores: (tenant, call, channel, segment, revision)), so the
+ * at-least-once topic (or a local publish plus its echo from the topic) reaches a subscriber once.
  */
 import type { ScorePublisher } from '../core/ports.js';
 import type { CallInfo, SegmentScore } from '../core/types.js';
 import { RecentKeys } from './recent-keys.js';
+import { SubscriberIndex } from './subscriber-index.js';
 import { HubSubscription, type SubscriptionOptions } from './subscription.js';
+
+/** How a hub files events and filters: the only part that differs between event kinds. */
+export interface Route<E, F> {
+  /** The call an event belongs to. */
+  callOf(event: E): { tenant: string; callId: string };
+  /** The tenant and call a filter listens to; undefined: every one. */
+  scopeOf(filter: F): { tenant?: string; callId?: string };
+  /** What the index cannot decide (e.g. a channel). Default: every event in the filter's scope. */
+  accepts?(filter: F, event: E): boolean;
+  /** An event's identity for dropping repeats. Without it, nothing is dropped as a repeat. */
+  repeatKey?(event: E): string;
+}
+
+export interface HubOptions {
+  /** Default queue bound and policy for subscribers that do not pass their own. */
+  subscriber?: SubscriptionOptions;
+  /** Repeat keys remembered (routes with `repeatKey`). Default 10_000 (about 2 MB of scores). */
+  dedupeWindow?: number;
+}
+
+/** Counters of one hub since it was created. */
+export interface FanOutStats {
+  subscribers: number;
+  published: number;
+  /** Repeats of a recently published key that were not fanned out. */
+  duplicatesDropped: number;
+  /** Events delivered into subscriber queues (or straight to a waiting consumer). */
+  delivered: number;
+  /** Events discarded by drop-oldest queues. */
+  droppedOldest: number;
+  /** Subscribers ended with SUBSCRIBER_TOO_SLOW. */
+  closedTooSlow: number;
+}
+
+interface Entry<E, F> {
+  filter: F;
+  sub: HubSubscription<E>;
+}
+
+export class Hub<E, F> {
+  private readonly index = new SubscriberIndex<Entry<E, F>>();
+  private readonly recent: RecentKeys | null;
+  private readonly defaults: SubscriptionOptions;
+  private stopped = false;
+  private readonly counters: FanOutStats = { subscribers: 0, published: 0, duplicatesDropped: 0, delivered: 0, droppedOldest: 0, closedTooSlow: 0 };
+
+  constructor(private readonly route: Route<E, F>, opts: HubOptions = {}) {
+    this.defaults = opts.subscriber ?? {};
+    this.recent = route.repeatKey ? new RecentKeys(opts.dedupeWindow ?? 10_000) : null;
+  }
+
+  /** Accepts publishes and subscribers again after `close()`. */
+  start(): void {
+    this.stopped = false;
+  }
+
+  /** Ends every subscription (consumers read what is queued, then complete); later publishes are ignored. */
+  close(): void {
+    this.stopped = true;
+    for (const e of this.index.all()) e.sub.end();
+  }
+
+  /**
+   * Synchronous fan-out of one event; returns how many subscribers received it.
+   *
+   * Issue 14 goes here: group the matching entries by (document, variables, tenant), execute the
+   * operation once per group and push the one serialised frame to each member's queue (the
+   * queue would then hold frames, not events). Nothing else in the hub needs to change for it.
+   */
+  publish(event: E): number {
+    if (this.stopped) return 0;
+    if (this.recent && !this.recent.add(this.route.repeatKey!(event))) {
+      this.counters.duplicatesDropped++;
+      return 0;
+    }
+    this.counters.published++;
+    const { tenant, callId } = this.route.callOf(event);
+    const accepts = this.route.accepts;
+    let n = 0;
+    this.index.forEachMatch(tenant, callId, (e) => {
+      if (accepts && !accepts(e.filter, event)) return;
+      e.sub.push(event);
+      n++;
+    });
+    this.counters.delivered += n;
+    return n;
+  }
+
+  /** A stream of the matching events from now on; the consumer ends it with `return()`. */
+  subscribe(filter: F, opts?: SubscriptionOptions): HubSubscription<E> {
+    const { tenant, callId } = this.route.scopeOf(filter);
+    let remove = () => {};
+    const sub = new HubSubscription<E>(
+      { ...this.defaults, ...opts },
+      () => {
+        remove();
+        this.counters.subscribers--;
+      },
+      (what) => (what === 'dropped' ? this.counters.droppedOldest++ : this.counters.closedTooSlow++),
+    );
+    remove = this.index.add(tenant, callId, { filter, sub });
+    this.counters.subscribers++;
+    if (this.stopped) sub.end();
+    return sub;
+  }
+
+  stats(): FanOutStats {
+    return { ...this.counters };
+  }
+}
 
 /** Which scores a subscriber wants. `tenant` is required: a subscriber sees one tenant only. */
 export interface ScoreFilter {
@@ -30,147 +143,92 @@ export interface CallFilter {
   callId?: string;
 }
 
+/** Scores, calls and filters all carry their (tenant, callId) under those names. */
+const itself = <T>(x: T): T => x;
+const scoreRoute: Route<SegmentScore, ScoreFilter> = {
+  callOf: itself,
+  scopeOf: itself,
+  accepts: (f, s) => f.channel === undefined || f.channel === s.channel,
+  repeatKey: (s) => `${s.tenant}\u0000${s.callId}\u0000${s.channel}\u0000${s.segmentIndex}\u0000${s.revision}`,
+};
+const callRoute: Route<CallInfo, CallFilter> = { callOf: itself, scopeOf: itself };
+
 /** What the API needs from a fan-out: subscribe with filters; the caller ends it with `return()`. */
 export interface ScoreFeed {
   subscribeScores(filter: ScoreFilter, opts?: SubscriptionOptions): HubSubscription<SegmentScore>;
   subscribeCalls(filter: CallFilter, opts?: SubscriptionOptions): HubSubscription<CallInfo>;
 }
 
-export interface HubOptions {
-  /** Default queue bound and policy for subscribers that do not pass their own. */
-  subscriber?: SubscriptionOptions;
-  /** Score keys remembered to drop repeats. Default 10_000 (about 2 MB). */
-  dedupeWindow?: number;
-}
-
-/** Counters since the hub was created (exposed to metrics). */
+/** Counters since the hub was created (exposed to metrics): scores and calls together. */
 export interface HubStats {
   subscribers: number;
   scoresPublished: number;
   callsPublished: number;
   /** Repeats of an already published score key that were not fanned out. */
   duplicatesDropped: number;
-  /** Events delivered into subscriber queues (or straight to a waiting consumer). */
   delivered: number;
-  /** Events discarded by drop-oldest queues. */
   droppedOldest: number;
-  /** Subscribers ended with SUBSCRIBER_TOO_SLOW. */
   closedTooSlow: number;
 }
 
-interface Entry<T> {
-  sub: HubSubscription<T>;
-  channel?: string;
-}
-
-/** tenant -> (callId | ANY) -> subscribers */
-type Index<T> = Map<string, Map<string | typeof ANY, Set<Entry<T>>>>;
-const ANY = Symbol('any call');
-
+/** The publish stage: two hubs, scores (repeats dropped) and call updates, behind one lifecycle. */
 export class ScoreHub implements ScorePublisher, ScoreFeed {
-  private readonly scoreSubs: Index<SegmentScore> = new Map();
-  private readonly callSubs: Index<CallInfo> = new Map();
-  private readonly recent: RecentKeys;
-  private readonly defaults: SubscriptionOptions;
-  private stopped = false;
-  private readonly counters: Omit<HubStats, 'subscribers'> = {
-    scoresPublished: 0, callsPublished: 0, duplicatesDropped: 0, delivered: 0, droppedOldest: 0, closedTooSlow: 0,
-  };
-  private subscriberCount = 0;
+  private readonly scores: Hub<SegmentScore, ScoreFilter>;
+  private readonly calls: Hub<CallInfo, CallFilter>;
 
   constructor(opts: HubOptions = {}) {
-    this.defaults = opts.subscriber ?? {};
-    this.recent = new RecentKeys(opts.dedupeWindow ?? 10_000);
+    this.scores = new Hub(scoreRoute, opts);
+    this.calls = new Hub(callRoute, opts);
   }
 
   async start(): Promise<void> {
-    this.stopped = false;
+    this.scores.start();
+    this.calls.start();
   }
 
   /** Ends every subscription (consumers read what is queued, then complete); later publishes are ignored. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const index of [this.scoreSubs, this.callSubs] as Index<unknown>[]) {
-      for (const byCall of index.values()) for (const set of byCall.values()) for (const e of set) e.sub.end();
-    }
+    this.scores.close();
+    this.calls.close();
   }
 
   async publishScore(score: SegmentScore): Promise<void> {
-    this.deliverScore(score);
+    this.scores.publish(score);
   }
 
   async publishCall(call: CallInfo): Promise<void> {
-    this.deliverCall(call);
+    this.calls.publish(call);
   }
 
   /** Synchronous fan-out of one score; returns how many subscribers received it. */
   deliverScore(score: SegmentScore): number {
-    if (this.stopped) return 0;
-    const key = `${score.tenant}\u0000${score.callId}\u0000${score.channel}\u0000${score.segmentIndex}\u0000${score.revision}`;
-    if (!this.recent.add(key)) {
-      this.counters.duplicatesDropped++;
-      return 0;
-    }
-    this.counters.scoresPublished++;
-    return this.fanOut(this.scoreSubs, score.tenant, score.callId, score, (e) => e.channel === undefined || e.channel === score.channel);
+    return this.scores.publish(score);
   }
 
   /** Synchronous fan-out of one call update; returns how many subscribers received it. */
   deliverCall(call: CallInfo): number {
-    if (this.stopped) return 0;
-    this.counters.callsPublished++;
-    return this.fanOut(this.callSubs, call.tenant, call.callId, call, () => true);
+    return this.calls.publish(call);
   }
 
   subscribeScores(filter: ScoreFilter, opts?: SubscriptionOptions): HubSubscription<SegmentScore> {
-    return this.add(this.scoreSubs, filter.tenant, filter.callId, filter.channel, opts);
+    return this.scores.subscribe(filter, opts);
   }
 
   subscribeCalls(filter: CallFilter, opts?: SubscriptionOptions): HubSubscription<CallInfo> {
-    return this.add(this.callSubs, filter.tenant, filter.callId, undefined, opts);
+    return this.calls.subscribe(filter, opts);
   }
 
   stats(): HubStats {
-    return { subscribers: this.subscriberCount, ...this.counters };
-  }
-
-  private add<T>(index: Index<T>, tenant: string, callId: string | undefined, channel: string | undefined, opts?: SubscriptionOptions): HubSubscription<T> {
-    const slot = callId ?? ANY;
-    let byCall = index.get(tenant);
-    if (!byCall) index.set(tenant, (byCall = new Map()));
-    let set = byCall.get(slot);
-    if (!set) byCall.set(slot, (set = new Set()));
-    const entry: Entry<T> = { channel, sub: null as unknown as HubSubscription<T> };
-    entry.sub = new HubSubscription<T>(
-      { ...this.defaults, ...opts },
-      () => {
-        // Free the index slots as soon as they empty, so churn does not grow the maps.
-        set.delete(entry);
-        if (set.size === 0 && byCall.get(slot) === set) byCall.delete(slot);
-        if (byCall.size === 0 && index.get(tenant) === byCall) index.delete(tenant);
-        this.subscriberCount--;
-      },
-      (what) => (what === 'dropped' ? this.counters.droppedOldest++ : this.counters.closedTooSlow++),
-    );
-    set.add(entry);
-    this.subscriberCount++;
-    if (this.stopped) entry.sub.end();
-    return entry.sub;
-  }
-
-  private fanOut<T>(index: Index<T>, tenant: string, callId: string, event: T, accept: (e: Entry<T>) => boolean): number {
-    const byCall = index.get(tenant);
-    if (!byCall) return 0;
-    let n = 0;
-    for (const set of [byCall.get(callId), byCall.get(ANY)]) {
-      if (!set) continue;
-      for (const e of set) {
-        if (!accept(e)) continue;
-        e.sub.push(event);
-        n++;
-      }
-    }
-    this.counters.delivered += n;
-    return n;
+    const s = this.scores.stats();
+    const c = this.calls.stats();
+    return {
+      subscribers: s.subscribers + c.subscribers,
+      scoresPublished: s.published,
+      callsPublished: c.published,
+      duplicatesDropped: s.duplicatesDropped,
+      delivered: s.delivered + c.delivered,
+      droppedOldest: s.droppedOldest + c.droppedOldest,
+      closedTooSlow: s.closedTooSlow + c.closedTooSlow,
+    };
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ScoreHub } from '../../src/publish/hub.js';
+import { Hub, type Route, ScoreHub } from '../../src/publish/hub.js';
 import type { HubSubscription } from '../../src/publish/subscription.js';
 import type { SegmentScore } from '../../src/core/types.js';
 import { makeCall, makeScore } from '../store/fixtures.js';
@@ -99,8 +99,8 @@ test('unsubscribing frees the subscriber and its index slots', async () => {
   assert.equal(hub.stats().subscribers, 0);
   assert.equal(hub.deliverScore(makeScore({ tenant: 't0', callId: 'c0' })), 0);
   // Internal maps are empty again, so churn does not leak.
-  const internals = hub as unknown as { scoreSubs: Map<string, unknown> };
-  assert.equal(internals.scoreSubs.size, 0);
+  const internals = hub as unknown as { scores: { index: { byTenant: Map<unknown, unknown> } } };
+  assert.equal(internals.scores.index.byTenant.size, 0);
 });
 
 test('stop() completes every subscriber after its queue drains and ignores later publishes', async () => {
@@ -116,4 +116,48 @@ test('stop() completes every subscriber after its queue drains and ignores later
   assert.deepEqual(got, [7]);
   assert.deepEqual(await calls.next(), { value: undefined, done: true });
   assert.equal(hub.stats().subscribers, 0);
+});
+
+/** A kind of event the publish stage does not know: the hub is generic over event and filter. */
+interface Note {
+  tenant: string;
+  callId: string;
+  id: string;
+  loud: boolean;
+}
+interface NoteFilter {
+  tenant?: string;
+  callId?: string;
+  loudOnly?: boolean;
+}
+const noteRoute: Route<Note, NoteFilter> = { callOf: (n) => n, scopeOf: (f) => f, accepts: (f, n) => !f.loudOnly || n.loud };
+const note = (tenant: string, callId: string, id: string, loud = false): Note => ({ tenant, callId, id, loud });
+
+test('a Hub of any kind: an open tenant means every tenant, `accepts` filters the rest, no repeat check without a key', async () => {
+  const hub = new Hub(noteRoute);
+  const everyone = hub.subscribe({});
+  const acme = hub.subscribe({ tenant: 'acme' });
+  const loudC1 = hub.subscribe({ tenant: 'acme', callId: 'c1', loudOnly: true });
+  assert.equal(hub.publish(note('acme', 'c1', 'a')), 2);
+  assert.equal(hub.publish(note('acme', 'c1', 'b', true)), 3);
+  assert.equal(hub.publish(note('acme', 'c1', 'b', true)), 3, 'no repeatKey: a repeat is delivered again');
+  assert.equal(hub.publish(note('globex', 'c1', 'c', true)), 1);
+  const ids = async (s: HubSubscription<Note>) => (await queued(s)).map((n) => n.id).join('');
+  assert.equal(await ids(everyone), 'abbc');
+  assert.equal(await ids(acme), 'abb');
+  assert.equal(await ids(loudC1), 'bb');
+  assert.deepEqual(hub.stats(), { subscribers: 3, published: 4, duplicatesDropped: 0, delivered: 9, droppedOldest: 0, closedTooSlow: 0 });
+});
+
+test('a closed Hub ends new subscribers at once and ignores publishes until start()', async () => {
+  const hub = new Hub(noteRoute, { subscriber: { capacity: 2, policy: 'drop-oldest' } });
+  hub.close();
+  const late = hub.subscribe({ tenant: 'acme' });
+  assert.equal(hub.publish(note('acme', 'c1', 'x')), 0);
+  assert.deepEqual(await late.next(), { value: undefined, done: true });
+  hub.start();
+  const sub = hub.subscribe({ tenant: 'acme' });
+  for (const id of ['a', 'b', 'c']) hub.publish(note('acme', 'c1', id));
+  assert.equal((await queued(sub)).map((n) => n.id).join(''), 'bc', 'the default queue (2, drop-oldest) applied');
+  assert.equal(hub.stats().droppedOldest, 1);
 });
