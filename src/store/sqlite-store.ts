@@ -10,16 +10,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { AppError, isAppError } from '../core/errors.js';
-import type { CallQuery, FenceToken, OwnershipStore, Page, ScoreStore, SegmentQuery, StaleCall } from '../core/ports.js';
+import { AppError } from '../core/errors.js';
+import type { CallQuery, FenceToken, HistoryQuery, OwnershipStore, Page, ScoreHistory, ScoreStore, SegmentQuery, StaleCall, StoredScore } from '../core/ports.js';
 import type { CallInfo, SegmentScore } from '../core/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { checkFence, checkPartitionKey, NOT_HELD } from './fencing.js';
-import type { HistoryQuery, ScoreHistory, StoredScore } from './history.js';
 import { migrateSqlite } from './migrate-sqlite.js';
+import { guardSqlite } from './sqlite-guard.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite/index.js';
 import { type CallRow, type ScoreRow, rowToCall, rowToScore, scoreParams } from './sqlite-rows.js';
-import { checkCall, checkPageSize, checkScore, mergeStatus } from './validate.js';
+import { each, page } from './page.js';
+import { checkCall, checkPageSize, checkScore, mergeCall } from './validate.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created. ':memory:' for tests. Default './data/scores.db'. */
@@ -143,20 +144,8 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
       this.conn().transaction(() => {
         if (fence) this.checkFence(fence);
         const prev = this.get<CallRow>('SELECT * FROM calls WHERE tenant = ? AND call_id = ?', [call.tenant, call.callId]);
-        const old = prev ? rowToCall(prev) : null;
         // Merge so replays and out-of-order updates never move a call backwards.
-        const merged: CallInfo = old
-          ? {
-              ...call,
-              status: mergeStatus(old.status, call.status),
-              startedAtMs: Math.min(old.startedAtMs, call.startedAtMs),
-              endedAtMs: call.endedAtMs ?? old.endedAtMs,
-              channels: [...new Set([...old.channels, ...call.channels])],
-              segmentCount: Math.max(old.segmentCount, call.segmentCount),
-              meta: { ...old.meta, ...call.meta },
-              displayName: call.displayName ?? old.displayName ?? null,
-            }
-          : call;
+        const merged = prev ? mergeCall(rowToCall(prev), call) : call;
         this.run(
           `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms, source_partition, display_name)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -248,7 +237,7 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
         `SELECT * FROM calls ${whereSql(where)} ORDER BY started_at_ms DESC, tenant DESC, call_id DESC LIMIT ?`,
         [...params, first + 1],
       );
-      return page(rows, first, total, rowToCall, (r) => encodeCursor('call', [r.started_at_ms, r.tenant, r.call_id]));
+      return page(rows, first, total, each(rowToCall), (r) => encodeCursor('call', [r.started_at_ms, r.tenant, r.call_id]));
     });
   }
 
@@ -271,7 +260,7 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
          ORDER BY s.start_ms, s.channel, s.segment_index, s.revision LIMIT ?`,
         [...params, first + 1],
       );
-      return page(rows, first, total, rowToScore, (r) => encodeCursor('seg', [r.start_ms, r.channel, r.segment_index, r.revision]));
+      return page(rows, first, total, each(rowToScore), (r) => encodeCursor('seg', [r.start_ms, r.channel, r.segment_index, r.revision]));
     });
   }
 
@@ -287,7 +276,7 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
       else if (q.sinceMs !== undefined) where.push('stored_at_ms >= ?'), params.push(q.sinceMs);
       const total = this.count('segment_scores', where, params);
       const rows = this.all<ScoreRow>(`SELECT * FROM segment_scores ${whereSql(where)} ORDER BY stored_at_ms, id LIMIT ?`, [...params, first + 1]);
-      return page(rows, first, total, (r) => ({ score: rowToScore(r), storedAtMs: r.stored_at_ms }), (r) => encodeCursor('since', [r.stored_at_ms, r.id]));
+      return page(rows, first, total, each((r) => ({ score: rowToScore(r), storedAtMs: r.stored_at_ms })), (r) => encodeCursor('since', [r.stored_at_ms, r.id]));
     });
   }
 
@@ -321,14 +310,9 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
     return this.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${from} ${whereSql(where)}`, params)!.n;
   }
 
-  /** Runs driver work; AppErrors pass through, anything the driver throws becomes STORE_UNAVAILABLE. */
+  /** Runs driver work (guardSqlite: driver failures become STORE_UNAVAILABLE). */
   private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (e) {
-      if (isAppError(e)) throw e;
-      throw new AppError('STORE_UNAVAILABLE', { reason: e instanceof Error ? e.message : String(e) }, { cause: e });
-    }
+    return guardSqlite(fn);
   }
 }
 
@@ -340,10 +324,4 @@ function isBusy(e: unknown): boolean {
 
 function whereSql(where: string[]): string {
   return where.length ? `WHERE ${where.join(' AND ')}` : '';
-}
-
-/** Cuts a `first + 1` row fetch into a page: the extra row only says whether a next page exists. */
-function page<R, T>(rows: R[], first: number, total: number, map: (r: R) => T, cursor: (r: R) => string): Page<T> {
-  const items = rows.slice(0, first).map((r) => ({ node: map(r), cursor: cursor(r) }));
-  return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
 }

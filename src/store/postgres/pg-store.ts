@@ -12,12 +12,12 @@
  */
 import type pg from 'pg';
 import { AppError } from '../../core/errors.js';
-import type { CallQuery, FenceToken, OwnershipStore, Page, ScoreStore, SegmentQuery, StaleCall } from '../../core/ports.js';
+import type { CallQuery, FenceToken, HistoryQuery, OwnershipStore, Page, ScoreHistory, ScoreStore, SegmentQuery, StaleCall, StoredScore } from '../../core/ports.js';
 import type { CallInfo, SegmentScore } from '../../core/types.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { checkFence, checkPartitionKey, NOT_HELD } from '../fencing.js';
-import type { HistoryQuery, ScoreHistory, StoredScore } from '../history.js';
-import { checkCall, checkPageSize, checkScore, mergeStatus } from '../validate.js';
+import { each, page } from '../page.js';
+import { checkCall, checkPageSize, checkScore, mergeCall } from '../validate.js';
 import { migratePostgres } from './migrate.js';
 import { POSTGRES_MIGRATIONS } from './migrations/index.js';
 import { type PgPoolOptions, inTransaction, openMigratedPool, query } from './pool.js';
@@ -101,18 +101,8 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
       );
       if (fresh.rowCount === 1) return;
       const prev = (await c.query<PgCallRow>('SELECT * FROM calls WHERE tenant = $1 AND call_id = $2 FOR UPDATE', [call.tenant, call.callId])).rows[0];
-      const old = pgRowToCall(prev);
       // Merge so replays and out-of-order updates never move a call backwards (as SQLite does).
-      const merged: CallInfo = {
-        ...call,
-        status: mergeStatus(old.status, call.status),
-        startedAtMs: Math.min(old.startedAtMs, call.startedAtMs),
-        endedAtMs: call.endedAtMs ?? old.endedAtMs,
-        channels: [...new Set([...old.channels, ...call.channels])],
-        segmentCount: Math.max(old.segmentCount, call.segmentCount),
-        meta: { ...old.meta, ...call.meta },
-        displayName: call.displayName ?? old.displayName ?? null,
-      };
+      const merged = mergeCall(pgRowToCall(prev), call);
       await c.query(
         `UPDATE calls SET status = $3, started_at_ms = $4, ended_at_ms = $5, channels = $6, segment_count = $7, meta = $8, updated_at_ms = $9,
            source_partition = COALESCE($10, source_partition), display_name = $11
@@ -210,7 +200,7 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
     const total = await this.count(pool, 'calls', w);
     if (after) w.add('(started_at_ms, tenant, call_id) < (?, ?, ?)', ...after);
     const rows = await query<PgCallRow>(pool, `SELECT * FROM calls ${w.sql()} ORDER BY started_at_ms DESC, tenant DESC, call_id DESC LIMIT ${first + 1}`, w.params);
-    return page(rows, first, total, pgRowToCall, (r) => encodeCursor('call', [r.started_at_ms, r.tenant, r.call_id]));
+    return page(rows, first, total, each(pgRowToCall), (r) => encodeCursor('call', [r.started_at_ms, r.tenant, r.call_id]));
   }
 
   async getSegments(q: SegmentQuery): Promise<Page<SegmentScore>> {
@@ -229,7 +219,7 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
       `SELECT s.* FROM segment_scores s ${w.sql()} ORDER BY s.start_ms, s.channel, s.segment_index, s.revision LIMIT ${first + 1}`,
       w.params,
     );
-    return page(rows, first, total, pgRowToScore, (r) => encodeCursor('seg', [r.start_ms, r.channel, r.segment_index, r.revision]));
+    return page(rows, first, total, each(pgRowToScore), (r) => encodeCursor('seg', [r.start_ms, r.channel, r.segment_index, r.revision]));
   }
 
   async scoresSince(q: HistoryQuery): Promise<Page<StoredScore>> {
@@ -243,7 +233,7 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
     const rows = await query<PgScoreRow>(pool, `SELECT * FROM segment_scores ${w.sql()} ORDER BY stored_at_ms, id LIMIT ${first + 1}`, w.params);
     return page(
       rows, first, total,
-      (r) => ({ score: pgRowToScore(r), storedAtMs: bigintToNumber(r.stored_at_ms) }),
+      each((r: PgScoreRow) => ({ score: pgRowToScore(r), storedAtMs: bigintToNumber(r.stored_at_ms) })),
       (r) => encodeCursor('since', [bigintToNumber(r.stored_at_ms), bigintToNumber(r.id)]),
     );
   }
@@ -267,10 +257,4 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
 async function fenceCheck(c: pg.PoolClient, fence: FenceToken): Promise<void> {
   const { rows } = await c.query<{ epoch: number }>('SELECT epoch FROM partition_owners WHERE partition = $1 FOR SHARE', [fence.partition]);
   checkFence(fence, rows[0]?.epoch);
-}
-
-/** Cuts a `first + 1` row fetch into a page: the extra row only says whether a next page exists. */
-function page<R, T>(rows: R[], first: number, total: number, map: (r: R) => T, cursor: (r: R) => string): Page<T> {
-  const items = rows.slice(0, first).map((r) => ({ node: map(r), cursor: cursor(r) }));
-  return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
 }

@@ -1,21 +1,24 @@
 /**
- * AlertStore on SQLite (better-sqlite3, synchronous under an async interface). Opens its own
- * connection (WAL, so it shares the score store's file without blocking its readers), or uses
- * one it is given (then it leaves closing it to the owner). Calls are keyed by (tenant, call_id)
- * (migration 2); text compares bytewise (BINARY), like the PostgreSQL adapter's COLLATE "C".
- * List filters and cursors come from conditions.ts, shared with the PostgreSQL adapter.
+ * AlertStore (core/ports.ts) on SQLite (better-sqlite3, synchronous under an async interface).
+ * Opens its own connection (WAL, so it shares the score store's file without blocking its
+ * readers), or uses one it is given (then it leaves closing it to the owner). Either way it
+ * runs the one SQLite migrator (migrate-sqlite.ts) over the one list, so a file always has every
+ * table at one version. Calls are keyed by (tenant, call_id); text compares bytewise (BINARY),
+ * like the PostgreSQL adapter's COLLATE "C". List filters come from alert-conditions.ts, paging
+ * and cursors from page.ts and cursor.ts, shared with every other store.
  */
 import Database from 'better-sqlite3';
+import type { Alert, AlertRules, CallSummary } from '../core/alerts.js';
 import { AppError } from '../core/errors.js';
-import type { Page } from '../core/ports.js';
-import { type Alert, callKey } from './alert.js';
-import type { AlertQuery, AlertStore, CallSearch, CallSummary } from './alert-store.js';
-import { ALERT_ORDER, alertConditions, type Condition, SUMMARY_ORDER, summaryConditions } from './conditions.js';
-import { encodeKey, pageSize } from './cursor.js';
-import { migrateAnalytics } from './migrations.js';
-import { ALERT_COLUMNS, type AlertRow, alertValues, CHANNEL_COLUMNS, type ChannelRow, channelValues, type SummaryRow, toAlert, toChannel, toSummary } from './rows.js';
-import { type AlertRules, validateRules } from './rules.js';
-import type { ChannelAnalytics } from './stats.js';
+import type { AlertQuery, AlertStore, CallSearch, Page } from '../core/ports.js';
+import { ALERT_ORDER, alertConditions, type Condition, SUMMARY_ORDER, summaryConditions } from './alert-conditions.js';
+import { ALERT_COLUMNS, type AlertRow, alertValues, CHANNEL_COLUMNS, type ChannelRow, channelsByCall, channelValues, type SummaryRow, summariesOf, toAlert } from './alert-rows.js';
+import { encodeCursor } from './cursor.js';
+import { migrateSqlite } from './migrate-sqlite.js';
+import { SQLITE_MIGRATIONS } from './migrations/sqlite/index.js';
+import { checkPageSize, each, page } from './page.js';
+import { validateRules } from './rules.js';
+import { guardSqlite } from './sqlite-guard.js';
 
 export interface SqliteAlertStoreOptions {
   /** A file path or ':memory:'; ignored when `db` is given. Default ':memory:'. */
@@ -43,17 +46,15 @@ export class SqliteAlertStore implements AlertStore {
 
   async start(): Promise<void> {
     if (this.db) return;
-    try {
+    this.db = guardSqlite(() => {
       const db = this.o.db ?? new Database(this.o.path ?? ':memory:');
       if (this.owned) {
         if (this.o.path && this.o.path !== ':memory:') db.pragma('journal_mode = WAL');
         db.pragma(`busy_timeout = ${this.o.busyTimeoutMs ?? 5000}`);
       }
-      migrateAnalytics(db);
-      this.db = db;
-    } catch (e) {
-      throw new AppError('STORE_UNAVAILABLE', { reason: e instanceof Error ? e.message : String(e) }, { cause: e });
-    }
+      migrateSqlite(db, SQLITE_MIGRATIONS);
+      return db;
+    });
   }
 
   async stop(): Promise<void> {
@@ -61,20 +62,11 @@ export class SqliteAlertStore implements AlertStore {
     this.db = null;
   }
 
-  private conn(): Database.Database {
-    if (!this.db) throw new AppError('STORE_UNAVAILABLE', { reason: 'alert store is not started' });
-    return this.db;
-  }
-
-  /** Runs a statement, turning driver errors (locked, disk full) into a retriable STORE_UNAVAILABLE. */
+  /** Runs driver work on the open connection (guardSqlite: driver failures become STORE_UNAVAILABLE). */
   private run<T>(f: (db: Database.Database) => T): T {
-    const db = this.conn();
-    try {
-      return f(db);
-    } catch (e) {
-      if (e instanceof AppError) throw e;
-      throw new AppError('STORE_UNAVAILABLE', { reason: e instanceof Error ? e.message : String(e) }, { cause: e });
-    }
+    const db = this.db;
+    if (!db) throw new AppError('STORE_UNAVAILABLE', { reason: 'alert store is not started' });
+    return guardSqlite(() => f(db));
   }
 
   async putAlert(a: Alert): Promise<'inserted' | 'duplicate'> {
@@ -93,15 +85,14 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async listAlerts(q: AlertQuery): Promise<Page<Alert>> {
-    const first = pageSize(q.first);
+    const first = checkPageSize(q.first);
     const c = alertConditions(q);
     const [countWhere, countArgs] = where(c.filter);
     const [w, args] = where(c.after ? [...c.filter, c.after] : c.filter);
     return this.run((db) => {
       const rows = db.prepare(`SELECT a.* FROM analytics_alerts a ${w} ORDER BY ${ALERT_ORDER} LIMIT ?`).all(...args, first + 1) as AlertRow[];
       const total = (db.prepare(`SELECT COUNT(*) AS n FROM analytics_alerts a ${countWhere}`).get(...countArgs) as { n: number }).n;
-      const items = rows.slice(0, first).map((r) => ({ node: toAlert(r), cursor: encodeKey('alert', r.event_time_ms, r.id) }));
-      return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
+      return page(rows, first, total, each(toAlert), (r) => encodeCursor('alert', [r.event_time_ms, r.id]));
     });
   }
 
@@ -142,25 +133,13 @@ export class SqliteAlertStore implements AlertStore {
     );
   }
 
-  /** Channel rows of the given calls, by callKey(tenant, callId), each list sorted by channel. */
-  private channelsOf(db: Database.Database, calls: SummaryRow[]): Map<string, ChannelAnalytics[]> {
-    const out = new Map<string, ChannelAnalytics[]>();
-    if (calls.length === 0) return out;
+  /** Summaries with their channel rows (one query for the whole page), each list sorted by channel. */
+  private summaries(db: Database.Database, calls: SummaryRow[]): CallSummary[] {
+    if (calls.length === 0) return [];
     const rows = db
       .prepare(`SELECT * FROM analytics_channel_summary WHERE (tenant, call_id) IN (VALUES ${calls.map(() => '(?, ?)').join(', ')}) ORDER BY channel`)
       .all(...calls.flatMap((c) => [c.tenant, c.call_id])) as ChannelRow[];
-    for (const r of rows) {
-      const key = callKey(r.tenant, r.call_id);
-      const list = out.get(key) ?? [];
-      list.push(toChannel(r));
-      out.set(key, list);
-    }
-    return out;
-  }
-
-  private summaries(db: Database.Database, rows: SummaryRow[]): CallSummary[] {
-    const channels = this.channelsOf(db, rows);
-    return rows.map((r) => toSummary(r, channels.get(callKey(r.tenant, r.call_id)) ?? []));
+    return summariesOf(calls, channelsByCall(rows));
   }
 
   async getSummary(callId: string, tenant?: string): Promise<CallSummary | null> {
@@ -173,16 +152,14 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async searchCalls(q: CallSearch): Promise<Page<CallSummary>> {
-    const first = pageSize(q.first);
+    const first = checkPageSize(q.first);
     const c = summaryConditions(q);
     const [countWhere, countArgs] = where(c.filter);
     const [w, args] = where(c.after ? [...c.filter, c.after] : c.filter);
     return this.run((db) => {
       const rows = db.prepare(`SELECT s.* FROM analytics_call_summary s ${w} ORDER BY ${SUMMARY_ORDER} LIMIT ?`).all(...args, first + 1) as SummaryRow[];
       const total = (db.prepare(`SELECT COUNT(*) AS n FROM analytics_call_summary s ${countWhere}`).get(...countArgs) as { n: number }).n;
-      const page = rows.slice(0, first);
-      const items = this.summaries(db, page).map((node, i) => ({ node, cursor: encodeKey('summary', page[i].last_ms, page[i].call_id, page[i].tenant) }));
-      return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
+      return page(rows, first, total, (kept) => this.summaries(db, kept), (r) => encodeCursor('summary', [r.last_ms, r.call_id, r.tenant]));
     });
   }
 }

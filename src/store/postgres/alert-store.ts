@@ -1,12 +1,9 @@
 /**
- * AlertStore on PostgreSQL, for deployments with several server instances: a bounded
- * node-postgres pool and the versioned migrations of postgres-migrations.ts (own version table and
- * advisory lock, so two instances starting together migrate once). Same keys, order, filters and
- * cursors as the SQLite adapter (the list conditions are shared: conditions.ts), and one behaviour
+ * AlertStore (core/ports.ts) on PostgreSQL, for deployments with several server instances: a
+ * bounded node-postgres pool (pool.ts) and the one PostgreSQL migrator (migrate.ts) over the one
+ * list, so two instances starting together migrate once. Same keys, order, filters and cursors as
+ * the SQLite adapter (alert-conditions.ts, cursor.ts and page.ts are shared), and one behaviour
  * suite (test/analytics/alert-store-contract.ts) runs against both.
- *
- * Lives in src/analytics (not src/store) so imports point one way: analytics uses the store's
- * PostgreSQL plumbing (pool, migration runner, WHERE builder), the store knows nothing of alerts.
  *
  * Concurrency: a call is scored by one instance at a time (its chunks stay on one partition), but
  * alert counts are still updated with single-statement upserts, so two writers never lose a count.
@@ -14,22 +11,21 @@
  * BAD_CURSOR, before anything reaches the server.
  */
 import type pg from 'pg';
-import { AppError } from '../core/errors.js';
-import type { Page } from '../core/ports.js';
-import { migratePostgres } from '../store/postgres/migrate.js';
-import { inTransaction, openMigratedPool, type PgPoolOptions, query } from '../store/postgres/pool.js';
-import { Where } from '../store/postgres/where.js';
-import { type Alert, callKey } from './alert.js';
-import type { AlertQuery, AlertStore, CallSearch, CallSummary } from './alert-store.js';
-import { ALERT_ORDER, alertConditions, type Condition, SUMMARY_ORDER, summaryConditions } from './conditions.js';
-import { encodeKey, pageSize } from './cursor.js';
-import { ANALYTICS_PG_LOCK_KEY, ANALYTICS_PG_MIGRATIONS, ANALYTICS_PG_MIGRATIONS_TABLE } from './postgres-migrations.js';
-import { ALERT_COLUMNS, type AlertRow, alertValues, CHANNEL_COLUMNS, type ChannelRow, channelValues, type SummaryRow, toAlert, toChannel, toSummary } from './rows.js';
-import { type AlertRules, validateRules } from './rules.js';
-import type { ChannelAnalytics } from './stats.js';
+import type { Alert, AlertRules, CallSummary } from '../../core/alerts.js';
+import { AppError } from '../../core/errors.js';
+import type { AlertQuery, AlertStore, CallSearch, Page } from '../../core/ports.js';
+import { ALERT_ORDER, alertConditions, type Condition, SUMMARY_ORDER, summaryConditions } from '../alert-conditions.js';
+import { ALERT_COLUMNS, type AlertRow, alertValues, CHANNEL_COLUMNS, type ChannelRow, channelsByCall, channelValues, type SummaryRow, summariesOf, toAlert } from '../alert-rows.js';
+import { encodeCursor } from '../cursor.js';
+import { checkPageSize, each, page } from '../page.js';
+import { validateRules } from '../rules.js';
+import { migratePostgres } from './migrate.js';
+import { POSTGRES_MIGRATIONS } from './migrations/index.js';
+import { inTransaction, openMigratedPool, type PgPoolOptions, query } from './pool.js';
+import { Where } from './where.js';
 
 /**
- * Pool options (src/store/postgres/pool.ts). `maxConnections` defaults to 4 here: alerts and
+ * Pool options (pool.ts). `maxConnections` defaults to 4 here: alerts and
  * summaries are a small share of the writes, and the score store holds its own pool.
  */
 export type PostgresAlertStoreOptions = PgPoolOptions;
@@ -53,11 +49,11 @@ export class PostgresAlertStore implements AlertStore {
 
   constructor(private readonly o: PostgresAlertStoreOptions) {}
 
-  /** Opens the pool and applies pending migrations (under the analytics advisory lock). */
+  /** Opens the pool and applies pending migrations (under the migrations' advisory lock). */
   async start(): Promise<void> {
     if (this.pool) return;
     const pool = await openMigratedPool({ ...this.o, maxConnections: this.o.maxConnections ?? 4, applicationName: this.o.applicationName ?? 'sentiment-stream-analytics' }, (client) =>
-      migratePostgres(client, ANALYTICS_PG_MIGRATIONS, { table: ANALYTICS_PG_MIGRATIONS_TABLE, lockKey: ANALYTICS_PG_LOCK_KEY }));
+      migratePostgres(client, POSTGRES_MIGRATIONS));
     this.pool = pool;
   }
 
@@ -87,14 +83,13 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   async listAlerts(q: AlertQuery): Promise<Page<Alert>> {
-    const first = pageSize(q.first);
+    const first = checkPageSize(q.first);
     const c = alertConditions(q);
     const pool = this.conn();
     const total = await this.count(pool, 'analytics_alerts a', c.filter);
     const w = whereOf(c.after ? [...c.filter, c.after] : c.filter);
     const rows = await query<AlertRow>(pool, `SELECT a.* FROM analytics_alerts a ${w.sql()} ORDER BY ${ALERT_ORDER} LIMIT ${first + 1}`, w.params);
-    const items = rows.slice(0, first).map((r) => ({ node: toAlert(r), cursor: encodeKey('alert', r.event_time_ms, r.id) }));
-    return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
+    return page(rows, first, total, each(toAlert), (r) => encodeCursor('alert', [r.event_time_ms, r.id]));
   }
 
   async alertsOfCall(callId: string, tenant?: string): Promise<Alert[]> {
@@ -141,15 +136,15 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   async searchCalls(q: CallSearch): Promise<Page<CallSummary>> {
-    const first = pageSize(q.first);
+    const first = checkPageSize(q.first);
     const c = summaryConditions(q);
     const pool = this.conn();
     const total = await this.count(pool, 'analytics_call_summary s', c.filter);
     const w = whereOf(c.after ? [...c.filter, c.after] : c.filter);
     const rows = await query<SummaryRow>(pool, `SELECT s.* FROM analytics_call_summary s ${w.sql()} ORDER BY ${SUMMARY_ORDER} LIMIT ${first + 1}`, w.params);
-    const page = rows.slice(0, first);
-    const items = (await this.summaries(pool, page)).map((node, i) => ({ node, cursor: encodeKey('summary', page[i].last_ms, page[i].call_id, page[i].tenant) }));
-    return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
+    // The page's summaries with their channels (one query), then cut like any other page.
+    const nodes = await this.summaries(pool, rows.slice(0, first));
+    return page(rows, first, total, () => nodes, (r) => encodeCursor('summary', [r.last_ms, r.call_id, r.tenant]));
   }
 
   private async count(pool: pg.Pool, from: string, conds: Condition[]): Promise<number> {
@@ -166,13 +161,6 @@ export class PostgresAlertStore implements AlertStore {
          ON c.tenant = k.tenant AND c.call_id = k.call_id ORDER BY c.channel`,
       [rows.map((r) => r.tenant), rows.map((r) => r.call_id)],
     );
-    const byCall = new Map<string, ChannelAnalytics[]>();
-    for (const r of chans) {
-      const key = callKey(r.tenant, r.call_id);
-      const list = byCall.get(key) ?? [];
-      list.push(toChannel(r));
-      byCall.set(key, list);
-    }
-    return rows.map((r) => toSummary(r, byCall.get(callKey(r.tenant, r.call_id)) ?? []));
+    return summariesOf(rows, channelsByCall(chans));
   }
 }
