@@ -5,7 +5,7 @@ export type { Alert } from '../core/alerts.js';
 
 /**
  * Escapes an id part so `:` only ever separates parts: `%` -> `%25`, `:` -> `%3A` (nothing else
- * changes). SQLite migration 0006 (store/migrations/sqlite/0006-analytics-tenant-keys.ts) rewrites stored ids with the same two
+ * changes). SQLite migration 0006 (store/migrations/sqlite/0005-analytics.ts, m0006) rewrites stored ids with the same two
  * replacements in SQL, so keep them in step.
  */
 export function idPart(s: string): string {
