@@ -19,8 +19,8 @@ import { migrateSqlite } from './migrate-sqlite.js';
 import { guardSqlite } from './sqlite-guard.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite/index.js';
 import { type CallRow, type ScoreRow, rowToCall, rowToScore, scoreParams } from './sqlite-rows.js';
-import { each, page } from './page.js';
-import { checkCall, checkPageSize, checkScore, mergeCall } from './validate.js';
+import { checkPageSize, each, page } from './page.js';
+import { checkCall, checkScore, mergeCall } from './validate.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created. ':memory:' for tests. Default './data/scores.db'. */

@@ -5,7 +5,8 @@
 import { AppError } from '../core/errors.js';
 import type { CallInfo, SegmentScore } from '../core/types.js';
 
-export { checkPageSize, MAX_PAGE_SIZE } from './page.js';
+/** The page limit lives in page.ts; re-exported for the API's cost limits (graphql/limits.ts). */
+export { MAX_PAGE_SIZE } from './page.js';
 
 const LABELS = new Set(['NEGATIVE', 'NEUTRAL', 'POSITIVE']);
 const STATES = new Set(['PRESENT', 'MISSING', 'SIMULATED']);

@@ -16,8 +16,8 @@ import type { CallQuery, FenceToken, HistoryQuery, OwnershipStore, Page, ScoreHi
 import type { CallInfo, SegmentScore } from '../../core/types.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { checkFence, checkPartitionKey, NOT_HELD } from '../fencing.js';
-import { each, page } from '../page.js';
-import { checkCall, checkPageSize, checkScore, mergeCall } from '../validate.js';
+import { checkPageSize, each, page } from '../page.js';
+import { checkCall, checkScore, mergeCall } from '../validate.js';
 import { migratePostgres } from './migrate.js';
 import { POSTGRES_MIGRATIONS } from './migrations/index.js';
 import { type PgPoolOptions, inTransaction, openMigratedPool, query } from './pool.js';
