@@ -1,7 +1,7 @@
 /**
  * The WHERE conditions of the two alert-store lists (alerts, call summaries), built once for
  * both adapters: fixed SQL fragments with `?` placeholders (SQLite binds them as is; the
- * PostgreSQL adapter numbers them through postgres/where.ts) and their values. Only values come from input. Both
+ * PostgreSQL adapter numbers them: alert-sql.ts `numbered`) and their values. Only values come from input. Both
  * dialects read the same SQL, so filters, order and cursors mean the same on both stores.
  *
  * Tables are aliased: alerts as `a`, call summaries as `s`, channel summaries as `c`.

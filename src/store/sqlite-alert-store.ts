@@ -4,15 +4,19 @@
  * readers), or uses one it is given (then it leaves closing it to the owner). Either way it
  * runs the one SQLite migrator (migrate-sqlite.ts) over the one list, so a file always has every
  * table at one version. Calls are keyed by (tenant, call_id); text compares bytewise (BINARY),
- * like the PostgreSQL adapter's COLLATE "C". List filters come from alert-conditions.ts, paging
- * and cursors from page.ts and cursor.ts, shared with every other store.
+ * like the PostgreSQL adapter's COLLATE "C". Its SQL comes from alert-sql.ts and its list filters
+ * from alert-conditions.ts (both shared with the PostgreSQL adapter), paging and cursors from
+ * page.ts and cursor.ts (shared with every store).
  */
 import Database from 'better-sqlite3';
 import type { Alert, AlertRules, CallSummary } from '../core/alerts.js';
 import { AppError } from '../core/errors.js';
 import type { AlertQuery, AlertStore, CallSearch, Page } from '../core/ports.js';
-import { ALERT_ORDER, alertConditions, type Condition, SUMMARY_ORDER, summaryConditions } from './alert-conditions.js';
-import { ALERT_COLUMNS, type AlertRow, alertValues, CHANNEL_COLUMNS, type ChannelRow, channelsByCall, channelValues, type SummaryRow, summariesOf, toAlert } from './alert-rows.js';
+import { alertConditions, summaryConditions } from './alert-conditions.js';
+import { type AlertRow, alertValues, type ChannelRow, channelsByCall, channelValues, type SummaryRow, summariesOf, toAlert } from './alert-rows.js';
+import {
+  alertsOfCallSql, channelsOfSql, COUNT_ALERT, countAlertsSql, countSummariesSql, INSERT_ALERT, listAlertsSql, listSummariesSql, PUT_CHANNEL, PUT_SPAN, summarySql, whereOf,
+} from './alert-sql.js';
 import { encodeCursor } from './cursor.js';
 import { migrateSqlite } from './migrate-sqlite.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite/index.js';
@@ -27,13 +31,6 @@ export interface SqliteAlertStoreOptions {
   db?: Database.Database;
   /** ms to wait for another writer's lock (default 5000). */
   busyTimeoutMs?: number;
-}
-
-const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-
-/** `WHERE a AND b ...` and its values ('' and [] when there is no condition). */
-function where(conds: Condition[]): [string, unknown[]] {
-  return conds.length ? [`WHERE ${conds.map((c) => c.sql).join(' AND ')}`, conds.flatMap((c) => c.args)] : ['', []];
 }
 
 export class SqliteAlertStore implements AlertStore {
@@ -72,13 +69,9 @@ export class SqliteAlertStore implements AlertStore {
   async putAlert(a: Alert): Promise<'inserted' | 'duplicate'> {
     return this.run((db) =>
       db.transaction(() => {
-        const r = db.prepare(`INSERT OR IGNORE INTO analytics_alerts (${ALERT_COLUMNS.join(', ')}) VALUES (${placeholders(ALERT_COLUMNS.length)})`).run(...alertValues(a));
-        if (r.changes === 0) return 'duplicate' as const;
+        if (db.prepare(INSERT_ALERT).run(...alertValues(a)).changes === 0) return 'duplicate' as const;
         // The summary row may not exist yet (alert raised before the first summary write).
-        db.prepare(
-          `INSERT INTO analytics_call_summary (tenant, call_id, first_ms, last_ms, alert_count) VALUES (?, ?, ?, ?, 1)
-           ON CONFLICT(tenant, call_id) DO UPDATE SET alert_count = alert_count + 1`,
-        ).run(a.tenant, a.callId, a.eventTimeMs, a.eventTimeMs);
+        db.prepare(COUNT_ALERT).run(a.tenant, a.callId, a.eventTimeMs, a.eventTimeMs);
         return 'inserted' as const;
       })(),
     );
@@ -87,18 +80,18 @@ export class SqliteAlertStore implements AlertStore {
   async listAlerts(q: AlertQuery): Promise<Page<Alert>> {
     const first = checkPageSize(q.first);
     const c = alertConditions(q);
-    const [countWhere, countArgs] = where(c.filter);
-    const [w, args] = where(c.after ? [...c.filter, c.after] : c.filter);
+    const [countWhere, countArgs] = whereOf(c.filter);
+    const [w, args] = whereOf(c.after ? [...c.filter, c.after] : c.filter);
     return this.run((db) => {
-      const rows = db.prepare(`SELECT a.* FROM analytics_alerts a ${w} ORDER BY ${ALERT_ORDER} LIMIT ?`).all(...args, first + 1) as AlertRow[];
-      const total = (db.prepare(`SELECT COUNT(*) AS n FROM analytics_alerts a ${countWhere}`).get(...countArgs) as { n: number }).n;
+      const rows = db.prepare(listAlertsSql(w)).all(...args, first + 1) as AlertRow[];
+      const total = (db.prepare(countAlertsSql(countWhere)).get(...countArgs) as { n: number }).n;
       return page(rows, first, total, each(toAlert), (r) => encodeCursor('alert', [r.event_time_ms, r.id]));
     });
   }
 
   async alertsOfCall(callId: string, tenant?: string): Promise<Alert[]> {
-    const [w, args] = tenant === undefined ? ['call_id = ?', [callId]] : ['tenant = ? AND call_id = ?', [tenant, callId]];
-    return this.run((db) => (db.prepare(`SELECT * FROM analytics_alerts WHERE ${w} ORDER BY event_time_ms, id`).all(...args) as AlertRow[]).map(toAlert));
+    const args = tenant === undefined ? [callId] : [callId, tenant];
+    return this.run((db) => (db.prepare(alertsOfCallSql(tenant !== undefined)).all(...args) as AlertRow[]).map(toAlert));
   }
 
   async getRules(tenant: string): Promise<AlertRules | null> {
@@ -123,11 +116,8 @@ export class SqliteAlertStore implements AlertStore {
   async putSummary(s: Omit<CallSummary, 'alertCount'>): Promise<void> {
     this.run((db) =>
       db.transaction(() => {
-        db.prepare(
-          `INSERT INTO analytics_call_summary (tenant, call_id, first_ms, last_ms, alert_count) VALUES (?, ?, ?, ?, 0)
-           ON CONFLICT(tenant, call_id) DO UPDATE SET first_ms = excluded.first_ms, last_ms = excluded.last_ms`,
-        ).run(s.tenant, s.callId, s.firstMs, s.lastMs);
-        const put = db.prepare(`INSERT OR REPLACE INTO analytics_channel_summary (${CHANNEL_COLUMNS.join(', ')}) VALUES (${placeholders(CHANNEL_COLUMNS.length)})`);
+        db.prepare(PUT_SPAN).run(s.tenant, s.callId, s.firstMs, s.lastMs);
+        const put = db.prepare(PUT_CHANNEL);
         for (const c of s.channels) put.run(...channelValues(s.tenant, s.callId, c));
       })(),
     );
@@ -136,17 +126,13 @@ export class SqliteAlertStore implements AlertStore {
   /** Summaries with their channel rows (one query for the whole page), each list sorted by channel. */
   private summaries(db: Database.Database, calls: SummaryRow[]): CallSummary[] {
     if (calls.length === 0) return [];
-    const rows = db
-      .prepare(`SELECT * FROM analytics_channel_summary WHERE (tenant, call_id) IN (VALUES ${calls.map(() => '(?, ?)').join(', ')}) ORDER BY channel`)
-      .all(...calls.flatMap((c) => [c.tenant, c.call_id])) as ChannelRow[];
+    const rows = db.prepare(channelsOfSql(calls.length)).all(...calls.flatMap((c) => [c.tenant, c.call_id])) as ChannelRow[];
     return summariesOf(calls, channelsByCall(rows));
   }
 
   async getSummary(callId: string, tenant?: string): Promise<CallSummary | null> {
     return this.run((db) => {
-      const r = (tenant === undefined
-        ? db.prepare('SELECT * FROM analytics_call_summary WHERE call_id = ? ORDER BY tenant LIMIT 1').get(callId)
-        : db.prepare('SELECT * FROM analytics_call_summary WHERE tenant = ? AND call_id = ?').get(tenant, callId)) as SummaryRow | undefined;
+      const r = db.prepare(summarySql(tenant !== undefined)).get(...(tenant === undefined ? [callId] : [callId, tenant])) as SummaryRow | undefined;
       return r ? this.summaries(db, [r])[0] : null;
     });
   }
@@ -154,11 +140,11 @@ export class SqliteAlertStore implements AlertStore {
   async searchCalls(q: CallSearch): Promise<Page<CallSummary>> {
     const first = checkPageSize(q.first);
     const c = summaryConditions(q);
-    const [countWhere, countArgs] = where(c.filter);
-    const [w, args] = where(c.after ? [...c.filter, c.after] : c.filter);
+    const [countWhere, countArgs] = whereOf(c.filter);
+    const [w, args] = whereOf(c.after ? [...c.filter, c.after] : c.filter);
     return this.run((db) => {
-      const rows = db.prepare(`SELECT s.* FROM analytics_call_summary s ${w} ORDER BY ${SUMMARY_ORDER} LIMIT ?`).all(...args, first + 1) as SummaryRow[];
-      const total = (db.prepare(`SELECT COUNT(*) AS n FROM analytics_call_summary s ${countWhere}`).get(...countArgs) as { n: number }).n;
+      const rows = db.prepare(listSummariesSql(w)).all(...args, first + 1) as SummaryRow[];
+      const total = (db.prepare(countSummariesSql(countWhere)).get(...countArgs) as { n: number }).n;
       return page(rows, first, total, (kept) => this.summaries(db, kept), (r) => encodeCursor('summary', [r.last_ms, r.call_id, r.tenant]));
     });
   }
