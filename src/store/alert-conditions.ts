@@ -1,28 +1,16 @@
 /**
  * The WHERE conditions of the two alert-store lists (alerts, call summaries), built once for
  * both adapters: fixed SQL fragments with `?` placeholders (SQLite binds them as is; the
- * PostgreSQL adapter numbers them: alert-sql.ts `numbered`) and their values. Only values come from input. Both
- * dialects read the same SQL, so filters, order and cursors mean the same on both stores.
+ * PostgreSQL adapter numbers them: sql.ts `numbered`) and their values. Only values come
+ * from input. Both dialects read the same SQL, so filters, order and cursors mean the same on
+ * both stores.
  *
  * Tables are aliased: alerts as `a`, call summaries as `s`, channel summaries as `c`.
  */
 import { AppError } from '../core/errors.js';
 import type { AlertQuery, CallSearch } from '../core/ports.js';
 import { decodeCursor } from './cursor.js';
-
-/** One condition: a SQL fragment and the values of its `?`s, in order. */
-export interface Condition {
-  sql: string;
-  args: unknown[];
-}
-
-/** What a list query needs: the filter (also for totalCount) and the keyset position (if any). */
-export interface ListConditions {
-  filter: Condition[];
-  after: Condition | null;
-}
-
-const cond = (sql: string, ...args: unknown[]): Condition => ({ sql, args });
+import { type Condition, cond, type ListConditions } from './sql.js';
 
 /** Newest first: ORDER BY a.event_time_ms DESC, a.id DESC. */
 export const ALERT_ORDER = 'a.event_time_ms DESC, a.id DESC';

@@ -1,24 +1,12 @@
 /**
  * The statements both alert stores run, written once with `?` placeholders: SQLite binds them
- * as they are, the PostgreSQL adapter numbers them (`numbered`). Only SQL that reads the same in
- * both dialects is here (upserts with ON CONFLICT, row-value IN, CAST); the rules table, whose
+ * as they are, the PostgreSQL adapter numbers them (sql.ts `numbered`). Only SQL that reads
+ * the same in both dialects is here (upserts with ON CONFLICT, row-value IN); the rules table, whose
  * column types differ (TEXT vs JSONB), keeps its two statements in the adapters.
  */
-import { ALERT_ORDER, type Condition, SUMMARY_ORDER } from './alert-conditions.js';
 import { ALERT_COLUMNS, CHANNEL_COLUMNS } from './alert-rows.js';
 
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-
-/** `WHERE a AND b ...` and its values ('' and [] when there is no condition). */
-export function whereOf(conds: Condition[]): [string, unknown[]] {
-  return conds.length ? [`WHERE ${conds.map((c) => c.sql).join(' AND ')}`, conds.flatMap((c) => c.args)] : ['', []];
-}
-
-/** The `?` placeholders of `sql` as PostgreSQL's $1, $2, ... (no statement here has another `?`). */
-export function numbered(sql: string): string {
-  let i = 0;
-  return sql.replace(/\?/g, () => `$${++i}`);
-}
 
 /** Idempotent on id: a repeat changes no row. Values: alertValues. */
 export const INSERT_ALERT = `INSERT INTO analytics_alerts (${ALERT_COLUMNS.join(', ')}) VALUES (${marks(ALERT_COLUMNS.length)})
@@ -47,11 +35,3 @@ export const summarySql = (withTenant: boolean) =>
 /** The channel rows of `n` calls, by channel. Values: tenant, callId of each call in turn. */
 export const channelsOfSql = (n: number) =>
   `SELECT * FROM analytics_channel_summary WHERE (tenant, call_id) IN (VALUES ${Array.from({ length: n }, () => '(?, ?)').join(', ')}) ORDER BY channel`;
-
-/** A page of alerts after `where` (from whereOf), newest first. Values: where's, then the row limit. */
-export const listAlertsSql = (where: string) => `SELECT a.* FROM analytics_alerts a ${where} ORDER BY ${ALERT_ORDER} LIMIT ?`;
-export const countAlertsSql = (where: string) => `SELECT CAST(COUNT(*) AS INTEGER) AS n FROM analytics_alerts a ${where}`;
-
-/** A page of summaries after `where`, most recent first. Values: where's, then the row limit. */
-export const listSummariesSql = (where: string) => `SELECT s.* FROM analytics_call_summary s ${where} ORDER BY ${SUMMARY_ORDER} LIMIT ?`;
-export const countSummariesSql = (where: string) => `SELECT CAST(COUNT(*) AS INTEGER) AS n FROM analytics_call_summary s ${where}`;

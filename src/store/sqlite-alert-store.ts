@@ -12,16 +12,15 @@ import Database from 'better-sqlite3';
 import type { Alert, AlertRules, CallSummary } from '../core/alerts.js';
 import { AppError } from '../core/errors.js';
 import type { AlertQuery, AlertStore, CallSearch, Page } from '../core/ports.js';
-import { alertConditions, summaryConditions } from './alert-conditions.js';
+import { ALERT_ORDER, alertConditions, SUMMARY_ORDER, summaryConditions } from './alert-conditions.js';
 import { type AlertRow, alertValues, type ChannelRow, channelsByCall, channelValues, type SummaryRow, summariesOf, toAlert } from './alert-rows.js';
-import {
-  alertsOfCallSql, channelsOfSql, COUNT_ALERT, countAlertsSql, countSummariesSql, INSERT_ALERT, listAlertsSql, listSummariesSql, PUT_CHANNEL, PUT_SPAN, summarySql, whereOf,
-} from './alert-sql.js';
+import { alertsOfCallSql, channelsOfSql, COUNT_ALERT, INSERT_ALERT, PUT_CHANNEL, PUT_SPAN, summarySql } from './alert-sql.js';
 import { encodeCursor } from './cursor.js';
 import { migrateSqlite } from './migrate-sqlite.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite/index.js';
 import { checkPageSize, each, page } from './page.js';
 import { validateRules } from './rules.js';
+import { countQuery, pageQuery } from './sql.js';
 import { guardSqlite } from './sqlite-guard.js';
 
 export interface SqliteAlertStoreOptions {
@@ -80,11 +79,11 @@ export class SqliteAlertStore implements AlertStore {
   async listAlerts(q: AlertQuery): Promise<Page<Alert>> {
     const first = checkPageSize(q.first);
     const c = alertConditions(q);
-    const [countWhere, countArgs] = whereOf(c.filter);
-    const [w, args] = whereOf(c.after ? [...c.filter, c.after] : c.filter);
+    const [list, listArgs] = pageQuery('a.*', 'analytics_alerts a', c, ALERT_ORDER, first);
+    const [count, countArgs] = countQuery('analytics_alerts a', c.filter);
     return this.run((db) => {
-      const rows = db.prepare(listAlertsSql(w)).all(...args, first + 1) as AlertRow[];
-      const total = (db.prepare(countAlertsSql(countWhere)).get(...countArgs) as { n: number }).n;
+      const rows = db.prepare(list).all(...listArgs) as AlertRow[];
+      const total = (db.prepare(count).get(...countArgs) as { n: number }).n;
       return page(rows, first, total, each(toAlert), (r) => encodeCursor('alert', [r.event_time_ms, r.id]));
     });
   }
@@ -140,11 +139,11 @@ export class SqliteAlertStore implements AlertStore {
   async searchCalls(q: CallSearch): Promise<Page<CallSummary>> {
     const first = checkPageSize(q.first);
     const c = summaryConditions(q);
-    const [countWhere, countArgs] = whereOf(c.filter);
-    const [w, args] = whereOf(c.after ? [...c.filter, c.after] : c.filter);
+    const [list, listArgs] = pageQuery('s.*', 'analytics_call_summary s', c, SUMMARY_ORDER, first);
+    const [count, countArgs] = countQuery('analytics_call_summary s', c.filter);
     return this.run((db) => {
-      const rows = db.prepare(listSummariesSql(w)).all(...args, first + 1) as SummaryRow[];
-      const total = (db.prepare(countSummariesSql(countWhere)).get(...countArgs) as { n: number }).n;
+      const rows = db.prepare(list).all(...listArgs) as SummaryRow[];
+      const total = (db.prepare(count).get(...countArgs) as { n: number }).n;
       return page(rows, first, total, (kept) => this.summaries(db, kept), (r) => encodeCursor('summary', [r.last_ms, r.call_id, r.tenant]));
     });
   }

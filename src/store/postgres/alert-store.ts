@@ -15,17 +15,17 @@ import type pg from 'pg';
 import type { Alert, AlertRules, CallSummary } from '../../core/alerts.js';
 import { AppError } from '../../core/errors.js';
 import type { AlertQuery, AlertStore, CallSearch, Page } from '../../core/ports.js';
-import { alertConditions, summaryConditions } from '../alert-conditions.js';
+import { ALERT_ORDER, alertConditions, SUMMARY_ORDER, summaryConditions } from '../alert-conditions.js';
 import { type AlertRow, alertValues, type ChannelRow, channelsByCall, channelValues, type SummaryRow, summariesOf, toAlert } from '../alert-rows.js';
-import {
-  alertsOfCallSql, channelsOfSql, COUNT_ALERT, countAlertsSql, countSummariesSql, INSERT_ALERT, listAlertsSql, listSummariesSql, numbered, PUT_CHANNEL, PUT_SPAN, summarySql, whereOf,
-} from '../alert-sql.js';
+import { alertsOfCallSql, channelsOfSql, COUNT_ALERT, INSERT_ALERT, PUT_CHANNEL, PUT_SPAN, summarySql } from '../alert-sql.js';
 import { encodeCursor } from '../cursor.js';
 import { checkPageSize, each, page } from '../page.js';
 import { validateRules } from '../rules.js';
+import { numbered } from '../sql.js';
 import { migratePostgres } from './migrate.js';
 import { POSTGRES_MIGRATIONS } from './migrations/index.js';
 import { inTransaction, openMigratedPool, type PgPoolOptions, query } from './pool.js';
+import { countRows, pageRows } from './lists.js';
 
 /**
  * Pool options (pool.ts). `maxConnections` defaults to 4 here: alerts and
@@ -70,10 +70,8 @@ export class PostgresAlertStore implements AlertStore {
     const first = checkPageSize(q.first);
     const c = alertConditions(q);
     const pool = this.conn();
-    const [countWhere, countArgs] = whereOf(c.filter);
-    const total = (await query<{ n: number }>(pool, numbered(countAlertsSql(countWhere)), countArgs))[0].n;
-    const [w, args] = whereOf(c.after ? [...c.filter, c.after] : c.filter);
-    const rows = await query<AlertRow>(pool, numbered(listAlertsSql(w)), [...args, first + 1]);
+    const total = await countRows(pool, 'analytics_alerts a', c.filter);
+    const rows = await pageRows<AlertRow>(pool, 'a.*', 'analytics_alerts a', c, ALERT_ORDER, first);
     return page(rows, first, total, each(toAlert), (r) => encodeCursor('alert', [r.event_time_ms, r.id]));
   }
 
@@ -120,10 +118,8 @@ export class PostgresAlertStore implements AlertStore {
     const first = checkPageSize(q.first);
     const c = summaryConditions(q);
     const pool = this.conn();
-    const [countWhere, countArgs] = whereOf(c.filter);
-    const total = (await query<{ n: number }>(pool, numbered(countSummariesSql(countWhere)), countArgs))[0].n;
-    const [w, args] = whereOf(c.after ? [...c.filter, c.after] : c.filter);
-    const rows = await query<SummaryRow>(pool, numbered(listSummariesSql(w)), [...args, first + 1]);
+    const total = await countRows(pool, 'analytics_call_summary s', c.filter);
+    const rows = await pageRows<SummaryRow>(pool, 's.*', 'analytics_call_summary s', c, SUMMARY_ORDER, first);
     // The page's summaries with their channels (one query), then cut like any other page.
     const nodes = await this.summaries(pool, rows.slice(0, first));
     return page(rows, first, total, () => nodes, (r) => encodeCursor('summary', [r.last_ms, r.call_id, r.tenant]));
