@@ -1,31 +1,11 @@
-/** An alert raised on a call, as stored, published and queried (GraphQL `Alert`). */
-import type { AlertRuleKind } from './rules.js';
+/** Alert ids, call keys and messages. The stored Alert itself is declared in core/alerts.ts. */
+import type { AlertRuleKind } from '../core/alerts.js';
 
-export interface Alert {
-  /** Deterministic: `tenant:callId:channel:rule:segmentIndex` (see `alertId`), so storing is idempotent. */
-  id: string;
-  tenant: string;
-  callId: string;
-  channel: string;
-  rule: AlertRuleKind;
-  /** The segment at which the rule first held in this episode. */
-  segmentIndex: number;
-  /** Valence of that segment (-3..3). */
-  valence: number;
-  /** What the rule measured: rolling mean, highest valence of the run, or drop size. */
-  value: number;
-  /** The threshold (or drop) of the rule when it fired. */
-  threshold: number;
-  message: string;
-  /** Event time (end of the segment), ms since the unix epoch. */
-  eventTimeMs: number;
-  /** Wall-clock ISO time the alert was raised. */
-  raisedAt: string;
-}
+export type { Alert } from '../core/alerts.js';
 
 /**
  * Escapes an id part so `:` only ever separates parts: `%` -> `%25`, `:` -> `%3A` (nothing else
- * changes). Migration 2 of the SQLite tables (migrations.ts) rewrites stored ids with the same two
+ * changes). SQLite migration 0006 (store/migrations/sqlite/0005-analytics.ts, m0006) rewrites stored ids with the same two
  * replacements in SQL, so keep them in step.
  */
 export function idPart(s: string): string {

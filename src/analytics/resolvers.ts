@@ -14,10 +14,10 @@
  */
 import { AppError } from '../core/errors.js';
 import type { CallInfo, SegmentScore, SentimentLabel } from '../core/types.js';
-import type { ScoreStore } from '../core/ports.js';
+import type { CallSummary } from '../core/alerts.js';
+import type { AlertStore, ScoreStore } from '../core/ports.js';
 import { toCallModel } from '../graphql/resolvers/models.js';
 import type { Alert } from './alert.js';
-import type { AlertStore, CallSummary } from './alert-store.js';
 import type { AlertHub } from './hub.js';
 import type { AlertRuleKind, AlertRulesPatch } from './rules.js';
 import type { AnalyticsService } from './service.js';

@@ -3,21 +3,11 @@
  * a tenant that never set one gets DEFAULT_RULES. Validated when set (a bad value is a
  * BAD_REQUEST naming the field), never on first use.
  */
-import { AppError } from '../core/errors.js';
+import type { AlertRuleKind, AlertRules } from '../core/alerts.js';
+import { validateRules } from '../store/rules.js';
 
-/** The three rule kinds, as the API names them. */
-export type AlertRuleKind = 'ROLLING_BELOW' | 'SUSTAINED_NEGATIVE' | 'SHARP_DROP';
-
-export interface AlertRules {
-  /** Fires when the mean of the last `window` segments of a channel falls below `threshold`. */
-  rollingBelow: { enabled: boolean; /** valence, -3..3 */ threshold: number; /** segments, 1..50 */ window: number };
-  /** Fires when `segments` consecutive segments of a channel all have valence below `threshold`. */
-  sustainedNegative: { enabled: boolean; /** valence, -3..3 */ threshold: number; /** segments, 1..50 */ segments: number };
-  /** Fires when a segment's valence is at least `drop` below any of the `withinSegments` before it. */
-  sharpDrop: { enabled: boolean; /** valence units, 0..6 (exclusive of 0) */ drop: number; /** segments, 1..50 */ withinSegments: number };
-  /** Channels the rules watch (default ['customer']: the agent's mood is not the alert). */
-  channels: string[];
-}
+export type { AlertRuleKind, AlertRules } from '../core/alerts.js';
+export { validateRules } from '../store/rules.js';
 
 /**
  * Defaults: the NEGATIVE class boundary of the model manifest is -0.5 (neutralBand [-0.5, 0.5]),
@@ -50,50 +40,6 @@ export interface AlertRulesPatch {
   sustainedNegative?: Partial<AlertRules['sustainedNegative']>;
   sharpDrop?: Partial<AlertRules['sharpDrop']>;
   channels?: string[];
-}
-
-function bad(field: string, why: string): AppError {
-  return new AppError('BAD_REQUEST', { reason: `alert rules: ${field} ${why}` });
-}
-
-function num(v: unknown, field: string, min: number, max: number, exclusiveMin = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v > max || (exclusiveMin ? v <= min : v < min)) {
-    throw bad(field, `must be a number in ${exclusiveMin ? '(' : '['}${min}, ${max}]`);
-  }
-  return v;
-}
-
-function int(v: unknown, field: string, min: number, max: number): number {
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw bad(field, `must be an integer in [${min}, ${max}]`);
-  return v as number;
-}
-
-function bool(v: unknown, field: string): boolean {
-  if (typeof v !== 'boolean') throw bad(field, 'must be true or false');
-  return v;
-}
-
-/** Checks a full rules object; returns a fresh, validated copy. Throws AppError BAD_REQUEST. */
-export function validateRules(r: unknown): AlertRules {
-  if (typeof r !== 'object' || r === null) throw bad('rules', 'must be an object');
-  const o = r as Record<string, Record<string, unknown> | unknown>;
-  const rb = (o.rollingBelow ?? {}) as Record<string, unknown>;
-  const sn = (o.sustainedNegative ?? {}) as Record<string, unknown>;
-  const sd = (o.sharpDrop ?? {}) as Record<string, unknown>;
-  const channels = o.channels;
-  if (!Array.isArray(channels) || channels.length === 0 || channels.length > 16 || !channels.every((c) => typeof c === 'string' && c.length > 0 && c.length <= 64)) {
-    throw bad('channels', 'must be 1..16 non-empty channel names');
-  }
-  return {
-    rollingBelow: { enabled: bool(rb.enabled, 'rollingBelow.enabled'), threshold: num(rb.threshold, 'rollingBelow.threshold', -3, 3), window: int(rb.window, 'rollingBelow.window', 1, 50) },
-    sustainedNegative: {
-      enabled: bool(sn.enabled, 'sustainedNegative.enabled'),
-      threshold: num(sn.threshold, 'sustainedNegative.threshold', -3, 3),
-      segments: int(sn.segments, 'sustainedNegative.segments', 1, 50),
-    },
-    sharpDrop: { enabled: bool(sd.enabled, 'sharpDrop.enabled'), drop: num(sd.drop, 'sharpDrop.drop', 0, 6, true), withinSegments: int(sd.withinSegments, 'sharpDrop.withinSegments', 1, 50) },
-    channels: [...new Set(channels as string[])],
-  };
 }
 
 /** Applies a patch over a base rules object and validates the result. */

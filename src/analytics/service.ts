@@ -10,10 +10,9 @@
  * span segments keep working and nothing is raised twice.
  */
 import type { Logger } from 'pino';
-import type { ScoreStore } from '../core/ports.js';
+import type { AlertStore, ScoreStore } from '../core/ports.js';
 import type { SegmentScore } from '../core/types.js';
 import { type Alert, callKey } from './alert.js';
-import type { AlertStore } from './alert-store.js';
 import { AlertEngine, type AlertEngineOptions } from './engine.js';
 import type { AlertHub } from './hub.js';
 import { type AlertRules, type AlertRulesPatch, DEFAULT_RULES, mergeRules } from './rules.js';

@@ -12,6 +12,7 @@
  *   Positive = the call got better.
  * - textMissingShare: segments scored without a transcript / segments (0..1).
  */
+import type { ChannelAnalytics } from '../core/alerts.js';
 import type { SegmentScore } from '../core/types.js';
 
 /** Segments in the rolling valence window (last-N mean). */
@@ -20,21 +21,8 @@ export const ROLLING_WINDOW = 5;
 /** Just what the analytics read from a score. */
 export type ScorePoint = Pick<SegmentScore, 'channel' | 'segmentIndex' | 'revision' | 'valence' | 'textMissing'>;
 
-/** Summary analytics of one channel of a call. */
-export interface ChannelAnalytics {
-  channel: string;
-  /** Segments counted (latest revisions only). */
-  segments: number;
-  meanValence: number;
-  minValence: number;
-  maxValence: number;
-  /** Mean of the last ROLLING_WINDOW segments. */
-  rollingValence: number;
-  /** Closing third mean minus opening third mean; null with fewer than 3 segments. */
-  trend: number | null;
-  /** 0..1 share of segments scored without a transcript. */
-  textMissingShare: number;
-}
+/** Summary analytics of one channel of a call (declared in core: the alert store keeps it). */
+export type { ChannelAnalytics } from '../core/alerts.js';
 
 /**
  * Keeps the highest revision of each (channel, segmentIndex), sorted by channel, then index.

@@ -6,7 +6,8 @@
  *
  * Every long-lived part has start/stop. Shutdown order is written once, in src/app/lifecycle.ts.
  */
-import type { CallInfo, ChunkSourceRef, ModelOutput, Segment, SegmentScore } from './types.js';
+import type { Alert, AlertRuleKind, AlertRules, CallSummary } from './alerts.js';
+import type { CallInfo, ChunkSourceRef, ModelOutput, SentimentLabel, Segment, SegmentScore } from './types.js';
 
 /** A chunk exactly as a source received it, before any validation. */
 export interface RawChunk {
@@ -140,6 +141,96 @@ export interface OwnershipStore {
   /** ACTIVE calls last written under `partition` whose row was last updated before
    *  `updatedBeforeMs` (wall ms, the store's clock), at most `limit`, oldest first. */
   staleActiveCalls(partition: string, updatedBeforeMs: number, limit: number): Promise<StaleCall[]>;
+}
+
+/** What a subscriber that reconnects needs to resume without a gap (issue 4): see ScoreHistory. */
+export interface HistoryQuery {
+  tenant?: string;
+  /** Only this call's scores (optional). */
+  callId?: string;
+  /** Wall-clock ms since the unix epoch; scores stored at or after it. Ignored when `after` is set. */
+  sinceMs?: number;
+  /** A cursor from a previous page (or from an event's `cursor`). */
+  after?: string;
+  /** Page size, 1..MAX_PAGE_SIZE (store/page.ts). */
+  first: number;
+}
+
+/** A score with the storage time its storage-order cursor is built from. */
+export interface StoredScore {
+  score: SegmentScore;
+  /** Wall-clock ms when the store inserted the score. */
+  storedAtMs: number;
+}
+
+/**
+ * Every score of a tenant stored at or after a point in time, in storage order (storedAtMs,
+ * storage id), paged. On SQLite one writer makes that commit order; with concurrent writers
+ * (PostgreSQL) ids can commit out of order, so a resuming reader starts a safety margin before
+ * the point it wants and drops repeats by (callId, channel, segmentIndex, revision).
+ */
+export interface ScoreHistory {
+  /** Every revision (not only the latest), in storage order. */
+  scoresSince(q: HistoryQuery): Promise<Page<StoredScore>>;
+}
+
+export interface AlertQuery {
+  tenant?: string;
+  callId?: string;
+  rule?: AlertRuleKind;
+  /** Only alerts whose segment ended at or after this event time (ms since the unix epoch). */
+  sinceMs?: number;
+  /** Page size, 1..MAX_PAGE_SIZE (store/page.ts). */
+  first: number;
+  after?: string;
+}
+
+export interface CallSearch {
+  tenant?: string;
+  /** The call's scored span overlaps [fromMs, toMs] (either bound optional). */
+  fromMs?: number;
+  toMs?: number;
+  /** Channel whose mean valence the sentiment filters read (default 'customer'). */
+  channel?: string;
+  minMeanValence?: number;
+  maxMeanValence?: number;
+  /** Mean valence class of `channel`: NEGATIVE below band[0], POSITIVE above band[1], else NEUTRAL. */
+  sentiment?: SentimentLabel;
+  /** The neutral band of the model manifest (default [-0.5, 0.5]). */
+  neutralBand?: [number, number];
+  /** true: only calls with alerts; false: only calls without. */
+  hasAlerts?: boolean;
+  /** Page size, 1..MAX_PAGE_SIZE (store/page.ts). */
+  first: number;
+  after?: string;
+}
+
+/**
+ * Where alerts, per-tenant alert rules and per-call summaries live (store/ implements it on
+ * SQLite and PostgreSQL; one behaviour suite, test/analytics/alert-store-contract.ts, runs
+ * against both). A call is (tenant, callId). An optional `tenant` reads "undefined = all
+ * tenants", for operators and the engine's own bookkeeping, never for API callers.
+ */
+export interface AlertStore {
+  start(): Promise<void>;
+  /** Idempotent on alert id: a repeat returns 'duplicate' and counts nothing twice. */
+  putAlert(alert: Alert): Promise<'inserted' | 'duplicate'>;
+  /** Newest first (eventTimeMs, then id, descending). */
+  listAlerts(q: AlertQuery): Promise<Page<Alert>>;
+  /** The alerts already raised on a tenant's call, oldest first (eventTimeMs, then id). */
+  alertsOfCall(callId: string, tenant?: string): Promise<Alert[]>;
+  getRules(tenant: string): Promise<AlertRules | null>;
+  /** Every tenant's stored rules (loaded once at start into the engine's cache). */
+  allRules(): Promise<Map<string, AlertRules>>;
+  /** Validates (BAD_REQUEST) and replaces a tenant's rules. */
+  setRules(tenant: string, rules: AlertRules): Promise<void>;
+  /** Replaces one call's summary (span and channels; the alert count is kept by putAlert). */
+  putSummary(summary: Omit<CallSummary, 'alertCount'>): Promise<void>;
+  /** A tenant's call summary; without a tenant, the first tenant's (byte order) of that call id. */
+  getSummary(callId: string, tenant?: string): Promise<CallSummary | null>;
+  /** Most recent first (lastMs, then callId, then tenant, descending). */
+  searchCalls(q: CallSearch): Promise<Page<CallSummary>>;
+  stop(): Promise<void>;
 }
 
 /** Fan-out of scores and call updates to subscribers (in-process, or through a Kafka topic). */

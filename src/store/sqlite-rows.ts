@@ -1,51 +1,24 @@
-/** Row <-> domain mapping for the SQLite tables (column names in migrations/sqlite/0001-initial.ts, 0003-text-source.ts, 0004-utterances-talk.ts). */
-import { textSourceOf, type CallInfo, type ModalityState, type SegmentScore, type SegmentTalk, type SentimentLabel, type TextSource } from '../core/types.js';
+/** SQLite rows (column types as better-sqlite3 returns them) and their mapping; shared columns in rows.ts. */
+import { textSourceOf, type CallInfo, type SegmentScore, type SegmentTalk } from '../core/types.js';
+import { callFromColumns, type CallRowBase, scoreFromColumns, type ScoreRowBase } from './rows.js';
 
-export interface ScoreRow {
+export interface ScoreRow extends ScoreRowBase {
   id: number;
-  tenant: string;
-  call_id: string;
-  channel: string;
-  segment_index: number;
-  revision: number;
-  start_ms: number;
-  end_ms: number;
-  valence: number;
-  label: string;
-  confidence: number;
+  /** 0 or 1. */
   text_missing: number;
-  mod_text: string;
-  mod_audio: string;
-  mod_video: string;
-  w_text: number;
-  w_audio: number;
-  w_video: number;
-  text: string | null;
-  model_version: string;
-  execution_provider: string;
-  scored_at: string;
   stored_at_ms: number;
-  /** Null on rows stored before migration 0003. */
-  text_source: string | null;
-  recognised_text: string | null;
   /** JSON text; null on rows stored before migration 0004 and when the score has no ids. */
   utterance_ids: string | null;
   /** JSON SegmentTalk; null before migration 0004 and for segments without audio. */
   talk: string | null;
 }
 
-export interface CallRow {
-  tenant: string;
-  call_id: string;
-  status: string;
-  started_at_ms: number;
-  ended_at_ms: number | null;
+export interface CallRow extends CallRowBase {
+  /** JSON text. */
   channels: string;
-  segment_count: number;
+  /** JSON text. */
   meta: string;
   updated_at_ms: number;
-  /** Null before migration 0004 and for calls without one. */
-  display_name: string | null;
 }
 
 /** Named parameters for the INSERT of a score (better-sqlite3 binds `@name`). */
@@ -77,64 +50,6 @@ export function scoreParams(s: SegmentScore, storedAtMs: number): Omit<ScoreRow,
     recognised_text: s.recognisedText ?? null,
     utterance_ids: s.utteranceIds?.length ? JSON.stringify(s.utteranceIds) : null,
     talk: s.talk ? JSON.stringify(s.talk) : null,
-  };
-}
-
-/** The score columns both stores share, with text_missing as a boolean and JSON columns decoded. */
-export type ScoreColumns = Omit<ScoreRow, 'id' | 'stored_at_ms' | 'text_missing' | 'utterance_ids' | 'talk'> & {
-  text_missing: boolean;
-  utterance_ids: string[] | null;
-  talk: SegmentTalk | null;
-};
-
-/** Columns -> SegmentScore, for every store (each converts its own column types first). */
-export function scoreFromColumns(r: ScoreColumns): SegmentScore {
-  const modalities = { text: r.mod_text as ModalityState, audio: r.mod_audio as ModalityState, video: r.mod_video as ModalityState };
-  return {
-    callId: r.call_id,
-    tenant: r.tenant,
-    channel: r.channel,
-    segmentIndex: r.segment_index,
-    revision: r.revision,
-    startMs: r.start_ms,
-    endMs: r.end_ms,
-    valence: r.valence,
-    label: r.label as SentimentLabel,
-    confidence: r.confidence,
-    textMissing: r.text_missing,
-    modalities,
-    modalityWeights: { text: r.w_text, audio: r.w_audio, video: r.w_video },
-    text: r.text,
-    textSource: textSourceOf({ textSource: (r.text_source as TextSource | null) ?? undefined, modalities }),
-    recognisedText: r.recognised_text,
-    utteranceIds: r.utterance_ids ?? [],
-    // Talk measures are internal to the analytics (not a GraphQL field): absent when there are none.
-    ...(r.talk ? { talk: r.talk } : {}),
-    modelVersion: r.model_version,
-    executionProvider: r.execution_provider,
-    scoredAt: r.scored_at,
-  };
-}
-
-/** The call columns both stores share, with channels and meta decoded. */
-export type CallColumns = Omit<CallRow, 'channels' | 'meta' | 'updated_at_ms' | 'display_name'> & {
-  channels: string[];
-  meta: Record<string, string>;
-  /** Absent on rows of a store that predates it. */
-  display_name?: string | null;
-};
-
-export function callFromColumns(r: CallColumns): CallInfo {
-  return {
-    callId: r.call_id,
-    tenant: r.tenant,
-    status: r.status as CallInfo['status'],
-    startedAtMs: r.started_at_ms,
-    endedAtMs: r.ended_at_ms,
-    channels: [...r.channels],
-    segmentCount: r.segment_count,
-    meta: { ...r.meta },
-    displayName: r.display_name ?? null,
   };
 }
 

@@ -10,16 +10,19 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { AppError, isAppError } from '../core/errors.js';
-import type { CallQuery, FenceToken, OwnershipStore, Page, ScoreStore, SegmentQuery, StaleCall } from '../core/ports.js';
+import { AppError } from '../core/errors.js';
+import type { CallQuery, FenceToken, HistoryQuery, OwnershipStore, Page, ScoreHistory, ScoreStore, SegmentQuery, StaleCall, StoredScore } from '../core/ports.js';
 import type { CallInfo, SegmentScore } from '../core/types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { encodeCursor } from './cursor.js';
 import { checkFence, checkPartitionKey, NOT_HELD } from './fencing.js';
-import type { HistoryQuery, ScoreHistory, StoredScore } from './history.js';
 import { migrateSqlite } from './migrate-sqlite.js';
+import { guardSqlite } from './sqlite-guard.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite/index.js';
 import { type CallRow, type ScoreRow, rowToCall, rowToScore, scoreParams } from './sqlite-rows.js';
-import { checkCall, checkPageSize, checkScore, mergeStatus } from './validate.js';
+import { checkPageSize, each, page } from './page.js';
+import { CALL_ORDER, callConditions, callSql, historyConditions, SEGMENT_ORDER, segmentConditions, STALE_CALLS_SQL, STORAGE_ORDER } from './score-sql.js';
+import { type Condition, countQuery, type ListConditions, pageQuery } from './sql.js';
+import { checkCall, checkScore, mergeCall } from './validate.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created. ':memory:' for tests. Default './data/scores.db'. */
@@ -143,20 +146,8 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
       this.conn().transaction(() => {
         if (fence) this.checkFence(fence);
         const prev = this.get<CallRow>('SELECT * FROM calls WHERE tenant = ? AND call_id = ?', [call.tenant, call.callId]);
-        const old = prev ? rowToCall(prev) : null;
         // Merge so replays and out-of-order updates never move a call backwards.
-        const merged: CallInfo = old
-          ? {
-              ...call,
-              status: mergeStatus(old.status, call.status),
-              startedAtMs: Math.min(old.startedAtMs, call.startedAtMs),
-              endedAtMs: call.endedAtMs ?? old.endedAtMs,
-              channels: [...new Set([...old.channels, ...call.channels])],
-              segmentCount: Math.max(old.segmentCount, call.segmentCount),
-              meta: { ...old.meta, ...call.meta },
-              displayName: call.displayName ?? old.displayName ?? null,
-            }
-          : call;
+        const merged = prev ? mergeCall(rowToCall(prev), call) : call;
         this.run(
           `INSERT INTO calls (tenant, call_id, status, started_at_ms, ended_at_ms, channels, segment_count, meta, updated_at_ms, source_partition, display_name)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -209,12 +200,7 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
   async staleActiveCalls(partition: string, updatedBeforeMs: number, limit: number): Promise<StaleCall[]> {
     const first = checkPageSize(limit);
     return this.guard(() =>
-      this.all<CallRow & { last_end: number | null }>(
-        `SELECT c.*, (SELECT MAX(s.end_ms) FROM segment_scores s WHERE s.tenant = c.tenant AND s.call_id = c.call_id) AS last_end
-         FROM calls c WHERE c.source_partition = ? AND c.status = 'ACTIVE' AND c.updated_at_ms < ?
-         ORDER BY c.updated_at_ms LIMIT ?`,
-        [partition, updatedBeforeMs, first],
-      ).map((r) => ({ call: rowToCall(r), lastEndMs: r.last_end })),
+      this.all<CallRow & { last_end: number | null }>(STALE_CALLS_SQL, [partition, updatedBeforeMs, first]).map((r) => ({ call: rowToCall(r), lastEndMs: r.last_end })),
     );
   }
 
@@ -225,69 +211,35 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
 
   async getCall(callId: string, tenant?: string): Promise<CallInfo | null> {
     return this.guard(() => {
-      const where = tenant === undefined ? 'call_id = ?' : 'call_id = ? AND tenant = ?';
-      const params = tenant === undefined ? [callId] : [callId, tenant];
-      const row = this.get<CallRow>(`SELECT * FROM calls WHERE ${where} ORDER BY tenant LIMIT 1`, params);
+      const row = this.get<CallRow>(callSql(tenant !== undefined), tenant === undefined ? [callId] : [callId, tenant]);
       return row ? rowToCall(row) : null;
     });
   }
 
   async listCalls(q: CallQuery): Promise<Page<CallInfo>> {
     const first = checkPageSize(q.first);
-    const after = q.after === undefined ? null : decodeCursor('call', q.after);
+    const c = callConditions(q);
     return this.guard(() => {
-      const where: string[] = [];
-      const params: Params = [];
-      if (q.tenant !== undefined) where.push('tenant = ?'), params.push(q.tenant);
-      if (q.status !== undefined) where.push('status = ?'), params.push(q.status);
-      if (q.startedAfterMs !== undefined) where.push('started_at_ms >= ?'), params.push(q.startedAfterMs);
-      if (q.startedBeforeMs !== undefined) where.push('started_at_ms < ?'), params.push(q.startedBeforeMs);
-      const total = this.count('calls', where, params);
-      if (after) where.push('(started_at_ms, tenant, call_id) < (?, ?, ?)'), params.push(...after);
-      const rows = this.all<CallRow>(
-        `SELECT * FROM calls ${whereSql(where)} ORDER BY started_at_ms DESC, tenant DESC, call_id DESC LIMIT ?`,
-        [...params, first + 1],
-      );
-      return page(rows, first, total, rowToCall, (r) => encodeCursor('call', [r.started_at_ms, r.tenant, r.call_id]));
+      const rows = this.list<CallRow>('*', 'calls', c, CALL_ORDER, first);
+      return page(rows, first, this.count('calls', c.filter), each(rowToCall), (r) => encodeCursor('call', [r.started_at_ms, r.tenant, r.call_id]));
     });
   }
 
   async getSegments(q: SegmentQuery): Promise<Page<SegmentScore>> {
     const first = checkPageSize(q.first);
-    const after = q.after === undefined ? null : decodeCursor('seg', q.after);
+    const c = segmentConditions(q);
     return this.guard(() => {
-      const where: string[] = ['s.call_id = ?'];
-      const params: Params = [q.callId];
-      if (q.tenant !== undefined) where.push('s.tenant = ?'), params.push(q.tenant);
-      if (q.channel !== undefined) where.push('s.channel = ?'), params.push(q.channel);
-      if (q.latestOnly !== false) {
-        where.push(`NOT EXISTS (SELECT 1 FROM segment_scores n WHERE n.tenant = s.tenant AND n.call_id = s.call_id
-          AND n.channel = s.channel AND n.segment_index = s.segment_index AND n.revision > s.revision)`);
-      }
-      const total = this.count('segment_scores s', where, params);
-      if (after) where.push('(s.start_ms, s.channel, s.segment_index, s.revision) > (?, ?, ?, ?)'), params.push(...after);
-      const rows = this.all<ScoreRow>(
-        `SELECT s.* FROM segment_scores s ${whereSql(where)}
-         ORDER BY s.start_ms, s.channel, s.segment_index, s.revision LIMIT ?`,
-        [...params, first + 1],
-      );
-      return page(rows, first, total, rowToScore, (r) => encodeCursor('seg', [r.start_ms, r.channel, r.segment_index, r.revision]));
+      const rows = this.list<ScoreRow>('s.*', 'segment_scores s', c, SEGMENT_ORDER, first);
+      return page(rows, first, this.count('segment_scores s', c.filter), each(rowToScore), (r) => encodeCursor('seg', [r.start_ms, r.channel, r.segment_index, r.revision]));
     });
   }
 
   async scoresSince(q: HistoryQuery): Promise<Page<StoredScore>> {
     const first = checkPageSize(q.first);
-    const after = q.after === undefined ? null : decodeCursor('since', q.after);
+    const filter = historyConditions(q);
     return this.guard(() => {
-      const where: string[] = [];
-      const params: Params = [];
-      if (q.tenant !== undefined) where.push('tenant = ?'), params.push(q.tenant);
-      if (q.callId !== undefined) where.push('call_id = ?'), params.push(q.callId);
-      if (after) where.push('(stored_at_ms, id) > (?, ?)'), params.push(...after);
-      else if (q.sinceMs !== undefined) where.push('stored_at_ms >= ?'), params.push(q.sinceMs);
-      const total = this.count('segment_scores', where, params);
-      const rows = this.all<ScoreRow>(`SELECT * FROM segment_scores ${whereSql(where)} ORDER BY stored_at_ms, id LIMIT ?`, [...params, first + 1]);
-      return page(rows, first, total, (r) => ({ score: rowToScore(r), storedAtMs: r.stored_at_ms }), (r) => encodeCursor('since', [r.stored_at_ms, r.id]));
+      const rows = this.list<ScoreRow>('*', 'segment_scores', { filter, after: null }, STORAGE_ORDER, first);
+      return page(rows, first, this.count('segment_scores', filter), each((r) => ({ score: rowToScore(r), storedAtMs: r.stored_at_ms })), (r) => encodeCursor('since', [r.stored_at_ms, r.id]));
     });
   }
 
@@ -317,18 +269,18 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
     return this.stmt(sql).all(...params) as T[];
   }
 
-  private count(from: string, where: string[], params: Params): number {
-    return this.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${from} ${whereSql(where)}`, params)!.n;
+  /** `first + 1` rows after the list's position, in `order`. */
+  private list<T>(what: string, from: string, c: ListConditions, order: string, first: number): T[] {
+    return this.all<T>(...pageQuery(what, from, c, order, first));
   }
 
-  /** Runs driver work; AppErrors pass through, anything the driver throws becomes STORE_UNAVAILABLE. */
+  private count(from: string, filter: Condition[]): number {
+    return this.get<{ n: number }>(...countQuery(from, filter))!.n;
+  }
+
+  /** Runs driver work (guardSqlite: driver failures become STORE_UNAVAILABLE). */
   private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (e) {
-      if (isAppError(e)) throw e;
-      throw new AppError('STORE_UNAVAILABLE', { reason: e instanceof Error ? e.message : String(e) }, { cause: e });
-    }
+    return guardSqlite(fn);
   }
 }
 
@@ -336,14 +288,4 @@ export class SqliteScoreStore implements ScoreStore, ScoreHistory, OwnershipStor
 function isBusy(e: unknown): boolean {
   const code = (e as { cause?: { code?: unknown } })?.cause?.code;
   return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
-}
-
-function whereSql(where: string[]): string {
-  return where.length ? `WHERE ${where.join(' AND ')}` : '';
-}
-
-/** Cuts a `first + 1` row fetch into a page: the extra row only says whether a next page exists. */
-function page<R, T>(rows: R[], first: number, total: number, map: (r: R) => T, cursor: (r: R) => string): Page<T> {
-  const items = rows.slice(0, first).map((r) => ({ node: map(r), cursor: cursor(r) }));
-  return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
 }

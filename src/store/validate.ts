@@ -5,8 +5,8 @@
 import { AppError } from '../core/errors.js';
 import type { CallInfo, SegmentScore } from '../core/types.js';
 
-/** Largest page a store returns, in rows. The API asks for less; this bounds memory per query. */
-export const MAX_PAGE_SIZE = 1000;
+/** The page limit lives in page.ts; re-exported for the API's cost limits (graphql/limits.ts). */
+export { MAX_PAGE_SIZE } from './page.js';
 
 const LABELS = new Set(['NEGATIVE', 'NEUTRAL', 'POSITIVE']);
 const STATES = new Set(['PRESENT', 'MISSING', 'SIMULATED']);
@@ -14,12 +14,6 @@ const STATUSES = new Set(['ACTIVE', 'ENDED', 'TIMED_OUT']);
 
 function fail(reason: string): never {
   throw new AppError('BAD_REQUEST', { reason });
-}
-
-/** `first` must be an integer in 1..MAX_PAGE_SIZE. */
-export function checkPageSize(first: number): number {
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) fail(`first must be an integer in 1..${MAX_PAGE_SIZE}, got ${first}`);
-  return first;
 }
 
 function nonEmpty(name: string, v: unknown): void {
@@ -67,4 +61,23 @@ export function checkCall(c: CallInfo): void {
 /** Status only moves forward: ACTIVE -> ENDED | TIMED_OUT. A replayed ACTIVE never reopens a call. */
 export function mergeStatus(prev: CallInfo['status'], next: CallInfo['status']): CallInfo['status'] {
   return prev !== 'ACTIVE' && next === 'ACTIVE' ? prev : next;
+}
+
+/**
+ * The one call-merge rule of every store: an update over the stored call never moves it
+ * backwards, so replays and out-of-order updates are harmless. Status only moves forward, the
+ * start is the earliest seen, channels and meta accumulate, counts never shrink, an end time or
+ * display name once known is kept unless a new one is given.
+ */
+export function mergeCall(old: CallInfo, next: CallInfo): CallInfo {
+  return {
+    ...next,
+    status: mergeStatus(old.status, next.status),
+    startedAtMs: Math.min(old.startedAtMs, next.startedAtMs),
+    endedAtMs: next.endedAtMs ?? old.endedAtMs,
+    channels: [...new Set([...old.channels, ...next.channels])],
+    segmentCount: Math.max(old.segmentCount, next.segmentCount),
+    meta: { ...old.meta, ...next.meta },
+    displayName: next.displayName ?? old.displayName ?? null,
+  };
 }

@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { type Alert, alertId } from '../../src/analytics/alert.js';
-import type { AlertStore } from '../../src/analytics/alert-store.js';
-import { encodeKey } from '../../src/analytics/cursor.js';
 import { DEFAULT_RULES, mergeRules } from '../../src/analytics/rules.js';
 import type { ChannelAnalytics } from '../../src/analytics/stats.js';
 import { isAppError } from '../../src/core/errors.js';
+import type { AlertStore } from '../../src/core/ports.js';
+import { encodeCursor } from '../../src/store/cursor.js';
+import { MAX_PAGE_SIZE } from '../../src/store/page.js';
 
 /** A fresh, empty, not-started store, or null when the test was skipped (service absent outside CI). */
 export type AlertStoreFactory = (t: TestContext) => Promise<AlertStore | null>;
@@ -30,6 +31,9 @@ export const alert = (callId: string, segmentIndex: number, eventTimeMs: number,
   eventTimeMs,
   raisedAt: new Date(0).toISOString(),
 });
+
+/** A cursor as the former analytics codec wrote it: base64url(JSON [tag, sortKey, id, tenant?]). */
+export const legacyCursor = (...key: unknown[]): string => Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 
 export const ch = (channel: string, mean: number, trend: number | null = null): ChannelAnalytics => ({
   channel, segments: 3, meanValence: mean, minValence: mean - 1, maxValence: mean + 1, rollingValence: mean, trend, textMissingShare: 0.5,
@@ -86,10 +90,12 @@ export function runAlertStoreContract(name: string, makeStore: AlertStoreFactory
     test('bad input is a typed error before it reaches the database', (t) =>
       withStore(t, async (s) => {
         await assert.rejects(s.listAlerts({ first: 3, after: 'nope!' }), code('BAD_CURSOR'));
-        await assert.rejects(s.listAlerts({ first: 3, after: encodeKey('summary', 1, 'x', 't') }), code('BAD_CURSOR'), 'a summary cursor is foreign to alerts');
-        await assert.rejects(s.searchCalls({ first: 3, after: encodeKey('alert', 1, 'x') }), code('BAD_CURSOR'), 'an alert cursor is foreign to summaries');
+        await assert.rejects(s.listAlerts({ first: 3, after: encodeCursor('summary', [1, 'x', 't']) }), code('BAD_CURSOR'), 'a summary cursor is foreign to alerts');
+        await assert.rejects(s.listAlerts({ first: 3, after: legacyCursor('summary', 1, 'x', 't') }), code('BAD_CURSOR'), 'so is a legacy one');
+        await assert.rejects(s.searchCalls({ first: 3, after: encodeCursor('alert', [1, 'x']) }), code('BAD_CURSOR'), 'an alert cursor is foreign to summaries');
+        await assert.rejects(s.searchCalls({ first: 3, after: encodeCursor('call', [1, 't', 'x']) }), code('BAD_CURSOR'), 'a calls cursor is foreign to summaries');
         await assert.rejects(s.listAlerts({ first: 0 }), code('BAD_REQUEST'));
-        await assert.rejects(s.searchCalls({ first: 501 }), code('BAD_REQUEST'));
+        await assert.rejects(s.searchCalls({ first: MAX_PAGE_SIZE + 1 }), code('BAD_REQUEST'), 'the one page limit (store/page.ts)');
         await assert.rejects(s.searchCalls({ first: 5, minMeanValence: Number.NaN }), code('BAD_REQUEST'));
         await assert.rejects(s.listAlerts({ first: 5, sinceMs: Number.POSITIVE_INFINITY }), code('BAD_REQUEST'));
       }));
@@ -156,9 +162,28 @@ export function runAlertStoreContract(name: string, makeStore: AlertStoreFactory
     test('a summary cursor without a tenant (before tenants keyed summaries) still pages by (lastMs, callId)', (t) =>
       withStore(t, async (s) => {
         for (const [callId, lastMs] of [['a', 10], ['b', 20], ['c', 20], ['d', 30]] as const) await s.putSummary({ callId, tenant: 't1', firstMs: 0, lastMs, channels: [] });
-        const p = await s.searchCalls({ tenant: 't1', first: 10, after: encodeKey('summary', 20, 'c') });
+        const p = await s.searchCalls({ tenant: 't1', first: 10, after: legacyCursor('summary', 20, 'c') });
         assert.deepEqual(p.items.map((e) => e.node.callId), ['b', 'a']);
         assert.equal(p.totalCount, 4);
+      }));
+
+    test('cursors of the former analytics codec keep their place: the same next page as the one codec gives', (t) =>
+      withStore(t, async (s) => {
+        for (let i = 0; i < 4; i++) await s.putAlert(alert('c', i, 100 + (i % 2)));
+        const one = await s.listAlerts({ tenant: 't1', first: 2 });
+        const last = one.items[1].node;
+        assert.equal(one.endCursor, encodeCursor('alert', [last.eventTimeMs, last.id]), 'alert pages end with a one-codec cursor');
+        const viaNew = await s.listAlerts({ tenant: 't1', first: 2, after: one.endCursor! });
+        const viaOld = await s.listAlerts({ tenant: 't1', first: 2, after: legacyCursor('alert', last.eventTimeMs, last.id) });
+        assert.deepEqual(viaOld, viaNew);
+        await s.putSummary({ callId: 'x', tenant: 't1', firstMs: 0, lastMs: 5, channels: [] });
+        await s.putSummary({ callId: 'y', tenant: 't1', firstMs: 0, lastMs: 5, channels: [] });
+        const sums = await s.searchCalls({ tenant: 't1', first: 1 });
+        const top = sums.items[0].node;
+        const next = await s.searchCalls({ tenant: 't1', first: 5, after: legacyCursor('summary', top.lastMs, top.callId, top.tenant) });
+        assert.deepEqual(next, await s.searchCalls({ tenant: 't1', first: 5, after: sums.endCursor! }));
+        assert.equal(top.callId, 'c', 'the alerts made c the most recent summary');
+        assert.deepEqual(next.items.map((e) => e.node.callId), ['y', 'x']);
       }));
 
     test('searchCalls filters match a reference filter over random summaries', (t) =>

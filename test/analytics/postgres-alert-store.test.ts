@@ -1,18 +1,16 @@
 /**
  * PostgresAlertStore: the shared AlertStore contract on the real server (scripts/postgres.sh
  * start; PG_URL), each test on a fresh database, plus what only PostgreSQL has: two instances
- * migrating at once under the advisory lock, its own version table next to the score store's,
+ * migrating at once under the advisory lock, one version table shared with the score store,
  * data surviving a restart, and driver failures as retriable STORE_UNAVAILABLE.
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import pg from 'pg';
 import { createAlertStore } from '../../src/analytics/index.js';
-import { PostgresAlertStore } from '../../src/analytics/postgres-alert-store.js';
-import { ANALYTICS_PG_MIGRATIONS } from '../../src/analytics/postgres-migrations.js';
 import { DEFAULT_RULES, mergeRules } from '../../src/analytics/rules.js';
 import { isAppError } from '../../src/core/errors.js';
-import { POSTGRES_MIGRATIONS, PostgresScoreStore } from '../../src/store/postgres/index.js';
+import { POSTGRES_MIGRATIONS, PostgresAlertStore, PostgresScoreStore } from '../../src/store/postgres/index.js';
 import { freshDatabase, requirePostgres } from '../support/postgres.js';
 import { alert, ch, runAlertStoreContract } from './alert-store-contract.js';
 
@@ -47,8 +45,8 @@ test('two instances starting together migrate once; the score store migrates bes
   const scores = new PostgresScoreStore({ url, maxConnections: 2 });
   try {
     await Promise.all([a.start(), b.start(), scores.start()]);
-    assert.deepEqual(await sql(url, 'SELECT version, name FROM analytics_schema_migrations ORDER BY version'), ANALYTICS_PG_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
-    assert.deepEqual(await sql(url, 'SELECT version, name FROM schema_migrations ORDER BY version'), POSTGRES_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    assert.deepEqual(await sql(url, 'SELECT version, name FROM schema_migrations ORDER BY version'), POSTGRES_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })), 'one version table, each version once');
+    assert.deepEqual(await sql(url, "SELECT tablename FROM pg_tables WHERE tablename LIKE '%migrations' ORDER BY tablename"), [{ tablename: 'schema_migrations' }]);
     assert.equal(await a.putAlert(alert('c', 1, 10, 'acme')), 'inserted');
     assert.equal(await b.putAlert(alert('c', 1, 10, 'acme')), 'duplicate', 'the other instance sees the same row');
     const r = mergeRules(DEFAULT_RULES, { sustainedNegative: { segments: 4 } });
@@ -75,7 +73,7 @@ test('a database migrated by a newer server is refused, not used', async (t) => 
   const s = new PostgresAlertStore({ url });
   await s.start();
   await s.stop();
-  await sql(url, `INSERT INTO analytics_schema_migrations (version, name) VALUES (${ANALYTICS_PG_MIGRATIONS.length + 1}, 'from-the-future')`);
+  await sql(url, `INSERT INTO schema_migrations (version, name) VALUES (${POSTGRES_MIGRATIONS.length + 1}, 'from-the-future')`);
   await assert.rejects(new PostgresAlertStore({ url }).start(), (e) => code('STORE_UNAVAILABLE')(e) && /schema version/.test((e as Error).message + JSON.stringify((e as { details?: unknown }).details)));
 });
 

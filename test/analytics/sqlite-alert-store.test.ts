@@ -1,6 +1,6 @@
 /**
  * SqliteAlertStore: the shared AlertStore contract, plus what only SQLite has: reopening a file,
- * and migration 2 (calls keyed by tenant) over data written by version 1.
+ * and migration 0006 (calls keyed by tenant) over data written by the analytics tables' version 1.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { createAlertStore } from '../../src/analytics/index.js';
-import { ANALYTICS_MIGRATIONS } from '../../src/analytics/migrations.js';
 import { DEFAULT_RULES, mergeRules } from '../../src/analytics/rules.js';
-import { SqliteAlertStore } from '../../src/analytics/sqlite-alert-store.js';
+import { SQLITE_MIGRATIONS } from '../../src/store/migrations/sqlite/index.js';
+import { SqliteAlertStore } from '../../src/store/sqlite-alert-store.js';
 import { alert, ch, runAlertStoreContract } from './alert-store-contract.js';
 
 runAlertStoreContract('sqlite', async () => new SqliteAlertStore());
@@ -47,16 +47,16 @@ test('rules and alerts survive a reopen of the same file; migrations run once', 
   assert.equal(await s2.putAlert(alert('c', 1, 10)), 'duplicate');
   await s2.stop();
   const db = new Database(path, { readonly: true });
-  assert.deepEqual(db.prepare('SELECT version FROM analytics_migrations ORDER BY version').all(), ANALYTICS_MIGRATIONS.map((m) => ({ version: m.version })));
+  assert.deepEqual(db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all(), SQLITE_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })), 'one version table, each version once');
   db.close();
 });
 
-test('migration 2 keeps version-1 data readable: summaries take their tenant, alert ids gain it, and another tenant can use the call id', async (t) => {
+test('migration 0006 keeps version-1 data readable: summaries take their tenant, alert ids gain it, and another tenant can use the call id', async (t) => {
   const path = join(tempDir(t), 'v1.db');
   const db = new Database(path);
   // A database exactly as version 1 left it, with rows written by the version-1 code.
   db.exec('CREATE TABLE analytics_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-  db.exec(ANALYTICS_MIGRATIONS[0].sql);
+  db.exec(SQLITE_MIGRATIONS.find((m) => m.name === 'analytics-initial')!.sql);
   db.prepare('INSERT INTO analytics_migrations VALUES (1, ?)').run(new Date(0).toISOString());
   const v1Alert = (tenant: string, callId: string, i: number) =>
     db.prepare(`INSERT INTO analytics_alerts VALUES (?, ?, ?, 'customer', 'SHARP_DROP', ?, -2, 2.5, 2, 'm', ?, ?)`).run(`${callId}:customer:SHARP_DROP:${i}`, tenant, callId, i, 100 + i, new Date(0).toISOString());

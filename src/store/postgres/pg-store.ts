@@ -12,17 +12,19 @@
  */
 import type pg from 'pg';
 import { AppError } from '../../core/errors.js';
-import type { CallQuery, FenceToken, OwnershipStore, Page, ScoreStore, SegmentQuery, StaleCall } from '../../core/ports.js';
+import type { CallQuery, FenceToken, HistoryQuery, OwnershipStore, Page, ScoreHistory, ScoreStore, SegmentQuery, StaleCall, StoredScore } from '../../core/ports.js';
 import type { CallInfo, SegmentScore } from '../../core/types.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { encodeCursor } from '../cursor.js';
 import { checkFence, checkPartitionKey, NOT_HELD } from '../fencing.js';
-import type { HistoryQuery, ScoreHistory, StoredScore } from '../history.js';
-import { checkCall, checkPageSize, checkScore, mergeStatus } from '../validate.js';
+import { checkPageSize, each, page } from '../page.js';
+import { CALL_ORDER, callConditions, callSql, historyConditions, SEGMENT_ORDER, segmentConditions, STALE_CALLS_SQL, STORAGE_ORDER } from '../score-sql.js';
+import { numbered } from '../sql.js';
+import { countRows, pageRows } from './lists.js';
+import { checkCall, checkScore, mergeCall } from '../validate.js';
 import { migratePostgres } from './migrate.js';
 import { POSTGRES_MIGRATIONS } from './migrations/index.js';
 import { type PgPoolOptions, inTransaction, openMigratedPool, query } from './pool.js';
 import { type PgCallRow, type PgScoreRow, SCORE_COLUMNS, bigintToNumber, pgRowToCall, pgRowToScore, scoreValues } from './rows.js';
-import { Where } from './where.js';
 
 export interface PostgresStoreOptions extends PgPoolOptions {
   /** Wall clock for `storedAtMs`, ms since the unix epoch. Default Date.now (tests pass their own). */
@@ -101,18 +103,8 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
       );
       if (fresh.rowCount === 1) return;
       const prev = (await c.query<PgCallRow>('SELECT * FROM calls WHERE tenant = $1 AND call_id = $2 FOR UPDATE', [call.tenant, call.callId])).rows[0];
-      const old = pgRowToCall(prev);
       // Merge so replays and out-of-order updates never move a call backwards (as SQLite does).
-      const merged: CallInfo = {
-        ...call,
-        status: mergeStatus(old.status, call.status),
-        startedAtMs: Math.min(old.startedAtMs, call.startedAtMs),
-        endedAtMs: call.endedAtMs ?? old.endedAtMs,
-        channels: [...new Set([...old.channels, ...call.channels])],
-        segmentCount: Math.max(old.segmentCount, call.segmentCount),
-        meta: { ...old.meta, ...call.meta },
-        displayName: call.displayName ?? old.displayName ?? null,
-      };
+      const merged = mergeCall(pgRowToCall(prev), call);
       await c.query(
         `UPDATE calls SET status = $3, started_at_ms = $4, ended_at_ms = $5, channels = $6, segment_count = $7, meta = $8, updated_at_ms = $9,
            source_partition = COALESCE($10, source_partition), display_name = $11
@@ -184,66 +176,42 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
 
   async staleActiveCalls(partition: string, updatedBeforeMs: number, limit: number): Promise<StaleCall[]> {
     const first = checkPageSize(limit);
-    const rows = await query<PgCallRow & { last_end: number | null }>(
-      this.conn(),
-      `SELECT c.*, (SELECT MAX(s.end_ms) FROM segment_scores s WHERE s.tenant = c.tenant AND s.call_id = c.call_id) AS last_end
-       FROM calls c WHERE c.source_partition = $1 AND c.status = 'ACTIVE' AND c.updated_at_ms < $2
-       ORDER BY c.updated_at_ms LIMIT ${first}`,
-      [partition, updatedBeforeMs],
-    );
+    const rows = await query<PgCallRow & { last_end: number | null }>(this.conn(), numbered(STALE_CALLS_SQL), [partition, updatedBeforeMs, first]);
     return rows.map((r) => ({ call: pgRowToCall(r), lastEndMs: r.last_end }));
   }
 
   async getCall(callId: string, tenant?: string): Promise<CallInfo | null> {
-    const w = new Where().eq('call_id', callId).eqIf('tenant', tenant);
-    const rows = await query<PgCallRow>(this.conn(), `SELECT * FROM calls ${w.sql()} ORDER BY tenant LIMIT 1`, w.params);
+    const rows = await query<PgCallRow>(this.conn(), numbered(callSql(tenant !== undefined)), tenant === undefined ? [callId] : [callId, tenant]);
     return rows[0] ? pgRowToCall(rows[0]) : null;
   }
 
   async listCalls(q: CallQuery): Promise<Page<CallInfo>> {
     const first = checkPageSize(q.first);
-    const after = q.after === undefined ? null : decodeCursor('call', q.after);
+    const c = callConditions(q);
     const pool = this.conn();
-    const w = new Where().eqIf('tenant', q.tenant).eqIf('status', q.status);
-    if (q.startedAfterMs !== undefined) w.add('started_at_ms >= ?', q.startedAfterMs);
-    if (q.startedBeforeMs !== undefined) w.add('started_at_ms < ?', q.startedBeforeMs);
-    const total = await this.count(pool, 'calls', w);
-    if (after) w.add('(started_at_ms, tenant, call_id) < (?, ?, ?)', ...after);
-    const rows = await query<PgCallRow>(pool, `SELECT * FROM calls ${w.sql()} ORDER BY started_at_ms DESC, tenant DESC, call_id DESC LIMIT ${first + 1}`, w.params);
-    return page(rows, first, total, pgRowToCall, (r) => encodeCursor('call', [r.started_at_ms, r.tenant, r.call_id]));
+    const total = await countRows(pool, 'calls', c.filter);
+    const rows = await pageRows<PgCallRow>(pool, '*', 'calls', c, CALL_ORDER, first);
+    return page(rows, first, total, each(pgRowToCall), (r) => encodeCursor('call', [r.started_at_ms, r.tenant, r.call_id]));
   }
 
   async getSegments(q: SegmentQuery): Promise<Page<SegmentScore>> {
     const first = checkPageSize(q.first);
-    const after = q.after === undefined ? null : decodeCursor('seg', q.after);
+    const c = segmentConditions(q);
     const pool = this.conn();
-    const w = new Where().eq('s.call_id', q.callId).eqIf('s.tenant', q.tenant).eqIf('s.channel', q.channel);
-    if (q.latestOnly !== false) {
-      w.add(`NOT EXISTS (SELECT 1 FROM segment_scores n WHERE n.tenant = s.tenant AND n.call_id = s.call_id
-        AND n.channel = s.channel AND n.segment_index = s.segment_index AND n.revision > s.revision)`);
-    }
-    const total = await this.count(pool, 'segment_scores s', w);
-    if (after) w.add('(s.start_ms, s.channel, s.segment_index, s.revision) > (?, ?, ?, ?)', ...after);
-    const rows = await query<PgScoreRow>(
-      pool,
-      `SELECT s.* FROM segment_scores s ${w.sql()} ORDER BY s.start_ms, s.channel, s.segment_index, s.revision LIMIT ${first + 1}`,
-      w.params,
-    );
-    return page(rows, first, total, pgRowToScore, (r) => encodeCursor('seg', [r.start_ms, r.channel, r.segment_index, r.revision]));
+    const total = await countRows(pool, 'segment_scores s', c.filter);
+    const rows = await pageRows<PgScoreRow>(pool, 's.*', 'segment_scores s', c, SEGMENT_ORDER, first);
+    return page(rows, first, total, each(pgRowToScore), (r) => encodeCursor('seg', [r.start_ms, r.channel, r.segment_index, r.revision]));
   }
 
   async scoresSince(q: HistoryQuery): Promise<Page<StoredScore>> {
     const first = checkPageSize(q.first);
-    const after = q.after === undefined ? null : decodeCursor('since', q.after);
+    const filter = historyConditions(q);
     const pool = this.conn();
-    const w = new Where().eqIf('tenant', q.tenant).eqIf('call_id', q.callId);
-    if (after) w.add('(stored_at_ms, id) > (?, ?)', ...after);
-    else if (q.sinceMs !== undefined) w.add('stored_at_ms >= ?', q.sinceMs);
-    const total = await this.count(pool, 'segment_scores', w);
-    const rows = await query<PgScoreRow>(pool, `SELECT * FROM segment_scores ${w.sql()} ORDER BY stored_at_ms, id LIMIT ${first + 1}`, w.params);
+    const total = await countRows(pool, 'segment_scores', filter);
+    const rows = await pageRows<PgScoreRow>(pool, '*', 'segment_scores', { filter, after: null }, STORAGE_ORDER, first);
     return page(
       rows, first, total,
-      (r) => ({ score: pgRowToScore(r), storedAtMs: bigintToNumber(r.stored_at_ms) }),
+      each((r: PgScoreRow) => ({ score: pgRowToScore(r), storedAtMs: bigintToNumber(r.stored_at_ms) })),
       (r) => encodeCursor('since', [bigintToNumber(r.stored_at_ms), bigintToNumber(r.id)]),
     );
   }
@@ -251,11 +219,6 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
   private conn(): pg.Pool {
     if (!this.pool) throw new AppError('STORE_UNAVAILABLE', { reason: 'store is not started' });
     return this.pool;
-  }
-
-  private async count(pool: pg.Pool, from: string, w: Where): Promise<number> {
-    const rows = await query<{ n: string }>(pool, `SELECT COUNT(*) AS n FROM ${from} ${w.sql()}`, w.params);
-    return bigintToNumber(rows[0].n);
   }
 }
 
@@ -267,10 +230,4 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
 async function fenceCheck(c: pg.PoolClient, fence: FenceToken): Promise<void> {
   const { rows } = await c.query<{ epoch: number }>('SELECT epoch FROM partition_owners WHERE partition = $1 FOR SHARE', [fence.partition]);
   checkFence(fence, rows[0]?.epoch);
-}
-
-/** Cuts a `first + 1` row fetch into a page: the extra row only says whether a next page exists. */
-function page<R, T>(rows: R[], first: number, total: number, map: (r: R) => T, cursor: (r: R) => string): Page<T> {
-  const items = rows.slice(0, first).map((r) => ({ node: map(r), cursor: cursor(r) }));
-  return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1].cursor : null, totalCount: total };
 }

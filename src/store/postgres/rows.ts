@@ -1,56 +1,28 @@
 /**
- * Row <-> domain mapping for the PostgreSQL tables (columns in migrations/0001-initial.ts).
+ * PostgreSQL rows (column types as node-postgres returns them) and their mapping; shared columns
+ * in ../rows.ts.
  * node-postgres returns BIGINT as a string (it may exceed 2^53); ids and ms stay far below
  * that, so they are converted with Number and checked.
  */
 import { textSourceOf, type CallInfo, type SegmentScore, type SegmentTalk } from '../../core/types.js';
-import { callFromColumns, scoreFromColumns } from '../sqlite-rows.js';
+import { callFromColumns, type CallRowBase, scoreFromColumns, type ScoreRowBase } from '../rows.js';
 
-export interface PgScoreRow {
+export interface PgScoreRow extends ScoreRowBase {
+  /** BIGINT, as a string. */
   id: string;
-  tenant: string;
-  call_id: string;
-  channel: string;
-  segment_index: number;
-  revision: number;
-  start_ms: number;
-  end_ms: number;
-  valence: number;
-  label: string;
-  confidence: number;
   text_missing: boolean;
-  mod_text: string;
-  mod_audio: string;
-  mod_video: string;
-  w_text: number;
-  w_audio: number;
-  w_video: number;
-  text: string | null;
-  model_version: string;
-  execution_provider: string;
-  scored_at: string;
+  /** BIGINT, as a string. */
   stored_at_ms: string;
-  /** Null on rows stored before migration 0003. */
-  text_source: string | null;
-  recognised_text: string | null;
   /** JSONB (node-postgres parses it); null before migration 0004 and when the score has no ids. */
   utterance_ids: string[] | null;
   /** JSONB SegmentTalk; null before migration 0004 and for segments without audio. */
   talk: SegmentTalk | null;
 }
 
-export interface PgCallRow {
-  tenant: string;
-  call_id: string;
-  status: string;
-  started_at_ms: number;
-  ended_at_ms: number | null;
+export interface PgCallRow extends CallRowBase {
   /** JSONB: node-postgres parses it. */
   channels: string[];
-  segment_count: number;
   meta: Record<string, string>;
-  /** Null before migration 0004 and for calls without one. */
-  display_name: string | null;
 }
 
 /** Columns of an INSERT into segment_scores, in the order of `scoreValues`. */

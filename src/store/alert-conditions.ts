@@ -1,28 +1,16 @@
 /**
- * The WHERE conditions of the two analytics lists, built once for both adapters: fixed SQL
- * fragments with `?` placeholders (SQLite binds them as is; the PostgreSQL adapter numbers them
- * through src/store/postgres/where.ts) and their values. Only values come from input. Both
- * dialects read the same SQL, so filters, order and cursors mean the same on both stores.
+ * The WHERE conditions of the two alert-store lists (alerts, call summaries), built once for
+ * both adapters: fixed SQL fragments with `?` placeholders (SQLite binds them as is; the
+ * PostgreSQL adapter numbers them: sql.ts `numbered`) and their values. Only values come
+ * from input. Both dialects read the same SQL, so filters, order and cursors mean the same on
+ * both stores.
  *
  * Tables are aliased: alerts as `a`, call summaries as `s`, channel summaries as `c`.
  */
 import { AppError } from '../core/errors.js';
-import type { AlertQuery, CallSearch } from './alert-store.js';
-import { decodeKey } from './cursor.js';
-
-/** One condition: a SQL fragment and the values of its `?`s, in order. */
-export interface Condition {
-  sql: string;
-  args: unknown[];
-}
-
-/** What a list query needs: the filter (also for totalCount) and the keyset position (if any). */
-export interface ListConditions {
-  filter: Condition[];
-  after: Condition | null;
-}
-
-const cond = (sql: string, ...args: unknown[]): Condition => ({ sql, args });
+import type { AlertQuery, CallSearch } from '../core/ports.js';
+import { decodeCursor } from './cursor.js';
+import { type Condition, cond, type ListConditions } from './sql.js';
 
 /** Newest first: ORDER BY a.event_time_ms DESC, a.id DESC. */
 export const ALERT_ORDER = 'a.event_time_ms DESC, a.id DESC';
@@ -39,8 +27,8 @@ export function alertConditions(q: AlertQuery): ListConditions {
   if (q.sinceMs !== undefined) filter.push(cond('a.event_time_ms >= ?', q.sinceMs));
   let after: Condition | null = null;
   if (q.after !== undefined) {
-    const k = decodeKey('alert', q.after);
-    after = cond('(a.event_time_ms < ? OR (a.event_time_ms = ? AND a.id < ?))', k.key, k.key, k.id);
+    const [key, id] = decodeCursor('alert', q.after);
+    after = cond('(a.event_time_ms < ? OR (a.event_time_ms = ? AND a.id < ?))', key, key, id);
   }
   return { filter, after };
 }
@@ -67,11 +55,11 @@ export function summaryConditions(q: CallSearch): ListConditions {
   }
   let after: Condition | null = null;
   if (q.after !== undefined) {
-    const k = decodeKey('summary', q.after);
+    const [key, id, tenant] = decodeCursor('summary', q.after);
     // A cursor without a tenant (written before tenants keyed summaries) pages by (lastMs, callId).
-    after = k.tenant === undefined
-      ? cond('(s.last_ms < ? OR (s.last_ms = ? AND s.call_id < ?))', k.key, k.key, k.id)
-      : cond('(s.last_ms < ? OR (s.last_ms = ? AND (s.call_id < ? OR (s.call_id = ? AND s.tenant < ?))))', k.key, k.key, k.id, k.id, k.tenant);
+    after = tenant === undefined
+      ? cond('(s.last_ms < ? OR (s.last_ms = ? AND s.call_id < ?))', key, key, id)
+      : cond('(s.last_ms < ? OR (s.last_ms = ? AND (s.call_id < ? OR (s.call_id = ? AND s.tenant < ?))))', key, key, id, id, tenant);
   }
   return { filter, after };
 }

@@ -1,30 +1,16 @@
-/**
- * PostgreSQL schema of the analytics tables, as versioned migrations applied by the score store's
- * runner (src/store/postgres/migrate.ts) with their own version table and advisory lock key, so
- * the analytics part and the score store migrate independently in one database.
- *
- * The twin of migrations.ts (SQLite) at its version 2: calls keyed by (tenant, call_id) from the
- * start (this adapter never had the tenant-less version 1). Text keys use COLLATE "C" (byte
- * order) so ORDER BY and keyset cursors agree with SQLite's BINARY collation: a cursor means the
- * same on both stores. Times are DOUBLE PRECISION ms like the score store's event times.
- * Append new migrations; never edit one that has shipped.
- */
-import type { Migration } from '../store/migrations/types.js';
-
-/** Version table of the analytics migrations (the score store's is schema_migrations). */
-export const ANALYTICS_PG_MIGRATIONS_TABLE = 'analytics_schema_migrations';
+import type { Migration } from '../../migrations/types.js';
 
 /**
- * Advisory lock key of the analytics migrations (a bigint as a decimal string): its own, so an
- * analytics start never waits for a score store migration, and vice versa.
+ * The analytics tables, the PostgreSQL twin of migrations/sqlite/0005 + 0006: calls keyed by
+ * (tenant, call_id) from the start (this dialect never had the tenant-less form). Text keys use
+ * COLLATE "C" so keyset cursors mean the same as on SQLite. Was version 1 of the analytics part's
+ * own migrator (table analytics_schema_migrations; the one migrator adopts that record, see
+ * migrate.ts).
  */
-export const ANALYTICS_PG_LOCK_KEY = '7378416102916';
-
-export const ANALYTICS_PG_MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: 'analytics-initial',
-    sql: `
+export const pg0005: Migration = {
+  version: 5,
+  name: 'analytics-initial',
+  sql: `
 CREATE TABLE analytics_alerts (
   id             TEXT COLLATE "C"  PRIMARY KEY,
   tenant         TEXT COLLATE "C"  NOT NULL,
@@ -74,5 +60,4 @@ CREATE TABLE analytics_channel_summary (
   PRIMARY KEY (tenant, call_id, channel)
 );
 `,
-  },
-];
+};

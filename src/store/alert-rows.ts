@@ -1,12 +1,9 @@
 /**
- * Row <-> domain mapping of the analytics tables, shared by the SQLite and PostgreSQL adapters
- * (same column names in migrations.ts and postgres-migrations.ts; both drivers return these
- * columns as JS numbers and strings).
+ * Row <-> domain mapping of the analytics tables, shared by the SQLite and PostgreSQL alert
+ * stores (same column names in migrations/sqlite/0005, 0006 and postgres/migrations/0005; both
+ * drivers return these columns as JS numbers and strings).
  */
-import type { Alert } from './alert.js';
-import type { CallSummary } from './alert-store.js';
-import type { AlertRuleKind } from './rules.js';
-import type { ChannelAnalytics } from './stats.js';
+import type { Alert, AlertRuleKind, CallSummary, ChannelAnalytics } from '../core/alerts.js';
 
 export interface AlertRow {
   id: string;
@@ -92,3 +89,23 @@ export const toSummary = (r: SummaryRow, channels: ChannelAnalytics[]): CallSumm
   alertCount: r.alert_count,
   channels,
 });
+
+/** Channel rows grouped by call (tenant, then call id), each list in the rows' order. */
+export type ChannelsByCall = Map<string, Map<string, ChannelAnalytics[]>>;
+
+export function channelsByCall(rows: ChannelRow[]): ChannelsByCall {
+  const out: ChannelsByCall = new Map();
+  for (const r of rows) {
+    const calls = out.get(r.tenant) ?? new Map<string, ChannelAnalytics[]>();
+    out.set(r.tenant, calls);
+    const list = calls.get(r.call_id) ?? [];
+    calls.set(r.call_id, list);
+    list.push(toChannel(r));
+  }
+  return out;
+}
+
+/** Summary rows with their channels (from channelsByCall). */
+export function summariesOf(rows: SummaryRow[], channels: ChannelsByCall): CallSummary[] {
+  return rows.map((r) => toSummary(r, channels.get(r.tenant)?.get(r.call_id) ?? []));
+}

@@ -1,14 +1,19 @@
-/**
- * SQLite schema of the analytics tables, as ordered migrations. They live next to the score
- * store's tables in the same file (their own names, their own version table), so either part can
- * migrate without the other. Applied in one transaction each; never edit an applied migration.
- */
-import type Database from 'better-sqlite3';
+import type { Migration } from '../types.js';
 
-export const ANALYTICS_MIGRATIONS: readonly { version: number; sql: string }[] = [
-  {
-    version: 1,
-    sql: `
+/**
+ * The analytics tables' two shipped migrations, kept together in one file as they shipped (their
+ * CREATE TABLE texts repeat each other: 0006 rebuilds the tables 0005 made).
+ *
+ * 0005: the analytics tables (alerts, per-tenant rules, call and channel summaries), as the analytics
+ * part's own migrator created them as its version 1 (table analytics_migrations; the one
+ * migrator adopts that record as this version, see migrate-sqlite.ts). Superseded in part by
+ * 0006, which keys summaries by tenant; kept as shipped.
+ */
+export const m0005: Migration = {
+  version: 5,
+  name: 'analytics-initial',
+  // The SQL text is byte for byte what shipped (SQLite keeps it in sqlite_master).
+  sql: `
       CREATE TABLE analytics_alerts (
         id TEXT PRIMARY KEY,
         tenant TEXT NOT NULL,
@@ -51,15 +56,21 @@ export const ANALYTICS_MIGRATIONS: readonly { version: number; sql: string }[] =
         PRIMARY KEY (call_id, channel)
       );
     `,
-  },
-  {
-    // Call ids are unique only within a tenant: key summaries by (tenant, call_id) and put the
-    // tenant into alert ids (alert.ts alertId). Existing rows are kept: each old summary had one
-    // tenant, so its channel rows take that tenant; alert ids are rewritten to the new form with
-    // the same escaping as idPart (% -> %25, : -> %3A), so a restart's hydration and the engine's
-    // ids agree. What a collision already lost before this version cannot be recovered.
-    version: 2,
-    sql: `
+};
+
+/**
+ * 0006: call ids are unique only within a tenant: key summaries by (tenant, call_id) and put the tenant
+ * into alert ids (analytics/alert.ts alertId). Existing rows are kept: each old summary had one
+ * tenant, so its channel rows take that tenant; alert ids are rewritten to the new form with the
+ * same escaping as idPart (% -> %25, : -> %3A), so a restart's hydration and the engine's ids
+ * agree. What a collision already lost before this version cannot be recovered. Was version 2
+ * of the analytics part's own migrator.
+ */
+export const m0006: Migration = {
+  version: 6,
+  name: 'analytics-tenant-keys',
+  // The SQL text is byte for byte what shipped (SQLite keeps it in sqlite_master).
+  sql: `
       CREATE TABLE analytics_call_summary_v2 (
         tenant TEXT NOT NULL,
         call_id TEXT NOT NULL,
@@ -117,24 +128,4 @@ export const ANALYTICS_MIGRATIONS: readonly { version: number; sql: string }[] =
       CREATE INDEX analytics_alerts_time ON analytics_alerts (event_time_ms DESC, id DESC);
       CREATE INDEX analytics_alerts_call ON analytics_alerts (tenant, call_id);
     `,
-  },
-];
-
-/** Applies the migrations not yet applied; returns the versions it applied. */
-export function migrateAnalytics(db: Database.Database): number[] {
-  db.exec('CREATE TABLE IF NOT EXISTS analytics_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-  const done = new Set((db.prepare('SELECT version FROM analytics_migrations').all() as { version: number }[]).map((r) => r.version));
-  const applied: number[] = [];
-  for (const m of ANALYTICS_MIGRATIONS) {
-    if (done.has(m.version)) continue;
-    const ran = db.transaction(() => {
-      // Re-checked under the write lock: another process may have applied it meanwhile.
-      if (db.prepare('SELECT 1 FROM analytics_migrations WHERE version = ?').get(m.version)) return false;
-      db.exec(m.sql);
-      db.prepare('INSERT INTO analytics_migrations (version, applied_at) VALUES (?, ?)').run(m.version, new Date().toISOString());
-      return true;
-    }).immediate();
-    if (ran) applied.push(m.version);
-  }
-  return applied;
-}
+};
