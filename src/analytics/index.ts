@@ -19,13 +19,13 @@ import type { AlertStore } from './alert-store.js';
 import type { AlertEngine, AlertEngineOptions } from './engine.js';
 import { AlertHub, type AlertHubOptions } from './hub.js';
 import { PostgresAlertStore, type PostgresAlertStoreOptions } from './postgres-alert-store.js';
-import { createAnalyticsResolvers } from './resolvers.js';
+import { createAnalyticsResolvers } from '../graphql/resolvers/analytics.js';
 import { AnalyticsService, type AnalyticsServiceOptions } from './service.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
 
 export type { Alert } from './alert.js';
 export type { AlertStore, CallSummary } from './alert-store.js';
-export type { AnalyticsContext } from './resolvers.js';
+export type { AnalyticsContext } from '../graphql/resolvers/analytics.js';
 export { alertId, callKey } from './alert.js';
 export { AlertEngine } from './engine.js';
 export { PostgresAlertStore, type PostgresAlertStoreOptions } from './postgres-alert-store.js';

@@ -11,7 +11,7 @@
  * which for several instances means acknowledged by the scores topic), or after it was
  * dead-lettered; a score is published only after it is stored, and only when the store inserted
  * it (a 'duplicate' is a replay of a published score; a score stored by an instance that died
- * before publishing it is republished by the next owner of its call: src/cluster/recovery.ts). Segments in flight are bounded (`maxInFlight`): when the
+ * before publishing it is republished by the next owner of its call: src/window/recovery.ts). Segments in flight are bounded (`maxInFlight`): when the
  * bound is reached, `onChunk` waits, which holds the source's batch (backpressure: the Kafka
  * source fetches nothing more, the in-process source blocks its producer; no unbounded queue).
  * That wait (and `prepare`'s store lookup) is all that holds the source, and it ends with work
@@ -26,7 +26,7 @@ import type { CallInfo, ChunkSourceRef, MediaChunk, Segment, SegmentScore } from
 import { reencodedRaw } from '../ingest/dead-letter.js';
 import { callKey } from '../window/windower.js';
 import { isFenced, partitionKey } from '../store/fencing.js';
-import { buildScore, type FlagRule, type Labeler } from './build-score.js';
+import { buildScore, type FlagRule, type Labeler } from '../score/build-score.js';
 import type { PipelineMetrics } from './metrics.js';
 
 /** What the window stage emits. */
@@ -51,7 +51,7 @@ export interface WindowStage {
   /** Optional: false when this instance no longer owns the segment's call (partition revoked):
    *  the segment is then dropped before storing; the partition's new owner scores it. */
   owns?(segment: Segment): boolean;
-  /** Optional commit hold (src/cluster/commit-hold.ts): of refs whose work is done, those to
+  /** Optional commit hold (src/window/commit-hold.ts): of refs whose work is done, those to
    *  release now; the window keeps the rest until `finished` says so. */
   releasable?(refs: ChunkSourceRef[]): ChunkSourceRef[];
   /** Optional: the call's final status (ENDED / TIMED_OUT) is stored; records the window held
@@ -60,7 +60,7 @@ export interface WindowStage {
 }
 
 /**
- * Ownership fencing (several instances; src/store/fencing.ts, src/cluster/ownership.ts). Every
+ * Ownership fencing (several instances; src/store/fencing.ts, src/store/ownership.ts). Every
  * store write of a call carries its partition's token; a refused write (STORE_FENCED) is counted,
  * reported once, not retried, and its chunks are not released (the new owner has them).
  */

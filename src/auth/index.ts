@@ -6,7 +6,7 @@
  *   createApiServer({ ..., context: auth.context });
  */
 import { AppError } from '../core/errors.js';
-import { devContext, type ContextFunction } from '../graphql/context.js';
+import { devContext, type ContextFunction } from './api-context.js';
 import { createApiKeyVerifier } from './api-keys.js';
 import type { AuthConfig, AuthMode } from './config.js';
 import { createAuthContext } from './context.js';

@@ -21,8 +21,8 @@ import { GraphQLError, type GraphQLSchema, getOperationAST, NoSchemaIntrospectio
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AppError, toAppError } from '../core/errors.js';
-import { type ConnectionLimits, Counter, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from './connection-limits.js';
-import type { ApiContext, ContextFunction } from './context.js';
+import { type ConnectionLimits, Counter, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from '../http/connection-limits.js';
+import type { ApiContext, ContextFunction } from '../auth/api-context.js';
 import { DocumentCache } from './document-cache.js';
 import { formatErrors } from './errors.js';
 import { costLimitRule, DEFAULT_QUERY_LIMITS, depthLimitRule, tokenLimitError } from './limits.js';

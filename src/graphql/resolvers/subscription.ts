@@ -12,7 +12,7 @@ import { AppError } from '../../core/errors.js';
 import { resumeScores } from '../../publish/resume.js';
 import type { ScoreHistory } from '../../store/history.js';
 import type { CallInfo, SegmentScore } from '../../core/types.js';
-import type { ApiContext } from '../context.js';
+import type { ApiContext } from '../../auth/api-context.js';
 import type { ApiDeps } from './deps.js';
 import { toCallModel } from './models.js';
 

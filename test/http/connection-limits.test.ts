@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createClient } from 'graphql-ws';
-import { Counter, loadConnectionLimits, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from '../../src/graphql/connection-limits.js';
-import type { ContextFunction } from '../../src/graphql/context.js';
-import { type Harness, startHarness, until } from './harness.js';
+import { Counter, loadConnectionLimits, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from '../../src/http/connection-limits.js';
+import type { ContextFunction } from '../../src/auth/api-context.js';
+import { type Harness, startHarness, until } from '../graphql/harness.js';
 
 const SUB = 'subscription { segmentScored { segmentIndex } }';
 const RESUME = 'subscription($s: DateTime!) { segmentScored(since: $s) { segmentIndex } }';

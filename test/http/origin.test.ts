@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import WebSocket from 'ws';
-import { isLoopbackHost, loadOriginPolicy, originRefusal } from '../../src/graphql/origin.js';
-import { type Harness, startHarness } from './harness.js';
+import { isLoopbackHost, loadOriginPolicy, originRefusal } from '../../src/http/origin.js';
+import { type Harness, startHarness } from '../graphql/harness.js';
 
 interface Outcome { acked: boolean; status?: number; body?: string; messages: number }
 
