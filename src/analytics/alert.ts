@@ -1,27 +1,7 @@
-/** An alert raised on a call, as stored, published and queried (GraphQL `Alert`). */
+/** An alert raised on a call (the type lives in core/types.ts: the scores topic carries it too). */
 import type { AlertRuleKind } from './rules.js';
 
-export interface Alert {
-  /** Deterministic: `tenant:callId:channel:rule:segmentIndex` (see `alertId`), so storing is idempotent. */
-  id: string;
-  tenant: string;
-  callId: string;
-  channel: string;
-  rule: AlertRuleKind;
-  /** The segment at which the rule first held in this episode. */
-  segmentIndex: number;
-  /** Valence of that segment (-3..3). */
-  valence: number;
-  /** What the rule measured: rolling mean, highest valence of the run, or drop size. */
-  value: number;
-  /** The threshold (or drop) of the rule when it fired. */
-  threshold: number;
-  message: string;
-  /** Event time (end of the segment), ms since the unix epoch. */
-  eventTimeMs: number;
-  /** Wall-clock ISO time the alert was raised. */
-  raisedAt: string;
-}
+export type { Alert } from '../core/types.js';
 
 /**
  * Escapes an id part so `:` only ever separates parts: `%` -> `%25`, `:` -> `%3A` (nothing else
@@ -41,13 +21,7 @@ export function alertId(tenant: string, callId: string, channel: string, rule: A
   return `${idPart(tenant)}:${idPart(callId)}:${idPart(channel)}:${rule}:${segmentIndex}`;
 }
 
-/**
- * The key of one call in in-memory maps (engine state, per-call work queues): a call id is only
- * unique within its tenant. JSON, so no tenant or call id can make two keys equal.
- */
-export function callKey(tenant: string, callId: string): string {
-  return JSON.stringify([tenant, callId]);
-}
+export { callKey } from '../core/types.js';
 
 /** A one-line, human message (the dashboard shows it; screen readers read it). */
 export function alertMessage(rule: AlertRuleKind, channel: string, value: number, threshold: number, span: number): string {

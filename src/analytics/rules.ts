@@ -4,9 +4,10 @@
  * BAD_REQUEST naming the field), never on first use.
  */
 import { AppError } from '../core/errors.js';
+import type { AlertRuleKind } from '../core/types.js';
 
-/** The three rule kinds, as the API names them. */
-export type AlertRuleKind = 'ROLLING_BELOW' | 'SUSTAINED_NEGATIVE' | 'SHARP_DROP';
+/** The three rule kinds, as the API names them (declared in core: the scores topic carries them). */
+export type { AlertRuleKind };
 
 export interface AlertRules {
   /** Fires when the mean of the last `window` segments of a channel falls below `threshold`. */

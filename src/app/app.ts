@@ -25,6 +25,7 @@ import { StaleCallSweeper } from '../store/stale-calls.js';
 import { ScoresBridge } from '../publish/scores-bridge.js';
 import { createAnalytics, type Analytics } from '../analytics/index.js';
 import { createApiServer, type ApiServer } from '../graphql/index.js';
+import { analyticsSchema } from '../graphql/resolvers/analytics.js';
 import { createStaticHandler } from '../http/static.js';
 import { createDecoder, createIngest, MemoryDeadLetterSink, MemorySource } from '../ingest/index.js';
 import { ScoreHub } from '../publish/hub.js';
@@ -233,7 +234,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     scorerInfo: () => ({ ...scorer.info(), metrics: safeManifestMetrics(scorer) }),
     health: () => ({ ok: pipeline !== null && ingestStarted, source: kafka ? `kafka: ${config.kafkaTopic}` : 'in-process', store: storeLabel }),
     extraRoutes: [metricsRoute, createStaticHandler({ root: join(repoRoot(), 'dashboard', 'dist'), exclude: ['/graphql', '/metrics', '/healthz', '/readyz'] })],
-    schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers }],
+    schemaExtensions: [analyticsSchema(analytics)],
     upgradeRoutes: wsIngest.routes,
   });
 

@@ -16,7 +16,7 @@ export { loadAuthConfig, parseApiKeys, type AuthConfig, type AuthMode } from './
 export { hashApiKey } from './api-keys.js';
 export { credentialsOf, createAuthContext } from './context.js';
 export { createJwtVerifier, type JwtVerifier, type VerifiedToken } from './jwt.js';
-export { TOKEN_EXPIRED_CLOSE_CODE } from '../graphql/ws.js';
+export { TOKEN_EXPIRED_CLOSE_CODE } from './expiry.js';
 
 export interface Auth {
   mode: AuthMode;

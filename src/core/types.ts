@@ -214,6 +214,46 @@ export interface CallInfo {
   displayName?: string | null;
 }
 
+/** A source partition as fencing and the partitioned window name it: "topic/partition". */
+export function partitionKey(ref: ChunkSourceRef): string {
+  return `${ref.topic}/${ref.partition}`;
+}
+
+/**
+ * A call's identity is (tenant, callId) in every stage: a call id is only unique within its
+ * tenant. This is the key of one call in in-memory maps (window, pipeline tails, commit holds,
+ * alert engine). JSON, so no tenant or call id can make two keys equal.
+ */
+export function callKey(tenant: string, callId: string): string {
+  return JSON.stringify([tenant, callId]);
+}
+
+/** The alert rules a tenant can set (src/analytics/rules.ts). */
+export type AlertRuleKind = 'ROLLING_BELOW' | 'SUSTAINED_NEGATIVE' | 'SHARP_DROP';
+
+/** An alert raised on a call, as stored, published (scores topic) and queried (GraphQL `Alert`). */
+export interface Alert {
+  /** Deterministic: `tenant:callId:channel:rule:segmentIndex` (see analytics `alertId`), so storing is idempotent. */
+  id: string;
+  tenant: string;
+  callId: string;
+  channel: string;
+  rule: AlertRuleKind;
+  /** The segment at which the rule first held in this episode. */
+  segmentIndex: number;
+  /** Valence of that segment (-3..3). */
+  valence: number;
+  /** What the rule measured: rolling mean, highest valence of the run, or drop size. */
+  value: number;
+  /** The threshold (or drop) of the rule when it fired. */
+  threshold: number;
+  message: string;
+  /** Event time (end of the segment), ms since the unix epoch. */
+  eventTimeMs: number;
+  /** Wall-clock ISO time the alert was raised. */
+  raisedAt: string;
+}
+
 /** A score's text source; for scores that predate the field, derived from modalities.text. */
 export function textSourceOf(s: Pick<SegmentScore, 'textSource' | 'modalities'>): TextSource {
   if (s.textSource) return s.textSource;

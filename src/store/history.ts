@@ -7,29 +7,4 @@
  * reader starts a safety margin before the point it wants and drops repeats by
  * (callId, channel, segmentIndex, revision).
  */
-import type { Page } from '../core/ports.js';
-import type { SegmentScore } from '../core/types.js';
-
-export interface HistoryQuery {
-  tenant?: string;
-  /** Only this call's scores (optional). */
-  callId?: string;
-  /** Wall-clock ms since the unix epoch; scores stored at or after it. Ignored when `after` is set. */
-  sinceMs?: number;
-  /** A cursor from a previous page (or from an event's `cursor`). */
-  after?: string;
-  /** Page size, 1..MAX_PAGE_SIZE. */
-  first: number;
-}
-
-/** A score with the storage-order cursor that resumes right after it. */
-export interface StoredScore {
-  score: SegmentScore;
-  /** Wall-clock ms when this store inserted the score. */
-  storedAtMs: number;
-}
-
-export interface ScoreHistory {
-  /** Every revision (not only the latest), in storage order. */
-  scoresSince(q: HistoryQuery): Promise<Page<StoredScore>>;
-}
+export type { HistoryQuery, ScoreHistory, StoredScore } from '../core/ports.js';

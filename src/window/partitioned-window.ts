@@ -42,11 +42,9 @@
  * forgotten recovered call is looked up again on its next chunk, which is correct, only slower).
  */
 import { AppError } from '../core/errors.js';
-import type { CallInfo, ChunkSourceRef, MediaChunk, Segment } from '../core/types.js';
-import type { WindowOutput, WindowStage } from '../app/pipeline.js';
-import { partitionKey } from '../store/fencing.js';
+import type { WindowOutput, WindowStage } from '../core/ports.js';
+import { type CallInfo, callKey, type ChunkSourceRef, type MediaChunk, partitionKey, type Segment } from '../core/types.js';
 import type { CallPosition } from './recovery.js';
-import { callKey } from './windower.js';
 import type { CommitHolds } from './commit-hold.js';
 
 /** What the stage needs of a Windower (src/window/windower.ts). */

@@ -17,6 +17,7 @@ import { ScoreHub } from '../../src/publish/hub.js';
 import { SqliteScoreStore } from '../../src/store/sqlite-store.js';
 import { makeCall, makeScore } from '../store/fixtures.js';
 import { HS_SECRET, mint, rsaPair, unsignedToken } from './keys.js';
+import { analyticsSchema } from '../../src/graphql/resolvers/analytics.js';
 
 let api: ApiServer;
 let store: SqliteScoreStore;
@@ -46,7 +47,7 @@ before(async () => {
     store, hub, port: 0, logger: pino({ level: 'silent' }), context: auth.context,
     scorerInfo: () => ({ modelVersion: 't', executionProvider: 'cpu', providerAttempts: [], workers: 1 }),
     health: () => ({ ok: true, source: 'test', store: 'sqlite' }),
-    schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers }],
+    schemaExtensions: [analyticsSchema(analytics)],
   });
   await api.start();
   // Each tenant: its own call, plus one call id both tenants use ('shared').

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { loadFixtureCalls } from '../../src/app/demo/fixtures.js';
 import { scriptCall } from '../../src/app/demo/script.js';
 import { repoRoot } from '../../src/app/paths.js';
-import type { WindowOutput } from '../../src/app/pipeline.js';
+import type { WindowOutput } from '../../src/core/ports.js';
 import { CommitHolds, type HoldGiveUp } from '../../src/window/commit-hold.js';
 import { type HandoverEvent, opensCall, PartitionedWindow } from '../../src/window/partitioned-window.js';
 import { recoverCall } from '../../src/window/recovery.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { WindowOutput } from '../../src/app/pipeline.js';
+import type { WindowOutput } from '../../src/core/ports.js';
 import { PartitionedWindow } from '../../src/window/partitioned-window.js';
 import { recoverCall } from '../../src/window/recovery.js';
 import type { ChunkSourceRef, MediaChunk, Segment } from '../../src/core/types.js';

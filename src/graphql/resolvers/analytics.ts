@@ -16,6 +16,7 @@ import { AppError } from '../../core/errors.js';
 import type { CallInfo, SegmentScore, SentimentLabel } from '../../core/types.js';
 import type { ScoreStore } from '../../core/ports.js';
 import { toCallModel } from './models.js';
+import type { Analytics } from '../../analytics/index.js';
 import type { Alert } from '../../analytics/alert.js';
 import type { AlertStore, CallSummary } from '../../analytics/alert-store.js';
 import type { AlertHub } from '../../analytics/hub.js';
@@ -65,6 +66,12 @@ const connection = <T>(p: { items: { node: T; cursor: string }[]; hasNextPage: b
 });
 
 /** Builds the resolver map over the analytics service, its alert store and hub. */
+/** The analytics part of the API: schema/analytics.graphql and its resolvers, to pass in
+ *  ApiServerOptions.schemaExtensions. */
+export function analyticsSchema(a: Analytics): { typeDefs: string; resolvers: ReturnType<typeof createAnalyticsResolvers> } {
+  return { typeDefs: a.typeDefs, resolvers: createAnalyticsResolvers({ service: a.service, alertStore: a.store, hub: a.hub, scoreStore: a.scoreStore }) };
+}
+
 export function createAnalyticsResolvers(deps: { service: AnalyticsService; alertStore: AlertStore; hub: AlertHub; scoreStore: ScoreStore }) {
   const { service, alertStore, hub, scoreStore } = deps;
   return {

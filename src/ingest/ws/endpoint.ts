@@ -21,7 +21,7 @@ import type { AppError } from '../../core/errors.js';
 import type { ContextFunction } from '../../auth/api-context.js';
 import type { OriginPolicy } from '../../http/origin.js';
 import { createUpgradeGate } from '../../http/upgrade-gate.js';
-import { callAt, TOKEN_EXPIRED_CLOSE_CODE } from '../../graphql/ws.js';
+import { callAt, TOKEN_EXPIRED_CLOSE_CODE } from '../../auth/expiry.js';
 import type { MemorySource } from '../memory-source.js';
 import { serveAudioHook } from './audiohook.js';
 import { serveContract } from './contract.js';
