@@ -4,37 +4,20 @@
  * (src/app/lifecycle.ts; docs/lifecycle.md draws the order).
  */
 import type { Logger } from 'pino';
-import type { ChunkSource, DeadLetterSink, ScorePublisher, ScoreStore } from '../core/ports.js';
-import type { Analytics } from '../analytics/index.js';
-import type { ApiServer } from '../graphql/index.js';
-import type { ScoreHub } from '../publish/hub.js';
-import type { OnnxScorer } from '../score/onnx-scorer.js';
 import type { AppConfig } from './config.js';
-import { type AppOverrides, buildGraph } from './graph.js';
+import { type AppOverrides, buildGraph, type Graph } from './graph.js';
 import { Lifecycle } from './lifecycle.js';
-import type { PipelineMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 
 export type { AppOverrides } from './graph.js';
 
-export interface App {
+/** The graph's stages (src/app/graph.ts), the running pipeline, and start/stop. */
+export interface App extends Omit<Graph, 'parts' | 'dataPath'> {
   readonly config: AppConfig;
-  readonly api: ApiServer;
-  readonly scorer: OnnxScorer;
-  readonly store: ScoreStore;
-  readonly hub: ScoreHub;
-  /** What the pipeline publishes to: the scores-topic bridge with Kafka (several instances), else the hub. */
-  readonly publisher: ScorePublisher;
-  readonly analytics: Analytics;
-  readonly metrics: PipelineMetrics;
+  /** The running pipeline (throws before `start`). */
   readonly pipeline: Pipeline;
-  /** The chunk source: a MemorySource in embedded mode (push records into it), else Kafka. */
-  readonly source: ChunkSource;
-  readonly deadLetters: DeadLetterSink;
   /** The parts in start order (stop runs them backwards). */
   readonly order: string[];
-  /** Why the instance is not ready (empty: ready). The same checks as GET /readyz. */
-  readiness(): Promise<string[]>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

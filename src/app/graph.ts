@@ -58,13 +58,16 @@ export interface Graph {
   readonly scorer: OnnxScorer;
   readonly store: ScoreStore;
   readonly hub: ScoreHub;
+  /** What the pipeline publishes to: the scores-topic bridge with Kafka (several instances), else the hub. */
   readonly publisher: ScorePublisher;
   readonly analytics: Analytics;
   readonly metrics: PipelineMetrics;
+  /** The chunk source: a MemorySource in embedded mode (push records into it), else Kafka. */
   readonly source: ChunkSource;
   readonly deadLetters: DeadLetterSink;
   /** The stages built from the model's manifest; null until the scorer started. */
   dataPath(): DataPath | null;
+  /** Why the instance is not ready (empty: ready). The same checks as GET /readyz. */
   readiness(): Promise<string[]>;
   /** The long-lived parts in start order (the lifecycle stops them backwards). */
   readonly parts: Part[];
