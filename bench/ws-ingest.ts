@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { CONTRACT_VERSION, H } from '../schema/chunk.js';
-import { devContext } from '../src/graphql/context.js';
+import { devContext } from '../src/auth/api-context.js';
 import { createDecoder, createIngest, MemoryDeadLetterSink, MemorySource } from '../src/ingest/index.js';
 import { createWsIngest, memorySourceDelivery } from '../src/ingest/ws/endpoint.js';
 import { RecordOutcomes } from '../src/ingest/ws/outcomes.js';

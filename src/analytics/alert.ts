@@ -21,13 +21,7 @@ export function alertId(tenant: string, callId: string, channel: string, rule: A
   return `${idPart(tenant)}:${idPart(callId)}:${idPart(channel)}:${rule}:${segmentIndex}`;
 }
 
-/**
- * The key of one call in in-memory maps (engine state, per-call work queues): a call id is only
- * unique within its tenant. JSON, so no tenant or call id can make two keys equal.
- */
-export function callKey(tenant: string, callId: string): string {
-  return JSON.stringify([tenant, callId]);
-}
+export { callKey } from '../core/types.js';
 
 /** A one-line, human message (the dashboard shows it; screen readers read it). */
 export function alertMessage(rule: AlertRuleKind, channel: string, value: number, threshold: number, span: number): string {

@@ -4,9 +4,8 @@
  *   const analytics = createAnalytics({ dbPath: config.dbPath, logger, scoreStore: store });
  *   // PostgreSQL (several instances): createAnalytics({ pgUrl: config.pgUrl, logger, scoreStore: store })
  *   // or pass alertStore: createAlertStore(config.pgUrl ? { pgUrl } : { dbPath }).
- *   // context: the API's { tenant } is all the analytics resolvers read
  *   await analytics.start();                        // after the score store started
- *   // typeDefs: merge analytics.typeDefs after schema/schema.graphql; resolvers: merge too
+ *   // the API merges analytics.typeDefs and its resolvers: analyticsSchema(analytics) (src/graphql/resolvers/analytics.ts)
  *   // pipeline, after store.putScore(score):      await analytics.service.onScored(score)
  *   // pipeline, on a call that ENDED/TIMED_OUT:     analytics.service.onCallEnded(call.callId, call.tenant)
  *   await analytics.stop();                         // after the pipeline stopped, before the store
@@ -19,13 +18,11 @@ import { PostgresAlertStore, type PostgresAlertStoreOptions } from '../store/pos
 import { SqliteAlertStore } from '../store/sqlite-alert-store.js';
 import type { AlertEngine, AlertEngineOptions } from './engine.js';
 import { type AlertHub, type AlertHubOptions, createAlertHub } from './hub.js';
-import { createAnalyticsResolvers } from './resolvers.js';
 import { AnalyticsService, type AnalyticsServiceOptions } from './service.js';
 
 export type { Alert } from './alert.js';
 export type { CallSummary } from '../core/alerts.js';
 export type { AlertStore } from '../core/ports.js';
-export type { AnalyticsContext } from './resolvers.js';
 export { alertId, callKey } from './alert.js';
 export { AlertEngine } from './engine.js';
 export { PostgresAlertStore, type PostgresAlertStoreOptions } from '../store/postgres/alert-store.js';
@@ -77,8 +74,10 @@ export interface Analytics {
   engine: AlertEngine;
   store: AlertStore;
   hub: AlertHub;
+  /** The score store it reads (Call.analytics, a call's history after a restart). */
+  scoreStore: ScoreStore;
+  /** The SDL of schema/analytics.graphql; its resolvers are the API's (src/graphql/resolvers/analytics.ts). */
   typeDefs: string;
-  resolvers: ReturnType<typeof createAnalyticsResolvers>;
   /** Opens the alert store (migrations) and loads the tenants' rules. */
   start(): Promise<void>;
   /** Ends alert subscriptions and closes the store. */
@@ -94,8 +93,8 @@ export function createAnalytics(o: CreateAnalyticsOptions): Analytics {
     engine: service.engine,
     store,
     hub,
+    scoreStore: o.scoreStore,
     typeDefs: analyticsTypeDefs,
-    resolvers: createAnalyticsResolvers({ service, alertStore: store, hub, scoreStore: o.scoreStore }),
     async start() {
       hub.start();
       await store.start();

@@ -12,8 +12,8 @@ import { join, resolve } from 'node:path';
 import type { AuthConfig } from '../auth/config.js';
 import { ConfigError, type ConfigProblem } from '../core/errors.js';
 import type { QueryLimits } from '../graphql/limits.js';
-import type { ConnectionLimits } from '../graphql/connection-limits.js';
-import type { OriginPolicy } from '../graphql/origin.js';
+import type { ConnectionLimits } from '../http/connection-limits.js';
+import type { OriginPolicy } from '../http/origin.js';
 import { CONFIG_VARS, type ConfigVarName } from './config/schema.js';
 import { repoRoot } from './paths.js';
 
@@ -34,10 +34,10 @@ export interface AppConfig {
   queryLimits: QueryLimits;
   /** WebSockets per source address and per tenant, subscriptions per tenant
    *  (API_MAX_SOCKETS_PER_SOURCE, API_MAX_SOCKETS_PER_TENANT, API_MAX_SUBSCRIPTIONS_PER_TENANT:
-   *  src/graphql/connection-limits.ts). */
+   *  src/http/connection-limits.ts). */
   connectionLimits: ConnectionLimits;
   /** Web pages allowed to open a socket or call /graphql (API_ALLOWED_ORIGINS; dev mode: loopback
-   *  origins only; other modes: the server's own origin): src/graphql/origin.ts. */
+   *  origins only; other modes: the server's own origin): src/http/origin.ts. */
   origins: OriginPolicy;
   /** Folder for the embedded SQLite file (DATA_DIR, default ./data). */
   dataDir: string;
@@ -99,7 +99,7 @@ export interface AppConfig {
   /** Log level (LOG_LEVEL, default info). */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /**
-   * Exact hand-over (src/cluster/commit-hold.ts): the record that opened a call holds its
+   * Exact hand-over (src/window/commit-hold.ts): the record that opened a call holds its
    * partition's commit point until the call's final status is stored, so a new owner replays the
    * call from its start. HANDOVER_REPLAY_MAX_MS (default 900000, 15 min; 0: no holds): a call open
    * longer, in event time, gives its hold up; HANDOVER_HOLD_MAX_RECORDS (default 500000): so does

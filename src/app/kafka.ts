@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { KafkaDeadLetterSink } from '../ingest/dead-letter.js';
 import { KafkaSource } from '../ingest/kafka-source.js';
 import { ensureTopics } from '../ingest/kafka-topics.js';
-import { observeAssignments } from '../cluster/observe-assignment.js';
+import { observeAssignments } from '../kafka/observe-assignment.js';
 import type { AppConfig } from './config.js';
 
 export interface KafkaParts {

@@ -3,7 +3,7 @@
  * transcript text (issue 13, finding 7: "call met mid-way" logged every stored span's text).
  * Transcripts are customer data; they are in the store for the API and nowhere else.
  */
-import type { CallPosition } from '../cluster/recovery.js';
+import type { CallPosition } from '../window/recovery.js';
 
 /** A call's hand-over position as a log field: per channel the next index, the covered end and
  *  how many text spans were loaded, without the texts. */

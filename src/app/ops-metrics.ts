@@ -2,12 +2,12 @@
  * Operator metrics read from the parts at scrape time (prom-client `collect`), next to the
  * data-path counters of metrics.ts: subscribers and fan-out counts (hub), the execution provider
  * that runs (a gauge set to 1 with the provider as a label), scores-topic traffic, and consumer
- * lag per partition (sampled by src/cluster/lag.ts, set here).
+ * lag per partition (sampled by src/kafka/lag.ts, set here).
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { ScorerInfo } from '../core/ports.js';
-import type { BridgeStats } from '../cluster/scores-bridge.js';
-import type { PartitionLag } from '../cluster/lag.js';
+import type { BridgeStats } from '../publish/scores-bridge.js';
+import type { PartitionLag } from '../kafka/lag.js';
 import type { HubStats } from '../publish/hub.js';
 
 export interface OpsSources {

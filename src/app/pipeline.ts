@@ -11,7 +11,7 @@
  * which for several instances means acknowledged by the scores topic), or after it was
  * dead-lettered; a score is published only after it is stored, and only when the store inserted
  * it (a 'duplicate' is a replay of a published score; a score stored by an instance that died
- * before publishing it is republished by the next owner of its call: src/cluster/recovery.ts). Segments in flight are bounded (`maxInFlight`): when the
+ * before publishing it is republished by the next owner of its call: src/window/recovery.ts). Segments in flight are bounded (`maxInFlight`): when the
  * bound is reached, `onChunk` waits, which holds the source's batch (backpressure: the Kafka
  * source fetches nothing more, the in-process source blocks its producer; no unbounded queue).
  * That wait (and `prepare`'s store lookup) is all that holds the source, and it ends with work
@@ -21,46 +21,15 @@
 import type { Logger } from 'pino';
 import { type AppError, toAppError } from '../core/errors.js';
 import { SinkStopping } from '../core/stopping.js';
-import type { FenceToken, RawChunk, Scorer, ScorePublisher, ScoreStore } from '../core/ports.js';
-import type { CallInfo, ChunkSourceRef, MediaChunk, Segment, SegmentScore } from '../core/types.js';
+import type { FenceToken, RawChunk, Scorer, ScorePublisher, ScoreStore, WindowOutput, WindowStage } from '../core/ports.js';
+import { type CallInfo, callKey, type ChunkSourceRef, type MediaChunk, partitionKey, type Segment, type SegmentScore } from '../core/types.js';
 import { reencodedRaw } from '../ingest/dead-letter.js';
-import { callKey } from '../window/windower.js';
-import { isFenced, partitionKey } from '../store/fencing.js';
-import { buildScore, type FlagRule, type Labeler } from './build-score.js';
+import { isFenced } from '../store/fencing.js';
+import { buildScore, type FlagRule, type Labeler } from '../score/build-score.js';
 import type { PipelineMetrics } from './metrics.js';
 
-/** What the window stage emits. */
-export type WindowOutput =
-  | { type: 'segment'; segment: Segment }
-  /** `error` is set when the window closed the call itself (CALL_IDLE_TIMEOUT); `partition`
-   *  ("topic/partition") is the call's source partition, whose fence token its write carries. */
-  | { type: 'call'; call: CallInfo; error?: AppError; partition?: string }
-  | { type: 'rejected'; chunk: MediaChunk; error: AppError }
-  | { type: 'release'; refs: ChunkSourceRef[] };
-
-/** The window stage as the pipeline sees it (adapter over src/window). */
-export interface WindowStage {
-  accept(chunk: MediaChunk, nowWallMs: number): WindowOutput[];
-  /** Seals what the idle timeout / watermark allows at this wall time. */
-  tick(nowWallMs: number): WindowOutput[];
-  /** Seals everything still open (shutdown). */
-  flush(nowWallMs: number): WindowOutput[];
-  /** Optional async step before `accept` (hand-over: where a call stands in storage). Its store
-   *  errors are retried like a store write. */
-  prepare?(chunk: MediaChunk): Promise<void>;
-  /** Optional: false when this instance no longer owns the segment's call (partition revoked):
-   *  the segment is then dropped before storing; the partition's new owner scores it. */
-  owns?(segment: Segment): boolean;
-  /** Optional commit hold (src/cluster/commit-hold.ts): of refs whose work is done, those to
-   *  release now; the window keeps the rest until `finished` says so. */
-  releasable?(refs: ChunkSourceRef[]): ChunkSourceRef[];
-  /** Optional: the call's final status (ENDED / TIMED_OUT) is stored; records the window held
-   *  for it, to release now. */
-  finished?(call: CallInfo, partition: string | undefined): ChunkSourceRef[];
-}
-
 /**
- * Ownership fencing (several instances; src/store/fencing.ts, src/cluster/ownership.ts). Every
+ * Ownership fencing (several instances; src/store/fencing.ts, src/store/ownership.ts). Every
  * store write of a call carries its partition's token; a refused write (STORE_FENCED) is counted,
  * reported once, not retried, and its chunks are not released (the new owner has them).
  */

@@ -7,8 +7,8 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { ContextFunction } from '../graphql/context.js';
-import type { OriginPolicy } from '../graphql/origin.js';
+import type { ContextFunction } from '../auth/api-context.js';
+import type { OriginPolicy } from '../http/origin.js';
 import { createWsIngest, type WsIngest, type WsIngestOptions } from '../ingest/ws/endpoint.js';
 import { RateLimitedWarn } from './rate-limited-warn.js';
 

@@ -1,5 +1,5 @@
 /**
- * The API's auth hook (a ContextFunction of src/graphql/context.ts) for jwt / apikey modes.
+ * The API's auth hook (a ContextFunction of src/auth/api-context.ts) for jwt / apikey modes.
  *
  * Where credentials are read:
  * - HTTP: `Authorization: Bearer <jwt>` or `x-api-key: <key>`.
@@ -11,7 +11,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { AppError } from '../core/errors.js';
-import type { ApiContext, ContextFunction, ContextRequest } from '../graphql/context.js';
+import type { ApiContext, ContextFunction, ContextRequest } from './api-context.js';
 import type { ApiKeyIdentity } from './api-keys.js';
 import type { AuthMode } from './config.js';
 import type { JwtVerifier } from './jwt.js';

@@ -6,7 +6,7 @@
  *   createApiServer({ ..., context: auth.context });
  */
 import { ConfigError } from '../core/errors.js';
-import { devContext, type ContextFunction } from '../graphql/context.js';
+import { devContext, type ContextFunction } from './api-context.js';
 import { createApiKeyVerifier } from './api-keys.js';
 import type { AuthConfig, AuthMode } from './config.js';
 import { createAuthContext } from './context.js';
@@ -16,7 +16,7 @@ export { parseApiKeys, type AuthConfig, type AuthMode } from './config.js';
 export { hashApiKey } from './api-keys.js';
 export { credentialsOf, createAuthContext } from './context.js';
 export { createJwtVerifier, type JwtVerifier, type VerifiedToken } from './jwt.js';
-export { TOKEN_EXPIRED_CLOSE_CODE } from '../graphql/ws.js';
+export { TOKEN_EXPIRED_CLOSE_CODE } from './expiry.js';
 
 export interface Auth {
   mode: AuthMode;

@@ -7,7 +7,8 @@
  * Every long-lived part has start/stop. Shutdown order is written once, in src/app/lifecycle.ts.
  */
 import type { Alert, AlertRuleKind, AlertRules, CallSummary } from './alerts.js';
-import type { CallInfo, ChunkSourceRef, ModelOutput, SentimentLabel, Segment, SegmentScore } from './types.js';
+import type { AppError } from './errors.js';
+import type { CallInfo, ChunkSourceRef, MediaChunk, ModelOutput, SentimentLabel, Segment, SegmentScore } from './types.js';
 
 /** A chunk exactly as a source received it, before any validation. */
 export interface RawChunk {
@@ -52,6 +53,37 @@ export interface DeadLetterSink {
   /** Resolves once the letter is written; rejects only when nothing could be written (e.g. the
    *  broker is down), so the caller can retry without losing the record. */
   deadLetter(raw: RawChunk, error: { code: string; message: string }): Promise<DeadLetterKind | void>;
+}
+
+/** What the window stage emits. */
+export type WindowOutput =
+  | { type: 'segment'; segment: Segment }
+  /** `error` is set when the window closed the call itself (CALL_IDLE_TIMEOUT); `partition`
+   *  ("topic/partition") is the call's source partition, whose fence token its write carries. */
+  | { type: 'call'; call: CallInfo; error?: AppError; partition?: string }
+  | { type: 'rejected'; chunk: MediaChunk; error: AppError }
+  | { type: 'release'; refs: ChunkSourceRef[] };
+
+/** The window stage as the pipeline (src/app/pipeline.ts) sees it: a Windower, or the
+ *  PartitionedWindow of several instances (src/window/). */
+export interface WindowStage {
+  accept(chunk: MediaChunk, nowWallMs: number): WindowOutput[];
+  /** Seals what the idle timeout / watermark allows at this wall time. */
+  tick(nowWallMs: number): WindowOutput[];
+  /** Seals everything still open (shutdown). */
+  flush(nowWallMs: number): WindowOutput[];
+  /** Optional async step before `accept` (hand-over: where a call stands in storage). Its store
+   *  errors are retried like a store write. */
+  prepare?(chunk: MediaChunk): Promise<void>;
+  /** Optional: false when this instance no longer owns the segment's call (partition revoked):
+   *  the segment is then dropped before storing; the partition's new owner scores it. */
+  owns?(segment: Segment): boolean;
+  /** Optional commit hold (src/window/commit-hold.ts): of refs whose work is done, those to
+   *  release now; the window keeps the rest until `finished` says so. */
+  releasable?(refs: ChunkSourceRef[]): ChunkSourceRef[];
+  /** Optional: the call's final status (ENDED / TIMED_OUT) is stored; records the window held
+   *  for it, to release now. */
+  finished?(call: CallInfo, partition: string | undefined): ChunkSourceRef[];
 }
 
 export interface ScorerInfo {
@@ -108,7 +140,8 @@ export interface FenceToken {
   epoch: number;
 }
 
-export interface ScoreStore {
+/** Every score store keeps history, so `scores(since:)` resumes on any of them. */
+export interface ScoreStore extends ScoreHistory {
   start(): Promise<void>;
   /** Idempotent on (callId, channel, segmentIndex, revision): a repeat returns 'duplicate'.
    *  With `fence`: refused (STORE_FENCED) unless `fence.epoch` is its partition's current epoch. */

@@ -214,6 +214,23 @@ export interface CallInfo {
   displayName?: string | null;
 }
 
+/** A source partition as fencing and the partitioned window name it: "topic/partition". */
+export function partitionKey(ref: ChunkSourceRef): string {
+  return `${ref.topic}/${ref.partition}`;
+}
+
+/**
+ * A call's identity is (tenant, callId) in every stage: a call id is only unique within its
+ * tenant. This is the key of one call in in-memory maps (window, pipeline tails, commit holds,
+ * alert engine). JSON, so no tenant or call id can make two keys equal.
+ */
+export function callKey(tenant: string, callId: string): string {
+  return JSON.stringify([tenant, callId]);
+}
+
+/** Alerts are declared in core/alerts.ts (stored, published on the scores topic, queried). */
+export type { Alert, AlertRuleKind } from './alerts.js';
+
 /** A score's text source; for scores that predate the field, derived from modalities.text. */
 export function textSourceOf(s: Pick<SegmentScore, 'textSource' | 'modalities'>): TextSource {
   if (s.textSource) return s.textSource;

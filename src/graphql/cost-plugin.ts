@@ -5,7 +5,7 @@
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import { getOperationAST } from 'graphql';
-import type { ApiContext } from './context.js';
+import type { ApiContext } from '../auth/api-context.js';
 import { operationCost, tooComplex } from './limits.js';
 
 export function costLimitPlugin(maxCost: number): ApolloServerPlugin<ApiContext> {

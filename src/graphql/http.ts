@@ -8,8 +8,8 @@ import { type ApolloServer, HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { AppError, toAppError } from '../core/errors.js';
-import type { ApiContext, ContextFunction } from './context.js';
-import { type OriginPolicy, originRefusal } from './origin.js';
+import type { ApiContext, ContextFunction } from '../auth/api-context.js';
+import { type OriginPolicy, originRefusal } from '../http/origin.js';
 
 /** Handles a request and returns true, or returns false to let the next route try. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { ScoreStore } from '../core/ports.js';
 import type { ScoreFeed } from '../publish/hub.js';
-import { type ApiContext, type ContextFunction, devContext } from './context.js';
+import { type ApiContext, type ContextFunction, devContext } from '../auth/api-context.js';
 import { formatApiError } from './errors.js';
 import { createRequestListener, type RequestHandler } from './http.js';
 import type { HealthReport, ModelInfoSource } from './resolvers/deps.js';
@@ -27,9 +27,9 @@ import { buildSchema, type SchemaExtension } from './schema.js';
 import { costLimitPlugin } from './cost-plugin.js';
 import { DEFAULT_QUERY_LIMITS, depthLimitRule, type QueryLimits } from './limits.js';
 import { attachGraphqlWs } from './ws.js';
-import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
-import type { OriginPolicy } from './origin.js';
-import { createUpgradeGate, type SocketRefusal } from './upgrade-gate.js';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../http/connection-limits.js';
+import type { OriginPolicy } from '../http/origin.js';
+import { createUpgradeGate, type SocketRefusal } from '../http/upgrade-gate.js';
 
 export interface ApiServerOptions {
   store: ScoreStore;

@@ -21,8 +21,9 @@ import { GraphQLError, type GraphQLSchema, getOperationAST, NoSchemaIntrospectio
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AppError, toAppError } from '../core/errors.js';
-import { type ConnectionLimits, Counter, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from './connection-limits.js';
-import type { ApiContext, ContextFunction } from './context.js';
+import { type ConnectionLimits, Counter, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from '../http/connection-limits.js';
+import type { ApiContext, ContextFunction } from '../auth/api-context.js';
+import { callAt, TOKEN_EXPIRED_CLOSE_CODE } from '../auth/expiry.js';
 import { DocumentCache } from './document-cache.js';
 import { formatErrors } from './errors.js';
 import { costLimitRule, DEFAULT_QUERY_LIMITS, depthLimitRule, tokenLimitError } from './limits.js';
@@ -101,30 +102,6 @@ function quietClientProtocolErrors(socket: WebSocket, logger: Logger): void {
     }
     return emit(event, ...args);
   };
-}
-
-/**
- * Close code of a socket whose credential expired while it was open (docs/security.md). 4403,
- * not 4401: graphql-ws clients treat 4401 as fatal but retry 4403, calling a `connectionParams`
- * function again, so a client that refreshes its token reconnects by itself; a client that
- * sends the same expired token again gets 4401 (fatal) and stops.
- */
-export const TOKEN_EXPIRED_CLOSE_CODE = 4403;
-
-/** setTimeout caps delays at 2^31 - 1 ms (24.8 days); longer waits are chained. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Calls `fn` at wall-clock `atMs`; returns a cancel function. */
-export function callAt(atMs: number, fn: () => void): () => void {
-  let timer: NodeJS.Timeout;
-  const arm = () => {
-    const wait = atMs - Date.now();
-    if (wait <= 0) return fn();
-    timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
-    timer.unref();
-  };
-  arm();
-  return () => clearTimeout(timer);
 }
 
 function appErrorToGraphQL(e: AppError): GraphQLError {

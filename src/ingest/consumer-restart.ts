@@ -5,7 +5,7 @@
  * a new one instead: `schedule(dead)` waits `delayMs`, disconnects the dead consumer and calls
  * `rebuild`, again after each failure, until it works or `cancel()` (at stop).
  * Used by the chunk source (src/ingest/kafka-source.ts) and the scores bridge
- * (src/cluster/scores-bridge.ts), which each know where their new consumer must start.
+ * (src/publish/scores-bridge.ts), which each know where their new consumer must start.
  */
 import type { Consumer } from 'kafkajs';
 

@@ -16,7 +16,6 @@
  */
 import { AppError } from '../core/errors.js';
 import type { FenceToken } from '../core/ports.js';
-import type { ChunkSourceRef } from '../core/types.js';
 
 /** Throws STORE_FENCED unless `current` (the partition's stored epoch; undefined: never claimed) is the token's. */
 export function checkFence(fence: FenceToken, current: number | undefined): void {
@@ -39,8 +38,3 @@ export function checkPartitionKey(partition: string): void {
 
 /** The `held` value a claim compares with: -1 never matches a stored epoch (epochs start at 1). */
 export const NOT_HELD = -1;
-
-/** A source partition as fencing and PartitionedWindow name it: "topic/partition". */
-export function partitionKey(ref: ChunkSourceRef): string {
-  return `${ref.topic}/${ref.partition}`;
-}

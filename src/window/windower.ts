@@ -12,7 +12,7 @@
  * Every chunk accepted without rejection has its ref in exactly one `segment` or `release` event.
  */
 import { AppError } from '../core/errors.js';
-import type { CallInfo, ChunkSourceRef, ControlChunk, MediaChunk, Segment } from '../core/types.js';
+import { type CallInfo, callKey, type ChunkSourceRef, type ControlChunk, type MediaChunk, type Segment } from '../core/types.js';
 import { CallState } from './call.js';
 import type { ChannelTimeline, SealResult } from './channel.js';
 import { HistoryBudget } from './history.js';
@@ -32,9 +32,6 @@ interface ClosedCall {
 
 const EPS = 0.5;
 
-/** A call's identity in every map here: (tenant, callId), so two tenants' calls with the same id
- *  are two calls (issue 13: they used to collide). */
-export const callKey = (tenant: string, callId: string): string => `${tenant}\u0000${callId}`;
 
 export class Windower {
   readonly options: WindowOptions;

@@ -13,6 +13,7 @@ import { createApiServer } from '../../src/graphql/index.js';
 import { ScoreHub } from '../../src/publish/hub.js';
 import { SqliteScoreStore } from '../../src/store/sqlite-store.js';
 import { refChannel } from './reference.js';
+import { analyticsSchema } from '../../src/graphql/resolvers/analytics.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -106,7 +107,7 @@ test('GraphQL: every analytics field matches a reference computed from the same 
     store, hub, port: 0, logger, devTenant: 'demo',
     scorerInfo: () => ({ modelVersion: 'm', executionProvider: 'cpu', providerAttempts: [], workers: 0 }),
     health: () => ({ ok: true, source: 's', store: 'ok' }),
-    schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers as never }],
+    schemaExtensions: [analyticsSchema(analytics)],
   });
   await api.start();
   const gql = async (query: string, variables?: unknown) => {

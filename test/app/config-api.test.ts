@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/app/config.js';
-import { DEFAULT_CONNECTION_LIMITS } from '../../src/graphql/connection-limits.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../src/http/connection-limits.js';
 
 const JWT = { AUTH_MODE: 'jwt', JWT_HS256_SECRET: 'x'.repeat(32) };
 

@@ -1,4 +1,4 @@
-/** The exact hand-over's bounds in loadConfig (src/cluster/commit-hold.ts): defaults, overrides, validation at start. */
+/** The exact hand-over's bounds in loadConfig (src/window/commit-hold.ts): defaults, overrides, validation at start. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/app/config.js';

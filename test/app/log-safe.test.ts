@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyForLog, positionForLog } from '../../src/app/log-safe.js';
-import type { CallPosition } from '../../src/cluster/recovery.js';
+import type { CallPosition } from '../../src/window/recovery.js';
 
 const SRC = new URL('../../src/', import.meta.url).pathname;
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { registerOpsMetrics } from '../../src/app/ops-metrics.js';
-import type { BridgeStats } from '../../src/cluster/scores-bridge.js';
+import type { BridgeStats } from '../../src/publish/scores-bridge.js';
 import type { HubStats } from '../../src/publish/hub.js';
 
 function sample(text: string, name: string, labels = ''): number | undefined {

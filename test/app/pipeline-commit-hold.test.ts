@@ -1,5 +1,5 @@
 /**
- * The pipeline's side of the commit hold (src/cluster/commit-hold.ts): a call's first record is
+ * The pipeline's side of the commit hold (src/window/commit-hold.ts): a call's first record is
  * released only after the call's final status is stored, whatever released it before (here the
  * window releases a call_start at once). Real PartitionedWindow and Windower, a real SQLite store.
  */
@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { createMetrics } from '../../src/app/metrics.js';
 import { Pipeline } from '../../src/app/pipeline.js';
-import { CommitHolds } from '../../src/cluster/commit-hold.js';
-import { PartitionedWindow } from '../../src/cluster/partitioned-window.js';
+import { CommitHolds } from '../../src/window/commit-hold.js';
+import { PartitionedWindow } from '../../src/window/partitioned-window.js';
 import type { RawChunk, Scorer, ScorePublisher } from '../../src/core/ports.js';
 import type { CallInfo, ChunkSourceRef } from '../../src/core/types.js';
 import { SqliteScoreStore } from '../../src/store/sqlite-store.js';

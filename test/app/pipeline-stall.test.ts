@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
 import { createMetrics } from '../../src/app/metrics.js';
-import { Pipeline, type WindowOutput, type WindowStage } from '../../src/app/pipeline.js';
+import type { WindowOutput, WindowStage } from '../../src/core/ports.js';
+import { Pipeline } from '../../src/app/pipeline.js';
 import type { RawChunk, Scorer, ScorePublisher, ScoreStore } from '../../src/core/ports.js';
 import type { MediaChunk } from '../../src/core/types.js';
 

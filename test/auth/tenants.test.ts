@@ -18,6 +18,7 @@ import { SqliteScoreStore } from '../../src/store/sqlite-store.js';
 import { makeCall, makeScore } from '../store/fixtures.js';
 import { HS_SECRET, mint, rsaPair, unsignedToken } from './keys.js';
 import { loadConfig } from '../../src/app/config.js';
+import { analyticsSchema } from '../../src/graphql/resolvers/analytics.js';
 /** The auth part of the one config (the schema parses AUTH_MODE, JWT_*, API_KEYS, DEV_TENANT). */
 const loadAuthConfig = (env: NodeJS.ProcessEnv) => loadConfig(env).auth;
 
@@ -49,7 +50,7 @@ before(async () => {
     store, hub, port: 0, logger: pino({ level: 'silent' }), context: auth.context,
     scorerInfo: () => ({ modelVersion: 't', executionProvider: 'cpu', providerAttempts: [], workers: 1 }),
     health: () => ({ ok: true, source: 'test', store: 'sqlite' }),
-    schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers }],
+    schemaExtensions: [analyticsSchema(analytics)],
   });
   await api.start();
   // Each tenant: its own call, plus one call id both tenants use ('shared').

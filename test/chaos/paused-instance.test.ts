@@ -14,7 +14,7 @@
  * segment, revision) with the same spans and texts, valence within 1e-4.
  *
  * That needs an exact hand-over: the victim held its partitions' commit point at the first record
- * of each call still open (src/cluster/commit-hold.ts), so the survivor reads those calls from
+ * of each call still open (src/window/commit-hold.ts), so the survivor reads those calls from
  * their start and replays them, suppressing what the victim stored. Before, it continued from the
  * stored cut with a fresh window state, and 2-22 rows of 67 differed in 6 of 8 runs.
  * The speech path is off in all three instances: its deadline (2 s of wall time) decides between

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/app/config.js';
 import { repoRoot } from '../../src/app/paths.js';
 import { AppError } from '../../src/core/errors.js';
-import { DEFAULT_CONNECTION_LIMITS } from '../../src/graphql/connection-limits.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../src/http/connection-limits.js';
 import { DEFAULT_QUERY_LIMITS } from '../../src/graphql/limits.js';
 
 const refusal = (e: unknown): ConfigError => {

@@ -14,6 +14,7 @@ import { type ApiServer, createApiServer } from '../../src/graphql/index.js';
 import { createStaticHandler } from '../../src/http/static.js';
 import { ScoreHub } from '../../src/publish/hub.js';
 import { SqliteScoreStore } from '../../src/store/sqlite-store.js';
+import { analyticsSchema } from '../../src/graphql/resolvers/analytics.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const DIST = `${REPO}dashboard/dist`;
@@ -81,7 +82,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       health: () => ({ ok: true, source: 'scripted', store: 'sqlite: ok' }),
       extraRoutes: [createStaticHandler({ root: DIST })],
       sdlPath: o.sdlPath?.(),
-      schemaExtensions: [{ typeDefs: analytics.typeDefs, resolvers: analytics.resolvers as never }],
+      schemaExtensions: [analyticsSchema(analytics)],
     });
   const stack: Stack = {
     base: '',

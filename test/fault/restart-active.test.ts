@@ -2,7 +2,7 @@
  * Fault: the server stops (SIGTERM) while calls are ACTIVE, and is started again with no more
  * chunks of them coming (issue #13, finding 8). A graceful stop seals and stores every open
  * segment and commits the offsets, so after the restart no chunk of those calls is ever read
- * again: no window meets them and, before the stale-call sweeper (src/cluster/stale-calls.ts),
+ * again: no window meets them and, before the stale-call sweeper (src/store/stale-calls.ts),
  * they stayed ACTIVE forever. Now the restarted instance ends each one TIMED_OUT, at the end of
  * its last stored segment (where the window's own idle timeout would have ended it), once it has
  * caught up with its partitions and the calls were idle for the window's idle timeout (30 s).

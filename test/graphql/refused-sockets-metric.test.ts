@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createMetrics } from '../../src/app/metrics.js';
-import { TOO_MANY_CONNECTIONS_CLOSE_CODE } from '../../src/graphql/connection-limits.js';
+import { TOO_MANY_CONNECTIONS_CLOSE_CODE } from '../../src/http/connection-limits.js';
 import { startHarness } from './harness.js';
 
 /** Opens a graphql-transport-ws socket: resolves on ack (socket left open), or with how it was refused. */

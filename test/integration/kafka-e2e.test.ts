@@ -237,7 +237,7 @@ test('offsets are committed only after the scores their chunks fed are stored', 
   let producer: RecordingProducer | null = null;
   try {
     // Commit holds off: with them the call_start holds the commit point until the call ends
-    // (test/cluster/commit-hold.test.ts); this test is about the released-prefix rule alone.
+    // (test/window/commit-hold.test.ts); this test is about the released-prefix rule alone.
     app = await startApp({ brokers, topic, group, dbPath: db.dbPath, overrides: { window: WINDOW, store }, env: { HANDOVER_REPLAY_MAX_MS: '0' } });
     client = wsClient(app.app.api.wsUrl);
     const scores = collect<ApiScore>(client, SUB_SCORES, 'segmentScored');
@@ -302,7 +302,7 @@ test('a restart mid-call loses nothing, and a replay of the whole topic stores n
     apps.push(a1);
     await producer.send(first.map((x) => encodeChunk(x.chunk)));
     // Chunks taken, not a commit: the call's call_start holds the commit point while the call is
-    // open (src/cluster/commit-hold.ts); the graceful stop below gives the hold up.
+    // open (src/window/commit-hold.ts); the graceful stop below gives the hold up.
     const accepted = async () => (await a1.app.metrics.chunksAccepted.get()).values.reduce((n, v) => n + v.value, 0);
     await until(async () => (await accepted()) > 0, 20_000, 'the first half is being consumed');
     // Graceful stop mid-call: the open call is sealed, scored, stored, and its offsets committed.
@@ -336,7 +336,7 @@ test('a restart mid-call loses nothing, and a replay of the whole topic stores n
     await a2.stop();
 
     // A replay of the whole topic (a new group, same store): the call is finished in the store,
-    // so it is not windowed again (src/cluster/partitioned-window.ts, "Finished calls"): nothing
+    // so it is not windowed again (src/window/partitioned-window.ts, "Finished calls"): nothing
     // is scored, stored or published; every record is released (its media, and each transcript a
     // stored segment holds) or dead-lettered again (each transcript none holds). Done is when the
     // new group committed up to the log end.

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { WindowStage } from '../../src/app/pipeline.js';
+import type { WindowStage } from '../../src/core/ports.js';
 import { DEFAULT_WINDOW_OPTIONS, Windower, resolveWindowOptions } from '../../src/window/index.js';
 import { audioChunk, callStart } from '../support/chunks.js';
 

@@ -10,8 +10,8 @@
  * never see the environment.
  */
 import { AUTH_MODES, parseApiKeys, parseHs256Secret, parseJwksUrl, parseRs256Keys, TENANT_RE } from '../../auth/config.js';
-import { parseAllowedOrigins } from '../../graphql/origin.js';
-import { DEFAULT_CONNECTION_LIMITS } from '../../graphql/connection-limits.js';
+import { parseAllowedOrigins } from '../../http/origin.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../http/connection-limits.js';
 import { DEFAULT_QUERY_LIMITS } from '../../graphql/limits.js';
 import { parseProviders } from '../../score/providers.js';
 import { custom, int, list, oneOf, onOff, refuse, text, url } from './vars.js';

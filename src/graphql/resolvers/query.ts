@@ -1,6 +1,6 @@
 /** Query resolvers: history from the store, always limited to the caller's tenant. */
 import type { CallInfo, SegmentScore } from '../../core/types.js';
-import type { ApiContext } from '../context.js';
+import type { ApiContext } from '../../auth/api-context.js';
 import type { ApiDeps } from './deps.js';
 import { type CallModel, type Connection, toCallModel, toConnection } from './models.js';
 

@@ -5,14 +5,13 @@
  *
  * `segmentScored(since:)` resumes: storage first (every revision stored since then), then the
  * live stream (src/publish/resume.ts: the live subscription opens before storage is read, so
- * nothing falls between; keys stored around the switch are yielded once). Needs a store with
- * `scoresSince` (SQLite and PostgreSQL have it); otherwise BAD_REQUEST.
+ * nothing falls between; keys stored around the switch are yielded once). Every ScoreStore keeps
+ * that history (core/ports.ts: ScoreStore extends ScoreHistory).
  */
-import { AppError } from '../../core/errors.js';
 import { resumeScores } from '../../publish/resume.js';
 import type { ScoreHistory } from '../../core/ports.js';
 import type { CallInfo, SegmentScore } from '../../core/types.js';
-import type { ApiContext } from '../context.js';
+import type { ApiContext } from '../../auth/api-context.js';
 import type { ApiDeps } from './deps.js';
 import { toCallModel } from './models.js';
 
@@ -24,9 +23,7 @@ export function subscriptionResolvers(deps: ApiDeps) {
       subscribe: (_: unknown, a: { callId?: string | null; channel?: string | null; since?: number | null }, ctx: ApiContext) => {
         const filter = { tenant: ctx.tenant, callId: opt(a.callId), channel: opt(a.channel) };
         if (a.since === undefined || a.since === null) return deps.feed.subscribeScores(filter);
-        const history = deps.store as Partial<ScoreHistory>;
-        if (typeof history.scoresSince !== 'function') throw new AppError('BAD_REQUEST', { reason: 'this server\'s store cannot resume (no score history)' });
-        return resumeScores(deps.feed, history as ScoreHistory, filter, { sinceMs: a.since });
+        return resumeScores(deps.feed, deps.store, filter, { sinceMs: a.since });
       },
       resolve: (score: SegmentScore) => score,
     },

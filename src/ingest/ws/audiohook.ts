@@ -26,7 +26,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { AppError, toAppError } from '../../core/errors.js';
-import type { ApiContext } from '../../graphql/context.js';
+import type { ApiContext } from '../../auth/api-context.js';
 import { Inbox } from './inbox.js';
 import { mulawToPcm16 } from './mulaw.js';
 import { audioRecord, CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, controlRecord, type ContractRecord, type SessionDeps, stringMeta } from './session.js';

@@ -16,7 +16,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { H } from '../../../schema/chunk.js';
 import { AppError, toAppError } from '../../core/errors.js';
-import type { ApiContext } from '../../graphql/context.js';
+import type { ApiContext } from '../../auth/api-context.js';
 import { decodeFrame } from './frame.js';
 import { Inbox } from './inbox.js';
 import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, type SessionDeps } from './session.js';

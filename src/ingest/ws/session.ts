@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { WebSocket } from 'ws';
 import { CONTRACT_VERSION, CONTROL_CHANNEL, ENCODING_OF, H } from '../../../schema/chunk.js';
 import type { AppError } from '../../core/errors.js';
-import type { ApiContext } from '../../graphql/context.js';
+import type { ApiContext } from '../../auth/api-context.js';
 import type { RecordOutcome } from './outcomes.js';
 
 /** A contract record (schema/chunk-contract.md) as a handler pushes it. */

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { CONTRACT_VERSION, CONTROL_CHANNEL, H } from '../../../schema/chunk.js';
 import { createAuthContext, hashApiKey, parseApiKeys } from '../../../src/auth/index.js';
-import type { ContextFunction } from '../../../src/graphql/context.js';
+import type { ContextFunction } from '../../../src/auth/api-context.js';
 import { createApiKeyVerifier } from '../../../src/auth/api-keys.js';
 import type { AppError } from '../../../src/core/errors.js';
 import type { MediaChunk } from '../../../src/core/types.js';

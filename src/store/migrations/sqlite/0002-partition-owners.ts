@@ -3,7 +3,7 @@ import type { Migration } from '../types.js';
 /**
  * Ownership fencing (src/store/fencing.ts): one row per source partition with its owner epoch,
  * and the partition each call was last written under, so the partition's owner can find calls
- * left ACTIVE by a stopped predecessor (src/cluster/stale-calls.ts).
+ * left ACTIVE by a stopped predecessor (src/store/stale-calls.ts).
  */
 export const m0002: Migration = {
   version: 2,

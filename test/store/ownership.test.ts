@@ -1,13 +1,13 @@
 /**
- * Ownership (src/cluster/ownership.ts) on a real SQLite store: two instances' views of the same
+ * Ownership (src/store/ownership.ts) on a real SQLite store: two instances' views of the same
  * partitions, claims, tokens, a refused write, and the re-check after a stall.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
-import { Ownership } from '../../src/cluster/ownership.js';
+import { Ownership } from '../../src/store/ownership.js';
 import { SqliteScoreStore } from '../../src/store/sqlite-store.js';
-import { makeScore } from '../store/fixtures.js';
+import { makeScore } from './fixtures.js';
 
 const logger = pino({ level: 'silent' });
 

@@ -7,9 +7,9 @@
  *   (the new owner re-reads those chunks from the last commit and scores them), and `owns`
  *   turns false for their calls, so segments already in flight are not stored by the old owner.
  * - Hand-over: the first chunk of a call this instance does not know triggers `prepare`, which
- *   asks the store where the call stands (src/cluster/recovery.ts). An ACTIVE call whose first
+ *   asks the store where the call stands (src/window/recovery.ts). An ACTIVE call whose first
  *   chunk met here is the record that opened it (`opensCall`; its previous owner held the commit
- *   point there, src/cluster/commit-hold.ts) is REPLAYED: windowed from scratch as its first owner
+ *   point there, src/window/commit-hold.ts) is REPLAYED: windowed from scratch as its first owner
  *   did, each segment stored already at that revision or later released unscored. Otherwise
  *   (the CUT path, approximate), for a call already stored, media before each channel's last stored segment end is skipped (released; audio and video
  *   straddling it are trimmed), segment indices continue after the last stored one, and call
@@ -33,7 +33,7 @@
  *   and until a new assignment its chunks are dropped unreleased, undead-lettered: the new owner
  *   re-reads and scores them, and this instance must neither time out nor reject its calls.
  *   `reset` drops a partition's state but keeps it (re-claimed after another owner wrote).
- * - Calls left ACTIVE by a stopped owner (src/cluster/stale-calls.ts) are ended through `endStale`:
+ * - Calls left ACTIVE by a stopped owner (src/store/stale-calls.ts) are ended through `endStale`:
  *   the TIMED_OUT update is emitted on the next tick, and later chunks of the call are treated as
  *   those of a finished call.
  *
@@ -42,11 +42,9 @@
  * forgotten recovered call is looked up again on its next chunk, which is correct, only slower).
  */
 import { AppError } from '../core/errors.js';
-import type { CallInfo, ChunkSourceRef, MediaChunk, Segment } from '../core/types.js';
-import type { WindowOutput, WindowStage } from '../app/pipeline.js';
-import { partitionKey } from '../store/fencing.js';
+import type { WindowOutput, WindowStage } from '../core/ports.js';
+import { type CallInfo, callKey, type ChunkSourceRef, type MediaChunk, partitionKey, type Segment } from '../core/types.js';
 import type { CallPosition } from './recovery.js';
-import { callKey } from '../window/windower.js';
 import type { CommitHolds } from './commit-hold.js';
 
 /** What the stage needs of a Windower (src/window/windower.ts). */
@@ -183,7 +181,7 @@ export class PartitionedWindow implements WindowStage {
 
   /**
    * Replay or cut: replay when the first chunk met here is the one that opened the call (its
-   * previous owner held the commit point there, src/cluster/commit-hold.ts), so every record of
+   * previous owner held the commit point there, src/window/commit-hold.ts), so every record of
    * the call follows in the order its first owner read them. The opener is the call_start at the
    * call's start time, or, for a call opened by media, the first channel's seq-0 chunk at it.
    */
@@ -288,7 +286,7 @@ export class PartitionedWindow implements WindowStage {
   }
 
   /**
-   * Ends a call its previous owner left ACTIVE (src/cluster/stale-calls.ts): TIMED_OUT at the end of
+   * Ends a call its previous owner left ACTIVE (src/store/stale-calls.ts): TIMED_OUT at the end of
    * its last stored segment, emitted on the next tick; later chunks of it are those of a finished
    * call. False when the call was met here meanwhile (the window times it out itself).
    */

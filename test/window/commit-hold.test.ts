@@ -1,8 +1,8 @@
 /**
  * Exact hand-over (issue #13, the paused-instance bar): the record that opened a call holds its
- * partition's commit point until the call's final status is stored (src/cluster/commit-hold.ts),
+ * partition's commit point until the call's final status is stored (src/window/commit-hold.ts),
  * and an owner that meets that record first replays the call from scratch, suppressing what is
- * stored (src/cluster/partitioned-window.ts). Real Windowers, the real OffsetTracker, a real
+ * stored (src/window/partitioned-window.ts). Real Windowers, the real OffsetTracker, a real
  * SQLite store, and the pipeline's release rule (releasable on work done, finished on a final
  * status stored); no Kafka.
  */
@@ -12,10 +12,10 @@ import { test } from 'node:test';
 import { loadFixtureCalls } from '../../src/app/demo/fixtures.js';
 import { scriptCall } from '../../src/app/demo/script.js';
 import { repoRoot } from '../../src/app/paths.js';
-import type { WindowOutput } from '../../src/app/pipeline.js';
-import { CommitHolds, type HoldGiveUp } from '../../src/cluster/commit-hold.js';
-import { type HandoverEvent, opensCall, PartitionedWindow } from '../../src/cluster/partitioned-window.js';
-import { recoverCall } from '../../src/cluster/recovery.js';
+import type { WindowOutput } from '../../src/core/ports.js';
+import { CommitHolds, type HoldGiveUp } from '../../src/window/commit-hold.js';
+import { type HandoverEvent, opensCall, PartitionedWindow } from '../../src/window/partitioned-window.js';
+import { recoverCall } from '../../src/window/recovery.js';
 import type { CallInfo, ChunkSourceRef, MediaChunk, Segment } from '../../src/core/types.js';
 import { createDecoder } from '../../src/ingest/decode.js';
 import { encodeChunk } from '../../src/ingest/encode.js';

@@ -16,7 +16,7 @@ export interface ApiContext {
   principal: string;
   /**
    * When the credential stops being valid, ms since the unix epoch (a JWT's exp). A WebSocket
-   * authenticated with it is closed then with TOKEN_EXPIRED_CLOSE_CODE (src/graphql/ws.ts).
+   * authenticated with it is closed then with TOKEN_EXPIRED_CLOSE_CODE (src/auth/expiry.ts).
    * Absent: the credential does not expire (dev mode, API keys).
    */
   expiresAtMs?: number;

@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createClient } from 'graphql-ws';
-import { Counter, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from '../../src/graphql/connection-limits.js';
-import type { ContextFunction } from '../../src/graphql/context.js';
-import { type Harness, startHarness, until } from './harness.js';
+import { Counter, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from '../../src/http/connection-limits.js';
+import type { ContextFunction } from '../../src/auth/api-context.js';
+import { type Harness, startHarness, until } from '../graphql/harness.js';
 import { loadConfig } from '../../src/app/config.js';
 
 /** The connection-limits part of the one config (API_MAX_SOCKETS_*, API_MAX_SUBSCRIPTIONS_PER_TENANT). */

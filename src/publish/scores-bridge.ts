@@ -32,10 +32,9 @@
  */
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { ScorePublisher } from '../core/ports.js';
-import type { Alert } from '../analytics/alert.js';
-import type { CallInfo, SegmentScore } from '../core/types.js';
+import type { Alert, CallInfo, SegmentScore } from '../core/types.js';
 import { ConsumerRestarter } from '../ingest/consumer-restart.js';
-import { Outbox } from './outbox.js';
+import { Outbox } from '../kafka/outbox.js';
 import { decodeScoresEvent, encodeScoresEvent, headerString, KIND_HEADER, ORIGIN_HEADER } from './scores-codec.js';
 
 /** Where the bridge delivers (ScoreHub: deliverScore / deliverCall, synchronous fan-out). */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Alert } from '../../src/analytics/alert.js';
-import { decodeScoresEvent, encodeScoresEvent, KIND_HEADER, ORIGIN_HEADER } from '../../src/cluster/scores-codec.js';
+import { decodeScoresEvent, encodeScoresEvent, KIND_HEADER, ORIGIN_HEADER } from '../../src/publish/scores-codec.js';
 import type { CallInfo } from '../../src/core/types.js';
 import { makeScore } from '../store/fixtures.js';
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PartitionedWindow } from '../../src/cluster/partitioned-window.js';
+import { PartitionedWindow } from '../../src/window/partitioned-window.js';
 import type { ChunkSourceRef } from '../../src/core/types.js';
 import { Windower } from '../../src/window/index.js';
 import { audioChunk, callStart, T0, tone } from '../support/chunks.js';

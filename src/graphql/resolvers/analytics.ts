@@ -1,7 +1,7 @@
 /**
  * Resolvers for schema/analytics.graphql, to merge with the base resolver map.
  *
- * Context they expect: the API's `{ tenant }` (src/graphql/context.ts) — `tenant` is the caller's
+ * Context they expect: the API's `{ tenant }` (src/auth/api-context.ts) — `tenant` is the caller's
  * tenant (undefined/null: no tenant filter, for operators only). The score store, alert store,
  * hub and rules come in through `deps`, like the base resolvers' ApiDeps.
  *
@@ -12,17 +12,18 @@
  * `CallSummary.call` returns a Call model (toCallModel). `SegmentScore.*` read the core
  * SegmentScore.
  */
-import { AppError } from '../core/errors.js';
-import type { CallInfo, SegmentScore, SentimentLabel } from '../core/types.js';
-import type { CallSummary } from '../core/alerts.js';
-import type { AlertStore, ScoreStore } from '../core/ports.js';
-import { toCallModel } from '../graphql/resolvers/models.js';
-import type { Alert } from './alert.js';
-import type { AlertHub } from './hub.js';
-import type { AlertRuleKind, AlertRulesPatch } from './rules.js';
-import type { AnalyticsService } from './service.js';
-import { callAnalytics, type ChannelAnalytics, ROLLING_WINDOW } from './stats.js';
-import { talkAnalytics, type TalkAnalytics } from './talk.js';
+import { AppError } from '../../core/errors.js';
+import type { CallInfo, SegmentScore, SentimentLabel } from '../../core/types.js';
+import type { CallSummary } from '../../core/alerts.js';
+import type { AlertStore, ScoreStore } from '../../core/ports.js';
+import { toCallModel } from './models.js';
+import type { Analytics } from '../../analytics/index.js';
+import type { Alert } from '../../analytics/alert.js';
+import type { AlertHub } from '../../analytics/hub.js';
+import type { AlertRuleKind, AlertRulesPatch } from '../../analytics/rules.js';
+import type { AnalyticsService } from '../../analytics/service.js';
+import { callAnalytics, type ChannelAnalytics, ROLLING_WINDOW } from '../../analytics/stats.js';
+import { talkAnalytics, type TalkAnalytics } from '../../analytics/talk.js';
 
 /** What the analytics resolvers read from the GraphQL context. */
 export interface AnalyticsContext {
@@ -65,6 +66,12 @@ const connection = <T>(p: { items: { node: T; cursor: string }[]; hasNextPage: b
 });
 
 /** Builds the resolver map over the analytics service, its alert store and hub. */
+/** The analytics part of the API: schema/analytics.graphql and its resolvers, to pass in
+ *  ApiServerOptions.schemaExtensions. */
+export function analyticsSchema(a: Analytics): { typeDefs: string; resolvers: ReturnType<typeof createAnalyticsResolvers> } {
+  return { typeDefs: a.typeDefs, resolvers: createAnalyticsResolvers({ service: a.service, alertStore: a.store, hub: a.hub, scoreStore: a.scoreStore }) };
+}
+
 export function createAnalyticsResolvers(deps: { service: AnalyticsService; alertStore: AlertStore; hub: AlertHub; scoreStore: ScoreStore }) {
   const { service, alertStore, hub, scoreStore } = deps;
   return {

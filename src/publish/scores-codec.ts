@@ -11,9 +11,7 @@
  * Consumers check the shape before fanning a record out; a record that does not match is
  * counted and skipped (it can only come from another program writing to the topic).
  */
-import type { Alert } from '../analytics/alert.js';
-import type { AlertRuleKind } from '../analytics/rules.js';
-import type { CallInfo, SegmentScore } from '../core/types.js';
+import type { Alert, AlertRuleKind, CallInfo, SegmentScore } from '../core/types.js';
 
 export const SCORES_FORMAT_VERSION = 1;
 export const KIND_HEADER = 'sst-kind';

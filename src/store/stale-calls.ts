@@ -19,9 +19,9 @@
  */
 import type { Logger } from 'pino';
 import type { OwnershipStore } from '../core/ports.js';
-import type { PartitionLag } from './lag.js';
+import type { PartitionLag } from '../kafka/lag.js';
 import type { Ownership } from './ownership.js';
-import type { PartitionedWindow } from './partitioned-window.js';
+import type { PartitionedWindow } from '../window/partitioned-window.js';
 
 export interface StaleCallSweeperOptions {
   store: Pick<OwnershipStore, 'staleActiveCalls'>;
@@ -53,7 +53,7 @@ export class StaleCallSweeper {
     this.now = o.now ?? Date.now;
   }
 
-  /** Feed of the lag sampler (src/cluster/lag.ts). */
+  /** Feed of the lag sampler (src/kafka/lag.ts). */
   onLag(lags: PartitionLag[]): void {
     const at = this.now();
     for (const l of lags) this.samples.set(`${l.topic}/${l.partition}`, { ...l, atMs: at });

@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import WebSocket from 'ws';
-import { isLoopbackHost, originRefusal, parseAllowedOrigins } from '../../src/graphql/origin.js';
+import { isLoopbackHost, originRefusal, parseAllowedOrigins } from '../../src/http/origin.js';
 import { loadConfig } from '../../src/app/config.js';
-import { type Harness, startHarness } from './harness.js';
+import { type Harness, startHarness } from '../graphql/harness.js';
 
 interface Outcome { acked: boolean; status?: number; body?: string; messages: number }
 

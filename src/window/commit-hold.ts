@@ -2,7 +2,7 @@
  * Commit holds: the record that opened a call stays unreleased (so its partition's commit point
  * stays at or before it) until the call's final status (ENDED / TIMED_OUT) is stored. An instance
  * that takes the partition over then reads the call from its first record and windows it exactly
- * as its first owner did (hand-over replay, src/cluster/partitioned-window.ts), instead of
+ * as its first owner did (hand-over replay, src/window/partitioned-window.ts), instead of
  * continuing from a stored cut with a fresh window state.
  *
  * Why this cannot deadlock: the source never pauses on unreleased records (docs/lifecycle.md,

@@ -10,7 +10,7 @@ import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import type { Alert } from '../../src/analytics/alert.js';
 import { createAnalytics } from '../../src/analytics/index.js';
-import { ScoresBridge, type LocalFanOut } from '../../src/cluster/scores-bridge.js';
+import { ScoresBridge, type LocalFanOut } from '../../src/publish/scores-bridge.js';
 import type { CallInfo, SegmentScore } from '../../src/core/types.js';
 import { SqliteScoreStore } from '../../src/store/sqlite-store.js';
 import { makeScore } from '../store/fixtures.js';
