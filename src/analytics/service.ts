@@ -9,6 +9,7 @@
  * than segment 0, revision 0) reloads the call's stored scores and alerts first, so rules that
  * span segments keep working and nothing is raised twice.
  */
+import { KeyedSerial } from '../core/keyed-serial.js';
 import type { Logger } from 'pino';
 import type { AlertStore, ScoreStore } from '../core/ports.js';
 import type { SegmentScore } from '../core/types.js';
@@ -36,7 +37,7 @@ export interface AnalyticsServiceOptions {
 export class AnalyticsService {
   readonly engine: AlertEngine;
   private readonly rules = new Map<string, AlertRules>();
-  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly serial = new KeyedSerial();
 
   constructor(private readonly o: AnalyticsServiceOptions) {
     this.engine = new AlertEngine({ ...o.engine, rulesFor: (t) => this.rulesFor(t) });
@@ -62,15 +63,7 @@ export class AnalyticsService {
 
   /** The pipeline calls this after `store.putScore` (inserted or duplicate: repeats are harmless). */
   onScored(score: SegmentScore): Promise<Alert[]> {
-    const key = callKey(score.tenant, score.callId);
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    const p = prev.then(() => this.process(score));
-    const tail = p.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return p;
+    return this.serial.run(callKey(score.tenant, score.callId), () => this.process(score));
   }
 
   /**

@@ -18,6 +18,7 @@
  * that needs no new chunk (score, store, publish): see docs/lifecycle.md, flow control. Once draining, `onChunk` takes nothing
  * more (SinkStopping): the rest of a batch in flight is left uncommitted for the next owner.
  */
+import { KeyedSerial } from '../core/keyed-serial.js';
 import type { Logger } from 'pino';
 import { type AppError, toAppError } from '../core/errors.js';
 import { SinkStopping } from '../core/stopping.js';
@@ -27,6 +28,7 @@ import { reencodedRaw } from '../ingest/dead-letter.js';
 import { isFenced } from '../store/fencing.js';
 import { buildScore, type FlagRule, type Labeler } from '../score/build-score.js';
 import type { PipelineMetrics } from './metrics.js';
+import { backOff } from '../core/retry.js';
 
 /**
  * Ownership fencing (several instances; src/store/fencing.ts, src/store/ownership.ts). Every
@@ -78,7 +80,6 @@ export interface PipelineOptions {
   stallMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Defaults = 'maxInFlight' | 'tickMs' | 'scoreAttempts' | 'now' | 'stallMs';
 
@@ -89,7 +90,7 @@ export class Pipeline {
   private ticker: NodeJS.Timeout | null = null;
   private stopping = false;
   /** Serialises work per call so a revision is never stored before the score it revises. */
-  private readonly callTails = new Map<string, Promise<void>>();
+  private readonly callSteps = new KeyedSerial();
 
   /** Wall time of the last tick or chunk, ms, and the stalls (gaps beyond stallMs) summed. */
   private lastBeatMs: number;
@@ -225,18 +226,14 @@ export class Pipeline {
   /** Runs `work` after the previous work of the same call (a call is (tenant, callId)), and
    *  counts it in flight. */
   private track(tenant: string, callId: string, work: () => Promise<void>): void {
-    const key = callKey(tenant, callId);
-    const prev = this.callTails.get(key) ?? Promise.resolve();
-    const p: Promise<void> = prev.then(work).catch((e) => {
+    const p: Promise<void> = this.callSteps.run(callKey(tenant, callId), work).catch((e) => {
       this.o.logger.error({ err: e, callId, tenant }, 'pipeline step failed');
     }).finally(() => {
       this.inFlight.delete(p);
-      if (this.callTails.get(key) === p) this.callTails.delete(key);
       const w = this.waiters;
       this.waiters = [];
       for (const r of w) r();
     });
-    this.callTails.set(key, p);
     this.inFlight.add(p);
   }
 
@@ -274,7 +271,7 @@ export class Pipeline {
           this.release(segment.sources);
           return;
         }
-        await sleep(Math.min(2000, 50 * 2 ** attempt));
+        await backOff(attempt, { baseMs: 100, maxMs: 2000 });
       }
     }
     const score: SegmentScore = buildScore(segment, output, this.o.scorer.info(), { labeler: this.o.labeler, flags: this.o.flags }, new Date(this.o.now()));
@@ -338,7 +335,7 @@ export class Pipeline {
         this.o.metrics.storeErrors.inc({ code: err.code });
         if (!err.retriable && err.code !== 'STORE_UNAVAILABLE') throw err;
         this.o.logger.warn({ code: err.code, attempt, partition: at?.partition, offset: at?.offset }, `store failed, retrying: ${err.message}`);
-        await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+        await backOff(attempt, { baseMs: 200, maxMs: 5000 });
       }
     }
   }

@@ -13,6 +13,7 @@
  * rest of the batch were not taken: they are neither dead-lettered nor released, and `accept`
  * throws SinkStopping with their refs so the source leaves them uncommitted for the next owner.
  */
+import { backOff } from '../core/retry.js';
 import { AppError, toAppError, type ErrorCode } from '../core/errors.js';
 import type { ChunkSink, ChunkSource, DeadLetterKind, DeadLetterSink, RawChunk } from '../core/ports.js';
 import { SinkStopping } from '../core/stopping.js';
@@ -70,7 +71,7 @@ export function createIngest(options: IngestOptions): Ingest {
         // Not released: if the dead-letter topic stays down, the batch fails and is redelivered
         // rather than the record being lost.
         if (attempt >= attempts) throw toAppError(e, 'INTERNAL');
-        await new Promise((r) => setTimeout(r, backoff * 2 ** (attempt - 1)));
+        await backOff(attempt, { baseMs: backoff });
       }
     }
     options.source.release([raw.source]);

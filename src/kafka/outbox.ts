@@ -9,6 +9,8 @@
  * the pipeline, whose in-flight bound then holds the source). Failures: retried with backoff
  * (100 ms doubling to 5 s) until they succeed, or until `close` gives up after its grace.
  */
+import { backOff } from '../core/retry.js';
+
 export interface OutboxRecord {
   key: string;
   value: string;
@@ -36,7 +38,6 @@ interface Item {
   reject: (e: unknown) => void;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Outbox {
   private readonly queue: Item[] = [];
@@ -93,7 +94,7 @@ export class Outbox {
       } catch (e) {
         attempt++;
         this.o.onError?.(e, batch.length, attempt);
-        await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt - 1, 6)));
+        await backOff(attempt, { baseMs: 100, maxMs: 5_000 });
         continue;
       }
       attempt = 0;

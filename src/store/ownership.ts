@@ -15,6 +15,7 @@
  */
 import type { Logger } from 'pino';
 import type { FenceToken, OwnershipStore } from '../core/ports.js';
+import { backOff } from '../core/retry.js';
 
 export interface OwnershipOptions {
   store: OwnershipStore;
@@ -37,7 +38,6 @@ interface Held {
   claimedAtMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Ownership {
   private readonly held = new Map<string, Held>();
@@ -124,7 +124,7 @@ export class Ownership {
         return epoch;
       } catch (e) {
         this.o.logger.warn({ err: e, partition, attempt }, 'partition claim failed, retrying');
-        await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+        await backOff(attempt, { baseMs: 200, maxMs: 5000 });
       }
     }
   }

@@ -11,6 +11,7 @@
  * A batch the broker refuses is retried (`attempts`, doubling from `backoffMs`); after that its
  * records are refused with INGEST_TOPIC_UNAVAILABLE (retriable: the producer may send them again).
  */
+import { backOff } from '../../core/retry.js';
 import { AppError } from '../../core/errors.js';
 import type { RecordOutcome } from './outcomes.js';
 import type { ContractRecord } from './session.js';
@@ -83,7 +84,7 @@ export class TopicWriter {
         return null;
       } catch (e) {
         if (attempt >= this.o.attempts) return new AppError('INGEST_TOPIC_UNAVAILABLE', { topic: this.o.topic, reason: e instanceof Error ? e.message : String(e) }, { cause: e });
-        await new Promise((r) => setTimeout(r, this.o.backoffMs * 2 ** (attempt - 1)));
+        await backOff(attempt, { baseMs: this.o.backoffMs });
       }
     }
   }
