@@ -266,6 +266,41 @@ export interface AlertStore {
   stop(): Promise<void>;
 }
 
+/** What a live score subscriber listens to: a tenant, optionally one call and one channel. */
+export interface ScoreFilter {
+  tenant: string;
+  /** Only this call (default: every call of the tenant). */
+  callId?: string;
+  /** Only this channel (default: every channel). */
+  channel?: string;
+}
+
+/** What a live call-update subscriber listens to: a tenant, optionally one call. */
+export interface CallFilter {
+  tenant: string;
+  callId?: string;
+}
+
+/** One subscriber's queue: its bound, and what happens when the subscriber falls that far behind
+ *  (drop its oldest events, or close it with SUBSCRIBER_TOO_SLOW). */
+export interface FeedOptions {
+  /** Queued events before the overflow policy applies. Default 256. */
+  capacity?: number;
+  /** Default 'drop-oldest'. */
+  policy?: 'drop-oldest' | 'close';
+}
+
+/** One live subscription: events in order; `return()` ends it and frees its queue. */
+export interface FeedSubscription<T> extends AsyncIterableIterator<T> {
+  return(): Promise<IteratorResult<T>>;
+}
+
+/** The live side of the publish stage as the API reads it. */
+export interface ScoreFeed {
+  subscribeScores(filter: ScoreFilter, opts?: FeedOptions): FeedSubscription<SegmentScore>;
+  subscribeCalls(filter: CallFilter, opts?: FeedOptions): FeedSubscription<CallInfo>;
+}
+
 /** Fan-out of scores and call updates to subscribers (in-process, or through a Kafka topic). */
 export interface ScorePublisher {
   start(): Promise<void>;

@@ -18,7 +18,7 @@ import type { Disposable } from 'graphql-ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { ScoreStore } from '../core/ports.js';
-import type { ScoreFeed } from '../publish/hub.js';
+import type { ScoreFeed } from '../core/ports.js';
 import { type ApiContext, type ContextFunction, devContext } from '../auth/api-context.js';
 import { formatApiError } from './errors.js';
 import { createRequestListener, type RequestHandler } from './http.js';

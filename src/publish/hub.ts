@@ -13,7 +13,7 @@
  * repeats within a bounded window (scores: (tenant, call, channel, segment, revision)), so the
  * at-least-once topic (or a local publish plus its echo from the topic) reaches a subscriber once.
  */
-import type { ScorePublisher } from '../core/ports.js';
+import type { CallFilter, ScoreFeed, ScoreFilter, ScorePublisher } from '../core/ports.js';
 import type { CallInfo, SegmentScore } from '../core/types.js';
 import { RecentKeys } from './recent-keys.js';
 import { SubscriberIndex } from './subscriber-index.js';
@@ -130,18 +130,7 @@ export class Hub<E, F> {
 }
 
 /** Which scores a subscriber wants. `tenant` is required: a subscriber sees one tenant only. */
-export interface ScoreFilter {
-  tenant: string;
-  /** Only this call (default: every call of the tenant). */
-  callId?: string;
-  /** Only this channel (default: every channel). */
-  channel?: string;
-}
-
-export interface CallFilter {
-  tenant: string;
-  callId?: string;
-}
+export type { CallFilter, ScoreFilter } from '../core/ports.js';
 
 /** Scores, calls and filters all carry their (tenant, callId) under those names. */
 const itself = <T>(x: T): T => x;
@@ -154,10 +143,7 @@ const scoreRoute: Route<SegmentScore, ScoreFilter> = {
 const callRoute: Route<CallInfo, CallFilter> = { callOf: itself, scopeOf: itself };
 
 /** What the API needs from a fan-out: subscribe with filters; the caller ends it with `return()`. */
-export interface ScoreFeed {
-  subscribeScores(filter: ScoreFilter, opts?: SubscriptionOptions): HubSubscription<SegmentScore>;
-  subscribeCalls(filter: CallFilter, opts?: SubscriptionOptions): HubSubscription<CallInfo>;
-}
+export type { ScoreFeed } from '../core/ports.js';
 
 /** Counters since the hub was created (exposed to metrics): scores and calls together. */
 export interface HubStats {

@@ -16,9 +16,7 @@
  * parked read as done, the generator runs its `finally`, and the queued `return()` settles.
  */
 import type { SegmentScore } from '../core/types.js';
-import type { ScoreHistory } from '../store/history.js';
-import type { ScoreFeed, ScoreFilter } from './hub.js';
-import type { HubSubscription } from './subscription.js';
+import type { FeedSubscription, ScoreFeed, ScoreFilter, ScoreHistory } from '../core/ports.js';
 
 export interface ResumeOptions {
   /** Replay scores stored at or after this wall-clock time (ms since the unix epoch)... */
@@ -54,7 +52,7 @@ export function resumeScores(feed: ScoreFeed, history: ScoreHistory, filter: Sco
 }
 
 /** `openedAtMs`: when `live` opened, less the allowed clock skew. */
-async function* replayThenLive(live: HubSubscription<SegmentScore>, openedAtMs: number, history: ScoreHistory, filter: ScoreFilter, opts: ResumeOptions): AsyncGenerator<SegmentScore> {
+async function* replayThenLive(live: FeedSubscription<SegmentScore>, openedAtMs: number, history: ScoreHistory, filter: ScoreFilter, opts: ResumeOptions): AsyncGenerator<SegmentScore> {
   /** Keys replayed from storage that the live stream may repeat (bounded by scores stored during the replay). */
   const overlap = new Set<string>();
   try {

@@ -7,14 +7,11 @@
  * its queue and removes it from the hub.
  */
 import { AppError } from '../core/errors.js';
-import { BoundedQueue, type OverflowPolicy } from './bounded-queue.js';
+import type { FeedOptions } from '../core/ports.js';
+import { BoundedQueue } from './bounded-queue.js';
 
-export interface SubscriptionOptions {
-  /** Queued events before the overflow policy applies. Default 256. */
-  capacity?: number;
-  /** Default 'drop-oldest'. */
-  policy?: OverflowPolicy;
-}
+/** A subscriber's queue bound and overflow policy (declared with the ports: core/ports.ts). */
+export type SubscriptionOptions = FeedOptions;
 
 /** Default per-subscriber queue bound, in events. */
 export const DEFAULT_SUBSCRIBER_CAPACITY = 256;

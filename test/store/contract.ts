@@ -7,7 +7,7 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ScoreStore } from '../../src/core/ports.js';
 import type { SegmentScore } from '../../src/core/types.js';
-import type { ScoreHistory } from '../../src/store/history.js';
+import type { ScoreHistory } from '../../src/core/ports.js';
 import { encodeCursor } from '../../src/store/cursor.js';
 import { makeCall, makeScore, shuffled } from './fixtures.js';
 

@@ -1,6 +1,6 @@
 /** What the resolvers read from; the server passes these in, the context carries only the caller. */
 import type { ScorerInfo, ScoreStore } from '../../core/ports.js';
-import type { ScoreFeed } from '../../publish/hub.js';
+import type { ScoreFeed } from '../../core/ports.js';
 
 /** Health of the parts the API does not own, as the app reports it. */
 export interface HealthReport {
