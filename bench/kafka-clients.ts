@@ -239,9 +239,9 @@ function runChild(client: ClientName, topic: string, bytes: number, count: numbe
 }
 
 async function createTopic(topic: string, partitions: number): Promise<void> {
-  const { Kafka, logLevel } = await import('kafkajs');
-  const { createTopicsAndWait } = await import('../src/ingest/kafka-topics.js');
-  const admin = new Kafka({ clientId: 'bench-admin', brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
+  const { createKafka } = await import('../src/kafka/client.js');
+  const { createTopicsAndWait } = await import('../src/kafka/admin.js');
+  const admin = createKafka({ clientId: 'bench-admin', brokers: BROKERS }).admin();
   await admin.connect();
   try {
     await createTopicsAndWait(admin, [{ topic, numPartitions: partitions }]);

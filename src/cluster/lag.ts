@@ -4,7 +4,7 @@
  * its start). Sampled on a timer with one admin connection, not at scrape time, so a scraper
  * cannot load the broker; a failed sample keeps the last values and counts the failure.
  */
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, Kafka } from '../kafka/client.js';
 
 export interface PartitionLag {
   topic: string;
