@@ -126,11 +126,12 @@ export class ManagedConsumer {
     for (const w of this.joinWaiters.splice(0)) w();
     this.log.info({ groupId: this.o.groupId, assignment: partitions.map((p) => key(p.topic, p.partition)) }, 'kafka consumer assigned');
     if (!starts || !starts.size) return;
-    // Returning the assignment with offsets makes the client start there (librdkafka's assign).
+    // Returning the assignment with offsets makes the client start there (librdkafka's assign
+    // takes numbers: offsets stay below 2^53 for any topic this server will see).
     return partitions.map((p) => {
       const at = starts.get(key(p.topic, p.partition));
-      return at === undefined ? p : { ...p, offset: at };
-    }) as TopicPartitionOffset[];
+      return at === undefined ? p : { ...p, offset: Number(at) };
+    }) as unknown as TopicPartitionOffset[];
   }
 
   private async onBatch(p: EachBatchPayload): Promise<void> {

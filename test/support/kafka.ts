@@ -44,6 +44,38 @@ export function testProducer(kafka: Kafka, config: { idempotent?: boolean } = {}
 }
 
 /**
+ * The partition a keyed record goes to from the producers here: murmur2 of the key, as the Java
+ * client, kafkajs' default partitioner and librdkafka's `murmur2_random` compute it.
+ */
+export function partitionOfKey(key: string | Buffer, partitions: number): number {
+  return (murmur2(typeof key === 'string' ? Buffer.from(key) : key) & 0x7fffffff) % partitions;
+}
+
+/** Kafka's murmur2 (seed 0x9747b28c), as a signed 32-bit int. */
+export function murmur2(data: Buffer): number {
+  const m = 0x5bd1e995;
+  const len = data.length;
+  let h = 0x9747b28c ^ len;
+  const whole = len & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    let k = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> 24;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m) ^ k;
+  }
+  switch (len & 3) {
+    case 3: h ^= data[whole + 2] << 16; // falls through
+    case 2: h ^= data[whole + 1] << 8; // falls through
+    case 1: h ^= data[whole]; h = Math.imul(h, m);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/**
  * Reachability check + the CI rule of services.ts: TCP to the first broker (1.5 s), then a
  * metadata round trip so a non-Kafka listener on the port does not count. Returns the broker
  * list, or null after the test was skipped (outside CI only).
