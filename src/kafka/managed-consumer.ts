@@ -63,6 +63,9 @@ export interface ManagedConsumerOptions {
   logger?: ConsumerLogger;
 }
 
+/** What librdkafka may hold fetched ahead of the handler, KiB. */
+export const PREFETCH_KIB = 16_384;
+
 const noop = () => {};
 const silent: ConsumerLogger = { info: noop, warn: noop, error: noop };
 const key = (topic: string, partition: number) => `${topic}/${partition}`;
@@ -100,6 +103,9 @@ export class ManagedConsumer {
       },
       // whole fetched batches by default, as kafkajs handed them (the client's own default is 32)
       'js.consumer.max.batch.size': t.maxBatchRecords ?? -1,
+      // librdkafka prefetches ahead of the handler: bound it (default 64 MiB) to 16 MiB per
+      // consumer, the same order as kafkajs' 10 MiB fetch (docs/lifecycle.md "What bounds memory")
+      'queued.max.messages.kbytes': PREFETCH_KIB,
       rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) => this.onRebalance(err.code, assignment),
     };
     const consumer = this.o.kafka.consumer(config);
