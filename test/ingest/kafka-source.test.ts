@@ -47,7 +47,7 @@ async function committed(kafka: Kafka, groupId: string, topic: string): Promise<
   await admin.connect();
   try {
     const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return t.partitions.sort((a, b) => a.partition - b.partition).map((p) => p.offset);
+    return (t?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((p) => p.offset);
   } finally {
     await admin.disconnect();
   }

@@ -199,13 +199,14 @@ export async function storedScores(url: string, callId: string): Promise<ApiScor
   }
 }
 
-/** The group's committed offset per partition (-1: none). */
+/** The group's committed offset per partition (-1 or absent: none; a group that never
+ *  committed answers no topic at all). */
 export async function committedOffsets(kafka: Kafka, group: string, topic: string): Promise<Map<number, number>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return new Map(t.partitions.map((p) => [p.partition, Number(p.offset)]));
+    return new Map((t?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
   } finally {
     await admin.disconnect();
   }
