@@ -109,14 +109,27 @@ async function kafkaAnswers(brokers: string[]): Promise<boolean> {
 /**
  * On a fresh broker the first group request creates `__consumer_offsets`, and until its
  * partitions load every consumer's join fails with "coordinator is loading" and is retried
- * (logged). Asking for a group's coordinator once, with
- * retries, takes that hit here instead of in a test. Failure is not fatal: the tests retry too.
+ * (logged). Asking for a group's offsets, with retries, takes that hit here instead of in a
+ * test. Failure is not fatal: the tests retry too.
  */
 export async function warmGroupCoordinator(brokers: string[]): Promise<void> {
   const admin = createKafka({ clientId: 'probe-warm', brokers }).admin();
   try {
     await admin.connect();
-    await admin.describeGroups(['probe-warm-group'], { timeout: 10_000 });
+    // A group offsets lookup needs the group's coordinator, i.e. __consumer_offsets loaded; it
+    // answers "coordinator loading" until then. (Not describeGroups: in
+    // @confluentinc/kafka-javascript 1.10.1 its answer for a group on a coordinator still loading
+    // crashes the process in native code, strlen(NULL) in FromConsumerGroupDescription.)
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        await admin.fetchOffsets({ groupId: 'probe-warm-group', topics: [], timeout: 5_000 });
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   } catch {
     // the tests' own clients retry; a slow coordinator only costs them time
   } finally {
