@@ -143,7 +143,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
   });
   const lag = kafka
     ? new LagSampler({
-      kafka: kafka.kafka, groupId: config.kafkaGroup, topic: config.kafkaTopic, intervalMs: config.lagSampleMs,
+      brokers: config.kafkaBrokers ?? [], groupId: config.kafkaGroup, topic: config.kafkaTopic, intervalMs: config.lagSampleMs,
       onSample: (l) => {
         ops.setLag(l);
         sweeper?.onLag(l);
