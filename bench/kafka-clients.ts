@@ -92,8 +92,41 @@ function until(count: number, seen: () => number, ms = 300_000): Promise<void> {
   });
 }
 
+/**
+ * The clients compared but not depended on (kafkajs, @platformatic/kafka) are loaded by name and
+ * typed by the slice used here, so the bench type-checks whether or not they are installed.
+ */
+async function optional<T>(name: string): Promise<T> {
+  return (await import(name)) as T;
+}
+interface BenchMessage { key: unknown; value: unknown; headers?: unknown }
+interface KjsBatchPayload { batch: { partition: number; messages: BenchMessage[]; lastOffset(): string }; resolveOffset(offset: string): void }
+interface KjsModule {
+  Kafka: new (config: object) => {
+    producer(config: object): { connect(): Promise<void>; send(record: object): Promise<unknown>; disconnect(): Promise<void> };
+    consumer(config: object): {
+      connect(): Promise<void>; subscribe(s: object): Promise<void>; disconnect(): Promise<void>;
+      run(config: { autoCommit: boolean; eachBatch(p: KjsBatchPayload): Promise<void> }): Promise<void>;
+      commitOffsets(points: { topic: string; partition: number; offset: string }[]): Promise<void>;
+    };
+  };
+  logLevel: { NOTHING: number };
+  Partitioners: { DefaultPartitioner: unknown };
+}
+interface PlatformaticMessage extends BenchMessage { partition: number; offset: bigint }
+interface PlatformaticModule {
+  Producer: new (o: object) => { send(o: { messages: object[] }): Promise<unknown>; close(): Promise<void> };
+  Consumer: new (o: object) => {
+    consume(o: object): Promise<{ on(ev: 'data', f: (m: PlatformaticMessage) => void): void; close(): Promise<void> }>;
+    commit(o: { offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] }): Promise<void>;
+    close(force?: boolean): Promise<void>;
+  };
+  MessagesStreamModes: { COMMITTED: string };
+  ProduceAcks: { ALL: number };
+}
+
 async function kafkajsDriver(): Promise<Driver> {
-  const { Kafka, logLevel, Partitioners } = await import('kafkajs');
+  const { Kafka, logLevel, Partitioners } = await optional<KjsModule>('kafkajs');
   const kafka = new Kafka({ clientId: 'bench-kafkajs', brokers: BROKERS, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   const closers: (() => Promise<void>)[] = [() => producer.disconnect()];
@@ -167,7 +200,7 @@ async function confluentDriver(): Promise<Driver> {
 }
 
 async function platformaticDriver(): Promise<Driver> {
-  const { Producer, Consumer, MessagesStreamModes, ProduceAcks } = await import('@platformatic/kafka');
+  const { Producer, Consumer, MessagesStreamModes, ProduceAcks } = await optional<PlatformaticModule>('@platformatic/kafka');
   const producer = new Producer({ clientId: 'bench-platformatic', bootstrapBrokers: BROKERS, acks: ProduceAcks.ALL });
   const closers: (() => Promise<void>)[] = [() => producer.close()];
   return {
@@ -239,9 +272,9 @@ function runChild(client: ClientName, topic: string, bytes: number, count: numbe
 }
 
 async function createTopic(topic: string, partitions: number): Promise<void> {
-  const { Kafka, logLevel } = await import('kafkajs');
-  const { createTopicsAndWait } = await import('../src/ingest/kafka-topics.js');
-  const admin = new Kafka({ clientId: 'bench-admin', brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
+  const { createKafka } = await import('../src/kafka/client.js');
+  const { createTopicsAndWait } = await import('../src/kafka/admin.js');
+  const admin = createKafka({ clientId: 'bench-admin', brokers: BROKERS }).admin();
   await admin.connect();
   try {
     await createTopicsAndWait(admin, [{ topic, numPartitions: partitions }]);

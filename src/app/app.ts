@@ -119,7 +119,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     logger.info({ partitions, dropped }, 'chunk partitions assigned');
   };
   if (config.kafkaBrokers) {
-    // Loaded only when Kafka is configured: the embedded product never loads kafkajs.
+    // Loaded only when Kafka is configured: the embedded product never loads the Kafka client.
     const { createKafkaParts } = await import('./kafka.js');
     kafka = await createKafkaParts(config, logger, { onAssign });
     source = kafka.source;
@@ -152,17 +152,17 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
       local: hub,
       alerts: analytics.hub,
       logger: logger.child({ component: 'scores-bridge' }),
-      consumerConfig: { sessionTimeout: config.kafkaSessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(config.kafkaSessionTimeoutMs / 10)) },
+      tuning: { sessionTimeoutMs: config.kafkaSessionTimeoutMs, heartbeatIntervalMs: Math.max(500, Math.floor(config.kafkaSessionTimeoutMs / 10)) },
     })
     : null;
   const publisher: ScorePublisher = bridge ?? hub;
   const ops = registerOpsMetrics(metrics.registry, {
     hub: () => hub.stats(), scorer: () => scorer.info(), bridge: bridge ? () => bridge.stats() : undefined,
-    chunkConsumerRestarts: kafka ? () => kafka.source.restarts : undefined,
+    chunkBatchRetries: kafka ? () => kafka.source.retries : undefined,
   });
   const lag = kafka
     ? new LagSampler({
-      kafka: kafka.kafka, groupId: config.kafkaGroup, topic: config.kafkaTopic, intervalMs: config.lagSampleMs,
+      brokers: config.kafkaBrokers ?? [], groupId: config.kafkaGroup, topic: config.kafkaTopic, intervalMs: config.lagSampleMs,
       onSample: (l) => {
         ops.setLag(l);
         sweeper?.onLag(l);
@@ -181,7 +181,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
     const why: string[] = [];
     if (!pipeline || !ingestStarted) why.push('not started');
     if (kafka && assignment === null) why.push('chunk consumer has not joined its group');
-    if (kafka && !kafka.source.consuming()) why.push('chunk consumer crashed; restarting');
+    if (kafka && !kafka.source.consuming()) why.push('chunk consumer is not in its group');
     if (bridge && !bridge.ready()) why.push('scores topic consumer is not consuming');
     let workers = 0;
     try {

@@ -5,4 +5,3 @@ export { recoverCall, type CallPosition, type ChannelPosition } from './recovery
 export { LagSampler, sampleLag, type PartitionLag } from './lag.js';
 export { Outbox, type OutboxOptions, type OutboxRecord } from './outbox.js';
 export { encodeScoresEvent, decodeScoresEvent, type ScoresEvent } from './scores-codec.js';
-export { observeAssignments, assignmentKeys } from './observe-assignment.js';
