@@ -158,7 +158,7 @@ export async function createApp(config: AppConfig, logger: Logger, overrides: Ap
   const publisher: ScorePublisher = bridge ?? hub;
   const ops = registerOpsMetrics(metrics.registry, {
     hub: () => hub.stats(), scorer: () => scorer.info(), bridge: bridge ? () => bridge.stats() : undefined,
-    chunkBatchRetries: kafka ? () => kafka.source.retries : undefined,
+    chunkConsumerRestarts: kafka ? () => kafka.source.restarts : undefined,
   });
   const lag = kafka
     ? new LagSampler({

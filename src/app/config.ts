@@ -78,8 +78,8 @@ export interface AppConfig {
   /** With authentication on: tenant of a chunk without x-tenant (CHUNK_DEFAULT_TENANT; unset:
    *  such a chunk is rejected CHUNK_MISSING_TENANT). Dev mode uses DEV_TENANT instead. */
   chunkDefaultTenant: string | null;
-  /** Largest dead-letter record the broker takes, bytes (KAFKA_MAX_MESSAGE_BYTES; unset: 1,000,000,
-   *  under the broker default; the Kafka client cannot read topic configs). A bigger copy is written as a
+  /** Largest dead-letter record the broker takes, bytes (KAFKA_MAX_MESSAGE_BYTES; unset: learned
+   *  from the dead-letter topic's max.message.bytes at start). A bigger copy is written as a
    *  reference (src/ingest/dead-letter.ts). */
   kafkaMaxMessageBytes: number | null;
   /** Demo calls stream face features too (DEMO_VIDEO, default off: phone calls are audio-only). */

@@ -14,8 +14,8 @@ export interface OpsSources {
   hub: () => HubStats;
   scorer: () => ScorerInfo;
   bridge?: () => BridgeStats | null;
-  /** Chunk batches re-read after the sink failed on them (src/kafka/managed-consumer.ts). */
-  chunkBatchRetries?: () => number;
+  /** The Kafka chunk source's recoveries: batches re-read after the sink failed on them. */
+  chunkConsumerRestarts?: () => number;
 }
 
 export interface OpsMetrics {
@@ -53,17 +53,17 @@ export function registerOpsMetrics(registry: Registry, src: OpsSources): OpsMetr
       }
     },
   });
-  if (src.chunkBatchRetries) {
-    const retries = src.chunkBatchRetries;
+  if (src.chunkConsumerRestarts) {
+    const restarts = src.chunkConsumerRestarts;
     new Gauge({
-      name: 'chunk_batch_retries', help: 'Chunk batches re-read (after a backoff) since start because the sink failed on them', registers: r,
-      collect() { this.set(retries()); },
+      name: 'chunk_consumer_restarts', help: 'Chunk consumer recoveries since start: batches re-read after a backoff because the sink failed on them (the consumer itself never stops)', registers: r,
+      collect() { this.set(restarts()); },
     });
   }
   if (src.bridge) {
     const bridge = src.bridge;
     new Gauge({
-      name: 'scores_topic', help: 'Scores-topic bridge counts since start, by kind (produced, produce_errors, consumed, own_skipped, malformed, alert_repeats, retries, outbox_depth)', labelNames: ['kind'], registers: r,
+      name: 'scores_topic', help: 'Scores-topic bridge counts since start, by kind (produced, produce_errors, consumed, own_skipped, malformed, alert_repeats, consumer_restarts, outbox_depth)', labelNames: ['kind'], registers: r,
       collect() {
         const s = bridge();
         if (!s) return;
@@ -73,7 +73,7 @@ export function registerOpsMetrics(registry: Registry, src: OpsSources): OpsMetr
         this.set({ kind: 'own_skipped' }, s.ownSkipped);
         this.set({ kind: 'malformed' }, s.malformed);
         this.set({ kind: 'alert_repeats' }, s.alertRepeats);
-        this.set({ kind: 'retries' }, s.retries);
+        this.set({ kind: 'consumer_restarts' }, s.consumerRestarts);
         this.set({ kind: 'outbox_depth' }, s.outboxDepth);
       },
     });

@@ -23,7 +23,7 @@
  *   offsets.retention.minutes; the instance id is unique per process.
  * - A batch whose handling failed (e.g. the local fan-out threw) is read again from its first
  *   record after the managed consumer's backoff (the hub drops repeats); the consumer never
- *   stops, so the instance never goes deaf to the others (`retries` in stats).
+ *   stops, so the instance never goes deaf to the others (`consumerRestarts` in stats: batches re-read).
  * - Alerts ride the same topic (kind "alert"): the scoring instance's analytics publishes a new
  *   alert to its own AlertHub and hands it to `publishAlert`, which only produces it; other
  *   instances deliver it to their `alerts` sink. The AlertHub has no repeat check, so the bridge
@@ -67,7 +67,7 @@ export interface BridgeStats {
   /** Remote alerts dropped because their id was delivered recently (topic repeats). */
   alertRepeats: number;
   /** Batches read again after their handling failed. */
-  retries: number;
+  consumerRestarts: number;
   outboxDepth: number;
 }
 
@@ -198,7 +198,7 @@ export class ScoresBridge implements ScorePublisher {
   }
 
   stats(): BridgeStats {
-    return { ...this.counters, retries: this.consumer?.failedBatches ?? 0, outboxDepth: this.outbox.depth };
+    return { ...this.counters, consumerRestarts: this.consumer?.failedBatches ?? 0, outboxDepth: this.outbox.depth };
   }
 
   private onRecord(headers: Record<string, unknown>, value: Buffer | null, partition: number, offset: string): void {

@@ -14,18 +14,24 @@
  * - Shutdown: records of a batch the sink did not take (SinkStopping) are forgotten unreleased,
  *   and their partition paused, so the last commit stops before them and the partition's next
  *   owner reads them.
- * - Rebalance (eager): revoked partitions are forgotten before the new assignment is read (their
- *   late releases are ignored; the new owner re-reads from the last commit). A redelivered record
- *   that is still in flight here is not delivered twice.
+ * - Rebalance: the client's rebalances are eager (every partition is revoked, then the new
+ *   assignment given), and a broker restart makes one that gives the member back the partitions it
+ *   had. So what is tracked is settled at the assignment, not the revoke: partitions no longer
+ *   held are forgotten (their late releases are ignored; the new owner re-reads from the last
+ *   commit), partitions held again keep their in-flight records, so the client's re-read from the
+ *   last commit does not deliver them twice (forgetting them at the revoke re-delivered every
+ *   open call's records since its commit hold: hundreds of duplicates dead-lettered in
+ *   test/fault/kafka-restart.test.ts, where kafkajs' join-time retain had none).
  * - A failing sink (any other error): the batch's records are forgotten and the managed consumer
  *   pauses the partition, then re-reads it from the batch's first record after its backoff (the
  *   window rejects repeats of records it had taken as duplicates). The consumer never stops, so
- *   the kafkajs-era rebuild after a crash is gone; `retries` counts such re-reads.
+ *   the kafkajs-era rebuild after a crash is gone; `restarts` counts such re-reads (the recovery
+ *   that replaced the rebuild; metric `chunk_consumer_restarts`, same name as before).
  */
 import type { ChunkSink, ChunkSource, RawChunk } from '../core/ports.js';
 import { SinkStopping } from '../core/stopping.js';
 import type { ChunkSourceRef } from '../core/types.js';
-import type { Kafka, KafkaMessage, TopicPartition } from '../kafka/client.js';
+import type { Kafka, KafkaMessage } from '../kafka/client.js';
 import { type ConsumerTuning, ManagedConsumer, type PartitionBatch } from '../kafka/managed-consumer.js';
 import { OffsetTracker } from './offset-tracker.js';
 
@@ -88,7 +94,6 @@ export class KafkaSource implements ChunkSource {
       retry: { initialMs: this.o.retryDelayMs },
       logger: this.o.logger,
       eachBatch: (b) => this.onBatch(b, sink),
-      onRevoke: (parts) => this.onRevoke(parts),
       onAssign: () => this.onAssign(),
     });
     this.consumer = consumer;
@@ -98,7 +103,7 @@ export class KafkaSource implements ChunkSource {
   }
 
   /** Re-reads of a partition after the sink failed on a batch (metrics, tests). */
-  get retries(): number {
+  get restarts(): number {
     return this.consumer?.failedBatches ?? 0;
   }
 
@@ -107,17 +112,11 @@ export class KafkaSource implements ChunkSource {
     return this.consumer?.joined() ?? false;
   }
 
-  private onRevoke(parts: TopicPartition[]): void {
-    for (const p of parts) {
-      this.tracker.drop(p.topic, p.partition);
-      this.lagging.delete(`${p.topic}/${p.partition}`);
-    }
-  }
-
   private onAssign(): void {
     const assignment = this.assignmentByTopic();
     this.tracker.retain(assignment);
     const held = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`));
+    for (const k of [...this.lagging.keys()]) if (!held.includes(k)) this.lagging.delete(k);
     this.o.logger.info({ groupId: this.o.groupId, assignment: held }, 'kafka source assigned');
     this.o.onAssign?.(held);
   }

@@ -16,35 +16,35 @@ function sample(text: string, name: string, labels = ''): number | undefined {
 
 test('hub, bridge, provider and lag gauges show what the parts report at scrape time', async () => {
   const hub: HubStats = { subscribers: 3, scoresPublished: 10, callsPublished: 2, duplicatesDropped: 1, delivered: 25, droppedOldest: 4, closedTooSlow: 1 };
-  const bridge: BridgeStats = { produced: 7, produceErrors: 1, consumed: 9, ownSkipped: 6, malformed: 2, alertRepeats: 5, retries: 4, outboxDepth: 3 };
+  const bridge: BridgeStats = { produced: 7, produceErrors: 1, consumed: 9, ownSkipped: 6, malformed: 2, alertRepeats: 5, consumerRestarts: 4, outboxDepth: 3 };
   let workers = 2;
-  let retries = 0;
+  let restarts = 0;
   const registry = new Registry();
   const ops = registerOpsMetrics(registry, {
     hub: () => hub,
     scorer: () => ({ modelVersion: 'sdumc-v1', executionProvider: 'cpu', providerAttempts: [], workers }),
     bridge: () => bridge,
-    chunkBatchRetries: () => retries,
+    chunkConsumerRestarts: () => restarts,
   });
   ops.setLag([{ topic: 'chunks', partition: 0, lag: 12 }, { topic: 'chunks', partition: 1, lag: 0 }]);
   let text = await registry.metrics();
   assert.equal(sample(text, 'subscribers'), 3);
   assert.equal(sample(text, 'hub_events', 'kind="delivered"'), 25);
   assert.equal(sample(text, 'hub_events', 'kind="closed_too_slow"'), 1);
-  const kinds = { produced: 7, produce_errors: 1, consumed: 9, own_skipped: 6, malformed: 2, alert_repeats: 5, retries: 4, outbox_depth: 3 };
+  const kinds = { produced: 7, produce_errors: 1, consumed: 9, own_skipped: 6, malformed: 2, alert_repeats: 5, consumer_restarts: 4, outbox_depth: 3 };
   for (const [kind, v] of Object.entries(kinds)) assert.equal(sample(text, 'scores_topic', `kind="${kind}"`), v, kind);
   assert.equal(sample(text, 'execution_provider', 'provider="cpu",model="sdumc-v1"'), 1);
   assert.equal(sample(text, 'consumer_lag', 'topic="chunks",partition="0"'), 12);
 
-  assert.equal(sample(text, 'chunk_batch_retries'), 0);
-  retries = 2;
+  assert.equal(sample(text, 'chunk_consumer_restarts'), 0);
+  restarts = 2;
   hub.subscribers = 0;
   bridge.alertRepeats = 6;
   workers = 0;
   text = await registry.metrics();
   assert.equal(sample(text, 'subscribers'), 0);
   assert.equal(sample(text, 'scores_topic', 'kind="alert_repeats"'), 6);
-  assert.equal(sample(text, 'chunk_batch_retries'), 2);
+  assert.equal(sample(text, 'chunk_consumer_restarts'), 2);
   assert.equal(sample(text, 'execution_provider', 'provider="cpu",model="sdumc-v1"'), 0, 'no worker runs');
 });
 

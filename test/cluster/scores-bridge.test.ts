@@ -157,11 +157,11 @@ test('a failing fan-out: the bridge re-reads the batch after a backoff, stays in
 
   const sent = [0, 1, 2, 3, 4, 5].map((i) => makeScore({ callId: `c${i % 3}`, tenant: 'acme', channel: 'customer', segmentIndex: i, valence: 0 }));
   for (const s of sent.slice(0, 3)) await a.publishScore(s);
-  await until('B to fail a batch', () => b.stats().retries >= 1, 30_000);
+  await until('B to fail a batch', () => b.stats().consumerRestarts >= 1, 30_000);
   for (const s of sent.slice(3)) await a.publishScore(s); // produced after the failure
   await until('B to deliver all six scores', () => new Set(localB.scores.map((s) => s.segmentIndex)).size === 6, 30_000);
   await until('B ready again', () => b.ready(), 10_000);
   assert.deepEqual([...new Set(localB.scores.map((s) => s.segmentIndex))].sort(), [0, 1, 2, 3, 4, 5]);
   assert.ok(localB.scores.length <= 6 + 2, `repeats stay few (${localB.scores.length} deliveries)`);
-  assert.equal(b.stats().retries, 1);
+  assert.equal(b.stats().consumerRestarts, 1);
 });

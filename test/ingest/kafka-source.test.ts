@@ -113,7 +113,7 @@ test('a failing sink: the partition is re-read from the failed batch after a bac
   t.after(() => source.stop());
   await until(() => got.length === 10, 30_000, 'all 10 records after the retry');
   assert.deepEqual(got.map((r) => r.source.offset), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], 'the failed batch is read again, in order');
-  assert.equal(source.retries, 1);
+  assert.equal(source.restarts, 1);
   assert.ok(retriedAt - failedAt >= 150, `re-read after the backoff (${retriedAt - failedAt} ms)`);
   assert.ok(source.consuming(), 'the consumer never left its group');
   source.release(got.map((r) => r.source));

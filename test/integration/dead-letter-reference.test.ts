@@ -94,7 +94,7 @@ test('a record whose dead-letter copy would not fit is dead-lettered as a refere
     assert.equal(letter.key, badId);
     assert.ok(!letter.value?.length, 'no payload');
 
-    assert.equal((app.app.source as KafkaSource).retries, 0, 'the chunk consumer never re-read a batch');
+    assert.equal((app.app.source as KafkaSource).restarts, 0, 'the chunk consumer never re-read a batch');
     const metrics = await (await fetch(app.app.api.url.replace(/\/graphql$/, '/metrics'))).text();
     assert.match(metrics, /dead_letters_total\{code="CHUNK_BAD_SAMPLE_RATE"\} 1\b/);
     assert.match(metrics, /dead_letter_references_total\{code="CHUNK_BAD_SAMPLE_RATE"\} 1\b/);
