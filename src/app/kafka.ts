@@ -10,11 +10,8 @@ import { KafkaSource } from '../ingest/kafka-source.js';
 import { ensureTopics } from '../kafka/admin.js';
 import { createKafka, type Kafka, type Producer } from '../kafka/client.js';
 import { connectProducer } from '../kafka/producer.js';
+import { topicMaxMessageBytes } from '../kafka/topic-config.js';
 import type { AppConfig } from './config.js';
-
-/** The broker's default message.max.bytes (1,048,588) rounded down: what a copy may take without
- *  KAFKA_MAX_MESSAGE_BYTES (the Confluent client's admin cannot read topic configs). */
-const DEFAULT_MAX_MESSAGE_BYTES = 1_000_000;
 
 export interface KafkaParts {
   kafka: Kafka;
@@ -38,11 +35,16 @@ export async function createKafkaParts(config: AppConfig, logger: Logger, hooks:
   const admin = kafka.admin();
   await admin.connect();
   const dlqTopic = `${config.kafkaTopic}.dlq`;
+  let maxMessageBytes = config.kafkaMaxMessageBytes;
   try {
     const topics = [{ topic: config.kafkaTopic }, { topic: dlqTopic }];
     if (config.scoresTopic) topics.push({ topic: config.scoresTopic });
     const created = await ensureTopics(admin, topics);
     if (created.length) log.info({ created }, 'created topics');
+    maxMessageBytes ??= await topicMaxMessageBytes(brokers, dlqTopic).catch((err) => {
+      log.warn({ err, topic: dlqTopic }, 'could not read max.message.bytes; assuming 1,000,000 (set KAFKA_MAX_MESSAGE_BYTES)');
+      return null;
+    });
   } finally {
     await admin.disconnect();
   }
@@ -55,7 +57,7 @@ export async function createKafkaParts(config: AppConfig, logger: Logger, hooks:
     onAssign: hooks.onAssign,
     tuning: { sessionTimeoutMs: config.kafkaSessionTimeoutMs, heartbeatIntervalMs: Math.max(500, Math.floor(config.kafkaSessionTimeoutMs / 10)) },
   });
-  const deadLetters = new KafkaDeadLetterSink({ producer, maxMessageBytes: config.kafkaMaxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
+  const deadLetters = new KafkaDeadLetterSink({ producer, ...(maxMessageBytes ? { maxMessageBytes } : {}) });
   log.info({ topic: dlqTopic, maxMessageBytes: deadLetters.maxMessageBytes }, 'dead-letter copies over this size are written as references');
   return {
     kafka,
