@@ -188,6 +188,32 @@ test('a stopping sink: the records it did not take stay uncommitted, and the nex
   assert.deepEqual(again.map((r) => r.source.offset), ['4', '5', '6', '7', '8', '9']);
 });
 
+test('a rebalance that gives the partition back: records still in flight are not delivered again', { timeout: 90_000 }, async (t) => {
+  if (!(await requireKafka(t))) return;
+  const kafka = testKafka('ingest-kafka-regain');
+  const topic = await freshTopic('ingest-regain', 1);
+  const other = await freshTopic('ingest-regain-other', 1);
+  const groupId = freshGroupId('ingest-regain');
+  await produce(kafka, topic, Array.from({ length: 10 }, (_, i) => audioRecord('r', i)));
+  const taken: RawChunk[] = [];
+  const assignments: string[][] = [];
+  const source = new KafkaSource({ kafka, groupId, topics: [topic], drainTimeoutMs: 0, tuning: FAST, onAssign: (held) => assignments.push(held) });
+  await source.start({ accept: async (b) => { taken.push(...b); } });
+  t.after(() => source.stop());
+  await until(() => taken.length === 10, 30_000, 'the records');
+  // None released, none committed. A member joining the group for another topic makes an eager
+  // rebalance: this member's partition is revoked, then given back (as after a broker restart),
+  // and the client reads it again from the commit, i.e. from the start.
+  const joiner = new KafkaSource({ kafka, groupId, topics: [other], drainTimeoutMs: 0, tuning: FAST });
+  await joiner.start({ accept: async () => {} });
+  t.after(() => joiner.stop());
+  await until(() => assignments.length >= 2, 30_000, 'the partition given back');
+  assert.deepEqual(assignments.at(-1), [`${topic}/0`]);
+  await new Promise((r) => setTimeout(r, 2_000)); // the re-read from the commit arrives meanwhile
+  assert.equal(taken.length, 10, 'no record delivered twice (forgetting them at the revoke re-delivered all 10)');
+  assert.equal(source.inFlight(topic, 0), 10);
+});
+
 test('stop waits for a slow drain (longer than the old fixed 5 s) and commits what it released', { timeout: 90_000 }, async (t) => {
   if (!(await requireKafka(t))) return;
   const kafka = testKafka('ingest-kafka-slowdrain');
