@@ -24,14 +24,15 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { createKafka } from '../src/kafka/client.js';
+import { connectProducer } from '../src/kafka/producer.js';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { loadFixtureCalls } from '../src/app/demo/fixtures.js';
 import { scriptCall } from '../src/app/demo/script.js';
 import { repoRoot } from '../src/app/paths.js';
 import { encodeChunk } from '../src/ingest/encode.js';
-import { createTopicsAndWait } from '../src/ingest/kafka-topics.js';
+import { createTopicsAndWait } from '../src/kafka/admin.js';
 import { audit, auditPg, httpStatus, type Instance, metricSum, scrape, scriptCalls, sendChunks, serverEnv, startInstance, stopInstances, tempDir, until } from '../test/fault/harness.js';
 
 const { values } = parseArgs({
@@ -47,7 +48,7 @@ const { values } = parseArgs({
 });
 const BROKERS = values.brokers!.split(',');
 const SEAL_WAIT_MS = 2_000; // allowedLatenessMs 1000 + transcriptWaitMs 1000 (window defaults)
-const kafka = new Kafka({ clientId: 'bench-instances', brokers: BROKERS, logLevel: logLevel.NOTHING });
+const kafka = createKafka({ clientId: 'bench-instances', brokers: BROKERS });
 const fixtures = loadFixtureCalls(join(repoRoot(), 'fixtures', 'calls'));
 
 const pct = (xs: number[], p: number): number => {
@@ -136,8 +137,7 @@ async function backlog(n: number, workers: number): Promise<Backlog> {
   // The whole load first, then the instances, started together: the drain rate is then the
   // group's alone (not the producer's, which shares the CPU), at the price of a first rebalance
   // when the later joiner arrives (its partitions' open windows are handed over, as in production).
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const producer = await connectProducer(kafka, { idempotent: true });
   const p0 = Date.now();
   for (const c of calls) await sendChunks(producer, s.topic, c.chunks);
   const produceS = (Date.now() - p0) / 1000;
@@ -163,8 +163,7 @@ interface Live { missed: number; stored: number; segments: number; segPerS: numb
 async function live(n: number, workers: number): Promise<Live> {
   const s = await freshSetup(`l${n}x${workers}`);
   const group = await startGroup(n, workers, s.env);
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  const producer = await connectProducer(kafka);
   const clients: Client[] = [];
   const sends = new Map<string, { media: { endMs: number; at: number }[]; endAt: number }>();
   const received = new Set<string>();

@@ -22,13 +22,14 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Client, createClient } from 'graphql-ws';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { createKafka } from '../src/kafka/client.js';
+import { connectProducer } from '../src/kafka/producer.js';
 import WebSocket from 'ws';
 import { loadFixtureCalls } from '../src/app/demo/fixtures.js';
 import { scriptCall } from '../src/app/demo/script.js';
 import { repoRoot } from '../src/app/paths.js';
 import { encodeChunk } from '../src/ingest/encode.js';
-import { createTopicsAndWait } from '../src/ingest/kafka-topics.js';
+import { createTopicsAndWait } from '../src/kafka/admin.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +45,7 @@ const BROKERS = values.brokers!.split(',');
 const SEAL_WAIT_MS = 2_000; // allowedLatenessMs 1000 + transcriptWaitMs 1000 (window defaults)
 const ROOT = repoRoot();
 const fixtures = loadFixtureCalls(join(ROOT, 'fixtures', 'calls'));
-const kafka = new Kafka({ clientId: 'bench-pipeline', brokers: BROKERS, logLevel: logLevel.ERROR });
+const kafka = createKafka({ clientId: 'bench-pipeline', brokers: BROKERS });
 
 interface Server {
   proc: ChildProcess;
@@ -108,8 +109,7 @@ async function run(n: number, seconds: number, soakSampleS = 0): Promise<RunResu
   await createTopicsAndWait(admin, [{ topic, numPartitions: Number(values.partitions) }, { topic: `${topic}.dlq`, numPartitions: 1 }]);
   await admin.disconnect();
   const server = await startServer(topic);
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  const producer = await connectProducer(kafka);
   const clients: Client[] = [];
   // Per call: send time of every audio/video record by channel (event end -> wall ms), and of call_end.
   const sends = new Map<string, { media: { endMs: number; at: number }[]; endAt: number; lastEnd: Map<string, { endMs: number; at: number }[]> }>();

@@ -11,6 +11,9 @@
 #   util-linux, procps               flock/setsid/runuser used by the service scripts
 #   build-essential, python3         node-gyp builds better-sqlite3 from source when its prebuilt
 #                                    binary cannot be downloaded (GitHub is not a package registry)
+#   libssl-dev, zlib1g-dev           TLS and compression for librdkafka, which
+#                                    @confluentinc/kafka-javascript builds from its bundled source
+#                                    (CKJS_LINKING=dynamic, set by .ci/run) for the same reason
 # Extra packages can be appended with SETUP_SYSTEM_EXTRA="pkg1 pkg2".
 set -euo pipefail
 
@@ -22,6 +25,7 @@ packages=(
   chromium
   util-linux procps ca-certificates
   build-essential python3
+  libssl-dev zlib1g-dev
 )
 # shellcheck disable=SC2206
 packages+=(${SETUP_SYSTEM_EXTRA:-})

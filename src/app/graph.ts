@@ -114,7 +114,7 @@ export async function buildGraph(config: AppConfig, logger: Logger, overrides: A
   let source: ChunkSource;
   let deadLetters: DeadLetterSink;
   if (config.kafkaBrokers) {
-    // Loaded only when Kafka is configured: the embedded product never loads kafkajs.
+    // Loaded only when Kafka is configured: the embedded product never loads the Kafka client.
     const { createKafkaParts } = await import('./kafka.js');
     kafka = await createKafkaParts(config, logger, { onAssign });
     source = kafka.source;
@@ -147,7 +147,7 @@ export async function buildGraph(config: AppConfig, logger: Logger, overrides: A
       local: hub,
       alerts: analytics.hub,
       logger: logger.child({ component: 'scores-bridge' }),
-      consumerConfig: { sessionTimeout: config.kafkaSessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(config.kafkaSessionTimeoutMs / 10)) },
+      tuning: { sessionTimeoutMs: config.kafkaSessionTimeoutMs, heartbeatIntervalMs: Math.max(500, Math.floor(config.kafkaSessionTimeoutMs / 10)) },
     })
     : null;
   const publisher: ScorePublisher = bridge ?? hub;
@@ -157,7 +157,7 @@ export async function buildGraph(config: AppConfig, logger: Logger, overrides: A
   });
   const lag = kafka
     ? new LagSampler({
-      kafka: kafka.kafka, groupId: config.kafkaGroup, topic: config.kafkaTopic, intervalMs: config.lagSampleMs,
+      brokers: config.kafkaBrokers ?? [], groupId: config.kafkaGroup, topic: config.kafkaTopic, intervalMs: config.lagSampleMs,
       onSample: (l) => {
         ops.setLag(l);
         path?.sweeper?.onLag(l);
@@ -172,7 +172,7 @@ export async function buildGraph(config: AppConfig, logger: Logger, overrides: A
     const why: string[] = [];
     if (!path || !ingestStarted) why.push('not started');
     if (kafka && assignment === null) why.push('chunk consumer has not joined its group');
-    if (kafka && !kafka.source.consuming()) why.push('chunk consumer crashed; restarting');
+    if (kafka && !kafka.source.consuming()) why.push('chunk consumer is not in its group');
     if (bridge && !bridge.ready()) why.push('scores topic consumer is not consuming');
     let workers = 0;
     try {

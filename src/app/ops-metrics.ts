@@ -14,7 +14,7 @@ export interface OpsSources {
   hub: () => HubStats;
   scorer: () => ScorerInfo;
   bridge?: () => BridgeStats | null;
-  /** The Kafka chunk source's consumer restarts after crashes kafkajs left stopped. */
+  /** The Kafka chunk source's recoveries: batches re-read after the sink failed on them. */
   chunkConsumerRestarts?: () => number;
 }
 
@@ -56,7 +56,7 @@ export function registerOpsMetrics(registry: Registry, src: OpsSources): OpsMetr
   if (src.chunkConsumerRestarts) {
     const restarts = src.chunkConsumerRestarts;
     new Gauge({
-      name: 'chunk_consumer_restarts', help: 'New chunk consumers built since start after a crash kafkajs did not restart', registers: r,
+      name: 'chunk_consumer_restarts', help: 'Chunk consumer recoveries since start: batches re-read after a backoff because the sink failed on them (the consumer itself never stops)', registers: r,
       collect() { this.set(restarts()); },
     });
   }

@@ -8,7 +8,7 @@
  *   x-source-topic / x-source-partition / x-source-offset   where the chunk was read
  *   x-dead-lettered-at unix ms (wall clock) of the rejection
  * Kafka: written to `<source topic>.dlq` (suffix configurable), same key, so a call's rejects stay
- * ordered. kafkajs stays behind `DeadLetterProducer` (any client with `send` fits).
+ * ordered. The Kafka client stays behind `DeadLetterProducer` (any client with `send` fits).
  *
  * Dead-lettering always succeeds while the broker answers: a copy that would not fit the broker's
  * message size (estimated against `maxMessageBytes`, or refused by the broker as too large) is
@@ -113,7 +113,7 @@ export function deadLetterRecord(raw: RawChunk, error: { code: string; message: 
   return { topic: `${raw.source.topic}${suffix}`, key: raw.key, value: raw.value, headers };
 }
 
-/** The slice of a Kafka producer this sink needs (kafkajs Producer and the Confluent client fit). */
+/** The slice of a Kafka producer this sink needs (src/kafka's Producer fits). */
 export interface DeadLetterProducer {
   send(record: { topic: string; messages: { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | string> }[] }): Promise<unknown>;
 }
@@ -124,7 +124,7 @@ export interface KafkaDeadLetterOptions {
   /** Appended to the source topic. Default '.dlq'. */
   topicSuffix?: string;
   /** Largest record the dead-letter topic takes, bytes: the broker's `message.max.bytes` or the
-   *  topic's `max.message.bytes` (src/app/kafka.ts learns it, KAFKA_MAX_MESSAGE_BYTES overrides).
+   *  topic's `max.message.bytes` (KAFKA_MAX_MESSAGE_BYTES; src/app/kafka.ts).
    *  A copy estimated larger is written as a reference at once. Default 1,000,000 (under the
    *  broker default 1,048,588). A copy the broker still refuses as too large also becomes a
    *  reference. */

@@ -18,7 +18,7 @@ export function malformed(reason: string): AppError {
 export function headerString(raw: RawChunk, name: string): string | undefined {
   const v: unknown = raw.headers[name];
   if (v === undefined || v === null) return undefined;
-  // kafkajs gives an array when a header name repeats: ambiguous, so refused.
+  // A client may give an array when a header name repeats: ambiguous, so refused.
   if (Array.isArray(v)) throw malformed(`header ${name} appears more than once`);
   let s: string;
   if (typeof v === 'string') s = v;

@@ -1,8 +1,8 @@
 /**
- * The Kafka ChunkSource: a kafkajs consumer group reading media chunks (key = call id, so a
- * call's chunks stay in one partition, in order).
+ * The Kafka ChunkSource: a consumer group (src/kafka's ManagedConsumer) reading media chunks
+ * (key = call id, so a call's chunks stay in one partition, in order).
  *
- * - Batches: one sink.accept per fetched partition batch (eachBatch), awaited before the next
+ * - Batches: one sink.accept per fetched partition batch, awaited before that partition's next
  *   batch (the sink's backpressure, the only flow control here); auto-commit off.
  * - Commits: a record is released by the pipeline once its segments' scores are stored (or it was
  *   dead-lettered). The OffsetTracker turns releases into per-partition commit points, committed
@@ -12,22 +12,27 @@
  *   (issue #13). What the sink holds is bounded by the sink itself: segments in flight by the
  *   pipeline (it makes accept wait), open windows by the window's budget (docs/lifecycle.md).
  * - Shutdown: records of a batch the sink did not take (SinkStopping) are forgotten unreleased,
- *   so the last commit stops before them and the partition's next owner reads them.
- * - Rebalance: on joining, partitions no longer assigned are forgotten (their late releases are
- *   ignored; the new owner re-reads from the last commit). A redelivered record that is still
- *   in flight here is not delivered twice.
- * - Crashes: kafkajs restarts its consumer after a retriable error, but one it deems non-retriable
- *   (a broker's non-retriable answer, a sink error marked so) leaves it stopped for good, and the
- *   instance would stop ingesting while still looking alive. The source then builds a new consumer
- *   in the same group after `restartDelayMs`; it re-reads from the last commit (records still in
- *   flight here are not delivered twice). `consuming()` is false from the crash to the next join.
- * kafkajs stays behind ChunkSource: @confluentinc/kafka-javascript's KafkaJS API fits the same calls.
+ *   and their partition paused, so the last commit stops before them and the partition's next
+ *   owner reads them.
+ * - Rebalance: the client's rebalances are eager (every partition is revoked, then the new
+ *   assignment given), and a broker restart makes one that gives the member back the partitions it
+ *   had. So what is tracked is settled at the assignment, not the revoke: partitions no longer
+ *   held are forgotten (their late releases are ignored; the new owner re-reads from the last
+ *   commit), partitions held again keep their in-flight records, so the client's re-read from the
+ *   last commit does not deliver them twice (forgetting them at the revoke re-delivered every
+ *   open call's records since its commit hold: hundreds of duplicates dead-lettered in
+ *   test/fault/kafka-restart.test.ts, where kafkajs' join-time retain had none).
+ * - A failing sink (any other error): the batch's records are forgotten and the managed consumer
+ *   pauses the partition, then re-reads it from the batch's first record after its backoff (the
+ *   window rejects repeats of records it had taken as duplicates). The consumer never stops, so
+ *   the kafkajs-era rebuild after a crash is gone; `restarts` counts such re-reads (the recovery
+ *   that replaced the rebuild; metric `chunk_consumer_restarts`, same name as before).
  */
-import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { ChunkSink, ChunkSource, RawChunk } from '../core/ports.js';
 import { SinkStopping } from '../core/stopping.js';
 import type { ChunkSourceRef } from '../core/types.js';
-import { ConsumerRestarter } from './consumer-restart.js';
+import type { Kafka, KafkaMessage } from '../kafka/client.js';
+import { type ConsumerTuning, ManagedConsumer, type PartitionBatch } from '../kafka/managed-consumer.js';
 import { OffsetTracker } from './offset-tracker.js';
 
 /** The slice of a pino logger this source uses. */
@@ -45,16 +50,16 @@ export interface KafkaSourceOptions {
   fromBeginning?: boolean;
   /** How often released offsets are committed, ms. Default 500. */
   commitIntervalMs?: number;
-  /** Partitions processed at once (kafkajs partitionsConsumedConcurrently). Default 1. */
-  partitionsConsumedConcurrently?: number;
   /** At stop: the longest wait for in-flight records to be released (or the sink's drain to end)
    *  before the last commit, ms. A safety bound only: the wait normally ends with the drain. Default 30000. */
   drainTimeoutMs?: number;
   logger?: SourceLogger;
-  /** Extra kafkajs consumer settings (e.g. maxWaitTimeInMs, sessionTimeout). */
-  consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
-  /** After a crash kafkajs will not restart: wait before building a new consumer, ms. Default 1000. */
-  restartDelayMs?: number;
+  /** Consumer tuning (session timeout, fetch wait, fetch size). */
+  tuning?: ConsumerTuning;
+  /** After a failed batch: first backoff before the partition is re-read, ms (doubles up to 30 s). Default 1000. */
+  retryDelayMs?: number;
+  /** Called with the chunk partitions ("topic/partition") this member holds after each assignment. */
+  onAssign?: (partitions: string[]) => void;
 }
 
 const noop = () => {};
@@ -62,72 +67,64 @@ const silent: SourceLogger = { info: noop, warn: noop, error: noop };
 
 export class KafkaSource implements ChunkSource {
   readonly name = 'kafka';
-  private readonly o: Required<Omit<KafkaSourceOptions, 'logger' | 'consumerConfig'>> & Pick<KafkaSourceOptions, 'consumerConfig'> & { logger: SourceLogger };
+  private readonly o: Required<Omit<KafkaSourceOptions, 'logger' | 'tuning' | 'onAssign'>> & Pick<KafkaSourceOptions, 'tuning' | 'onAssign'> & { logger: SourceLogger };
   private readonly tracker = new OffsetTracker();
   /** "topic/partition" -> whether the last batch read from it ended before the log's end. */
   private readonly lagging = new Map<string, boolean>();
-  private consumer: Consumer | null = null;
+  private consumer: ManagedConsumer | null = null;
   private commitTimer: NodeJS.Timeout | null = null;
   private committing: Promise<void> = Promise.resolve();
-  private assignment: Record<string, number[]> = {};
   private stopping = false;
-  private crashed = false;
-  private restarter: ConsumerRestarter | null = null;
-  /** New consumers built after crashes kafkajs did not restart (metrics, tests). */
-  restarts = 0;
 
   constructor(options: KafkaSourceOptions) {
     this.o = {
-      fromBeginning: true, commitIntervalMs: 500, partitionsConsumedConcurrently: 1,
-      drainTimeoutMs: 30_000, restartDelayMs: 1000, logger: silent, ...options,
+      fromBeginning: true, commitIntervalMs: 500, drainTimeoutMs: 30_000, retryDelayMs: 1000, logger: silent, ...options,
     };
     if (!this.o.topics.length) throw new RangeError('topics must not be empty');
   }
 
+  /** Joins the group; resolves once this member has its first assignment. */
   async start(sink: ChunkSink): Promise<void> {
-    this.restarter = new ConsumerRestarter({
-      delayMs: this.o.restartDelayMs,
-      current: () => this.consumer,
-      rebuild: () => this.startConsumer(sink),
-      onRestarted: () => {
-        this.restarts++;
-        this.o.logger.warn({ groupId: this.o.groupId }, 'kafka source consumer restarted after a crash');
-      },
-      onFailed: (err) => this.o.logger.error({ groupId: this.o.groupId, err }, 'kafka source consumer restart failed; retrying'),
+    const consumer = new ManagedConsumer({
+      kafka: this.o.kafka,
+      groupId: this.o.groupId,
+      topics: this.o.topics,
+      startAt: this.o.fromBeginning ? 'earliest' : 'latest',
+      tuning: this.o.tuning,
+      retry: { initialMs: this.o.retryDelayMs },
+      logger: this.o.logger,
+      eachBatch: (b) => this.onBatch(b, sink),
+      onAssign: () => this.onAssign(),
     });
-    await this.startConsumer(sink);
+    this.consumer = consumer;
+    await consumer.start();
     this.commitTimer = setInterval(() => void this.commit(), this.o.commitIntervalMs);
     this.commitTimer.unref();
   }
 
-  /** False from a consumer crash until a consumer of this source has joined the group again. */
-  consuming(): boolean {
-    return this.consumer !== null && !this.crashed;
+  /** Re-reads of a partition after the sink failed on a batch (metrics, tests). */
+  get restarts(): number {
+    return this.consumer?.failedBatches ?? 0;
   }
 
-  private async startConsumer(sink: ChunkSink): Promise<void> {
-    const consumer = this.o.kafka.consumer({ ...this.o.consumerConfig, groupId: this.o.groupId });
-    this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, (e) => {
-      this.crashed = true;
-      this.o.logger.error({ groupId: this.o.groupId, err: e.payload.error, restart: e.payload.restart }, 'kafka source consumer crashed');
-      if (!e.payload.restart) this.restarter?.schedule(consumer);
-    });
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      this.crashed = false;
-      this.assignment = e.payload.memberAssignment;
-      this.tracker.retain(this.assignment);
-      for (const key of [...this.lagging.keys()]) if (!this.tracker.partitions().includes(key)) this.lagging.delete(key);
-      this.o.logger.info({ groupId: this.o.groupId, memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'kafka source joined group');
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently,
-      eachBatch: (payload) => this.onBatch(payload, sink),
-    });
+  /** True while this source is in its group with an assignment (the consumer itself never stops). */
+  consuming(): boolean {
+    return this.consumer?.joined() ?? false;
+  }
+
+  private onAssign(): void {
+    const assignment = this.assignmentByTopic();
+    this.tracker.retain(assignment);
+    const held = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`));
+    for (const k of [...this.lagging.keys()]) if (!held.includes(k)) this.lagging.delete(k);
+    this.o.logger.info({ groupId: this.o.groupId, assignment: held }, 'kafka source assigned');
+    this.o.onAssign?.(held);
+  }
+
+  private assignmentByTopic(): Record<string, number[]> {
+    const by: Record<string, number[]> = {};
+    for (const p of this.consumer?.assignment() ?? []) (by[p.topic] ??= []).push(p.partition);
+    return by;
   }
 
   release(refs: ChunkSourceRef[]): void {
@@ -144,9 +141,8 @@ export class KafkaSource implements ChunkSource {
     const consumer = this.consumer;
     if (!consumer) return;
     this.stopping = true;
-    this.restarter?.cancel();
-    const assigned = Object.entries(this.assignment).map(([topic, partitions]) => ({ topic, partitions }));
-    if (assigned.length) consumer.pause(assigned);
+    const assigned = Object.entries(this.assignmentByTopic()).map(([topic, partitions]) => ({ topic, partitions }));
+    consumer.pause(assigned);
     const deadline = Date.now() + this.o.drainTimeoutMs;
     let sinkDrained = false;
     void drained?.then(() => (sinkDrained = true), () => (sinkDrained = true));
@@ -157,7 +153,7 @@ export class KafkaSource implements ChunkSource {
     if (this.commitTimer) clearInterval(this.commitTimer);
     await this.commit();
     this.consumer = null;
-    await consumer.disconnect();
+    await consumer.stop();
   }
 
   /**
@@ -180,7 +176,7 @@ export class KafkaSource implements ChunkSource {
       const points = this.tracker.committable();
       if (!points.length || !this.consumer) return;
       try {
-        await this.consumer.commitOffsets(points);
+        await this.consumer.commit(points);
         this.tracker.markCommitted(points);
       } catch (err) {
         // Typically a rebalance in progress: the points stay committable and are retried.
@@ -190,14 +186,13 @@ export class KafkaSource implements ChunkSource {
     return this.committing;
   }
 
-  private async onBatch(p: EachBatchPayload, sink: ChunkSink): Promise<void> {
-    const { topic, partition } = p.batch;
-    if (!p.batch.messages.length) return;
+  private async onBatch(b: PartitionBatch, sink: ChunkSink): Promise<void> {
+    const { topic, partition } = b;
     // Stale (a rebalance took the partition) or stopping: leave it untracked for the next reader.
-    if (this.stopping || !p.isRunning() || p.isStale()) return;
-    this.lagging.set(`${topic}/${partition}`, BigInt(p.batch.highWatermark) - 1n > BigInt(p.batch.lastOffset()));
+    if (this.stopping || b.stale()) return;
+    this.lagging.set(`${topic}/${partition}`, b.behind);
     const fresh: RawChunk[] = [];
-    for (const m of p.batch.messages) {
+    for (const m of b.messages) {
       const source: ChunkSourceRef = { topic, partition, offset: m.offset };
       // A redelivery of a record still in flight here is not delivered twice.
       if (this.tracker.track(source)) fresh.push(toRaw(m, source));
@@ -213,14 +208,13 @@ export class KafkaSource implements ChunkSource {
         this.o.logger.info({ topic, partition, untaken: err.untaken.length }, 'sink stopping: rest of the batch left for the next owner');
         return;
       }
-      // kafkajs retries from the last commit; forget the partition so the retry is delivered
-      // (records still in flight then come twice; the window rejects repeats as duplicates).
-      this.tracker.drop(topic, partition);
+      // The managed consumer re-reads the partition from this batch's first record after its
+      // backoff: un-track the batch so the re-read is delivered (records the sink had taken come
+      // twice; the window rejects repeats as duplicates).
+      this.tracker.forget(fresh.map((r) => r.source));
       this.o.logger.error({ topic, partition, err }, 'sink failed on a batch; partition will be re-read');
       throw err;
     }
-    p.resolveOffset(p.batch.lastOffset());
-    await p.heartbeat();
   }
 }
 

@@ -1,10 +1,11 @@
 /**
  * Consumer lag of the chunk consumer group, per partition: the topic's end offset minus the
  * group's committed offset (records not yet finished; a partition with no commit counts from
- * its start). Sampled on a timer with one admin connection, not at scrape time, so a scraper
- * cannot load the broker; a failed sample keeps the last values and counts the failure.
+ * its start). Sampled on a timer with one connection (src/kafka/offsets.ts, not the admin API),
+ * not at scrape time, so a scraper cannot load the broker; a failed sample keeps the last values
+ * and counts the failure.
  */
-import type { Admin, Kafka } from 'kafkajs';
+import { OffsetsReader } from '../kafka/offsets.js';
 
 export interface PartitionLag {
   topic: string;
@@ -17,7 +18,7 @@ export interface PartitionLag {
 }
 
 export interface LagSamplerOptions {
-  kafka: Kafka;
+  brokers: string[];
   groupId: string;
   topic: string;
   /** Sampling period, ms. Default 10_000. */
@@ -27,22 +28,16 @@ export interface LagSamplerOptions {
   onError?: (err: unknown) => void;
 }
 
-/** One sample: end offsets vs committed offsets. Exported for tests and the fault tests. */
-export async function sampleLag(admin: Admin, groupId: string, topic: string): Promise<PartitionLag[]> {
-  const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-  const done = new Map<number, bigint>();
-  for (const t of committed) for (const p of t.partitions) done.set(p.partition, BigInt(p.offset));
-  return ends.map((e) => {
-    const high = BigInt(e.high);
-    const low = BigInt(e.low);
-    const c = done.get(e.partition) ?? -1n;
-    const from = c < 0n ? low : c;
-    return { topic, partition: e.partition, lag: Number(high > from ? high - from : 0n), end: high, committed: c };
+/** One sample: end offsets vs committed offsets. */
+export async function sampleLag(reader: OffsetsReader, topic: string): Promise<PartitionLag[]> {
+  return (await reader.read(topic)).map((p) => {
+    const from = p.committed < 0n ? p.low : p.committed;
+    return { topic, partition: p.partition, lag: Number(p.high > from ? p.high - from : 0n), end: p.high, committed: p.committed };
   });
 }
 
 export class LagSampler {
-  private admin: Admin | null = null;
+  private reader: OffsetsReader | null = null;
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
   failures = 0;
@@ -50,18 +45,18 @@ export class LagSampler {
   constructor(private readonly o: LagSamplerOptions) {}
 
   async start(): Promise<void> {
-    this.admin = this.o.kafka.admin();
-    await this.admin.connect();
+    this.reader = new OffsetsReader(this.o.brokers, this.o.groupId);
+    await this.reader.connect();
     await this.sample();
     this.timer = setInterval(() => void this.sample(), this.o.intervalMs ?? 10_000);
     this.timer.unref();
   }
 
   async sample(): Promise<void> {
-    if (!this.admin || this.busy) return;
+    if (!this.reader || this.busy) return;
     this.busy = true;
     try {
-      this.o.onSample(await sampleLag(this.admin, this.o.groupId, this.o.topic));
+      this.o.onSample(await sampleLag(this.reader, this.o.topic));
     } catch (e) {
       this.failures++;
       this.o.onError?.(e);
@@ -73,8 +68,8 @@ export class LagSampler {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    const a = this.admin;
-    this.admin = null;
-    await a?.disconnect();
+    const r = this.reader;
+    this.reader = null;
+    await r?.disconnect();
   }
 }

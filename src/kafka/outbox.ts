@@ -17,7 +17,7 @@ export interface OutboxRecord {
   headers: Record<string, string>;
 }
 
-/** The one producer call the outbox needs (kafkajs Producer.send fits). */
+/** The one producer call the outbox needs (src/kafka/producer.ts's send fits). */
 export type SendBatch = (records: OutboxRecord[]) => Promise<void>;
 
 export interface OutboxOptions {

@@ -13,27 +13,27 @@
  * - Delivery to the topic is at-least-once: `publishScore` resolves when the broker acknowledged
  *   the record (Outbox), and the pipeline releases the segment's chunks only then. An instance
  *   killed between storing and producing leaves the chunks uncommitted; the next owner republishes.
- * - Each instance reads the whole topic in its own consumer group `<group>.scores.<instanceId>`.
- *   Before joining, the group's offsets are set to the topic's current end, so the instance
- *   sees every record produced after it started (it is `ready()` only then) and none before
- *   (history is in the store; a subscriber that needs it resumes from storage).
- *   Those groups hold no members after the instance stops and expire with the broker's
- *   offsets.retention.minutes (default 7 days); the instance id is unique per process.
- * - A consumer crash that kafkajs does not restart itself (a non-retriable error, e.g. one
- *   thrown by the local fan-out) would leave the instance deaf to the others for good: the bridge
- *   then builds a new consumer after `restartDelayMs`, positioned where the dead one stopped
- *   (the next offset of each partition, tracked as records are handled), so nothing produced in
- *   between is skipped; a record whose handling failed is read again (the hub drops repeats).
- *   Until it has joined again the bridge is not `ready()`.
+ * - Each instance reads the whole topic in its own consumer group `<group>.scores.<instanceId>`
+ *   (src/kafka's ManagedConsumer). Before joining, the bridge reads the topic's current end;
+ *   each assignment starts there, so the instance sees every record produced after it started
+ *   (it is `ready()` only then) and none before (history is in the store; a subscriber that
+ *   needs it resumes from storage). Nothing is ever committed: the position lives here (the
+ *   next offset of each partition, tracked as records are handled), so a rejoin resumes where
+ *   the last batch ended and skips nothing. The groups expire with the broker's
+ *   offsets.retention.minutes; the instance id is unique per process.
+ * - A batch whose handling failed (e.g. the local fan-out threw) is read again from its first
+ *   record after the managed consumer's backoff (the hub drops repeats); the consumer never
+ *   stops, so the instance never goes deaf to the others (`consumerRestarts` in stats: batches re-read).
  * - Alerts ride the same topic (kind "alert"): the scoring instance's analytics publishes a new
  *   alert to its own AlertHub and hands it to `publishAlert`, which only produces it; other
  *   instances deliver it to their `alerts` sink. The AlertHub has no repeat check, so the bridge
  *   drops an alert id it delivered recently (bounded set, `alertDedupCapacity`, evict oldest).
  */
-import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { ScorePublisher } from '../core/ports.js';
 import type { Alert, CallInfo, SegmentScore } from '../core/types.js';
-import { ConsumerRestarter } from '../ingest/consumer-restart.js';
+import type { Kafka, Producer } from '../kafka/client.js';
+import { topicEnds } from '../kafka/admin.js';
+import { type ConsumerTuning, ManagedConsumer, type PartitionBatch } from '../kafka/managed-consumer.js';
 import { Outbox } from '../kafka/outbox.js';
 import { decodeScoresEvent, encodeScoresEvent, headerString, KIND_HEADER, ORIGIN_HEADER } from './scores-codec.js';
 
@@ -65,7 +65,7 @@ export interface BridgeStats {
   malformed: number;
   /** Remote alerts dropped because their id was delivered recently (topic repeats). */
   alertRepeats: number;
-  /** New consumers built after crashes kafkajs did not restart. */
+  /** Batches read again after their handling failed. */
   consumerRestarts: number;
   outboxDepth: number;
 }
@@ -89,10 +89,10 @@ export interface ScoresBridgeOptions {
   outboxCapacity?: number;
   /** At stop: how long queued records may take to go out, ms. Default 5_000. */
   stopGraceMs?: number;
-  /** Extra kafkajs consumer settings (session timeout, ...). */
-  consumerConfig?: { sessionTimeout?: number; heartbeatInterval?: number; maxWaitTimeInMs?: number };
-  /** After a crash kafkajs will not restart: wait before building a new consumer, ms. Default 1_000. */
-  restartDelayMs?: number;
+  /** Consumer tuning (session timeout, fetch wait). */
+  tuning?: ConsumerTuning;
+  /** After a failed batch: first backoff before it is read again, ms (doubles up to 30 s). Default 1_000. */
+  retryDelayMs?: number;
 }
 
 const noop = () => {};
@@ -102,13 +102,10 @@ export class ScoresBridge implements ScorePublisher {
   readonly groupId: string;
   private readonly outbox: Outbox;
   private readonly log: BridgeLogger;
-  private consumer: Consumer | null = null;
-  private joined = false;
-  private crashed = false;
-  private readonly restarter: ConsumerRestarter;
+  private consumer: ManagedConsumer | null = null;
   /** partition -> the next offset to read (set at start to the topic's end, then per record handled). */
   private readonly positions = new Map<number, string>();
-  private readonly counters = { produced: 0, produceErrors: 0, consumed: 0, ownSkipped: 0, malformed: 0, alertRepeats: 0, consumerRestarts: 0 };
+  private readonly counters = { produced: 0, produceErrors: 0, consumed: 0, ownSkipped: 0, malformed: 0, alertRepeats: 0 };
   /** Remote alert ids delivered, oldest first (a Set keeps insertion order). */
   private readonly seenAlerts = new Set<string>();
   private readonly alertDedupCapacity: number;
@@ -116,24 +113,11 @@ export class ScoresBridge implements ScorePublisher {
   constructor(private readonly o: ScoresBridgeOptions) {
     this.groupId = `${o.groupPrefix}.scores.${o.instanceId}`;
     this.log = o.logger ?? silent;
-    this.restarter = new ConsumerRestarter({
-      delayMs: o.restartDelayMs ?? 1_000,
-      current: () => this.consumer,
-      rebuild: async () => {
-        await this.positionGroup(false); // where the dead consumer stopped
-        await this.startConsumer();
-      },
-      onRestarted: () => {
-        this.counters.consumerRestarts++;
-        this.log.warn({ groupId: this.groupId, positions: Object.fromEntries(this.positions) }, 'scores topic consumer restarted after a crash');
-      },
-      onFailed: (err) => this.log.error({ err, groupId: this.groupId }, 'scores topic consumer restart failed; retrying'),
-    });
     this.alertDedupCapacity = Math.max(1, o.alertDedupCapacity ?? 10_000);
     this.outbox = new Outbox({
       capacity: o.outboxCapacity,
       send: async (records) => {
-        await o.producer.send({ topic: o.topic, acks: -1, messages: records });
+        await o.producer.send({ topic: o.topic, messages: records }); // acks=all: a producer setting (src/kafka/producer.ts)
       },
       onSent: (n) => {
         this.counters.produced += n;
@@ -145,62 +129,45 @@ export class ScoresBridge implements ScorePublisher {
     });
   }
 
-  /** Positions the group at the topic's end, then joins and consumes. Resolves once consuming. */
+  /** Reads the topic's end, then joins and consumes from there. Resolves once assigned. */
   async start(): Promise<void> {
-    await this.positionGroup(true);
-    await this.startConsumer();
-    this.log.info({ groupId: this.groupId, topic: this.o.topic }, 'scores topic bridge consuming');
-  }
-
-  /** Sets the group's offsets: the topic's end at start, else where the last consumer stopped. */
-  private async positionGroup(atEnd: boolean): Promise<void> {
     const admin = this.o.kafka.admin();
     await admin.connect();
     try {
-      const ends = await admin.fetchTopicOffsets(this.o.topic);
-      for (const p of ends) if (atEnd || !this.positions.has(p.partition)) this.positions.set(p.partition, p.high);
-      const partitions = ends.map((p) => ({ partition: p.partition, offset: this.positions.get(p.partition) as string }));
-      await admin.setOffsets({ groupId: this.groupId, topic: this.o.topic, partitions });
+      for (const [partition, end] of await topicEnds(admin, this.o.topic)) this.positions.set(partition, end);
     } finally {
       await admin.disconnect();
     }
+    const consumer = new ManagedConsumer({
+      kafka: this.o.kafka,
+      groupId: this.groupId,
+      topics: [this.o.topic],
+      startAt: 'latest', // a partition added after start: from its end, like the others
+      tuning: this.o.tuning,
+      retry: { initialMs: this.o.retryDelayMs ?? 1_000 },
+      logger: this.log,
+      // every assignment starts where this instance stopped reading (the end at start)
+      onAssign: (parts) => new Map(parts.flatMap((p) => {
+        const at = this.positions.get(p.partition);
+        return at === undefined ? [] : [[`${p.topic}/${p.partition}`, at] as [string, string]];
+      })),
+      eachBatch: async (b) => this.onBatch(b),
+    });
+    this.consumer = consumer;
+    await consumer.start();
+    this.log.info({ groupId: this.groupId, topic: this.o.topic }, 'scores topic bridge consuming');
   }
 
-  /** Builds, joins and runs a consumer; resolves once it has joined its group. */
-  private async startConsumer(): Promise<void> {
-    const consumer = this.o.kafka.consumer({ ...this.o.consumerConfig, groupId: this.groupId });
-    this.consumer = consumer;
-    let gaveUp: (err: unknown) => void = () => {};
-    const joined = new Promise<void>((resolve, reject) => {
-      gaveUp = reject;
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        this.joined = true;
-        this.crashed = false;
-        resolve();
-      });
-    });
-    consumer.on(consumer.events.CRASH, (e) => {
-      this.crashed = true;
-      this.log.error({ err: e.payload.error, groupId: this.groupId, restart: e.payload.restart }, 'scores topic consumer crashed');
-      if (e.payload.restart) return; // kafkajs rejoins by itself (GROUP_JOIN clears `crashed`)
-      gaveUp(e.payload.error);
-      this.restarter.schedule(consumer);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.o.topic, fromBeginning: false });
-    await consumer.run({
-      autoCommit: false, // a private group: its position is set by positionGroup, never committed
-      eachMessage: async ({ message, partition }) => {
-        this.onRecord(message.headers ?? {}, message.value, partition, message.offset);
-        this.positions.set(partition, (BigInt(message.offset) + 1n).toString());
-      },
-    });
-    await joined;
+  private async onBatch(b: PartitionBatch): Promise<void> {
+    for (const m of b.messages) {
+      this.onRecord(m.headers ?? {}, m.value, b.partition, m.offset);
+      this.positions.set(b.partition, (BigInt(m.offset) + 1n).toString());
+    }
   }
 
   /** True while the consumer is in its group (a subscriber here sees other instances' scores). */
   ready(): boolean {
-    return this.consumer !== null && this.joined && !this.crashed;
+    return this.consumer?.joined() ?? false;
   }
 
   async publishScore(score: SegmentScore): Promise<void> {
@@ -223,16 +190,14 @@ export class ScoresBridge implements ScorePublisher {
 
   /** Sends what is queued (up to stopGraceMs), then leaves the group. */
   async stop(): Promise<void> {
-    this.restarter.cancel();
     await this.outbox.close(this.o.stopGraceMs ?? 5_000);
     const c = this.consumer;
     this.consumer = null;
-    this.joined = false;
-    await c?.disconnect();
+    await c?.stop();
   }
 
   stats(): BridgeStats {
-    return { ...this.counters, outboxDepth: this.outbox.depth };
+    return { ...this.counters, consumerRestarts: this.consumer?.failedBatches ?? 0, outboxDepth: this.outbox.depth };
   }
 
   private onRecord(headers: Record<string, unknown>, value: Buffer | null, partition: number, offset: string): void {

@@ -67,7 +67,7 @@ export function decodeScoresEvent(kind: string | undefined, value: Buffer | stri
   return { kind, call: c as CallInfo };
 }
 
-/** A header value as kafkajs hands it over (Buffer, string, or an array when repeated). */
+/** A header value as the Kafka client hands it over (Buffer, string, or an array when repeated). */
 export function headerString(v: unknown): string | undefined {
   if (Buffer.isBuffer(v)) return v.toString('utf8');
   if (typeof v === 'string') return v;

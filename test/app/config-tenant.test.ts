@@ -13,7 +13,7 @@ test('tenant rule for a chunk without x-tenant: dev mode -> DEV_TENANT; authenti
   assert.throws(() => loadConfig({ CHUNK_DEFAULT_TENANT: 'x'.repeat(65) }), ConfigError);
 });
 
-test('KAFKA_MAX_MESSAGE_BYTES: unset means learn it from the broker; set, an integer >= 4096', () => {
+test('KAFKA_MAX_MESSAGE_BYTES: unset is null (src/app/kafka.ts then assumes 1,000,000); set, an integer >= 4096', () => {
   assert.equal(loadConfig({}).kafkaMaxMessageBytes, null);
   assert.equal(loadConfig({ KAFKA_MAX_MESSAGE_BYTES: '1048588' }).kafkaMaxMessageBytes, 1048588);
   assert.throws(() => loadConfig({ KAFKA_MAX_MESSAGE_BYTES: '100' }), ConfigError);

@@ -9,7 +9,7 @@
  * - nothing dead-lettered, and the group committed every record (committed = log end);
  * - optionally, every segment exactly as the window cuts the call when it runs alone.
  */
-import type { Kafka } from 'kafkajs';
+import type { Kafka } from '../../src/kafka/client.js';
 import type { RawChunk, ScoreStore } from '../../src/core/ports.js';
 import type { MediaChunk, SegmentScore } from '../../src/core/types.js';
 import type { FixtureCall } from '../../src/app/demo/fixtures.js';
@@ -66,11 +66,10 @@ export function backlog(fixtures: FixtureCall[], n: number, o: { prefix: string;
 
 /** Produces records in order, ~512 KB per request (key = call id picks the partition). */
 export async function produceAll(kafka: Kafka, topic: string, records: Iterable<WireRecord>): Promise<void> {
-  const producer = testProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+  const producer = testProducer(kafka, { idempotent: true });
   await producer.connect();
   const send = (batch: WireRecord[]) => producer.send({
     topic,
-    acks: -1,
     messages: batch.map((r) => ({ key: r.key, value: r.value, headers: r.headers as Record<string, string> })),
   });
   try {

@@ -99,6 +99,6 @@ export const fuzzRecord: fc.Arbitrary<FuzzRecord> = fc
       if (v === null) delete headers[name];
       else headers[name] = v;
     }
-    if (repeated) headers[repeated] = ['1', '2'] as unknown as string; // what kafkajs gives for a repeated header
+    if (repeated) headers[repeated] = ['1', '2'] as unknown as string; // what a client may give for a repeated header
     return { key: k, value, headers };
   });

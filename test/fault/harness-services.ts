@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { repoRoot } from '../../src/app/paths.js';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafka, type Kafka } from '../../src/kafka/client.js';
 import { warmGroupCoordinator } from '../support/kafka.js';
 import { requireService } from '../support/services.js';
 
@@ -131,10 +131,10 @@ export async function privatePostgres(t: TestContext): Promise<PrivatePostgres |
 }
 
 /**
- * A kafkajs client like test/support's testKafka (3 s connect, 10 s request, 3 quick retries)
- * that logs nothing: while a test stops its broker on purpose, every failed connection would
- * otherwise print an error line; the test counts the failures itself.
+ * A client like test/support's testKafka that logs nothing: while a test stops its broker on
+ * purpose, every failed connection would otherwise print an error line. (librdkafka keeps a
+ * send queued while the broker is down and delivers it once it is back.)
  */
 export function quietKafka(clientId: string, brokers: string[]): Kafka {
-  return new Kafka({ clientId, brokers, connectionTimeout: 3_000, requestTimeout: 10_000, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 }, logLevel: logLevel.NOTHING });
+  return createKafka({ clientId, brokers });
 }

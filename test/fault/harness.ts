@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { type Client, createClient } from 'graphql-ws';
-import { type Kafka, Partitioners, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from '../../src/kafka/client.js';
 import WebSocket from 'ws';
 import { loadFixtureCalls } from '../../src/app/demo/fixtures.js';
 import { scriptCall, type TimedChunk } from '../../src/app/demo/script.js';
@@ -123,7 +123,6 @@ export async function sendChunks(producer: Producer, topic: string, chunks: Time
   for (let i = 0; i < chunks.length; i += 200) {
     await producer.send({
       topic,
-      acks: -1,
       messages: chunks.slice(i, i + 200).map((c) => {
         const r = encodeChunk(c.chunk);
         return { key: r.key, value: r.value, headers: r.headers as Record<string, string> };
@@ -157,7 +156,7 @@ export async function sendChunksRetrying(producer: Producer, topic: string, chun
 }
 
 export async function connectProducer(kafka: Kafka): Promise<Producer> {
-  const p = testProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+  const p = testProducer(kafka, { idempotent: true });
   await p.connect();
   return p;
 }
@@ -385,11 +384,9 @@ export async function httpStatus(url: string, path: string): Promise<number> {
   }
 }
 
-/** The partition the producers here (kafkajs DefaultPartitioner, murmur2 of the key) send a call to. */
-export function partitionOfKey(key: string, partitions: number): number {
-  const p = Partitioners.DefaultPartitioner();
-  return p({ topic: 'any', partitionMetadata: Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0, offlineReplicas: [] })), message: { key, value: null } });
-}
+/** The partition the producers here (murmur2 of the key) send a call to. */
+import { partitionOfKey } from '../support/kafka.js';
+export { partitionOfKey };
 
 /** An instance's latest chunk assignment as its log says ("chunk partitions assigned"), as partition numbers; null before its first. */
 export function assignmentOf(inst: Instance): number[] | null {

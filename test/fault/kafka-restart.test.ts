@@ -6,7 +6,7 @@
  * are being stored the broker is stopped (clean shutdown); the third quarter is sent while it is
  * down (the producer retries until it is back), the broker is started again on the same data,
  * and the last quarter follows. Then: every call ENDED, every segment stored exactly once, every
- * stored score published to the subscriber, and both instances ready again.
+ * stored score published to the subscriber, nothing dead-lettered, and both instances ready again.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -74,6 +74,9 @@ test('Kafka broker restart mid-stream: every segment stored once and published, 
     assert.deepEqual(exitedInstances(instances), [], 'no instance exited');
     assertDelivered(final, sub);
     assert.ok(delivered.rows > before.rows, 'scores were stored after the restart');
+    // kafkajs dead-lettered none here; the first port to an eager-rebalancing client dead-lettered
+    // hundreds of repeats (open calls re-read from their commit holds after revoke/assign).
+    assert.equal(counts.deadLetters, 0, 'no record dead-lettered across the restart');
     assert.ok(ready, 'both instances are ready again after the restart');
   } finally {
     await sub?.client.dispose();

@@ -1,11 +1,12 @@
 /**
  * The Kafka every integration test uses: a produce -> consume round trip on a fresh topic keeps
- * keys, values, headers and per-key order, and fresh topics/groups are what they claim to be.
+ * keys, values, headers and per-key order, a key lands on the partition the tests compute
+ * (murmur2), and fresh topics/groups are what they claim to be.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Consumer, Producer } from 'kafkajs';
-import { FRESH_TOPIC, freshGroupId, freshName, freshTopic, requireKafka, testKafka, testProducer } from '../support/kafka.js';
+import type { Consumer, Producer } from '../../src/kafka/client.js';
+import { FRESH_TOPIC, freshGroupId, freshName, freshTopic, partitionOfKey, requireKafka, testKafka, testProducer } from '../support/kafka.js';
 
 test('the stale-topic sweep matches fresh topics and the topics the app derives from them, nothing else', () => {
   const name = freshName('sweep');
@@ -24,9 +25,9 @@ test('freshTopic creates a uniquely named topic with the asked partition count',
   await admin.connect();
   t.after(() => admin.disconnect());
   const meta = await admin.fetchTopicMetadata({ topics: [a] });
-  assert.equal(meta.topics[0]?.name, a);
-  assert.equal(meta.topics[0]?.partitions.length, 2);
-  for (const p of meta.topics[0]?.partitions ?? []) assert.ok(p.leader >= 0, `partition ${p.partitionId} has a leader`);
+  assert.equal(meta[0]?.name, a);
+  assert.equal(meta[0]?.partitions.length, 2);
+  for (const p of meta[0]?.partitions ?? []) assert.ok(p.leader >= 0, `partition ${p.partitionId} has a leader`);
 });
 
 test('round trip: keys, values, headers and per-key order survive produce -> consume', async (t) => {
@@ -34,7 +35,7 @@ test('round trip: keys, values, headers and per-key order survive produce -> con
   const topic = await freshTopic('infra-roundtrip', 3);
   const kafka = testKafka('infra-roundtrip');
   const producer: Producer = testProducer(kafka);
-  const consumer: Consumer = kafka.consumer({ groupId: freshGroupId('infra-roundtrip'), maxWaitTimeInMs: 100 });
+  const consumer: Consumer = kafka.consumer({ kafkaJS: { groupId: freshGroupId('infra-roundtrip'), maxWaitTimeInMs: 100, fromBeginning: true } });
   t.after(async () => {
     await producer.disconnect();
     await consumer.disconnect();
@@ -51,14 +52,16 @@ test('round trip: keys, values, headers and per-key order survive produce -> con
   );
 
   const received = new Map<string, { seq: number; value: Buffer; headers: Record<string, unknown> }[]>();
+  const misplaced: string[] = [];
   let count = 0;
   let resolveAll!: () => void;
   const all = new Promise<void>((resolve) => (resolveAll = resolve));
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.subscribe({ topics: [topic] });
   await consumer.run({
-    eachMessage: async ({ message }) => {
+    eachMessage: async ({ message, partition }) => {
       const key = message.key?.toString() ?? '';
+      if (partition !== partitionOfKey(key, 3)) misplaced.push(`${key} on ${partition}`);
       const list = received.get(key) ?? [];
       list.push({ seq: Number(message.headers?.seq?.toString()), value: message.value ?? Buffer.alloc(0), headers: message.headers ?? {} });
       received.set(key, list);
@@ -67,13 +70,14 @@ test('round trip: keys, values, headers and per-key order survive produce -> con
   });
 
   await producer.connect();
-  await producer.send({ topic, acks: -1, messages: sent });
+  await producer.send({ topic, messages: sent });
 
   const timeout = setTimeout(() => resolveAll(), 30_000);
   await all;
   clearTimeout(timeout);
 
   assert.equal(count, sent.length, `received ${count} of ${sent.length} records within 30 s`);
+  assert.deepEqual(misplaced, [], 'each key on the partition murmur2 gives (the fault tests rely on it)');
   for (const callId of calls) {
     const got = received.get(callId) ?? [];
     assert.deepEqual(got.map((r) => r.seq), Array.from({ length: 20 }, (_, i) => i), `${callId} in order`);

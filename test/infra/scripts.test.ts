@@ -80,7 +80,7 @@ test('kafka.sh: start, restart keeps data, stop leaves no process', { timeout: 3
   const topic = await freshTopic('script', 1, {}, kafka);
   const producer = testProducer(kafka);
   await producer.connect();
-  await producer.send({ topic, acks: -1, messages: [{ key: 'k', value: 'kept across restart' }] });
+  await producer.send({ topic, messages: [{ key: 'k', value: 'kept across restart' }] });
   await producer.disconnect();
 
   const firstPid = Number(await readFile(join(dir, 'kafka.pid'), 'utf8'));
@@ -89,9 +89,9 @@ test('kafka.sh: start, restart keeps data, stop leaves no process', { timeout: 3
   assert.equal(alive(firstPid), false, 'the old broker process is gone');
 
   await warmGroupCoordinator(brokers);
-  const consumer = kafka.consumer({ groupId: freshGroupId('script'), maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({ kafkaJS: { groupId: freshGroupId('script'), maxWaitTimeInMs: 100, fromBeginning: true } });
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.subscribe({ topics: [topic] });
   const value = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no record within 30 s after restart')), 30_000);
     void consumer.run({

@@ -18,7 +18,7 @@ import { repoRoot } from '../../src/app/paths.js';
 import { DLQ_HEADERS, KafkaDeadLetterSink } from '../../src/ingest/dead-letter.js';
 import { encodeChunk, type WireRecord } from '../../src/ingest/encode.js';
 import type { KafkaSource } from '../../src/ingest/kafka-source.js';
-import { createTopicsAndWait } from '../../src/ingest/kafka-topics.js';
+import { createTopicsAndWait } from '../../src/kafka/admin.js';
 import { freshGroupId, freshTopic, requireKafka, testProducer } from '../support/kafka.js';
 import { type AppHandle, callIdFor, fixtures, gql, readDeadLetters, RecordingProducer, startApp, tempDb, testKafka, until } from './harness.js';
 
@@ -94,7 +94,7 @@ test('a record whose dead-letter copy would not fit is dead-lettered as a refere
     assert.equal(letter.key, badId);
     assert.ok(!letter.value?.length, 'no payload');
 
-    assert.equal((app.app.source as KafkaSource).restarts, 0, 'the chunk consumer never restarted');
+    assert.equal((app.app.source as KafkaSource).restarts, 0, 'the chunk consumer never re-read a batch');
     const metrics = await (await fetch(app.app.api.url.replace(/\/graphql$/, '/metrics'))).text();
     assert.match(metrics, /dead_letters_total\{code="CHUNK_BAD_SAMPLE_RATE"\} 1\b/);
     assert.match(metrics, /dead_letter_references_total\{code="CHUNK_BAD_SAMPLE_RATE"\} 1\b/);
@@ -110,7 +110,7 @@ test('a sink that does not know the limit falls back to a reference when the bro
   if (!brokers) return;
   const kafka = testKafka('dlq-ref-sink');
   const topic = await limitedTopics(kafka, 'dlq-ref-sink');
-  const producer = testProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+  const producer = testProducer(kafka, { idempotent: true });
   await producer.connect();
   try {
     const sink = new KafkaDeadLetterSink({ producer, maxMessageBytes: 1_000_000 }); // believes the broker default

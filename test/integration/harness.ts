@@ -1,6 +1,6 @@
 /**
  * The whole product over real Kafka, for the integration suites: the app (createApp with
- * KAFKA_BROKERS) on a fresh topic, group and SQLite file; a kafkajs producer that records the
+ * KAFKA_BROKERS) on a fresh topic, group and SQLite file; a producer that records the
  * offset of every record it writes; real graphql-ws subscribers; GraphQL queries over HTTP; the
  * group's committed offsets; and a reader of the dead-letter topic.
  */
@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Client, createClient } from 'graphql-ws';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer } from '../../src/kafka/client.js';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { type App, type AppOverrides, createApp } from '../../src/app/app.js';
@@ -107,7 +107,7 @@ export class RecordingProducer {
   private constructor(private readonly producer: Producer, readonly topic: string) {}
 
   static async connect(kafka: Kafka, topic: string): Promise<RecordingProducer> {
-    const producer = testProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+    const producer = testProducer(kafka, { idempotent: true });
     await producer.connect();
     return new RecordingProducer(producer, topic);
   }
@@ -130,10 +130,9 @@ export class RecordingProducer {
   private async sendBatch(records: WireRecord[]): Promise<Produced[]> {
     const meta = await this.producer.send({
       topic: this.topic,
-      acks: -1,
       messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers as Record<string, string> })),
     });
-    // kafkajs answers one baseOffset per partition, so the offsets are known only when every
+    // the client answers one baseOffset per partition, so the offsets are known only when every
     // record went to one partition (one call's records, or a one-partition topic).
     if (meta.length !== 1) throw new Error(`one send() went to ${meta.length} partitions: send one call's records at a time`);
     const { partition, baseOffset } = meta[0];
@@ -200,13 +199,14 @@ export async function storedScores(url: string, callId: string): Promise<ApiScor
   }
 }
 
-/** The group's committed offset per partition (-1: none). */
+/** The group's committed offset per partition (-1 or absent: none; a group that never
+ *  committed answers no topic at all). */
 export async function committedOffsets(kafka: Kafka, group: string, topic: string): Promise<Map<number, number>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return new Map(t.partitions.map((p) => [p.partition, Number(p.offset)]));
+    return new Map((t?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
   } finally {
     await admin.disconnect();
   }
@@ -232,11 +232,11 @@ export interface DeadLetter {
 
 /** Reads `<topic>.dlq` from the beginning until `count` records arrived (or throws after `ms`). */
 export async function readDeadLetters(kafka: Kafka, topic: string, count: number, ms = 30_000): Promise<DeadLetter[]> {
-  const consumer = kafka.consumer({ groupId: freshGroupId('dlq-reader'), maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({ kafkaJS: { groupId: freshGroupId('dlq-reader'), maxWaitTimeInMs: 200, fromBeginning: true } });
   const out: DeadLetter[] = [];
   await consumer.connect();
   try {
-    await consumer.subscribe({ topics: [`${topic}.dlq`], fromBeginning: true });
+    await consumer.subscribe({ topics: [`${topic}.dlq`] });
     await consumer.run({
       eachMessage: async ({ message }) => {
         const headers: Record<string, string> = {};

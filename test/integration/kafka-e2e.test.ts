@@ -1,6 +1,6 @@
 /**
  * End to end over real Kafka: scripted two-channel calls (fixtures/calls: MELD dialogues spoken by
- * TTS, with face features) produced with kafkajs (key = call id) -> the app (consumer group ->
+ * TTS, with face features) produced by the project's Kafka client (key = call id) -> the app (consumer group ->
  * ingest -> window -> ONNX scorer -> SQLite -> hub) -> a real graphql-ws client subscribed before
  * anything was produced, then the same scores read back by Query.segments / Query.call. Also: the
  * group's offsets are committed only after the scores their chunks fed are stored, and a restart

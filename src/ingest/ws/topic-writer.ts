@@ -16,9 +16,10 @@ import { AppError } from '../../core/errors.js';
 import type { RecordOutcome } from './outcomes.js';
 import type { ContractRecord } from './session.js';
 
-/** The slice of a kafkajs Producer this needs. */
+/** The slice of a producer this needs: src/kafka/producer.ts's, which is acks=all for every send
+ *  (the client takes acks only as a producer setting). */
 export interface TopicProducer {
-  send(request: { topic: string; acks: number; messages: { key: Buffer; value: Buffer; headers: Record<string, string> }[] }): Promise<unknown>;
+  send(request: { topic: string; messages: { key: Buffer; value: Buffer; headers: Record<string, string> }[] }): Promise<unknown>;
 }
 
 export interface TopicWriterOptions {
@@ -80,7 +81,7 @@ export class TopicWriter {
     const messages = batch.map(({ record }) => ({ key: record.key, value: record.value, headers: record.headers }));
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.o.producer.send({ topic: this.o.topic, acks: -1, messages });
+        await this.o.producer.send({ topic: this.o.topic, messages });
         return null;
       } catch (e) {
         if (attempt >= this.o.attempts) return new AppError('INGEST_TOPIC_UNAVAILABLE', { topic: this.o.topic, reason: e instanceof Error ? e.message : String(e) }, { cause: e });

@@ -17,7 +17,7 @@ test('records are written in order in batches, each acked once the topic has it'
   if (!(await requireKafka(t))) return;
   const kafka = testKafka();
   const topic = await freshTopic('ws-topic-writer', 1);
-  const producer = testProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+  const producer = testProducer(kafka, { idempotent: true });
   await producer.connect();
   try {
     const writer = new TopicWriter({ producer, topic, capacity: 64, maxBatch: 50 });
@@ -26,10 +26,10 @@ test('records are written in order in batches, each acked once the topic has it'
     await writer.idle();
     assert.deepEqual(acked, Array.from({ length: 300 }, (_, i) => i));
     assert.equal((await endOffsets(kafka, topic)).get(0), 300);
-    const consumer = kafka.consumer({ groupId: `${topic}-reader` });
+    const consumer = kafka.consumer({ kafkaJS: { groupId: `${topic}-reader`, fromBeginning: true } });
     const seen: number[] = [];
     await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.subscribe({ topics: [topic] });
     await consumer.run({ eachMessage: async ({ message }) => { seen.push(Number(message.headers!['x-seq']!.toString())); } });
     await until(() => seen.length === 300, 20_000, '300 records read back');
     await consumer.disconnect();
