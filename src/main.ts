@@ -65,6 +65,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
+  // A configuration that only shows its problem while starting (Kafka mode without the Kafka
+  // client, a PEM key that does not import) exits like one caught by loadConfig: 2, one line.
+  if (e instanceof ConfigError) {
+    console.error(`sentiment-stream: ${e.message}`);
+    process.exit(2);
+  }
   console.error(e);
   process.exit(1);
 });

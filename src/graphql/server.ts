@@ -145,6 +145,8 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         schema,
         formatError: (formatted, error) => formatApiError(formatted, error, log),
         includeStacktraceInErrorResponses: false,
+        // The app owns shutdown order (src/app/lifecycle.ts): Apollo must not stop itself on SIGINT/SIGTERM.
+        stopOnTerminationSignals: false,
         introspection: limits.introspection,
         parseOptions: { maxTokens: limits.maxTokens },
         // Depth needs no variables: a validation rule. Cost reads the variables: a plugin.

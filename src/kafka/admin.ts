@@ -3,7 +3,7 @@
  * cannot create a topic; idempotent), leader waits, and end offsets. One short-lived admin
  * connection per call site; callers connect and disconnect it.
  */
-import { type Admin, KafkaErrorCodes } from './client.js';
+import { type Admin, kafkaErrorCodes } from './client.js';
 
 export interface TopicSpec {
   topic: string;
@@ -45,7 +45,10 @@ export async function createTopicsAndWait(admin: TopicAdmin, topics: readonly To
 }
 
 /** Error codes that mean "created, metadata not there yet": unknown topic, no leader. */
-const NOT_YET = new Set<number>([KafkaErrorCodes.ERR_UNKNOWN_TOPIC_OR_PART, KafkaErrorCodes.ERR_LEADER_NOT_AVAILABLE, KafkaErrorCodes.ERR__UNKNOWN_TOPIC]);
+const notYet = (code: number): boolean => {
+  const c = kafkaErrorCodes();
+  return code === c.ERR_UNKNOWN_TOPIC_OR_PART || code === c.ERR_LEADER_NOT_AVAILABLE || code === c.ERR__UNKNOWN_TOPIC;
+};
 
 /**
  * Waits until every partition of `topics` has a leader. Right after a create a busy broker may
@@ -60,7 +63,7 @@ export async function waitForLeaders(admin: TopicAdmin, topics: readonly string[
       const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
       if (meta.length === topics.length && meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
     } catch (e) {
-      if (!NOT_YET.has(errorCode(e)) || Date.now() >= deadline) throw e;
+      if (!notYet(errorCode(e)) || Date.now() >= deadline) throw e;
     }
     if (Date.now() >= deadline) throw new Error(`topics ${topics.join(', ')}: no leader after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));

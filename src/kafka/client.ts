@@ -5,8 +5,10 @@
  * idempotent producer; kafkajs is unmaintained since 2023). Every other module imports Kafka
  * types from here, never from the package, so the client stays swappable in one folder.
  */
-import ckjs from '@confluentinc/kafka-javascript';
+import { createRequire } from 'node:module';
+import type Ckjs from '@confluentinc/kafka-javascript';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import { ConfigError } from '../core/errors.js';
 
 export type Kafka = KafkaJS.Kafka;
 export type Admin = KafkaJS.Admin;
@@ -19,9 +21,32 @@ export type TopicPartitionOffset = KafkaJS.TopicPartitionOffset;
 export type ConsumerConstructorConfig = KafkaJS.ConsumerConstructorConfig;
 export type EachBatchPayload = KafkaJS.EachBatchPayload;
 
-const { KafkaJS: K } = ckjs;
+let native: typeof Ckjs | null = null;
+
+/**
+ * The native client, loaded on first use. It is an optional dependency: its install builds
+ * librdkafka (or fetches a prebuilt binary from GitHub), which some machines cannot do, and the
+ * embedded product (no KAFKA_BROKERS) never needs it; so `npm ci && npm start` works anywhere
+ * Node runs, and only Kafka mode asks for the client, with a clear error when it is missing.
+ */
+export function kafkaNative(): typeof Ckjs {
+  if (native) return native;
+  try {
+    native = createRequire(import.meta.url)('@confluentinc/kafka-javascript') as typeof Ckjs;
+  } catch (e) {
+    throw new ConfigError([{
+      variable: 'KAFKA_BROKERS',
+      reason: 'Kafka mode needs the optional dependency @confluentinc/kafka-javascript, which is not installed or did not build here; '
+        + 'install it with `CKJS_LINKING=dynamic npm ci` (builds librdkafka against libssl-dev and zlib1g-dev: scripts/setup-system.sh), or unset KAFKA_BROKERS for the embedded product',
+    }], { cause: e });
+  }
+  return native;
+}
+
 /** The client's error codes (librdkafka's: negative are local, positive the broker's). */
-export const KafkaErrorCodes = K.ErrorCodes;
+export function kafkaErrorCodes(): typeof KafkaJS.ErrorCodes {
+  return kafkaNative().KafkaJS.ErrorCodes;
+}
 
 /** Where the client's own log lines go (a pino logger fits). */
 export interface KafkaLogSink {
@@ -41,21 +66,22 @@ export interface KafkaClientOptions {
  * for as long as the process runs, so no caller rebuilds clients after transient failures.
  */
 export function createKafka(o: KafkaClientOptions): Kafka {
+  const K = kafkaNative().KafkaJS;
   return new K.Kafka({
     kafkaJS: {
       clientId: o.clientId,
       brokers: o.brokers,
       logLevel: o.log ? K.logLevel.WARN : K.logLevel.NOTHING,
-      ...(o.log ? { logger: toClientLogger(o.log) } : {}),
+      ...(o.log ? { logger: toClientLogger(o.log, K.logLevel) } : {}),
     },
   });
 }
 
-function toClientLogger(sink: KafkaLogSink): KafkaJS.Logger {
-  let level: KafkaJS.logLevel = K.logLevel.WARN;
+function toClientLogger(sink: KafkaLogSink, levels: typeof KafkaJS.logLevel): KafkaJS.Logger {
+  let level: KafkaJS.logLevel = levels.WARN;
   const logger: KafkaJS.Logger = {
-    error: (message, extra) => { if (level >= K.logLevel.ERROR) sink.error({ ...extra }, message); },
-    warn: (message, extra) => { if (level >= K.logLevel.WARN) sink.warn({ ...extra }, message); },
+    error: (message, extra) => { if (level >= levels.ERROR) sink.error({ ...extra }, message); },
+    warn: (message, extra) => { if (level >= levels.WARN) sink.warn({ ...extra }, message); },
     info: () => {},
     debug: () => {},
     namespace: () => logger,

@@ -15,7 +15,7 @@
  *   to rebuild and nothing that looks alive while reading nothing.
  */
 import type { Consumer, ConsumerConstructorConfig, EachBatchPayload, Kafka, KafkaMessage, TopicPartition, TopicPartitionOffset } from './client.js';
-import { KafkaErrorCodes } from './client.js';
+import { kafkaErrorCodes } from './client.js';
 
 /** A batch of one partition. */
 export interface PartitionBatch {
@@ -118,14 +118,14 @@ export class ManagedConsumer {
   }
 
   private onRebalance(code: number, partitions: TopicPartition[]): TopicPartitionOffset[] | void {
-    if (code === KafkaErrorCodes.ERR__REVOKE_PARTITIONS) {
+    if (code === kafkaErrorCodes().ERR__REVOKE_PARTITIONS) {
       const gone = new Set(partitions.map((p) => key(p.topic, p.partition)));
       this.assigned = this.assigned.filter((p) => !gone.has(key(p.topic, p.partition)));
       for (const k of gone) this.failuresInARow.delete(k);
       this.o.onRevoke?.(partitions);
       return;
     }
-    if (code !== KafkaErrorCodes.ERR__ASSIGN_PARTITIONS) return;
+    if (code !== kafkaErrorCodes().ERR__ASSIGN_PARTITIONS) return;
     this.assigned = [...this.assigned, ...partitions];
     const starts = this.o.onAssign?.(partitions);
     this.hasJoined = true;

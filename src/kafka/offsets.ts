@@ -5,9 +5,10 @@
  * that times out while the broker is down aborts the whole process inside librdkafka
  * (docs/operations.md "Known issue"); these consumer calls fail with an error instead.
  */
-import ckjs from '@confluentinc/kafka-javascript';
+import type Ckjs from '@confluentinc/kafka-javascript';
+import { kafkaNative } from './client.js';
 
-type NativeConsumer = InstanceType<typeof ckjs.KafkaConsumer>;
+type NativeConsumer = InstanceType<typeof Ckjs.KafkaConsumer>;
 
 export interface PartitionOffsets {
   partition: number;
@@ -23,7 +24,7 @@ export class OffsetsReader {
   private readonly consumer: NativeConsumer;
 
   constructor(brokers: string[], readonly groupId: string, private readonly timeoutMs = 5_000) {
-    this.consumer = new ckjs.KafkaConsumer({
+    this.consumer = new (kafkaNative().KafkaConsumer)({
       'metadata.broker.list': brokers.join(','),
       'group.id': groupId,
       'enable.auto.commit': false,

@@ -9,7 +9,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTopicsAndWait, type TopicAdmin, waitForLeaders } from '../../src/kafka/admin.js';
-import { KafkaErrorCodes } from '../../src/kafka/client.js';
+import { kafkaErrorCodes } from '../../src/kafka/client.js';
+
+const KafkaErrorCodes = kafkaErrorCodes();
 
 type TopicConfig = Parameters<TopicAdmin['createTopics']>[0]['topics'][number];
 
