@@ -15,6 +15,7 @@
  * subscribers run in this process. Reports p50/p95/p99/max delivery over every (score, subscriber)
  * and the CPU time of each process from the first publish to the last receipt: the server's is
  * the cost of the fan-out; the subscribers' shows what the client sockets took from the same cores.
+ * FANOUT_PROF=<dir> writes the server's V8 CPU profile there (--cpu-prof).
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -51,6 +52,8 @@ async function serve(): Promise<void> {
   await hub.start();
   const api = createApiServer({
     store, hub, port: 0, logger, devTenant: 'demo', fanOut: values['fan-out'] as FanOut,
+    // Every subscriber is one tenant on one address: lift the per-source/tenant bounds past S.
+    connectionLimits: { maxSocketsPerSource: 1_000_000, maxSocketsPerTenant: 1_000_000, maxSubscriptionsPerTenant: 1_000_000 },
     scorerInfo: () => ({ modelVersion: 'bench', executionProvider: 'cpu', providerAttempts: [], workers: 0 }),
     health: () => ({ ok: true, source: 'bench', store: 'sqlite: :memory:' }),
   });
@@ -96,7 +99,7 @@ async function main(): Promise<void> {
 async function runOnce(mode: FanOut): Promise<RunResult> {
   const n = Number(values.subscribers);
   const count = Number(values.scores);
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve', '--fan-out', mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.FANOUT_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.FANOUT_PROF] : []), '--import', 'tsx', new URL(import.meta.url).pathname, '--serve', '--fan-out', mode], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   const wsUrl = await new Promise<string>((resolve, reject) => {
     child.on('exit', (c) => reject(new Error(`server exited ${c}`)));
