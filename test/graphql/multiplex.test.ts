@@ -12,6 +12,9 @@ import { AppError } from '../../src/core/errors.js';
 import { makeScore } from '../store/fixtures.js';
 import { type Harness, SCORE_FIELDS, startHarness, until } from './harness.js';
 import { createClient } from 'graphql-ws';
+import { getOperationAST, parse } from 'graphql';
+import { canonicalJson } from '../../src/graphql/multiplex.js';
+import { contextKey, readsOwnPosition } from '../../src/graphql/shared-operations.js';
 
 const SUB = `subscription($callId: ID) { segmentScored(callId: $callId) { ${SCORE_FIELDS} } }`;
 
@@ -215,3 +218,32 @@ test('the source failing ends every member with the error; a rejected subscribe 
     },
     { hubOptions: { subscriber: { capacity: 2, policy: 'close' } } },
   ));
+
+test('hub shutdown: each member gets what was published, then complete; the group closes', () =>
+  withHarness(async (h, subs) => {
+    const completed: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await subscriber(h, SUB);
+      subs.push(s);
+      s.client.subscribe({ query: SUB, variables: { callId: 'other' } }, { next: () => {}, error: () => {}, complete: () => completed.push(i) });
+    }
+    await until(() => h.api.fanOutStats().members === 6, 3000, 'subscribed');
+    for (let i = 0; i < 3; i++) h.hub.deliverScore(makeScore({ segmentIndex: i }));
+    await h.hub.stop();
+    await until(() => completed.length === 3 && h.api.fanOutStats().groups === 0 && h.api.fanOutStats().members === 0, 3000, 'completed');
+    for (const s of subs) assert.deepEqual(s.events.map((e) => e.data.segmentScored.segmentIndex), [0, 1, 2]);
+  }));
+
+test('readsOwnPosition: since set by literal, variable or default runs alone; null or absent shares; canonicalJson orders keys', () => {
+  const op = (q: string) => getOperationAST(parse(q))!;
+  assert.equal(readsOwnPosition(op('subscription { segmentScored(since: 5) { callId } }'), {}), true);
+  assert.equal(readsOwnPosition(op('subscription { segmentScored(since: null) { callId } }'), {}), false);
+  assert.equal(readsOwnPosition(op('subscription($s: DateTime) { segmentScored(since: $s) { callId } }'), { s: 5 }), true);
+  assert.equal(readsOwnPosition(op('subscription($s: DateTime) { segmentScored(since: $s) { callId } }'), {}), false);
+  assert.equal(readsOwnPosition(op('subscription($s: DateTime = 5) { segmentScored(since: $s) { callId } }'), {}), true);
+  assert.equal(readsOwnPosition(op('subscription { ...F } fragment F on Subscription { segmentScored { callId } }'), {}), true);
+  assert.equal(readsOwnPosition(op('subscription { segmentScored(callId: "c") { callId } }'), {}), false);
+  assert.equal(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null }, u: undefined }), '{"a":{"c":null,"d":[1,{"e":3,"f":2}]},"b":1}');
+  assert.equal(contextKey({ tenant: 'acme', principal: 'a' }), contextKey({ tenant: 'acme', principal: 'b', expiresAtMs: 1 }));
+  assert.notEqual(contextKey({ tenant: 'acme', principal: 'a' }), contextKey({ tenant: 'globex', principal: 'a' }));
+});
