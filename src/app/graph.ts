@@ -154,6 +154,7 @@ export async function buildGraph(config: AppConfig, logger: Logger, overrides: A
   const ops = registerOpsMetrics(metrics.registry, {
     hub: () => hub.stats(), scorer: () => scorer.info(), bridge: bridge ? () => bridge.stats() : undefined,
     chunkConsumerRestarts: kafka ? () => kafka.source.restarts : undefined,
+    fanOut: () => api.fanOutStats(), // read at scrape time, after `api` is built below
   });
   const lag = kafka
     ? new LagSampler({

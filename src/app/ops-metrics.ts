@@ -9,6 +9,7 @@ import type { ScorerInfo } from '../core/ports.js';
 import type { BridgeStats } from '../publish/scores-bridge.js';
 import type { PartitionLag } from '../kafka/lag.js';
 import type { HubStats } from '../publish/hub.js';
+import type { MultiplexStats } from '../graphql/multiplex.js';
 
 export interface OpsSources {
   hub: () => HubStats;
@@ -16,6 +17,8 @@ export interface OpsSources {
   bridge?: () => BridgeStats | null;
   /** The Kafka chunk source's recoveries: batches re-read after the sink failed on them. */
   chunkConsumerRestarts?: () => number;
+  /** The API's shared subscription fan-out (src/graphql/multiplex.ts). */
+  fanOut?: () => MultiplexStats;
 }
 
 export interface OpsMetrics {
@@ -26,7 +29,7 @@ export interface OpsMetrics {
 export function registerOpsMetrics(registry: Registry, src: OpsSources): OpsMetrics {
   const r = [registry];
   new Gauge({
-    name: 'subscribers', help: 'Open subscriptions on this instance (scores and calls)', registers: r,
+    name: 'subscribers', help: 'Hub subscriptions on this instance (scores and calls): one per shared group (subscription_fan_out{kind="groups"}) and one per operation running alone (resume)', registers: r,
     collect() { this.set(src.hub().subscribers); },
   });
   new Gauge({
@@ -53,6 +56,21 @@ export function registerOpsMetrics(registry: Registry, src: OpsSources): OpsMetr
       }
     },
   });
+  if (src.fanOut) {
+    const fanOut = src.fanOut;
+    new Gauge({
+      name: 'subscription_fan_out', help: 'Shared subscription execution, by kind: groups and members open now; executions, delivered, dropped_oldest, closed_too_slow since start', labelNames: ['kind'], registers: r,
+      collect() {
+        const s = fanOut();
+        this.set({ kind: 'groups' }, s.groups);
+        this.set({ kind: 'members' }, s.members);
+        this.set({ kind: 'executions' }, s.executions);
+        this.set({ kind: 'delivered' }, s.delivered);
+        this.set({ kind: 'dropped_oldest' }, s.droppedOldest);
+        this.set({ kind: 'closed_too_slow' }, s.closedTooSlow);
+      },
+    });
+  }
   if (src.chunkConsumerRestarts) {
     const restarts = src.chunkConsumerRestarts;
     new Gauge({

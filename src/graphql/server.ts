@@ -14,7 +14,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { Disposable } from 'graphql-ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { ScoreStore } from '../core/ports.js';
@@ -26,7 +25,9 @@ import type { HealthReport, ModelInfoSource } from './resolvers/deps.js';
 import { buildSchema, type SchemaExtension } from './schema.js';
 import { costLimitPlugin } from './cost-plugin.js';
 import { DEFAULT_QUERY_LIMITS, depthLimitRule, type QueryLimits } from './limits.js';
-import { attachGraphqlWs } from './ws.js';
+import { attachGraphqlWs, type GraphqlWs } from './ws.js';
+import type { MultiplexStats } from './multiplex.js';
+import type { FeedOptions } from '../core/ports.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../http/connection-limits.js';
 import type { OriginPolicy } from '../http/origin.js';
 import { createUpgradeGate, type SocketRefusal } from '../http/upgrade-gate.js';
@@ -76,6 +77,10 @@ export interface ApiServerOptions {
   /** Other WebSocket endpoints on this server, by exact path (the WebSocket ingest, src/ingest/ws).
    *  Each handler gets the raw upgrade; any other path but /graphql is answered 400 as before. */
   upgradeRoutes?: Readonly<Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>>;
+  /** Subscription events executed once per group of identical operations ('shared', default) or per operation (ws.ts). */
+  fanOut?: 'shared' | 'per-subscriber';
+  /** Queue bound and overflow policy of each shared WebSocket subscriber. Default 256, 'drop-oldest'. */
+  subscriberQueue?: FeedOptions;
 }
 
 export interface ApiServer {
@@ -84,6 +89,8 @@ export interface ApiServer {
   /** ws://host:port/graphql (valid after start). */
   readonly wsUrl: string;
   readonly httpServer: Server;
+  /** Counters of the shared subscription fan-out (multiplex.ts); zeros before start. */
+  fanOutStats(): MultiplexStats;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -106,6 +113,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   let apollo: ApolloServer<ApiContext> | null = null;
   let address: AddressInfo | null = null;
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  let ws: GraphqlWs | null = null;
 
   const hostForUrl = () => (address!.family === 'IPv6' ? `[${address!.address}]` : address!.address);
 
@@ -118,6 +126,10 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     get wsUrl() {
       if (!address) throw new Error('API server is not started');
       return `ws://${hostForUrl()}:${address.port}${path}`;
+    },
+
+    fanOutStats() {
+      return ws?.fanOutStats() ?? { groups: 0, members: 0, executions: 0, delivered: 0, droppedOldest: 0, closedTooSlow: 0 };
     },
 
     async start() {
@@ -140,7 +152,8 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         else if (Object.hasOwn(upgradeRoutes, p)) upgradeRoutes[p](req, socket, head);
         else refuseUpgrade(socket);
       });
-      const ws: Disposable = attachGraphqlWs(wss, { schema, context, logger: log, ...limits, connectionLimits, onRefused: o.onSocketRefused });
+      const graphqlWs = attachGraphqlWs(wss, { schema, context, logger: log, ...limits, connectionLimits, onRefused: o.onSocketRefused, fanOut: o.fanOut, subscriberQueue: o.subscriberQueue });
+      ws = graphqlWs;
       apollo = new ApolloServer<ApiContext>({
         schema,
         formatError: (formatted, error) => formatApiError(formatted, error, log),
@@ -154,7 +167,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         plugins: [
           costLimitPlugin(limits.maxCost),
           ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: o.stopGracePeriodMs ?? 10_000 }),
-          { serverWillStart: async () => ({ drainServer: async () => ws.dispose() }) },
+          { serverWillStart: async () => ({ drainServer: async () => graphqlWs.dispose() }) },
           ApolloServerPluginLandingPageDisabled(),
         ],
       });

@@ -17,7 +17,7 @@
 import type { Disposable } from 'graphql-ws';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, type GraphQLSchema, getOperationAST, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate } from 'graphql';
+import { type ExecutionArgs, GraphQLError, type GraphQLSchema, getOperationAST, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate } from 'graphql';
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AppError, toAppError } from '../core/errors.js';
@@ -27,6 +27,9 @@ import { callAt, TOKEN_EXPIRED_CLOSE_CODE } from '../auth/expiry.js';
 import { DocumentCache } from './document-cache.js';
 import { formatErrors } from './errors.js';
 import { costLimitRule, DEFAULT_QUERY_LIMITS, depthLimitRule, tokenLimitError } from './limits.js';
+import type { FeedOptions } from '../core/ports.js';
+import { type MultiplexStats, SubscriptionMultiplexer } from './multiplex.js';
+import { contextKey, readsOwnPosition } from './shared-operations.js';
 
 export interface WsOptions {
   schema: GraphQLSchema;
@@ -50,6 +53,20 @@ export interface WsOptions {
   connectionLimits?: Partial<ConnectionLimits>;
   /** Told of each socket closed at connection_init because its tenant is at its socket limit. */
   onRefused?: (reason: 'tenant_limit') => void;
+  /**
+   * How subscription events are executed: 'shared' (default) executes and serialises each event
+   * once per group of identical operations (multiplex.ts); 'per-subscriber' runs every operation
+   * alone, as before issue 14 (kept for bench/fanout.ts --baseline).
+   */
+  fanOut?: 'shared' | 'per-subscriber';
+  /** Queue bound and overflow policy of each shared subscriber. Default 256, 'drop-oldest' (the hub's). */
+  subscriberQueue?: FeedOptions;
+}
+
+/** graphql-ws's handle plus the shared fan-out's counters. */
+export interface GraphqlWs extends Disposable {
+  /** Counters of the shared fan-out (all zero with fanOut 'per-subscriber'). */
+  fanOutStats(): MultiplexStats;
 }
 
 interface ConnState {
@@ -108,7 +125,7 @@ function appErrorToGraphQL(e: AppError): GraphQLError {
   return new GraphQLError(e.message, { originalError: e, extensions: { code: e.code } });
 }
 
-export function attachGraphqlWs(wss: WebSocketServer, opts: WsOptions): Disposable {
+export function attachGraphqlWs(wss: WebSocketServer, opts: WsOptions): GraphqlWs {
   const maxOps = opts.maxOperationsPerConnection ?? DEFAULT_QUERY_LIMITS.maxOperationsPerConnection;
   const depthRule = depthLimitRule(opts.maxDepth ?? DEFAULT_QUERY_LIMITS.maxDepth);
   const maxCost = opts.maxCost ?? DEFAULT_QUERY_LIMITS.maxCost;
@@ -119,6 +136,8 @@ export function attachGraphqlWs(wss: WebSocketServer, opts: WsOptions): Disposab
   const socketsByTenant = new Counter();
   const subscriptionsByTenant = new Counter();
   const state = new WeakMap<object, ConnState>();
+  const shared = (opts.fanOut ?? 'shared') === 'shared';
+  const mux = new SubscriptionMultiplexer({ logger: opts.logger, subscriber: opts.subscriberQueue });
   const conn = (ctx: object): ConnState => {
     let s = state.get(ctx);
     if (!s) state.set(ctx, (s = { operations: new Set() }));
@@ -131,9 +150,10 @@ export function attachGraphqlWs(wss: WebSocketServer, opts: WsOptions): Disposab
     quietClientProtocolErrors(socket, opts.logger);
   });
 
-  return useServer(
+  const server = useServer(
     {
       schema: opts.schema,
+      ...(shared ? { subscribe: (args: ExecutionArgs) => mux.subscribe(args) } : {}),
       connectionInitWaitTimeout: opts.connectionInitWaitTimeoutMs ?? 3_000,
       onConnect: async (ctx) => {
         try {
@@ -192,16 +212,21 @@ export function attachGraphqlWs(wss: WebSocketServer, opts: WsOptions): Disposab
           // Limit errors carry their AppError (QUERY_TOO_COMPLEX); the rest are schema mismatches.
           return errors.map((e) => e.originalError instanceof AppError ? e : new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
         }
-        if (!getOperationAST(document, payload.operationName)) return [new GraphQLError('Unable to identify operation', { extensions: { code: 'BAD_REQUEST' } })];
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [new GraphQLError('Unable to identify operation', { extensions: { code: 'BAD_REQUEST' } })];
         c.operations.add(id);
         subscriptionsByTenant.tryAdd(tenant, Number.POSITIVE_INFINITY);
-        return {
+        const args: ExecutionArgs = {
           schema: opts.schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
           contextValue: c.api,
         };
+        if (shared && operation.operation === 'subscription' && !readsOwnPosition(operation, payload.variables)) {
+          mux.register(args, { id, socket: ctx.extra.socket, contextKey: contextKey(c.api!), query: payload.query });
+        }
+        return args;
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors, opts.logger) } : undefined),
       onError: (_ctx, _id, _payload, errors) => formatErrors(errors, opts.logger),
@@ -213,4 +238,5 @@ export function attachGraphqlWs(wss: WebSocketServer, opts: WsOptions): Disposab
     wss,
     opts.keepAliveMs ?? 12_000,
   );
+  return { dispose: () => server.dispose(), fanOutStats: () => mux.stats() };
 }

@@ -83,9 +83,9 @@ export class Hub<E, F> {
   /**
    * Synchronous fan-out of one event; returns how many subscribers received it.
    *
-   * Issue 14 goes here: group the matching entries by (document, variables, tenant), execute the
-   * operation once per group and push the one serialised frame to each member's queue (the
-   * queue would then hold frames, not events). Nothing else in the hub needs to change for it.
+   * Subscribers over graphql-ws are already grouped before they reach the hub (issue 14,
+   * src/graphql/multiplex.ts): identical operations hold one hub subscription, so this loop runs
+   * once per group, and each group's serialised frame goes to its members' own bounded queues.
    */
   publish(event: E): number {
     if (this.stopped) return 0;

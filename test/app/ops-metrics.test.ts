@@ -25,12 +25,15 @@ test('hub, bridge, provider and lag gauges show what the parts report at scrape 
     scorer: () => ({ modelVersion: 'sdumc-v1', executionProvider: 'cpu', providerAttempts: [], workers }),
     bridge: () => bridge,
     chunkConsumerRestarts: () => restarts,
+    fanOut: () => ({ groups: 2, members: 9000, executions: 40, delivered: 180_000, droppedOldest: 3, closedTooSlow: 1 }),
   });
   ops.setLag([{ topic: 'chunks', partition: 0, lag: 12 }, { topic: 'chunks', partition: 1, lag: 0 }]);
   let text = await registry.metrics();
   assert.equal(sample(text, 'subscribers'), 3);
   assert.equal(sample(text, 'hub_events', 'kind="delivered"'), 25);
   assert.equal(sample(text, 'hub_events', 'kind="closed_too_slow"'), 1);
+  assert.equal(sample(text, 'subscription_fan_out', 'kind="members"'), 9000);
+  assert.equal(sample(text, 'subscription_fan_out', 'kind="executions"'), 40);
   const kinds = { produced: 7, produce_errors: 1, consumed: 9, own_skipped: 6, malformed: 2, alert_repeats: 5, consumer_restarts: 4, outbox_depth: 3 };
   for (const [kind, v] of Object.entries(kinds)) assert.equal(sample(text, 'scores_topic', `kind="${kind}"`), v, kind);
   assert.equal(sample(text, 'execution_provider', 'provider="cpu",model="sdumc-v1"'), 1);

@@ -116,27 +116,28 @@ test('subscriptions per tenant, over all its sockets: TOO_MANY_SUBSCRIPTIONS (sc
     const a = (await rawSocket(h.api.wsUrl, { tenant: 'acme' })).ws;
     const b = (await rawSocket(h.api.wsUrl, { tenant: 'acme' })).ws;
     const g = (await rawSocket(h.api.wsUrl, { tenant: 'globex' })).ws;
+    // Identical operations of a tenant share one hub subscription (src/graphql/multiplex.ts): count members.
     subscribe(a, '1');
     subscribe(a, '2');
     subscribe(b, '3');
-    await until(() => h.hub.stats().subscribers === 3);
+    await until(() => h.api.fanOutStats().members === 3);
     const refused = errorOf(b, '4');
     subscribe(b, '4');
     const e = await refused;
     assert.equal(e.extensions.code, 'TOO_MANY_SUBSCRIPTIONS');
     assert.match(e.message, /^tenant already holds 3 subscriptions/);
     subscribe(g, '1');
-    await until(() => h.hub.stats().subscribers === 4, 2000, "another tenant's subscription");
+    await until(() => h.api.fanOutStats().members === 4, 2000, "another tenant's subscription");
     // Completing one frees its slot; closing a socket frees all of its slots.
     a.send(JSON.stringify({ id: '1', type: 'complete' }));
-    await until(() => h.hub.stats().subscribers === 3);
+    await until(() => h.api.fanOutStats().members === 3);
     subscribe(b, '5');
-    await until(() => h.hub.stats().subscribers === 4, 2000, 'a completed slot is reusable');
+    await until(() => h.api.fanOutStats().members === 4, 2000, 'a completed slot is reusable');
     await closeAll([a, b]);
-    await until(() => h.hub.stats().subscribers === 1);
+    await until(() => h.api.fanOutStats().members === 1);
     const c = (await rawSocket(h.api.wsUrl, { tenant: 'acme' })).ws;
     for (const id of ['1', '2', '3']) subscribe(c, id);
-    await until(() => h.hub.stats().subscribers === 4, 2000, 'slots of closed sockets are free');
+    await until(() => h.api.fanOutStats().members === 4, 2000, 'slots of closed sockets are free');
     await closeAll([c, g]);
   }));
 
