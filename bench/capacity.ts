@@ -23,8 +23,9 @@
  *
  * Latency, one clock (this process's performance.now), per segment (revision 0) to its event:
  * - seal: from the send of the audio record that makes the window seal it: the first record on
- *   the segment's channel whose event end >= segment end + allowedLatenessMs + transcriptWaitMs
- *   (the channel's watermark then passes the seal point: src/window/windower.ts sealCall), or
+ *   the segment's channel whose event end >= segment end + max(allowedLatenessMs +
+ *   transcriptWaitMs, vad.hangoverMs - vad.padMs) (the channel's watermark then passes the seal
+ *   point, src/window/windower.ts sealCall, and the VAD has closed the speech), or
  *   the call's call_end if that came first. Segments scored before that record was sent (cut
  *   at the longest segment, or sealed early by the open budget) are counted as `early` and left
  *   out of it;
@@ -227,7 +228,10 @@ const log = (m: string) => process.stderr.write(`[capacity ${new Date().toISOStr
 
 async function run(n: number, preset: LatencyPreset): Promise<RunResult> {
   const opts = { ...DEFAULT_WINDOW_OPTIONS, ...LATENCY_PRESETS[preset] };
-  const sealWaitMs = opts.allowedLatenessMs + opts.transcriptWaitMs;
+  // The window seals a segment once its channel's audio reaches its end + lateness + transcript
+  // wait, and not before the VAD has seen the speech end (hangover past the speech, less the
+  // pad the segment's end already includes): test/window/latency-preset.test.ts pins both.
+  const sealWaitMs = Math.max(opts.allowedLatenessMs + opts.transcriptWaitMs, opts.vad.hangoverMs - opts.vad.padMs);
   log(`load ${n}, ${preset}: starting the server`);
   const server = await startServer(preset);
   log(`server ${server.proc.pid} at ${server.graphqlUrl}`);
