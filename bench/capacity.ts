@@ -6,7 +6,7 @@
  * docs/ingest.md); one graphql-ws subscriber receives every `segmentScored` event.
  *
  *   nice node --import tsx bench/capacity.ts [--loads 100,300,1000] [--seconds 60] [--warmup 20]
- *     [--no-transcripts] [--presets balanced,end-of-speech] [--chunk-ms 200]
+ *     [--no-transcripts] [--presets balanced,end-of-speech] [--chunk-ms 200] [--server-env K=V ...]
  *
  * Calls: the fixtures/calls dialogues (8 kHz telephone audio, no face features), each lane
  * playing them back to back in real time, lanes started evenly over `--warmup` s. With
@@ -56,6 +56,8 @@ const { values } = parseArgs({
     presets: { type: 'string', default: 'balanced' },
     'chunk-ms': { type: 'string', default: '200' },
     drain: { type: 'string', default: '15' },
+    /** Extra server variables, e.g. --server-env SCORER_SPEECH=off (repeatable). */
+    'server-env': { type: 'string', multiple: true, default: [] },
   },
 });
 const ROOT = repoRoot();
@@ -129,6 +131,7 @@ async function startServer(preset: LatencyPreset): Promise<Server> {
   };
   delete env.KAFKA_BROKERS;
   delete env.PG_URL;
+  for (const kv of values['server-env']!) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const kill = () => proc.kill('SIGKILL');
   process.once('exit', kill); // a bench stopped by a signal or an error leaves no server behind
@@ -155,7 +158,7 @@ function procStats(pid: number): { cpuMs: number; rssMiB: number } {
 
 /** The server's counters that say what it dropped or routed (Prometheus text, summed by label). */
 async function serverCounters(url: string): Promise<Record<string, number>> {
-  const text = await (await fetch(url)).text();
+  const text = await (await fetch(url, { signal: AbortSignal.timeout(15_000) })).text();
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const m = /^(dead_letters_total|speech_route_total|segments_failed_total|segments_scored_total)(\{[^}]*\})? ([0-9.e+]+)$/.exec(line);
@@ -305,6 +308,7 @@ async function run(n: number, preset: LatencyPreset): Promise<RunResult> {
       ws.once('open', () => ok());
       ws.once('error', fail);
     });
+    if (stopped) return void ws.close(); // opened after the window's end: its lane is done
     c.startAt = performance.now();
     c.epochMs = Date.now();
     calls.set(id, c);
@@ -348,11 +352,16 @@ async function run(n: number, preset: LatencyPreset): Promise<RunResult> {
             // Socket opens are limited to 64 at a time so that a lane's start does not stall the tick.
             opening++;
             lanes[lane] = 'opening';
-            void open(lane).finally(() => opening--);
+            void open(lane).catch((e: Error) => log(`lane ${lane}: ${e.message}`)).finally(() => opening--);
           }
           continue;
         }
-        if (c === 'opening' || c === 'done') continue;
+        if (c === 'opening') {
+          // An overloaded server may not answer an upgrade for long: the window does not wait for it.
+          if (stopped) lanes[lane] = 'done';
+          continue;
+        }
+        if (c === 'done') continue;
         const rel = now - c.startAt;
         while (c.next < c.frames.length && c.frames[c.next].atMs <= rel) {
           const t = c.frames[c.next++];
@@ -409,7 +418,7 @@ async function run(n: number, preset: LatencyPreset): Promise<RunResult> {
 function print(r: RunResult): void {
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
   console.log(JSON.stringify({
-    load: r.load, preset: r.preset, transcripts: withText, windowS: +r.windowS.toFixed(1), callSeconds: Math.round(r.callSeconds),
+    load: r.load, preset: r.preset, transcripts: withText, serverEnv: values['server-env'], windowS: +r.windowS.toFixed(1), callSeconds: Math.round(r.callSeconds),
     serverCoreMsPerCallSecond: +(r.serverCpuMs / r.callSeconds).toFixed(2), serverCoreMsPerSegment: +(r.serverCpuMs / Math.max(1, r.segmentsInWindow)).toFixed(1),
     serverCores: +(r.serverCpuMs / 1000 / r.windowS).toFixed(2), generatorCoreMsPerCallSecond: +(r.genCpuMs / r.callSeconds).toFixed(2),
     segmentsPerS: +(r.segmentsInWindow / r.windowS).toFixed(1), segments: r.segments, revisions: r.revisions,
