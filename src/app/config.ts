@@ -14,6 +14,7 @@ import { ConfigError, type ConfigProblem } from '../core/errors.js';
 import type { QueryLimits } from '../graphql/limits.js';
 import type { ConnectionLimits } from '../http/connection-limits.js';
 import type { OriginPolicy } from '../http/origin.js';
+import type { LatencyPreset } from '../window/options.js';
 import { CONFIG_VARS, type ConfigVarName } from './config/schema.js';
 import { repoRoot } from './paths.js';
 
@@ -81,6 +82,10 @@ export interface AppConfig {
    * on simulated text. SPEECH_MODEL_DIR (default models/speech-whisper-tiny-en). Null when off.
    */
   speech: { modelDir: string; maxQueue: number; deadlineMs: number } | null;
+  /** When a segment is first scored (LATENCY_PRESET, default balanced: src/window/options.ts
+   *  LATENCY_PRESETS). `end-of-speech` also turns the speech path off (its recognition would
+   *  hold the first score back by up to SCORER_SPEECH_DEADLINE_MS). */
+  latencyPreset: LatencyPreset;
   /** Stream synthetic demo calls from fixtures/calls (DEMO, default on when Kafka is off). */
   demo: boolean;
   /** Concurrent demo calls (DEMO_CALLS, default 3). */
@@ -215,7 +220,8 @@ function build(v: EnvValues): AppConfig {
     scorerWorkers: v.SCORER_WORKERS,
     scorerIntraOpThreads: v.SCORER_INTRA_OP_THREADS,
     scorerTextBatch: v.SCORER_TEXT_BATCH,
-    speech: v.SCORER_SPEECH
+    latencyPreset: v.LATENCY_PRESET,
+    speech: v.SCORER_SPEECH && v.LATENCY_PRESET !== 'end-of-speech'
       ? {
         modelDir: resolve(v.SPEECH_MODEL_DIR ?? join(repoRoot(), 'models', 'speech-whisper-tiny-en')),
         maxQueue: v.SCORER_SPEECH_QUEUE,

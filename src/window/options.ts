@@ -123,6 +123,24 @@ export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
   vad: DEFAULT_VAD,
 };
 
+/**
+ * Named latency settings (LATENCY_PRESET; docs/lifecycle.md, "Latency or revisions"). A segment
+ * is sealed once its channel's newest media end passes its end + allowedLatenessMs +
+ * transcriptWaitMs, so these two set the delay from the end of an utterance to its first score.
+ * - `balanced` (the defaults): 1 s lateness + 1 s transcript wait; a platform transcript that
+ *   comes within ~1 s of the utterance's end is in the first score (no revision).
+ * - `end-of-speech`: no transcript wait and 250 ms lateness (the VAD's 400 ms hangover less its
+ *   100 ms pad, so it seals no later than the VAD allows anyway): the segment is scored as soon
+ *   as the VAD has seen the speech end, usually before its transcript; the transcript then makes
+ *   revision 1. Chunks of a channel arriving over 250 ms behind its newest are CHUNK_TOO_LATE.
+ */
+export const LATENCY_PRESETS = {
+  balanced: {},
+  'end-of-speech': { transcriptWaitMs: 0, allowedLatenessMs: 250 },
+} as const satisfies Record<string, Partial<WindowOptions>>;
+
+export type LatencyPreset = keyof typeof LATENCY_PRESETS;
+
 export type WindowOptionsInput = Partial<Omit<WindowOptions, 'vad'>> & { vad?: Partial<VadOptions> };
 
 /** Merges with the defaults and checks every value; throws RangeError naming the bad option. */

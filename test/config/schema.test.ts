@@ -37,7 +37,7 @@ test('an empty environment gives the defaults every module used before', () => {
     queryLimits: DEFAULT_QUERY_LIMITS, connectionLimits: DEFAULT_CONNECTION_LIMITS, origins: { allowed: [], devMode: true },
     kafkaBrokers: null, kafkaTopic: 'call-chunks', kafkaGroup: 'sentiment-stream', kafkaSessionTimeoutMs: 30_000,
     scoresTopic: 'call-chunks.scores', lagSampleMs: 10_000, modelDir: null,
-    scorerWorkers: 1, scorerIntraOpThreads: 1, scorerTextBatch: 1,
+    scorerWorkers: 1, scorerIntraOpThreads: 1, scorerTextBatch: 1, latencyPreset: 'balanced',
     speech: { modelDir: join(repoRoot(), 'models', 'speech-whisper-tiny-en'), maxQueue: 8, deadlineMs: 2000 },
     demo: true, demoCalls: 3, demoVideo: false, devTenant: 'demo', chunkDefaultTenant: null, kafkaMaxMessageBytes: null,
     logLevel: 'info', handover: { replayMaxMs: 900_000, holdMaxRecords: 500_000 },
@@ -56,6 +56,15 @@ test('derived defaults: Kafka turns the demo off, SCORES_TOPIC follows KAFKA_TOP
   assert.deepEqual(loadConfig({ SCORER_PROVIDERS: 'WebGPU, cpu,,cpu' }).providers, ['webgpu', 'cpu']);
   const s = loadConfig({ SCORER_WORKERS: '2', SCORER_INTRA_OP_THREADS: '4', SCORER_TEXT_BATCH: '32', SCORER_SPEECH: 'off' });
   assert.deepEqual([s.scorerWorkers, s.scorerIntraOpThreads, s.scorerTextBatch, s.speech], [2, 4, 32, null]);
+});
+
+test('LATENCY_PRESET: balanced by default (speech path on); end-of-speech turns the speech path off; anything else is refused', () => {
+  const d = loadConfig({});
+  assert.equal(d.latencyPreset, 'balanced');
+  assert.notEqual(d.speech, null);
+  const e = loadConfig({ LATENCY_PRESET: 'end-of-speech' });
+  assert.deepEqual([e.latencyPreset, e.speech], ['end-of-speech', null]);
+  assert.deepEqual(problemsOf({ LATENCY_PRESET: 'fast' }).map((p) => p.variable), ['LATENCY_PRESET']);
 });
 
 test('every bad variable is listed at once, with its value and why', () => {

@@ -14,6 +14,7 @@ import { parseAllowedOrigins } from '../../http/origin.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../http/connection-limits.js';
 import { DEFAULT_QUERY_LIMITS } from '../../graphql/limits.js';
 import { parseProviders } from '../../score/providers.js';
+import { LATENCY_PRESETS, type LatencyPreset } from '../../window/options.js';
 import { custom, int, list, oneOf, onOff, refuse, text, url } from './vars.js';
 
 /** Kafka's rule for topic names. */
@@ -88,6 +89,7 @@ export const CONFIG_VARS = {
   SCORER_SPEECH: onOff({ group: 'scorer', description: 'speech path: a segment with audio whose transcript has not arrived is scored on words recognised from its audio (Whisper tiny.en in each worker); `off`: on text simulated from audio ([docs/api.md](docs/api.md#where-the-text-came-from))' }, true),
   SCORER_SPEECH_QUEUE: int({ group: 'scorer', description: 'most segments queued for or in recognition at once; beyond it a segment is scored on simulated text (`speech_route_total{outcome}`)' }, 1, 10_000, 8),
   SCORER_SPEECH_DEADLINE_MS: int({ group: 'scorer', description: 'most ms from a segment reaching the scorer to its words; beyond it the segment is scored on simulated text' }, 1, 600_000, 2000),
+  LATENCY_PRESET: oneOf({ group: 'scorer', description: 'when a segment is first scored ([docs/lifecycle.md](docs/lifecycle.md#latency-or-revisions)): `balanced` waits 1 s lateness + 1 s for its transcript; `end-of-speech` scores it once the speech ends (no transcript wait, 250 ms lateness, speech path off: text-missing segments are scored on simulated text at once and revised when the transcript lands)' }, Object.keys(LATENCY_PRESETS) as LatencyPreset[], 'balanced'),
   SPEECH_MODEL_DIR: text({ group: 'scorer', description: 'speech recogniser folder', default: '`models/speech-whisper-tiny-en`' }, 'a path', null),
 
   // --- demo

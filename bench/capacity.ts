@@ -1,0 +1,443 @@
+/**
+ * Capacity: what one server process costs per live call, and the largest load it serves within
+ * the latency goal (issue 14). The server runs in a separate process (`src/main.ts`, embedded:
+ * no Kafka, SQLite `:memory:`, window defaults or a LATENCY_PRESET) and takes N concurrent
+ * real-time two-channel calls over the WebSocket chunk contract (`/ingest`, one socket per call,
+ * docs/ingest.md); one graphql-ws subscriber receives every `segmentScored` event.
+ *
+ *   nice node --import tsx bench/capacity.ts [--loads 100,300,1000] [--seconds 60] [--warmup 20]
+ *     [--no-transcripts] [--presets balanced,end-of-speech] [--chunk-ms 200] [--server-env K=V ...]
+ *
+ * Calls: the fixtures/calls dialogues (8 kHz telephone audio, no face features), each lane
+ * playing them back to back in real time, lanes started evenly over `--warmup` s. With
+ * transcripts, every utterance's platform transcript comes 700 ms after it ends (none dropped or
+ * late, so the text path is measured, not the speech path); `--no-transcripts` sends none, so
+ * every segment takes the speech path (Whisper tiny.en, SCORER_SPEECH defaults).
+ *
+ * Cost: utime + stime of the server process (all threads) from /proc/<pid>/stat over the steady
+ * window (after the warm-up, while all N calls stream), divided by the call-seconds streamed in it
+ * and by the first scores received in it. The load generator's own CPU (process.cpuUsage) is
+ * printed apart. It is cheap by construction: every fixture's records are encoded once, a call's
+ * frames are copies with the call id and event times patched in, and one 20 ms timer sends what
+ * is due for all calls.
+ *
+ * Latency, one clock (this process's performance.now), per segment (revision 0) to its event:
+ * - seal: from the send of the audio record that makes the window seal it: the first record on
+ *   the segment's channel whose event end >= segment end + max(allowedLatenessMs +
+ *   transcriptWaitMs, vad.hangoverMs - vad.padMs) (the channel's watermark then passes the seal
+ *   point, src/window/windower.ts sealCall, and the VAD has closed the speech), or
+ *   the call's call_end if that came first. Segments scored before that record was sent (cut
+ *   at the longest segment, or sealed early by the open budget) are counted as `early` and left
+ *   out of it;
+ * - end (end of utterance): from the send of the audio record holding the segment's end.
+ * Dropped/late: records the server refused (error frames, by code: CHUNK_TOO_LATE = late),
+ * records never answered, and the server's dead letters and speech-path outcomes (/metrics).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Client, createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { loadFixtureCalls } from '../src/app/demo/fixtures.js';
+import { scriptCall } from '../src/app/demo/script.js';
+import { repoRoot } from '../src/app/paths.js';
+import { encodeChunk } from '../src/ingest/encode.js';
+import { encodeFrame } from '../src/ingest/ws/frame.js';
+import { DEFAULT_WINDOW_OPTIONS, LATENCY_PRESETS, type LatencyPreset } from '../src/window/options.js';
+
+const { values } = parseArgs({
+  options: {
+    loads: { type: 'string', default: '100,300,1000' },
+    seconds: { type: 'string', default: '60' },
+    warmup: { type: 'string', default: '20' },
+    'no-transcripts': { type: 'boolean', default: false },
+    presets: { type: 'string', default: 'balanced' },
+    'chunk-ms': { type: 'string', default: '200' },
+    drain: { type: 'string', default: '15' },
+    /** Extra server variables, e.g. --server-env SCORER_SPEECH=off (repeatable). */
+    'server-env': { type: 'string', multiple: true, default: [] },
+  },
+});
+const ROOT = repoRoot();
+const TICK_MS = 20;
+const GOAL_P99_MS = 250;
+const withText = !values['no-transcripts'];
+const chunkMs = Number(values['chunk-ms']);
+const fixtures = loadFixtureCalls(join(ROOT, 'fixtures', 'calls'));
+
+// ---- pre-encoded calls ---------------------------------------------------------------------
+
+/** Placeholders of fixed width, patched per call: the call id and the event-time epoch. */
+const ID_WIDTH = 10;
+const ID_PLACEHOLDER = 'cap-' + '#'.repeat(ID_WIDTH);
+const EPOCH0 = 1_000_000_000_000; // 13 digits, as every epoch ms until 2286
+
+interface Template {
+  atMs: number;
+  frame: Buffer;
+  /** Byte offsets in `frame` of the call id and of the 13 event-time digits. */
+  idAt: number;
+  timeAt: number;
+  relMs: number;
+  kind: 'audio' | 'text' | 'start' | 'end';
+  channel: string;
+  /** Event end, ms from the call's start (audio only). */
+  endRelMs: number;
+}
+
+function templates(fixtureIndex: number): { frames: Template[]; durationMs: number } {
+  const f = fixtures[fixtureIndex];
+  const chunks = scriptCall(f, { callId: ID_PLACEHOLDER, epochMs: EPOCH0, seed: fixtureIndex + 1, audioChunkMs: chunkMs, video: false, dropTranscriptShare: 0, lateTranscriptShare: 0 });
+  const frames: Template[] = [];
+  for (const { atMs, chunk } of chunks) {
+    if (chunk.modality === 'text' && !withText) continue;
+    const r = encodeChunk(chunk);
+    const frame = encodeFrame({ key: r.key, headers: r.headers as Record<string, string>, value: r.value });
+    const time = String(Math.round(chunk.eventTimeMs));
+    const idAt = frame.indexOf(ID_PLACEHOLDER);
+    const timeAt = frame.indexOf(`"${time}"`) + 1;
+    if (idAt < 0 || timeAt < 1) throw new Error('placeholder not found in an encoded frame');
+    const kind = chunk.modality === 'control' ? (chunk.kind === 'call_start' ? 'start' : 'end') : chunk.modality === 'text' ? 'text' : 'audio';
+    frames.push({ atMs, frame, idAt, timeAt, relMs: Math.round(chunk.eventTimeMs) - EPOCH0, kind, channel: chunk.channel, endRelMs: chunk.eventTimeMs - EPOCH0 + chunk.durationMs });
+  }
+  return { frames, durationMs: frames[frames.length - 1].atMs };
+}
+const TEMPLATES = fixtures.map((_, i) => templates(i));
+
+/** One template's frame for a call: a copy with its id and event time written in. */
+function frameFor(t: Template, id: string, epochMs: number): Buffer {
+  const out = Buffer.allocUnsafe(t.frame.length);
+  t.frame.copy(out);
+  out.write(id, t.idAt, 'latin1');
+  out.write(String(epochMs + t.relMs), t.timeAt, 'latin1');
+  return out;
+}
+
+// ---- the server ----------------------------------------------------------------------------
+
+interface Server {
+  proc: ChildProcess;
+  ingestUrl: string;
+  graphqlUrl: string;
+  metricsUrl: string;
+}
+
+async function startServer(preset: LatencyPreset): Promise<Server> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, DB_PATH: ':memory:', PORT: '0', DEMO: 'off', LOG_LEVEL: 'warn', LATENCY_PRESET: preset,
+    API_MAX_SOCKETS_PER_SOURCE: '100000', API_MAX_SOCKETS_PER_TENANT: '100000', API_MAX_SUBSCRIPTIONS_PER_TENANT: '100000',
+  };
+  delete env.KAFKA_BROKERS;
+  delete env.PG_URL;
+  for (const kv of values['server-env']!) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const kill = () => proc.kill('SIGKILL');
+  process.once('exit', kill); // a bench stopped by a signal or an error leaves no server behind
+  proc.once('exit', () => process.off('exit', kill));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out.slice(-2000)}`)));
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /subscriptions: (ws:\/\/[^\s)]+)/.exec(out);
+      if (m && /Ingest:/.test(out)) resolve({ proc, graphqlUrl: m[1], ingestUrl: m[1].replace(/\/graphql$/, '/ingest'), metricsUrl: m[1].replace(/^ws/, 'http').replace(/\/graphql$/, '/metrics') });
+    });
+  });
+}
+
+/** utime + stime (ms) and RSS (MiB) of a process, from /proc. */
+function procStats(pid: number): { cpuMs: number; rssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuMs = (Number(f[11]) + Number(f[12])) * 10; // fields 14, 15: clock ticks of 10 ms
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuMs, rssMiB: rss ? Number(rss[1]) / 1024 : NaN };
+}
+
+/** The server's counters that say what it dropped or routed (Prometheus text, summed by label). */
+async function serverCounters(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(url, { signal: AbortSignal.timeout(15_000) })).text();
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(dead_letters_total|speech_route_total|segments_failed_total|segments_scored_total)(\{[^}]*\})? ([0-9.e+]+)$/.exec(line);
+    if (m && Number(m[3]) > 0) out[`${m[1]}${m[2] ?? ''}`] = Number(m[3]);
+  }
+  return out;
+}
+
+// ---- one run -------------------------------------------------------------------------------
+
+/** A call being streamed: its frames, where it is, and when each audio record was sent. */
+interface LiveCall {
+  id: string;
+  epochMs: number;
+  startAt: number;
+  frames: Template[];
+  next: number;
+  ws: WebSocket;
+  /** Per channel, audio records sent: event end (ms from the call's start) and send time. */
+  sent: Map<string, { endRelMs: number; at: number }[]>;
+  endAt: number | null;
+  /** Records sent and not answered yet (ack or error frame). */
+  outstanding: number;
+}
+
+/** A lane: its call, or opening its socket, or free (next call due), or done (window over). */
+type Lane = LiveCall | 'opening' | 'free' | 'done';
+
+const pct = (xs: number[], p: number) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const q = (xs: number[]) => ({ p50: pct(xs, 50), p95: pct(xs, 95), p99: pct(xs, 99) });
+
+interface RunResult {
+  load: number;
+  preset: LatencyPreset;
+  windowS: number;
+  callSeconds: number;
+  segments: number;
+  segmentsInWindow: number;
+  revisions: number;
+  serverCpuMs: number;
+  genCpuMs: number;
+  seal: ReturnType<typeof q>;
+  end: ReturnType<typeof q>;
+  early: number;
+  unmatched: number;
+  rssMiB: { start: number; end: number; max: number };
+  refused: Record<string, number>;
+  unanswered: number;
+  counters: Record<string, number>;
+  loadavg: string;
+}
+
+/** First element of `xs` (sorted by endRelMs) with endRelMs >= `min`, by bisection. */
+function firstReaching(xs: { endRelMs: number; at: number }[], min: number) {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid].endRelMs >= min - 0.5) hi = mid;
+    else lo = mid + 1;
+  }
+  return xs[lo];
+}
+
+const log = (m: string) => process.stderr.write(`[capacity ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+async function run(n: number, preset: LatencyPreset): Promise<RunResult> {
+  const opts = { ...DEFAULT_WINDOW_OPTIONS, ...LATENCY_PRESETS[preset] };
+  // The window seals a segment once its channel's audio reaches its end + lateness + transcript
+  // wait, and not before the VAD has seen the speech end (hangover past the speech, less the
+  // pad the segment's end already includes): test/window/latency-preset.test.ts pins both.
+  const sealWaitMs = Math.max(opts.allowedLatenessMs + opts.transcriptWaitMs, opts.vad.hangoverMs - opts.vad.padMs);
+  log(`load ${n}, ${preset}: starting the server`);
+  const server = await startServer(preset);
+  log(`server ${server.proc.pid} at ${server.graphqlUrl}`);
+  const pid = server.proc.pid!;
+  const warmupMs = Number(values.warmup) * 1000;
+  const steadyMs = Number(values.seconds) * 1000;
+  const calls = new Map<string, LiveCall>();
+  const seal: number[] = [];
+  const end: number[] = [];
+  let segments = 0;
+  /** First scores received inside the steady window (segments/s); `segments` adds the drain's. */
+  let segmentsInWindow = 0;
+  let revisions = 0;
+  let early = 0;
+  let unmatched = 0;
+  let inWindow = false;
+  let stopped = false;
+  const refused: Record<string, number> = {};
+
+  // One subscriber for every call of the tenant.
+  const client: Client = createClient({ url: server.graphqlUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+  await new Promise<void>((resolve, reject) => {
+    client.subscribe<{ segmentScored: { callId: string; channel: string; endMs: number; revision: number } }>(
+      { query: 'subscription { segmentScored { callId channel endMs revision } }' },
+      {
+        next: (v) => {
+          const now = performance.now();
+          const s = v.data!.segmentScored;
+          if (!inWindow) return;
+          if (s.revision > 0) return void revisions++;
+          const c = calls.get(s.callId);
+          if (!c) return void unmatched++;
+          segments++;
+          if (!stopped) segmentsInWindow++;
+          const endRel = s.endMs - c.epochMs;
+          const sent = c.sent.get(s.channel) ?? [];
+          const holder = firstReaching(sent, endRel);
+          const trigger = firstReaching(sent, endRel + sealWaitMs);
+          const sealAt = trigger ? trigger.at : c.endAt;
+          if (holder) end.push(now - holder.at);
+          if (sealAt === null) early++;
+          else seal.push(now - sealAt);
+        },
+        error: reject,
+        complete: () => {},
+      },
+    );
+    client.on('connected', () => setTimeout(resolve, 100));
+  });
+
+  log('subscribed; streaming');
+  const t0 = performance.now();
+  let callNo = 0;
+  const lanes: Lane[] = Array.from({ length: n }, () => 'free');
+  const laneStart = (lane: number) => t0 + (lane * warmupMs) / n;
+  let opening = 0;
+  const open = async (lane: number): Promise<void> => {
+    const k = callNo++;
+    const id = `cap-${String(k).padStart(ID_WIDTH, '0')}`;
+    const tpl = TEMPLATES[(lane + k) % TEMPLATES.length];
+    const ws = new WebSocket(server.ingestUrl, { perMessageDeflate: false });
+    const c: LiveCall = { id, epochMs: 0, startAt: 0, frames: tpl.frames, next: 0, ws, sent: new Map(), endAt: null, outstanding: 0 };
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const m = JSON.parse(String(data)) as { type: string; code?: string };
+      c.outstanding--;
+      if (c.next >= c.frames.length && c.outstanding === 0) ws.close(); // ended and fully answered
+      if (m.type === 'error') refused[m.code!] = (refused[m.code!] ?? 0) + 1;
+    });
+    await new Promise<void>((ok, fail) => {
+      ws.once('open', () => ok());
+      ws.once('error', fail);
+    });
+    if (stopped) return void ws.close(); // opened after the window's end: its lane is done
+    c.startAt = performance.now();
+    c.epochMs = Date.now();
+    calls.set(id, c);
+    lanes[lane] = c;
+  };
+  /** Calls that sent their call_end (all their records must be answered) and calls cut short by
+   *  the window's end (no call_end: their last records stay open in the server, not counted). */
+  const ended: LiveCall[] = [];
+  const cut: LiveCall[] = [];
+
+  let s0 = procStats(pid);
+  let genW0 = process.cpuUsage();
+  let callSeconds = 0;
+  let windowStart = 0;
+  let windowEnd = 0;
+  const rss: number[] = [s0.rssMiB];
+  let lastTick = performance.now();
+  await new Promise<void>((done) => {
+    const timer = setInterval(() => {
+      const now = performance.now();
+      const dt = now - lastTick;
+      lastTick = now;
+      if (!inWindow && now - t0 >= warmupMs + 2000) {
+        inWindow = true;
+        windowStart = now;
+        log(`steady window: ${calls.size} calls opened`);
+        s0 = procStats(pid);
+        genW0 = process.cpuUsage();
+      }
+      if (inWindow && !stopped && now - windowStart >= steadyMs) {
+        stopped = true;
+        windowEnd = now;
+        log(`window over: ${segments} first scores in it; draining`);
+      }
+      let active = 0;
+      for (let lane = 0; lane < n; lane++) {
+        const c = lanes[lane];
+        if (c === 'free') {
+          if (stopped) lanes[lane] = 'done';
+          else if (now >= laneStart(lane) && opening < 64) {
+            // Socket opens are limited to 64 at a time so that a lane's start does not stall the tick.
+            opening++;
+            lanes[lane] = 'opening';
+            void open(lane).catch((e: Error) => log(`lane ${lane}: ${e.message}`)).finally(() => opening--);
+          }
+          continue;
+        }
+        if (c === 'opening') {
+          // An overloaded server may not answer an upgrade for long: the window does not wait for it.
+          if (stopped) lanes[lane] = 'done';
+          continue;
+        }
+        if (c === 'done') continue;
+        const rel = now - c.startAt;
+        while (c.next < c.frames.length && c.frames[c.next].atMs <= rel) {
+          const t = c.frames[c.next++];
+          c.outstanding++;
+          c.ws.send(frameFor(t, c.id, c.epochMs));
+          if (t.kind === 'audio') {
+            const list = c.sent.get(t.channel) ?? [];
+            list.push({ endRelMs: t.endRelMs, at: now });
+            c.sent.set(t.channel, list);
+          } else if (t.kind === 'end') c.endAt = now;
+        }
+        if (c.next >= c.frames.length) {
+          ended.push(c);
+          lanes[lane] = stopped ? 'done' : 'free';
+        } else if (stopped) {
+          cut.push(c);
+          lanes[lane] = 'done';
+        } else active++;
+      }
+      if (inWindow && !stopped) callSeconds += (active * dt) / 1000;
+      if (Math.floor(now / 1000) !== Math.floor((now - dt) / 1000)) rss.push(procStats(pid).rssMiB);
+      if (stopped && lanes.every((l) => l === 'done')) {
+        clearInterval(timer);
+        done();
+      }
+    }, TICK_MS);
+  });
+  const s1 = procStats(pid);
+  const genW1 = process.cpuUsage(genW0);
+  // Drain: wait (at most --drain s) until every record of the ended calls is answered, i.e. their
+  // scores were stored and published; events still count while it lasts.
+  const drainDeadline = performance.now() + Number(values.drain) * 1000;
+  while (ended.some((c) => c.outstanding > 0) && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 250));
+  const unanswered = ended.reduce((sum, c) => sum + Math.max(0, c.outstanding), 0);
+  inWindow = false;
+  for (const c of [...ended, ...cut]) c.ws.close();
+  log(`drained (${unanswered} unanswered, refused ${JSON.stringify(refused)}, ${unmatched} unmatched events); stopping the server`);
+  const counters = await serverCounters(server.metricsUrl).catch(() => ({}));
+  rss.push(procStats(pid).rssMiB);
+  void client.dispose();
+  server.proc.kill('SIGTERM');
+  const killer = setTimeout(() => server.proc.kill('SIGKILL'), 10_000);
+  await new Promise((r) => server.proc.once('exit', r));
+  clearTimeout(killer);
+  return {
+    load: n, preset, windowS: (windowEnd - windowStart) / 1000, callSeconds, segments, segmentsInWindow, revisions,
+    serverCpuMs: s1.cpuMs - s0.cpuMs, genCpuMs: (genW1.user + genW1.system) / 1000,
+    seal: q(seal), end: q(end), early, unmatched,
+    rssMiB: { start: rss[0], end: rss[rss.length - 1], max: Math.max(...rss) },
+    refused, unanswered, counters, loadavg: loadavg().map((x) => x.toFixed(1)).join(' '),
+  };
+}
+
+function print(r: RunResult): void {
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
+  console.log(JSON.stringify({
+    load: r.load, preset: r.preset, transcripts: withText, serverEnv: values['server-env'], windowS: +r.windowS.toFixed(1), callSeconds: Math.round(r.callSeconds),
+    serverCoreMsPerCallSecond: +(r.serverCpuMs / r.callSeconds).toFixed(2), serverCoreMsPerSegment: +(r.serverCpuMs / Math.max(1, r.segmentsInWindow)).toFixed(1),
+    serverCores: +(r.serverCpuMs / 1000 / r.windowS).toFixed(2), generatorCoreMsPerCallSecond: +(r.genCpuMs / r.callSeconds).toFixed(2),
+    segmentsPerS: +(r.segmentsInWindow / r.windowS).toFixed(1), segments: r.segments, revisions: r.revisions,
+    sealToEventMs: `${f(r.seal.p50)}/${f(r.seal.p95)}/${f(r.seal.p99)}`, endOfUtteranceToEventMs: `${f(r.end.p50)}/${f(r.end.p95)}/${f(r.end.p99)}`,
+    early: r.early, unmatched: r.unmatched, refused: r.refused, unanswered: r.unanswered, serverCounters: r.counters,
+    rssMiB: `${f(r.rssMiB.start)}/${f(r.rssMiB.end)}/${f(r.rssMiB.max)}`, loadavg: r.loadavg,
+  }));
+}
+
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+const presets = values.presets!.split(',') as LatencyPreset[];
+for (const p of presets) if (!(p in LATENCY_PRESETS)) throw new Error(`unknown preset ${p}: ${Object.keys(LATENCY_PRESETS).join(', ')}`);
+const best = new Map<LatencyPreset, number>();
+for (const n of values.loads!.split(',').map(Number)) {
+  for (const preset of presets) {
+    const r = await run(n, preset);
+    print(r);
+    if (r.seal.p99 < GOAL_P99_MS && r.unanswered === 0) best.set(preset, Math.max(best.get(preset) ?? 0, n));
+  }
+}
+for (const p of presets) console.log(`largest load with seal->event p99 < ${GOAL_P99_MS} ms (${p}, transcripts ${withText ? 'on' : 'off'}): ${best.get(p) ?? 'none of the loads'}`);
