@@ -76,6 +76,16 @@ export async function startHarness(
 }
 
 /** Waits until `cond` holds, polling every 5 ms, failing after `ms`. */
+/** Runs `fn` against a fresh harness and closes it, pass or fail. */
+export async function withHarness(opts: Parameters<typeof startHarness>[0], fn: (h: Harness) => Promise<void>): Promise<void> {
+  const h = await startHarness(opts);
+  try {
+    await fn(h);
+  } finally {
+    await h.close();
+  }
+}
+
 export async function until(cond: () => boolean, ms = 2000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { createClient } from 'graphql-ws';
 import { Counter, DEFAULT_CONNECTION_LIMITS, TOO_MANY_CONNECTIONS_CLOSE_CODE } from '../../src/http/connection-limits.js';
 import type { ContextFunction } from '../../src/auth/api-context.js';
-import { type Harness, startHarness, until } from '../graphql/harness.js';
+import { type Harness, until, withHarness } from '../graphql/harness.js';
 import { loadConfig } from '../../src/app/config.js';
 
 /** The connection-limits part of the one config (API_MAX_SOCKETS_*, API_MAX_SUBSCRIPTIONS_PER_TENANT). */
@@ -57,15 +57,6 @@ function errorOf(ws: WebSocket, id: string): Promise<any> {
 const closeAll = (sockets: WebSocket[]) => Promise.all(sockets.map((ws) => new Promise<void>((r) => (ws.readyState === ws.CLOSED ? r() : (ws.once('close', () => r()), ws.close())))));
 
 const tenantFromParams: ContextFunction = (req) => ({ tenant: String((req.transport === 'ws' && req.connectionParams?.tenant) || 'acme'), principal: 'test' });
-
-async function withHarness(opts: Parameters<typeof startHarness>[0], fn: (h: Harness) => Promise<void>): Promise<void> {
-  const h = await startHarness(opts);
-  try {
-    await fn(h);
-  } finally {
-    await h.close();
-  }
-}
 
 test('sockets per source address: the upgrade past the bound is answered 429 TOO_MANY_CONNECTIONS; a closed socket frees its slot', () =>
   withHarness({ connectionLimits: { maxSocketsPerSource: 2 } }, async (h) => {

@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import WebSocket from 'ws';
 import { isLoopbackHost, originRefusal, parseAllowedOrigins } from '../../src/http/origin.js';
 import { loadConfig } from '../../src/app/config.js';
-import { type Harness, startHarness } from '../graphql/harness.js';
+import { type Harness, withHarness } from '../graphql/harness.js';
 
 interface Outcome { acked: boolean; status?: number; body?: string; messages: number }
 
@@ -34,15 +34,6 @@ function attempt(url: string, headers: Record<string, string>): Promise<Outcome>
     });
     ws.on('error', () => {});
   });
-}
-
-async function withHarness(opts: Parameters<typeof startHarness>[0], fn: (h: Harness) => Promise<void>): Promise<void> {
-  const h = await startHarness(opts);
-  try {
-    await fn(h);
-  } finally {
-    await h.close();
-  }
 }
 
 const port = (h: Harness) => new URL(h.api.url).port;
