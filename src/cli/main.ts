@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sendCall, type TranscriptPiece } from './send.js';
+import { sendCall, type SentScore, type TranscriptPiece } from './send.js';
 import { parseWav } from './wav.js';
 
 const USAGE = `usage: sentiment-stream send <file.wav> [--transcript pieces.json] [--url ws://127.0.0.1:4000/ingest]
@@ -63,7 +63,7 @@ async function send(argv: string[]): Promise<number> {
     tenant: values.tenant, token: values.token, apiKey: values['api-key'],
     chunkMs: number(values['chunk-ms'], 'chunk-ms', 100),
     displayName: basename(file),
-    onScore: (s, t0) => process.stdout.write(`score ${s.channel.padEnd(8)} #${s.segmentIndex}.${s.revision} ${((s.startMs - t0) / 1000).toFixed(1)}-${((s.endMs - t0) / 1000).toFixed(1)} s  valence ${s.valence >= 0 ? '+' : ''}${s.valence.toFixed(3)} ${s.label} (text ${s.modalities.text.toLowerCase()})${s.text ? `  "${s.text}"` : ''}\n`),
+    onScore: (s, t0) => process.stdout.write(`score ${s.channel.padEnd(8)} #${s.segmentIndex}.${s.revision} ${((s.startMs - t0) / 1000).toFixed(1)}-${((s.endMs - t0) / 1000).toFixed(1)} s  valence ${s.valence >= 0 ? '+' : ''}${s.valence.toFixed(3)} ${s.label} (text ${s.textSource.toLowerCase()})${scoreWords(s)}\n`),
     onRefused: (r) => process.stdout.write(`refused ${r.what}: ${r.code} ${r.message}\n`),
   });
   process.stdout.write(`done: ${summary.records} records, ${summary.acked} accepted, ${summary.refused.length} refused, ${summary.scores.length} scores\n`);
@@ -84,3 +84,9 @@ main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) =>
   process.stderr.write(`sentiment-stream: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(2);
 });
+
+/** The words a score rests on, as a supervisor would read them: the platform's or those heard here. */
+function scoreWords(s: SentScore): string {
+  const words = s.textSource === 'RECOGNISED' ? s.recognisedText : s.text;
+  return words ? `  "${words}"` : '';
+}

@@ -56,6 +56,10 @@ export interface SentScore {
   confidence: number;
   text: string | null;
   textMissing: boolean;
+  /** PLATFORM (the transcript sent), RECOGNISED (words heard by the speech path) or SIMULATED. */
+  textSource: string;
+  /** The words the speech path heard, when textSource is RECOGNISED. */
+  recognisedText: string | null;
   modalities: { text: string; audio: string; video: string };
 }
 
@@ -73,9 +77,9 @@ export interface SendSummary {
   scores: SentScore[];
 }
 
-const SUBSCRIPTION = 'subscription($id: ID!) { segmentScored(callId: $id) { channel segmentIndex revision startMs endMs valence label confidence text textMissing modalities { text audio video } } }';
+const SCORE_FIELDS = 'channel segmentIndex revision startMs endMs valence label confidence text textMissing textSource recognisedText modalities { text audio video }';
 
-const SCORE_FIELDS = 'channel segmentIndex revision startMs endMs valence label confidence text textMissing modalities { text audio video }';
+const SUBSCRIPTION = `subscription($id: ID!) { segmentScored(callId: $id) { ${SCORE_FIELDS} } }`;
 
 /** Every stored score of the call (all revisions), over HTTP with the same credentials. */
 async function storedScores(o: SendOptions, headers: Record<string, string>): Promise<SentScore[]> {

@@ -40,6 +40,7 @@ test('send streams the fixture call and prints the scores the server stored', as
     }
     assert.match(r.stdout, /done: (\d+) records, \1 accepted, 0 refused/);
     assert.ok(stored.every((s) => s.modalities.text === 'PRESENT'), 'the transcript reached every segment');
+    assert.ok(printed.every((l) => l.includes('(text platform)')), `every line says the platform's transcript was used:\n${r.stdout}`);
   } finally {
     await e.stop();
   }
@@ -49,4 +50,27 @@ test('send exits 2 with the usage on a file that is not a WAV', async () => {
   const r = await run(['send', join(repoRoot(), 'package.json'), '--url', 'ws://127.0.0.1:9/ingest']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /not a RIFF\/WAVE file/);
+});
+
+test('without a transcript each line says where the text came from, with the words heard when recognised', async (t) => {
+  if (!requireModel(t)) return;
+  const e = await startEmbedded();
+  try {
+    const callId = callIdFor('cli-audio');
+    const r = await run(['send', FIXTURE_WAV, '--url', `${e.wsBase}/ingest`, '--speed', '0', '--call-id', callId]);
+    assert.equal(r.code, 0, `exit 0 (stderr: ${r.stderr})`);
+    const stored = await storedScores(e.url, callId);
+    assert.ok(stored.length >= 2, 'both speakers scored');
+    const printed = r.stdout.split('\n').filter((l) => l.startsWith('score '));
+    for (const s of stored) {
+      const line = printed.find((l) => l.includes(` ${s.channel}`) && l.includes(`#${s.segmentIndex}.${s.revision} `));
+      assert.ok(line, `a line for ${s.channel} #${s.segmentIndex}.${s.revision}`);
+      assert.notEqual(s.textSource, 'PLATFORM', 'no transcript was sent');
+      // Before: every such line read "(text simulated)" (the modality flag), recognised words or not.
+      assert.ok(line.includes(`(text ${s.textSource.toLowerCase()})`), `${line} says ${s.textSource}`);
+      if (s.textSource === 'RECOGNISED' && s.recognisedText) assert.ok(line.includes(`"${s.recognisedText}"`), `${line} shows the words heard`);
+    }
+  } finally {
+    await e.stop();
+  }
 });
