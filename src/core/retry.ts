@@ -19,7 +19,7 @@ export function backoffMs(attempt: number, b: Backoff): number {
   return Math.min(b.maxMs ?? Number.POSITIVE_INFINITY, grown);
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Sleeps the backoff of failed attempt `attempt`. */
 export function backOff(attempt: number, b: Backoff): Promise<void> {
