@@ -30,6 +30,12 @@ before(async (t) => {
   page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(JSON.parse(String(f.payload)))));
   await page.goto(`${proxy.base}/`);
   await page.waitForSelector('[data-testid=conn][data-state=live]', { timeout: 15_000 });
+  // 'live' is the socket's state; the page opens its scores operation and reads the snapshot only
+  // after probing the server's features. Scores stored before that operation opened reach the
+  // page through the snapshot, never a live score carrying the server's clock, and then a
+  // reconnect rightly re-reads the snapshot (score-stream.ts): wait for the first snapshot so
+  // the first test's scores go through the stream, as it means to test.
+  await page.waitForFunction(() => (window as unknown as { __dash: { snapshots: number } }).__dash.snapshots >= 1, undefined, { timeout: 15_000 });
   ready = true;
 });
 
