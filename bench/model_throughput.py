@@ -36,12 +36,10 @@ from sdumc.text_encoder.contract import INPUT_NAMES, INT8_FILE  # noqa: E402
 from sdumc.text_encoder.encode import session as text_session  # noqa: E402
 from sdumc.text_encoder.model import load_minilm  # noqa: E402
 from sdumc.text_encoder.tokens import load_tokenizer, tokenize  # noqa: E402
-from sdumc.text_encoder.vader import vader_path, vader_texts  # noqa: E402
+from sdumc.text_encoder.vader import vader_texts  # noqa: E402
+from shared_data import use_committed_head_if_absent  # noqa: E402
 
 AUDIO_S, TOKENS, FRAMES = 4.0, 16, 40  # one benchmark segment
-# The first 300 VADER tweets, committed: the 32 sentences of exactly TOKENS tokens that the
-# inputs take are among the first 57, so a clone without ../shared/data times the same texts.
-SHARED_DATA_HEAD = Path(__file__).resolve().parent.parent / "models" / "tests" / "fixtures" / "shared-data-head"
 BATCHES = (1, 32)
 
 
@@ -167,10 +165,7 @@ def main() -> int:
     ap.add_argument("--one-vs-two", action="store_true", help="only measure one graph vs two (prints JSON)")
     a = ap.parse_args()
     MODEL = a.model
-    try:
-        vader_path()
-    except FileNotFoundError:
-        os.environ["SHARED_DATA"] = str(SHARED_DATA_HEAD)  # same rows, see SHARED_DATA_HEAD
+    use_committed_head_if_absent()  # the 32 texts of exactly TOKENS tokens are among the first 57 tweets
     try:
         m = json.loads((a.model / "manifest.json").read_text())
         # the eager network is read back from the exported fusion graph (sdumc.rebuild): the

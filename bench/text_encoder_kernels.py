@@ -26,6 +26,7 @@ from sdumc.text_encoder.contract import INT8_FILE  # noqa: E402
 from sdumc.text_encoder.encode import session as text_session  # noqa: E402
 from sdumc.text_encoder.tokens import load_tokenizer, tokenize  # noqa: E402
 from sdumc.text_encoder.vader import vader_texts  # noqa: E402
+from shared_data import use_committed_head_if_absent  # noqa: E402
 
 
 def s8_copy(u8_graph: Path, out: Path) -> Path:
@@ -69,6 +70,7 @@ def main() -> int:
         return 2
     flags = Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0] if Path("/proc/cpuinfo").is_file() else ""
     vnni = "avx512_vnni" in flags or "avx_vnni" in flags
+    use_committed_head_if_absent()  # the first 256 tweets lie within the committed 300 lines
     texts = vader_texts(256)
     tok = load_tokenizer()
     with tempfile.TemporaryDirectory() as tmp:
