@@ -7,7 +7,7 @@
 # (.gpu/ort-sm90.tar.xz.part-*, carried) and runs bench/gpu/run.py with it. Without that pack,
 # without a GPU, or with --cpu-only, it measures the CPU provider alone and says why.
 #
-#   bash bench/gpu.sh [--cpu-only] [--seconds 3]      # results: $OUT/gpu-bench.json (else /tmp)
+#   bash bench/gpu.sh [--cpu-only] [--seconds 3]      # results: $OUT/gpu-bench.{json,log} (else /tmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,5 +36,6 @@ if [ "$cpu_only" = 0 ]; then
     echo "gpu.sh: no .gpu/ort-sm90.tar.xz.part-* carried (scripts/fetch-gpu-wheels.sh makes them): the machine's onnxruntime decides" >&2
   fi
 fi
-"$py" bench/gpu/run.py "$@" --json "$out/gpu-bench.json"
-echo "gpu.sh: results in $out/gpu-bench.json"
+set -o pipefail
+"$py" bench/gpu/run.py "$@" --json "$out/gpu-bench.json" 2>&1 | tee "$out/gpu-bench.log"
+echo "gpu.sh: results in $out/gpu-bench.json, everything it printed in $out/gpu-bench.log"

@@ -127,6 +127,10 @@ def measure(providers: list[str], seconds: float) -> dict:
     for p in providers:
         s = {"text": session(text_path, p), "fusion": session(fusion_path, p),
              "enc": session(enc_path, p), "dec": session(dec_path, p)}
+        fell_back = [k for k, v in s.items() if v.get_providers()[0] != p]
+        if fell_back:  # onnxruntime drops a provider that cannot load with a warning, not an error
+            raise RuntimeError(f"{p} did not load for {fell_back} (onnxruntime's message above says why); "
+                               f"the sessions run on {s[fell_back[0]].get_providers()}")
         res["placement"][p] = {
             "sessionProviders": {k: v.get_providers()[0] for k, v in s.items()},
             "nodes": {"text": placement(text_path, p, feeds[1][0]), "fusion": placement(fusion_path, p, feeds[1][1]),
