@@ -166,6 +166,20 @@ def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, snr: np.ndarray, texts
     return out
 
 
+def missing_inputs(a) -> list[str]:
+    """What this bench reads that a clone lacks (none of it is committed), each with the command
+    that makes it (run in models/; the route cache needs the corpus, i.e. ../shared/data)."""
+    from sdumc.routes import run_dir
+    need = [(a.routes_cache / "meta.json", "the routes' feature cache: nice ../.venv/bin/python -m sdumc.speech.route_cache "
+             "--workers 2 (after bash scripts/train-model.sh has made the corpus)"),
+            (a.routes_cache.with_name(a.routes_cache.name + "-recognised") / "recognised.json", "made by the same command")]
+    need += [(run_dir(a.runs, "logmel", s) / "best.pt", "the routes' models: nice ../.venv/bin/python -m sdumc.routes "
+              f"--seeds {' '.join(map(str, a.seeds))} --jobs 2 --out sdumc-v1") for s in a.seeds]
+    if a.base is not None:
+        need.append((a.base / "model.bin", "Whisper base weights: see bench/README.md, asr_noise"))
+    return [f"{p} not found: {how}" for p, how in need if not p.is_file()]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--routes-cache", type=Path, required=True, help="the routes' feature cache folder")
@@ -178,6 +192,10 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("cache/asr-noise"))
     ap.add_argument("--rescore", type=Path, help="an earlier report.json of the same rows: reuse its words, redo the scoring")
     a = ap.parse_args()
+    if missing := missing_inputs(a):
+        for line in missing:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
     import concurrent.futures as cf
     import multiprocessing as mp
     from sdumc.data import open_corpus
