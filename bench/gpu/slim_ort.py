@@ -19,6 +19,9 @@ each a header (u16 kind: 1 PTX, 2 cubin; u16 version; u32 header size; u64 paylo
 sm number as u32 at byte 28) and its payload. An entry running past its fatbin stops with an
 error; a fatbin with no cubin for --arch (9 small sm_120-only ones) is left whole: its kernels
 never ran on an sm_90 GPU in the original either.
+Checked without a GPU: with --cuobjdump (scripts/fetch-gpu-wheels.sh passes NVIDIA's cuobjdump
+13.4, PyPI nvidia-cuda-cuobjdump), NVIDIA's reader lists exactly the kept cubins; on 2026-12-07
+`cuobjdump -xelf all` gave the 600 sm_90a cubins byte-identical to the original library's.
 UNTESTED ON A GPU (none was lent): whether the CUDA driver loads the rewritten fatbins is what
 bench/gpu.sh's first session call shows; it falls back to the CPU provider and says so if not.
 """
@@ -26,9 +29,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import mmap
+import re
 import struct
+import subprocess
 import sys
+import tempfile
 import tarfile
 import zipfile
 from collections import Counter
@@ -81,11 +86,46 @@ def prune_fatbins(lib: bytearray, arch: int) -> Counter:
     return seen
 
 
+def cubins(lib: bytes | bytearray) -> Counter:
+    """Cubin entries per sm number over every fatbin of `lib` (this script's reading)."""
+    n: Counter = Counter()
+    magic, pos = struct.pack("<I", MAGIC), 0
+    while (i := lib.find(magic, pos)) >= 0:
+        version, hsize, size = struct.unpack_from("<HHQ", lib, i + 4)
+        if version != 1 or hsize != 16 or i + 16 + size > len(lib):
+            pos = i + 4
+            continue
+        p, end = i + 16, i + 16 + size
+        while p < end:
+            kind, _ver, ehsize, psize = struct.unpack_from("<HHIQ", lib, p)
+            if kind == 2:
+                n[struct.unpack_from("<I", lib, p + 28)[0]] += 1
+            p += ehsize + psize
+        pos = end
+    return n
+
+
+def check_with_cuobjdump(lib: bytes, tool: str) -> Counter:
+    """NVIDIA's own reader on the rewritten library: `cuobjdump -lelf` must read it and list
+    exactly the cubins this script kept (sm_90a counts as 90)."""
+    with tempfile.NamedTemporaryFile(suffix=".so") as f:
+        f.write(lib)
+        f.flush()
+        r = subprocess.run([tool, "-lelf", f.name], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SlimError(f"cuobjdump could not read the rewritten library: {r.stderr.strip()[:300]}")
+    listed = Counter(int(m) for m in re.findall(r"\.sm_(\d+)[a-z]?\.cubin", r.stdout))
+    if listed != cubins(lib):
+        raise SlimError(f"cuobjdump lists {dict(listed)} cubins per sm, this script kept {dict(cubins(lib))}")
+    return listed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("wheel")
     ap.add_argument("out")
     ap.add_argument("--arch", type=int, default=90, help="sm number to keep (90: H100, H200)")
+    ap.add_argument("--cuobjdump", help="NVIDIA's cuobjdump: check that it reads the rewritten library")
     a = ap.parse_args(argv)
     try:
         with zipfile.ZipFile(a.wheel) as z, tarfile.open(a.out, "w:xz", preset=6) as tar:
@@ -99,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
                     lib = bytearray(data)
                     seen = prune_fatbins(lib, a.arch)
                     data = bytes(lib)
+                    if a.cuobjdump:
+                        listed = check_with_cuobjdump(data, a.cuobjdump)
+                        print(f"cuobjdump reads it: {sum(listed.values())} cubins, per sm {dict(listed)}", file=sys.stderr)
                     mb = lambda k: sum(v for (s, *_), v in seen.items() if s == k) / 1e6  # noqa: E731
                     print(f"{n}: {seen[('fatbins', 0, 0)]} fatbins, sm_{a.arch} cubins kept {mb('kept'):.1f} MB, "
                           f"other generations dropped {mb('dropped'):.1f} MB, {seen[('left whole', 0, 0)]} fatbins without "
@@ -106,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                 info = tarfile.TarInfo(n)
                 info.size, info.mode = len(data), 0o755 if n.endswith(".so") or ".so." in n else 0o644
                 tar.addfile(info, io.BytesIO(data))
-    except (SlimError, zipfile.BadZipFile, FileNotFoundError) as e:
+    except (SlimError, zipfile.BadZipFile, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
