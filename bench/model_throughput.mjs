@@ -77,6 +77,7 @@ try {
   }
   const f = (x) => x.toFixed(1).padStart(9);
   console.log(`segment = ${pyRes.segment.audio_s} s audio + ${pyRes.segment.tokens} tokens + ${pyRes.segment.video_frames} video frames; torch threads ${pyRes.torch_threads}; ${seconds} s per cell`);
+  console.log(`eager: ${pyRes.eager}`);
   console.log('batch part               torch-eager  ort-python  ort-node  node/torch   (segments/s)');
   for (const r of rows) {
     console.log(`${String(r.batch).padEnd(5)} ${r.part.padEnd(18)} ${f(r.torch)}  ${f(r.ortPython)} ${f(r.ortNode)}  ${(r.ortNode / r.torch).toFixed(2).padStart(8)}x`);

@@ -182,7 +182,9 @@ def main() -> int:
     minilm = load_minilm()
     a.work.mkdir(parents=True, exist_ok=True)
     meta, res = {}, {"torch_threads": torch.get_num_threads(), "segment": {"audio_s": AUDIO_S, "tokens": TOKENS,
-                                                                          "video_frames": FRAMES}}
+                                                                          "video_frames": FRAMES},
+                     "eager": f"SDUMC rebuilt from {m['graphs']['fusion']['file']} (sdumc.rebuild), "
+                              "text encoder = packaged fp32 all-MiniLM-L6-v2 (same shapes as the int8 graph)"}
     import onnxruntime as ort
     sess = {g: ort.InferenceSession(str(a.model / m["graphs"][g]["file"]), providers=["CPUExecutionProvider"])
             for g in ("textEncoder", "fusion")}
