@@ -144,9 +144,10 @@ export type WindowOptionsInput = Partial<Omit<WindowOptions, 'vad'>> & { vad?: P
  * - `end-of-speech`: no transcript wait, 250 ms lateness, and a 400 ms hangover: the segment is
  *   scored as soon as the VAD has seen 400 ms of silence, usually before its transcript; the
  *   transcript then makes revision 1. The hangover is this preset's floor on latency (seal at
- *   hangover - pad = 300 ms past the end), so it keeps the short one: 800 ms would add 400 ms to
- *   every first score for fewer, longer segments (a turn's pauses of 400-800 ms then cut it,
- *   each piece revised when the transcript lands). Chunks of a channel arriving over 250 ms
+ *   hangover - pad = 300 ms past the end), so it keeps the short one: 800 ms would seal every
+ *   segment 300-400 ms later (p50 700 ms past its end, test/window/transcript-miss.test.ts), past
+ *   the 500 ms this preset is for. The price: a turn's 400-800 ms pauses cut it, and each piece
+ *   is revised when the turn's transcript lands. Chunks of a channel arriving over 250 ms
  *   behind its newest are CHUNK_TOO_LATE.
  */
 export const LATENCY_PRESETS = {
