@@ -7,6 +7,12 @@
  *
  *   nice node --import tsx bench/capacity.ts [--loads 100,300,1000] [--seconds 60] [--warmup 20]
  *     [--no-transcripts] [--presets balanced,end-of-speech] [--chunk-ms 200] [--server-env K=V ...]
+ *     [--variant NAME:K=V[,K=V] ...] [--rounds 1]
+ *
+ * Side by side: each load runs every preset x every `--variant` (server variables on top of
+ * --server-env, e.g. `--variant h400:VAD_HANGOVER_MS=400 --variant h800:VAD_HANGOVER_MS=800` or
+ * `--variant w1:SCORER_WORKERS=1 --variant w2:SCORER_WORKERS=2`) one after the other, and
+ * `--rounds` repeats that whole sequence, so the settings compared alternate on the same box.
  *
  * Calls: the fixtures/calls dialogues (8 kHz telephone audio, no face features), each lane
  * playing them back to back in real time, lanes started evenly over `--warmup` s. With
@@ -45,7 +51,7 @@ import { scriptCall } from '../src/app/demo/script.js';
 import { repoRoot } from '../src/app/paths.js';
 import { encodeChunk } from '../src/ingest/encode.js';
 import { encodeFrame } from '../src/ingest/ws/frame.js';
-import { DEFAULT_WINDOW_OPTIONS, LATENCY_PRESETS, type LatencyPreset } from '../src/window/options.js';
+import { LATENCY_PRESETS, resolveWindowOptions, withPreset, type LatencyPreset } from '../src/window/options.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,6 +64,9 @@ const { values } = parseArgs({
     drain: { type: 'string', default: '15' },
     /** Extra server variables, e.g. --server-env SCORER_SPEECH=off (repeatable). */
     'server-env': { type: 'string', multiple: true, default: [] },
+    /** A named set of extra server variables compared side by side (repeatable). */
+    variant: { type: 'string', multiple: true, default: [] },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const ROOT = repoRoot();
@@ -124,14 +133,32 @@ interface Server {
   metricsUrl: string;
 }
 
-async function startServer(preset: LatencyPreset): Promise<Server> {
+/** A named set of server variables, from `--variant NAME:K=V[,K=V]`. */
+interface Variant { name: string; env: Record<string, string> }
+
+function parseEnv(kvs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of kvs) {
+    const at = kv.indexOf('=');
+    if (at < 1) throw new Error(`not K=V: ${kv}`);
+    out[kv.slice(0, at)] = kv.slice(at + 1);
+  }
+  return out;
+}
+
+const baseEnv = parseEnv(values['server-env']!);
+const variants: Variant[] = values.variant!.length
+  ? values.variant!.map((v) => ({ name: v.slice(0, v.indexOf(':')), env: { ...baseEnv, ...parseEnv(v.slice(v.indexOf(':') + 1).split(',')) } }))
+  : [{ name: 'default', env: baseEnv }];
+
+async function startServer(preset: LatencyPreset, variant: Variant): Promise<Server> {
   const env: NodeJS.ProcessEnv = {
     ...process.env, DB_PATH: ':memory:', PORT: '0', DEMO: 'off', LOG_LEVEL: 'warn', LATENCY_PRESET: preset,
     API_MAX_SOCKETS_PER_SOURCE: '100000', API_MAX_SOCKETS_PER_TENANT: '100000', API_MAX_SUBSCRIPTIONS_PER_TENANT: '100000',
   };
   delete env.KAFKA_BROKERS;
   delete env.PG_URL;
-  for (const kv of values['server-env']!) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+  Object.assign(env, variant.env);
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const kill = () => proc.kill('SIGKILL');
   process.once('exit', kill); // a bench stopped by a signal or an error leaves no server behind
@@ -197,6 +224,10 @@ const q = (xs: number[]) => ({ p50: pct(xs, 50), p95: pct(xs, 95), p99: pct(xs, 
 interface RunResult {
   load: number;
   preset: LatencyPreset;
+  variant: string;
+  hangoverMs: number;
+  /** First scores in the steady window by where their text came from (PLATFORM = the transcript). */
+  textSources: Record<string, number>;
   windowS: number;
   callSeconds: number;
   segments: number;
@@ -229,14 +260,15 @@ function firstReaching(xs: { endRelMs: number; at: number }[], min: number) {
 
 const log = (m: string) => process.stderr.write(`[capacity ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
-async function run(n: number, preset: LatencyPreset): Promise<RunResult> {
-  const opts = { ...DEFAULT_WINDOW_OPTIONS, ...LATENCY_PRESETS[preset] };
+async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<RunResult> {
+  const hangover = variant.env.VAD_HANGOVER_MS === undefined ? {} : { hangoverMs: Number(variant.env.VAD_HANGOVER_MS) };
+  const opts = resolveWindowOptions(withPreset(preset, { vad: hangover }));
   // The window seals a segment once its channel's audio reaches its end + lateness + transcript
   // wait, and not before the VAD has seen the speech end (hangover past the speech, less the
   // pad the segment's end already includes): test/window/latency-preset.test.ts pins both.
   const sealWaitMs = Math.max(opts.allowedLatenessMs + opts.transcriptWaitMs, opts.vad.hangoverMs - opts.vad.padMs);
-  log(`load ${n}, ${preset}: starting the server`);
-  const server = await startServer(preset);
+  log(`load ${n}, ${preset}, ${variant.name}: starting the server`);
+  const server = await startServer(preset, variant);
   log(`server ${server.proc.pid} at ${server.graphqlUrl}`);
   const pid = server.proc.pid!;
   const warmupMs = Number(values.warmup) * 1000;
@@ -248,6 +280,7 @@ async function run(n: number, preset: LatencyPreset): Promise<RunResult> {
   /** First scores received inside the steady window (segments/s); `segments` adds the drain's. */
   let segmentsInWindow = 0;
   let revisions = 0;
+  const textSources: Record<string, number> = {};
   let early = 0;
   let unmatched = 0;
   let inWindow = false;
@@ -257,8 +290,8 @@ async function run(n: number, preset: LatencyPreset): Promise<RunResult> {
   // One subscriber for every call of the tenant.
   const client: Client = createClient({ url: server.graphqlUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
   await new Promise<void>((resolve, reject) => {
-    client.subscribe<{ segmentScored: { callId: string; channel: string; endMs: number; revision: number } }>(
-      { query: 'subscription { segmentScored { callId channel endMs revision } }' },
+    client.subscribe<{ segmentScored: { callId: string; channel: string; endMs: number; revision: number; textSource: string } }>(
+      { query: 'subscription { segmentScored { callId channel endMs revision textSource } }' },
       {
         next: (v) => {
           const now = performance.now();
@@ -268,7 +301,10 @@ async function run(n: number, preset: LatencyPreset): Promise<RunResult> {
           const c = calls.get(s.callId);
           if (!c) return void unmatched++;
           segments++;
-          if (!stopped) segmentsInWindow++;
+          if (!stopped) {
+            segmentsInWindow++;
+            textSources[s.textSource] = (textSources[s.textSource] ?? 0) + 1;
+          }
           const endRel = s.endMs - c.epochMs;
           const sent = c.sent.get(s.channel) ?? [];
           const holder = firstReaching(sent, endRel);
@@ -407,7 +443,7 @@ async function run(n: number, preset: LatencyPreset): Promise<RunResult> {
   await new Promise((r) => server.proc.once('exit', r));
   clearTimeout(killer);
   return {
-    load: n, preset, windowS: (windowEnd - windowStart) / 1000, callSeconds, segments, segmentsInWindow, revisions,
+    load: n, preset, variant: variant.name, hangoverMs: opts.vad.hangoverMs, textSources, windowS: (windowEnd - windowStart) / 1000, callSeconds, segments, segmentsInWindow, revisions,
     serverCpuMs: s1.cpuMs - s0.cpuMs, genCpuMs: (genW1.user + genW1.system) / 1000,
     seal: q(seal), end: q(end), early, unmatched,
     rssMiB: { start: rss[0], end: rss[rss.length - 1], max: Math.max(...rss) },
@@ -418,10 +454,11 @@ async function run(n: number, preset: LatencyPreset): Promise<RunResult> {
 function print(r: RunResult): void {
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
   console.log(JSON.stringify({
-    load: r.load, preset: r.preset, transcripts: withText, serverEnv: values['server-env'], windowS: +r.windowS.toFixed(1), callSeconds: Math.round(r.callSeconds),
+    load: r.load, preset: r.preset, variant: r.variant, hangoverMs: r.hangoverMs, transcripts: withText, serverEnv: values['server-env'], windowS: +r.windowS.toFixed(1), callSeconds: Math.round(r.callSeconds),
     serverCoreMsPerCallSecond: +(r.serverCpuMs / r.callSeconds).toFixed(2), serverCoreMsPerSegment: +(r.serverCpuMs / Math.max(1, r.segmentsInWindow)).toFixed(1),
     serverCores: +(r.serverCpuMs / 1000 / r.windowS).toFixed(2), generatorCoreMsPerCallSecond: +(r.genCpuMs / r.callSeconds).toFixed(2),
     segmentsPerS: +(r.segmentsInWindow / r.windowS).toFixed(1), segments: r.segments, revisions: r.revisions,
+    withoutTranscriptShare: +(1 - (r.textSources.PLATFORM ?? 0) / Math.max(1, r.segmentsInWindow)).toFixed(3), textSources: r.textSources,
     sealToEventMs: `${f(r.seal.p50)}/${f(r.seal.p95)}/${f(r.seal.p99)}`, endOfUtteranceToEventMs: `${f(r.end.p50)}/${f(r.end.p95)}/${f(r.end.p99)}`,
     early: r.early, unmatched: r.unmatched, refused: r.refused, unanswered: r.unanswered, serverCounters: r.counters,
     rssMiB: `${f(r.rssMiB.start)}/${f(r.rssMiB.end)}/${f(r.rssMiB.max)}`, loadavg: r.loadavg,
@@ -432,12 +469,17 @@ process.once('SIGINT', () => process.exit(130));
 process.once('SIGTERM', () => process.exit(143));
 const presets = values.presets!.split(',') as LatencyPreset[];
 for (const p of presets) if (!(p in LATENCY_PRESETS)) throw new Error(`unknown preset ${p}: ${Object.keys(LATENCY_PRESETS).join(', ')}`);
-const best = new Map<LatencyPreset, number>();
-for (const n of values.loads!.split(',').map(Number)) {
-  for (const preset of presets) {
-    const r = await run(n, preset);
-    print(r);
-    if (r.seal.p99 < GOAL_P99_MS && r.unanswered === 0) best.set(preset, Math.max(best.get(preset) ?? 0, n));
+const best = new Map<string, number>();
+for (let round = 0; round < Number(values.rounds); round++) {
+  for (const n of values.loads!.split(',').map(Number)) {
+    for (const preset of presets) {
+      for (const variant of variants) {
+        const r = await run(n, preset, variant);
+        print(r);
+        const key = `${preset}, ${variant.name}`;
+        if (r.seal.p99 < GOAL_P99_MS && r.unanswered === 0) best.set(key, Math.max(best.get(key) ?? 0, n));
+      }
+    }
   }
 }
-for (const p of presets) console.log(`largest load with seal->event p99 < ${GOAL_P99_MS} ms (${p}, transcripts ${withText ? 'on' : 'off'}): ${best.get(p) ?? 'none of the loads'}`);
+for (const p of presets) for (const v of variants) console.log(`largest load with seal->event p99 < ${GOAL_P99_MS} ms (${p}, ${v.name}, transcripts ${withText ? 'on' : 'off'}): ${best.get(`${p}, ${v.name}`) ?? 'none of the loads'}`);

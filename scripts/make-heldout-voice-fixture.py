@@ -38,7 +38,7 @@ PER_CALL = 8
 WORDS = (4, 14)
 """Sentence length in words: short enough for ~1-5 s of speech."""
 GAP_MS = 1200
-"""Silence between sentences: longer than the window's VAD hangover (400 ms), so a sentence
+"""Silence between sentences: longer than the window's VAD hangover (800 ms), so a sentence
 and the next never share a segment."""
 
 

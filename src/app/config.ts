@@ -68,8 +68,9 @@ export interface AppConfig {
    *  cuda,webgpu,cpu on a machine with a GPU device node, else cpu (so a CPU-only box does not
    *  print two provider load failures at every start). */
   providers: string[];
-  /** Scoring worker threads (SCORER_WORKERS, default 1: this product targets 2-core boxes). */
-  scorerWorkers: number;
+  /** Scoring worker threads (SCORER_WORKERS): a count, or `auto` (the default): chosen at start
+   *  from the usable cores, leaving one to the main thread (src/score/worker-count.ts). */
+  scorerWorkers: number | 'auto';
   /** onnxruntime intra-op threads per worker (SCORER_INTRA_OP_THREADS, default 1). */
   scorerIntraOpThreads: number;
   /** Most transcripts per text-encoder run (SCORER_TEXT_BATCH, default 1). */
@@ -86,6 +87,8 @@ export interface AppConfig {
    *  LATENCY_PRESETS). `end-of-speech` also turns the speech path off (its recognition would
    *  hold the first score back by up to SCORER_SPEECH_DEADLINE_MS). */
   latencyPreset: LatencyPreset;
+  /** VAD hangover, ms (VAD_HANGOVER_MS); null: the preset's (800, or 400 under end-of-speech). */
+  vadHangoverMs: number | null;
   /** Stream synthetic demo calls from fixtures/calls (DEMO, default on when Kafka is off). */
   demo: boolean;
   /** Concurrent demo calls (DEMO_CALLS, default 3). */
@@ -217,10 +220,11 @@ function build(v: EnvValues): AppConfig {
     lagSampleMs: v.LAG_SAMPLE_MS,
     modelDir: v.MODEL_DIR ? resolve(v.MODEL_DIR) : null,
     providers: v.SCORER_PROVIDERS ?? defaultProviders(),
-    scorerWorkers: v.SCORER_WORKERS,
+    scorerWorkers: v.SCORER_WORKERS ?? 'auto',
     scorerIntraOpThreads: v.SCORER_INTRA_OP_THREADS,
     scorerTextBatch: v.SCORER_TEXT_BATCH,
     latencyPreset: v.LATENCY_PRESET,
+    vadHangoverMs: v.VAD_HANGOVER_MS,
     speech: v.SCORER_SPEECH && v.LATENCY_PRESET !== 'end-of-speech'
       ? {
         modelDir: resolve(v.SPEECH_MODEL_DIR ?? join(repoRoot(), 'models', 'speech-whisper-tiny-en')),

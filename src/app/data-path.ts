@@ -16,7 +16,7 @@ import type { Ownership } from '../store/ownership.js';
 import { StaleCallSweeper } from '../store/stale-calls.js';
 import { CommitHolds } from '../window/commit-hold.js';
 import { Windower, type WindowOptionsInput } from '../window/index.js';
-import { DEFAULT_WINDOW_OPTIONS, LATENCY_PRESETS } from '../window/options.js';
+import { DEFAULT_WINDOW_OPTIONS, withPreset } from '../window/options.js';
 import { PartitionedWindow } from '../window/partitioned-window.js';
 import { recoverCall } from '../window/recovery.js';
 import type { Analytics } from '../analytics/index.js';
@@ -58,9 +58,9 @@ export function buildDataPath(d: DataPathDeps): DataPath {
   const { config, logger, scorer, store, publisher, analytics, metrics, kafka, ownership } = d;
   const manifest = scorer.manifest();
   const decode = createDecoder({ modelSampleRate: manifest.audio.sampleRate, videoFeatureDim: manifest.video.featureDim, defaultTenant: chunkTenantRule(config) });
+  const hangover = config.vadHangoverMs === null ? {} : { hangoverMs: config.vadHangoverMs };
   const windowOptions = {
-    ...LATENCY_PRESETS[config.latencyPreset],
-    ...d.window,
+    ...withPreset(config.latencyPreset, { ...d.window, vad: { ...hangover, ...d.window?.vad } }),
     sampleRate: manifest.audio.sampleRate,
     maxSegmentMs: (manifest.audio.maxSamples / manifest.audio.sampleRate) * 1000,
     maxVideoFrames: manifest.video.maxFrames,

@@ -30,6 +30,7 @@ import { LagSampler } from '../kafka/lag.js';
 import { ScoreHub } from '../publish/hub.js';
 import { ScoresBridge } from '../publish/scores-bridge.js';
 import { createOnnxScorer, type OnnxScorer } from '../score/onnx-scorer.js';
+import { autoWorkerCount, type CpuSources } from '../score/worker-count.js';
 import { Ownership } from '../store/ownership.js';
 import { PostgresScoreStore } from '../store/postgres/index.js';
 import { SqliteScoreStore } from '../store/sqlite-store.js';
@@ -75,7 +76,8 @@ export interface Graph {
 
 export async function buildGraph(config: AppConfig, logger: Logger, overrides: AppOverrides = {}): Promise<Graph> {
   const metrics = createMetrics({ defaults: true });
-  const scorer = createOnnxScorer({ modelDir: config.modelDir ?? undefined, providers: config.providers, workers: config.scorerWorkers, intraOpThreads: config.scorerIntraOpThreads, textBatch: config.scorerTextBatch, speech: config.speech });
+  const workers = scorerWorkers(config, logger);
+  const scorer = createOnnxScorer({ modelDir: config.modelDir ?? undefined, providers: config.providers, workers, intraOpThreads: config.scorerIntraOpThreads, textBatch: config.scorerTextBatch, speech: config.speech });
   // Every write's outcome feeds readiness: reads can still answer while every write fails (disk full).
   const writeHealth = new WriteHealth();
   const store = watchWrites(overrides.store ?? (config.pgUrl ? new PostgresScoreStore({ url: config.pgUrl }) : new SqliteScoreStore({ path: config.dbPath })), writeHealth);
@@ -152,7 +154,7 @@ export async function buildGraph(config: AppConfig, logger: Logger, overrides: A
     : null;
   const publisher: ScorePublisher = bridge ?? hub;
   const ops = registerOpsMetrics(metrics.registry, {
-    hub: () => hub.stats(), scorer: () => scorer.info(), bridge: bridge ? () => bridge.stats() : undefined,
+    hub: () => hub.stats(), scorer: () => scorer.info(), scorerWorkers: workers, bridge: bridge ? () => bridge.stats() : undefined,
     chunkConsumerRestarts: kafka ? () => kafka.source.restarts : undefined,
     fanOut: () => api.fanOutStats(), // read at scrape time, after `api` is built below
   });
@@ -296,4 +298,15 @@ function safeManifestMetrics(scorer: OnnxScorer): unknown {
   } catch {
     return null;
   }
+}
+
+/** SCORER_WORKERS: the explicit count, or `auto`'s choice from the cores (logged either way). */
+export function scorerWorkers(config: Pick<AppConfig, 'scorerWorkers'>, logger: Logger, cpu?: CpuSources): number {
+  if (config.scorerWorkers !== 'auto') {
+    logger.info({ workers: config.scorerWorkers, source: 'SCORER_WORKERS' }, 'scoring workers');
+    return config.scorerWorkers;
+  }
+  const c = autoWorkerCount(cpu);
+  logger.info({ workers: c.workers, source: 'auto', cores: c.cores, availableParallelism: c.parallelism, cgroupCores: c.cgroupCores }, 'scoring workers: usable cores less one for the main thread');
+  return c.workers;
 }

@@ -14,6 +14,8 @@ import type { MultiplexStats } from '../graphql/multiplex.js';
 export interface OpsSources {
   hub: () => HubStats;
   scorer: () => ScorerInfo;
+  /** Scoring workers chosen at start (SCORER_WORKERS, or `auto`'s choice). */
+  scorerWorkers?: number;
   bridge?: () => BridgeStats | null;
   /** The Kafka chunk source's recoveries: batches re-read after the sink failed on them. */
   chunkConsumerRestarts?: () => number;
@@ -56,6 +58,20 @@ export function registerOpsMetrics(registry: Registry, src: OpsSources): OpsMetr
       }
     },
   });
+  if (src.scorerWorkers !== undefined) {
+    const chosen = src.scorerWorkers;
+    new Gauge({
+      name: 'scorer_workers', help: 'Scoring worker threads: chosen at start (SCORER_WORKERS or auto, state="chosen") and running now (state="live"; fewer while a crashed one is replaced)', labelNames: ['state'], registers: r,
+      collect() {
+        this.set({ state: 'chosen' }, chosen);
+        try {
+          this.set({ state: 'live' }, src.scorer().workers);
+        } catch {
+          // scorer not started yet: no live sample
+        }
+      },
+    });
+  }
   if (src.fanOut) {
     const fanOut = src.fanOut;
     new Gauge({

@@ -19,7 +19,8 @@ import type { RoutedInput, TextRoute } from './speech-route.js';
 /** Pool settings. */
 export interface PoolOptions {
   manifest: ModelManifest;
-  /** Worker threads (default 1: on 2 cores one worker plus the main loop fills the machine). */
+  /** Worker threads (default 1). The server passes SCORER_WORKERS, by default `auto`: the usable
+   *  cores less one for the main thread (worker-count.ts), so 1 on a 2-core box. */
   size?: number;
   providers: string[];
   /** onnxruntime intra-op threads per worker session (default 1). */

@@ -17,8 +17,14 @@ export interface VadOptions {
   noiseWindowMs: number;
   /** Speech must last this long before a segment starts, ms. Default 60. */
   minSpeechMs: number;
-  /** Silence this long ends speech (hangover), ms. Default 400. */
+  /** Silence this long ends speech (hangover), ms. Default 800: call-centre turns hold several
+   *  sentences with 400-720 ms pauses between them, and a shorter hangover cuts a turn there
+   *  before its transcript arrives (docs/benchmarks.md, "Why segments miss their transcript").
+   *  The `end-of-speech` preset keeps 400 ms (LATENCY_PRESETS). */
   hangoverMs: number;
+  /** Silence this long ends a talk span (talk analytics: talk time, silence, overlaps,
+   *  interruptions), ms; speech intervals above still run to hangoverMs. Default 400. */
+  talkHangoverMs: number;
   /** Added before and after each speech interval, ms. Default 100. */
   padMs: number;
 }
@@ -93,7 +99,7 @@ export interface WindowOptions {
   vad: VadOptions;
 }
 
-export const DEFAULT_VAD: VadOptions = { frameMs: 20, minDb: -50, loudDb: -30, marginDb: 9, noiseWindowMs: 2000, minSpeechMs: 60, hangoverMs: 400, padMs: 100 };
+export const DEFAULT_VAD: VadOptions = { frameMs: 20, minDb: -50, loudDb: -30, marginDb: 9, noiseWindowMs: 2000, minSpeechMs: 60, hangoverMs: 800, talkHangoverMs: 400, padMs: 100 };
 
 export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
   sampleRate: 16000,
@@ -123,25 +129,39 @@ export const DEFAULT_WINDOW_OPTIONS: WindowOptions = {
   vad: DEFAULT_VAD,
 };
 
+export type WindowOptionsInput = Partial<Omit<WindowOptions, 'vad'>> & { vad?: Partial<VadOptions> };
+
 /**
  * Named latency settings (LATENCY_PRESET; docs/lifecycle.md, "Latency or revisions"). A segment
  * is sealed once its channel's newest media end passes its end + allowedLatenessMs +
- * transcriptWaitMs, so these two set the delay from the end of an utterance to its first score.
+ * transcriptWaitMs, and not before the VAD has seen the speech end (vad.hangoverMs of silence,
+ * less the padMs the segment's end already holds), so these set the delay from the end of an
+ * utterance to its first score.
  * - `balanced` (the defaults): 1 s lateness + 1 s transcript wait; a platform transcript that
- *   comes within ~1 s of the utterance's end is in the first score (no revision).
- * - `end-of-speech`: no transcript wait and 250 ms lateness (the VAD's 400 ms hangover less its
- *   100 ms pad, so it seals no later than the VAD allows anyway): the segment is scored as soon
- *   as the VAD has seen the speech end, usually before its transcript; the transcript then makes
- *   revision 1. Chunks of a channel arriving over 250 ms behind its newest are CHUNK_TOO_LATE.
+ *   comes within ~1 s of the utterance's end is in the first score (no revision). The 800 ms
+ *   hangover costs nothing here (800 - 100 < 2,000) and keeps a multi-sentence turn in one
+ *   segment, so its transcript finds it.
+ * - `end-of-speech`: no transcript wait, 250 ms lateness, and a 400 ms hangover: the segment is
+ *   scored as soon as the VAD has seen 400 ms of silence, usually before its transcript; the
+ *   transcript then makes revision 1. The hangover is this preset's floor on latency (seal at
+ *   hangover - pad = 300 ms past the end), so it keeps the short one: 800 ms would seal every
+ *   segment 300-400 ms later (p50 700 ms past its end, test/window/transcript-miss.test.ts), past
+ *   the 500 ms this preset is for. The price: a turn's 400-800 ms pauses cut it, and each piece
+ *   is revised when the turn's transcript lands. Chunks of a channel arriving over 250 ms
+ *   behind its newest are CHUNK_TOO_LATE.
  */
 export const LATENCY_PRESETS = {
   balanced: {},
-  'end-of-speech': { transcriptWaitMs: 0, allowedLatenessMs: 250 },
-} as const satisfies Record<string, Partial<WindowOptions>>;
+  'end-of-speech': { transcriptWaitMs: 0, allowedLatenessMs: 250, vad: { hangoverMs: 400 } },
+} as const satisfies Record<string, WindowOptionsInput>;
 
 export type LatencyPreset = keyof typeof LATENCY_PRESETS;
 
-export type WindowOptionsInput = Partial<Omit<WindowOptions, 'vad'>> & { vad?: Partial<VadOptions> };
+/** A preset under explicit options: `input` wins, its `vad` merged key by key over the preset's. */
+export function withPreset(preset: LatencyPreset, input: WindowOptionsInput = {}): WindowOptionsInput {
+  const p: WindowOptionsInput = LATENCY_PRESETS[preset];
+  return { ...p, ...input, vad: { ...p.vad, ...input.vad } };
+}
 
 /** Merges with the defaults and checks every value; throws RangeError naming the bad option. */
 export function resolveWindowOptions(input: WindowOptionsInput = {}): WindowOptions {
@@ -163,7 +183,7 @@ export function resolveWindowOptions(input: WindowOptionsInput = {}): WindowOpti
   if (o.minSegmentMs >= o.maxSegmentMs) throw new RangeError('window option minSegmentMs must be < maxSegmentMs');
   if (o.maxBufferedMs < 2 * o.maxSegmentMs) throw new RangeError('window option maxBufferedMs must be >= 2 x maxSegmentMs');
   const v = o.vad;
-  if (!(v.frameMs > 0 && v.minSpeechMs >= 0 && v.hangoverMs >= 0 && v.padMs >= 0 && v.marginDb >= 0 && v.minDb < 0 && v.loudDb > v.minDb && v.noiseWindowMs >= v.frameMs)) {
+  if (!(v.frameMs > 0 && v.minSpeechMs >= 0 && v.hangoverMs >= 0 && v.talkHangoverMs >= 0 && v.padMs >= 0 && v.marginDb >= 0 && v.minDb < 0 && v.loudDb > v.minDb && v.noiseWindowMs >= v.frameMs)) {
     throw new RangeError(`window vad options are invalid: ${JSON.stringify(v)}`);
   }
   if (((o.sampleRate * v.frameMs) / 1000) % 1 !== 0) throw new RangeError('window vad.frameMs must be a whole number of samples');

@@ -5,16 +5,17 @@
  * (talk time, silence, overlaps, speaking rate, loudness) are computed from these in
  * src/analytics/talk.ts.
  *
- * Speech intervals are the VAD's (padded by `vad.padMs` on each side, pauses shorter than
- * `vad.hangoverMs` inside), clipped to the segment. Loudness reads the samples inside them.
+ * Speech intervals are the VAD's talk spans (padded by `vad.padMs` on each side, pauses shorter
+ * than `vad.talkHangoverMs` (400 ms) inside: not the segmentation's 800 ms hangover, so a pause
+ * between two sentences of a turn still counts as silence), clipped to the segment. Loudness reads the samples inside them.
  */
 import type { SegmentTalk } from '../core/types.js';
 import type { AudioTrack } from './audio-track.js';
 
 /** Talk measures of [aMs, bMs) of a channel's audio; the VAD must not have dropped them yet. */
 export function measureTalk(track: AudioTrack, aMs: number, bMs: number): SegmentTalk {
-  const intervals = [...track.vad.closed];
-  const open = track.vad.open();
+  const intervals = [...track.vad.talkClosed];
+  const open = track.vad.openTalk();
   if (open) intervals.push(open);
   const speech: [number, number][] = [];
   let speechSamples = 0;

@@ -12,6 +12,12 @@
  * not clipped. Frames louder than `loudDb` are speech whatever the floor, so speech in the very
  * first frames of a stream (no quieter frame seen yet) is not missed; the cost is that line noise
  * louder than that counts as speech (segments are then cut at maxSegmentMs).
+ *
+ * Talk spans (`talkClosed`, `openTalk`: what talk analytics measure, src/window/talk.ts) are the
+ * same speech cut at `talkHangoverMs` of silence instead: a segment should hold a speaker's whole
+ * turn across its pauses (hangoverMs 800), while talk time, silence, overlaps and interruptions
+ * should still see a 400-800 ms pause as a pause. Within a pause the segmentation bridges, speech
+ * resumes as a talk span after `minSpeechMs`, as it would from silence.
  */
 import type { VadOptions } from './options.js';
 
@@ -35,6 +41,12 @@ export class Vad {
   private silenceMs = 0;
   /** Closed speech intervals not yet consumed, in time order (padded, merged). */
   readonly closed: SpeechInterval[] = [];
+  /** Closed talk spans not yet consumed (cut at talkHangoverMs), in time order (padded, merged). */
+  readonly talkClosed: SpeechInterval[] = [];
+  /** Start of the open talk span, or null: none (silence, or a pause past talkHangoverMs). */
+  private talkStartMs: number | null = null;
+  /** First speech frame of a run that may resume talk inside a bridged pause, or null. */
+  private talkCandidateMs: number | null = null;
 
   constructor(private readonly o: VadOptions, private readonly rate: number, originMs: number) {
     this.frameLen = Math.round((rate * o.frameMs) / 1000);
@@ -70,6 +82,11 @@ export class Vad {
     return this.state === 'speech' ? { startMs: this.runStartMs - this.o.padMs, endMs: this.frameStartMs } : null;
   }
 
+  /** The talk span that has started but not ended: [start, audio analysed so far]. */
+  openTalk(): SpeechInterval | null {
+    return this.state === 'speech' && this.talkStartMs !== null ? { startMs: this.talkStartMs - this.o.padMs, endMs: this.frameStartMs } : null;
+  }
+
   /** Up to here, no speech can start any more: a candidate run may still become speech. */
   settledMs(): number {
     return this.state === 'candidate' ? this.runStartMs - this.o.padMs : this.frameStartMs;
@@ -84,18 +101,20 @@ export class Vad {
   /** Forgets intervals that end at or before `ms` (already sealed). */
   dropBefore(ms: number): void {
     while (this.closed.length && this.closed[0].endMs <= ms) this.closed.shift();
+    while (this.talkClosed.length && this.talkClosed[0].endMs <= ms) this.talkClosed.shift();
   }
 
   private closeOpen(endMs: number): void {
     if (this.state !== 'speech') return;
-    this.addInterval(this.runStartMs - this.o.padMs, Math.min(endMs, this.lastSpeechEndMs + this.o.padMs));
+    this.closeTalk(endMs);
+    addInterval(this.closed, this.runStartMs - this.o.padMs, Math.min(endMs, this.lastSpeechEndMs + this.o.padMs));
     this.state = 'silence';
   }
 
-  private addInterval(startMs: number, endMs: number): void {
-    const last = this.closed[this.closed.length - 1];
-    if (last && startMs <= last.endMs) last.endMs = Math.max(last.endMs, endMs);
-    else this.closed.push({ startMs, endMs });
+  private closeTalk(endMs: number): void {
+    if (this.talkStartMs !== null) addInterval(this.talkClosed, this.talkStartMs - this.o.padMs, Math.min(endMs, this.lastSpeechEndMs + this.o.padMs));
+    this.talkStartMs = null;
+    this.talkCandidateMs = null;
   }
 
   private onFrame(): void {
@@ -117,7 +136,11 @@ export class Vad {
           this.state = 'candidate';
           this.runStartMs = start;
           this.lastSpeechEndMs = end;
-          if (end - start >= this.o.minSpeechMs) this.state = 'speech';
+          if (end - start >= this.o.minSpeechMs) {
+            this.state = 'speech';
+            this.silenceMs = 0;
+            this.talkStartMs = start;
+          }
         }
         break;
       case 'candidate':
@@ -129,16 +152,30 @@ export class Vad {
             this.silenceMs = 0;
           }
         }
+        if (this.state === 'speech') this.talkStartMs = this.runStartMs;
         break;
       case 'speech':
         if (isSpeech) {
           this.lastSpeechEndMs = end;
           this.silenceMs = 0;
+          if (this.talkStartMs === null) {
+            this.talkCandidateMs ??= start;
+            if (end - this.talkCandidateMs >= this.o.minSpeechMs) this.talkStartMs = this.talkCandidateMs;
+          }
         } else {
           this.silenceMs += this.o.frameMs;
+          this.talkCandidateMs = null;
+          if (this.silenceMs >= this.o.talkHangoverMs) this.closeTalk(end);
           if (this.silenceMs >= this.o.hangoverMs) this.closeOpen(end);
         }
         break;
     }
   }
+}
+
+/** Appends [startMs, endMs) to time-ordered `list`, merged into the last interval when they touch. */
+function addInterval(list: SpeechInterval[], startMs: number, endMs: number): void {
+  const last = list[list.length - 1];
+  if (last && startMs <= last.endMs) last.endMs = Math.max(last.endMs, endMs);
+  else list.push({ startMs, endMs });
 }

@@ -36,7 +36,9 @@ test('callUpdated per new segment with display name and talk analytics; utteranc
   const client = { c: null as ReturnType<typeof wsClient> | null };
   try {
     // Speech path off: the agent's tones have no words, and recognition would only add time.
-    app = await createApp(loadConfig({ PORT: '0', DATA_DIR: dir, DEMO: '0', DEV_TENANT: 'acme', SCORER_SPEECH: 'off', LOG_LEVEL: 'silent' }), pino({ level: 'silent' }));
+    // VAD_HANGOVER_MS 400: the fixture's agent turns (no transcript) are 400 ms apart, and this
+    // test counts one segment per turn; the default 800 ms would join two of them in one segment.
+    app = await createApp(loadConfig({ PORT: '0', DATA_DIR: dir, DEMO: '0', DEV_TENANT: 'acme', SCORER_SPEECH: 'off', VAD_HANGOVER_MS: '400', LOG_LEVEL: 'silent' }), pino({ level: 'silent' }));
     await app.start();
     const url = app.api.url;
     client.c = wsClient(url.replace(/^http/, 'ws'));

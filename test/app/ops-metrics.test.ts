@@ -23,6 +23,7 @@ test('hub, bridge, provider and lag gauges show what the parts report at scrape 
   const ops = registerOpsMetrics(registry, {
     hub: () => hub,
     scorer: () => ({ modelVersion: 'sdumc-v1', executionProvider: 'cpu', providerAttempts: [], workers }),
+    scorerWorkers: 2,
     bridge: () => bridge,
     chunkConsumerRestarts: () => restarts,
     fanOut: () => ({ groups: 2, members: 9000, executions: 40, delivered: 180_000, droppedOldest: 3, closedTooSlow: 1 }),
@@ -37,6 +38,8 @@ test('hub, bridge, provider and lag gauges show what the parts report at scrape 
   const kinds = { produced: 7, produce_errors: 1, consumed: 9, own_skipped: 6, malformed: 2, alert_repeats: 5, consumer_restarts: 4, outbox_depth: 3 };
   for (const [kind, v] of Object.entries(kinds)) assert.equal(sample(text, 'scores_topic', `kind="${kind}"`), v, kind);
   assert.equal(sample(text, 'execution_provider', 'provider="cpu",model="sdumc-v1"'), 1);
+  assert.equal(sample(text, 'scorer_workers', 'state="chosen"'), 2);
+  assert.equal(sample(text, 'scorer_workers', 'state="live"'), 2);
   assert.equal(sample(text, 'consumer_lag', 'topic="chunks",partition="0"'), 12);
 
   assert.equal(sample(text, 'chunk_consumer_restarts'), 0);
@@ -49,6 +52,7 @@ test('hub, bridge, provider and lag gauges show what the parts report at scrape 
   assert.equal(sample(text, 'scores_topic', 'kind="alert_repeats"'), 6);
   assert.equal(sample(text, 'chunk_consumer_restarts'), 2);
   assert.equal(sample(text, 'execution_provider', 'provider="cpu",model="sdumc-v1"'), 0, 'no worker runs');
+  assert.deepEqual([sample(text, 'scorer_workers', 'state="chosen"'), sample(text, 'scorer_workers', 'state="live"')], [2, 0]);
 });
 
 test('a scorer that has not started is no sample, and no bridge means no scores_topic gauge', async () => {
@@ -56,9 +60,11 @@ test('a scorer that has not started is no sample, and no bridge means no scores_
   registerOpsMetrics(registry, {
     hub: () => ({ subscribers: 0, scoresPublished: 0, callsPublished: 0, duplicatesDropped: 0, delivered: 0, droppedOldest: 0, closedTooSlow: 0 }),
     scorer: () => { throw new Error('not started'); },
+    scorerWorkers: 1,
   });
   const text = await registry.metrics();
   assert.equal(sample(text, 'subscribers'), 0);
   assert.ok(!text.split('\n').some((l) => l.startsWith('execution_provider{')), 'no provider sample');
+  assert.deepEqual([sample(text, 'scorer_workers', 'state="chosen"'), sample(text, 'scorer_workers', 'state="live"')], [1, undefined]);
   assert.ok(!text.includes('scores_topic'), 'no bridge gauge without a bridge');
 });

@@ -37,7 +37,7 @@ test('an empty environment gives the defaults every module used before', () => {
     queryLimits: DEFAULT_QUERY_LIMITS, connectionLimits: DEFAULT_CONNECTION_LIMITS, origins: { allowed: [], devMode: true },
     kafkaBrokers: null, kafkaTopic: 'call-chunks', kafkaGroup: 'sentiment-stream', kafkaSessionTimeoutMs: 30_000,
     scoresTopic: 'call-chunks.scores', lagSampleMs: 10_000, modelDir: null,
-    scorerWorkers: 1, scorerIntraOpThreads: 1, scorerTextBatch: 1, latencyPreset: 'balanced',
+    scorerWorkers: 'auto', scorerIntraOpThreads: 1, scorerTextBatch: 1, latencyPreset: 'balanced', vadHangoverMs: null,
     speech: { modelDir: join(repoRoot(), 'models', 'speech-whisper-tiny-en'), maxQueue: 8, deadlineMs: 2000 },
     demo: true, demoCalls: 3, demoVideo: false, devTenant: 'demo', chunkDefaultTenant: null, kafkaMaxMessageBytes: null,
     logLevel: 'info', handover: { replayMaxMs: 900_000, holdMaxRecords: 500_000 },
@@ -56,6 +56,9 @@ test('derived defaults: Kafka turns the demo off, SCORES_TOPIC follows KAFKA_TOP
   assert.deepEqual(loadConfig({ SCORER_PROVIDERS: 'WebGPU, cpu,,cpu' }).providers, ['webgpu', 'cpu']);
   const s = loadConfig({ SCORER_WORKERS: '2', SCORER_INTRA_OP_THREADS: '4', SCORER_TEXT_BATCH: '32', SCORER_SPEECH: 'off' });
   assert.deepEqual([s.scorerWorkers, s.scorerIntraOpThreads, s.scorerTextBatch, s.speech], [2, 4, 32, null]);
+  assert.equal(loadConfig({ SCORER_WORKERS: ' Auto ' }).scorerWorkers, 'auto');
+  assert.deepEqual(problemsOf({ SCORER_WORKERS: 'all' }).map((p) => p.reason), ['not `auto` or an integer in 1..64']);
+  assert.equal(loadConfig({ VAD_HANGOVER_MS: '400' }).vadHangoverMs, 400);
 });
 
 test('LATENCY_PRESET: balanced by default (speech path on); end-of-speech turns the speech path off; anything else is refused', () => {
@@ -109,7 +112,7 @@ test('secrets are never echoed: JWT_HS256_SECRET, API_KEYS, PG_URL (its password
 test('each numeric variable is held to its bounds, both ends', () => {
   const bounds: [string, number, number][] = [
     ['PORT', 0, 65535], ['KAFKA_SESSION_TIMEOUT_MS', 6000, 300_000], ['LAG_SAMPLE_MS', 100, 3_600_000], ['SCORER_WORKERS', 1, 64],
-    ['SCORER_INTRA_OP_THREADS', 1, 64], ['SCORER_TEXT_BATCH', 1, 256], ['SCORER_SPEECH_QUEUE', 1, 10_000], ['SCORER_SPEECH_DEADLINE_MS', 1, 600_000],
+    ['SCORER_INTRA_OP_THREADS', 1, 64], ['SCORER_TEXT_BATCH', 1, 256], ['SCORER_SPEECH_QUEUE', 1, 10_000], ['SCORER_SPEECH_DEADLINE_MS', 1, 600_000], ['VAD_HANGOVER_MS', 0, 10_000],
     ['DEMO_CALLS', 1, 1000], ['KAFKA_MAX_MESSAGE_BYTES', 4096, 2_147_483_647], ['HANDOVER_REPLAY_MAX_MS', 0, 86_400_000],
     ['HANDOVER_HOLD_MAX_RECORDS', 1, 50_000_000], ['JWT_CLOCK_TOLERANCE_S', 0, 300], ['API_MAX_DEPTH', 1, 100], ['API_MAX_TOKENS', 1, 1_000_000],
   ];

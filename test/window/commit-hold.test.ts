@@ -185,7 +185,9 @@ test('opensCall: the call_start at the start time, or the first channel\'s seq-0
   assert.equal(opensCall(call, textChunk({ callId: 'c', tenant: 'acme', channel: 'customer', seq: 0, eventTimeMs: T0 })), false, 'a transcript piece follows its media');
 });
 
-for (const stopAt of [60, 200, 300, 353]) {
+// The first stop lies just past the first segment's seal (the 800 ms VAD hangover seals it after
+// record 75; at 60 the first owner had stored nothing, which is what this case must not be).
+for (const stopAt of [90, 200, 300, 353]) {
   test(`a new owner that meets the call's first record replays it: the store ends as one instance alone writes it (fixture call, stop at record ${stopAt})`, async () => {
     const chunks = fixtureRecords();
     // Reference: one instance, no fault.

@@ -6,14 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LATENCY_PRESETS, type LatencyPreset } from '../../src/window/options.js';
+import { withPreset, type LatencyPreset } from '../../src/window/options.js';
 import { Windower } from '../../src/window/windower.js';
 import { callStart } from '../support/chunks.js';
 import { T0, audioStream, segmentsOf } from './script.js';
 
 /** The event end (ms from T0) of the audio chunk whose arrival seals the one segment. */
 function sealedAt(preset: LatencyPreset): { endMs: number; sealedByMs: number } {
-  const w = new Windower({ ...LATENCY_PRESETS[preset] });
+  const w = new Windower(withPreset(preset));
   w.accept(callStart(), 0);
   for (const [i, c] of audioStream({ pattern: [['speech', 1000], ['silence', 4000]], chunkMs: 50 }).entries()) {
     const segs = segmentsOf(w.accept(c, i + 1));

@@ -11,12 +11,36 @@ function run(parts: Float32Array[], noiseRate = 16000) {
 }
 
 test('speech bursts become padded intervals; pauses shorter than the hangover stay inside', () => {
-  const vad = run([silence(500), tone(1000), silence(200), tone(500), silence(1000), tone(300), silence(600)]);
+  const vad = run([silence(500), tone(1000), silence(200), tone(500), silence(1000), tone(300), silence(900)]);
   vad.finish();
   assert.deepEqual(vad.closed, [
     { startMs: 400, endMs: 2300 }, // 500..2200 (200 ms pause bridged) +-100 pad
     { startMs: 3100, endMs: 3600 },
   ]);
+});
+
+test('a 600 ms pause: one speech interval (800 ms hangover), two talk spans (400 ms talk hangover)', () => {
+  const vad = run([silence(500), tone(1000), silence(600), tone(500), silence(1000), tone(300), silence(900)]);
+  vad.finish();
+  assert.deepEqual(vad.closed, [
+    { startMs: 400, endMs: 2700 }, // 500..2600, the 600 ms pause bridged, +-100 pad
+    { startMs: 3500, endMs: 4000 }, // the 1,000 ms pause was longer than the hangover
+  ]);
+  assert.deepEqual(vad.talkClosed, [
+    { startMs: 400, endMs: 1600 },
+    { startMs: 2000, endMs: 2700 },
+    { startMs: 3500, endMs: 4000 },
+  ]);
+  // Inside a bridged pause, a click shorter than minSpeechMs does not resume talk.
+  const click = run([silence(500), tone(1000), silence(500), tone(40), silence(300), tone(500), silence(1000)]);
+  click.finish();
+  assert.deepEqual(click.closed, [{ startMs: 400, endMs: 2940 }]);
+  assert.deepEqual(click.talkClosed, [{ startMs: 400, endMs: 1600 }, { startMs: 2240, endMs: 2940 }]);
+  // While the pause is open: speech open, talk closed; talk resumes with the speech.
+  const pausing = run([silence(500), tone(1000), silence(600)]);
+  assert.deepEqual([pausing.open(), pausing.openTalk()], [{ startMs: 400, endMs: 2100 }, null]);
+  pausing.push(tone(200));
+  assert.deepEqual(pausing.openTalk(), { startMs: 2000, endMs: 2300 });
 });
 
 test('clicks shorter than minSpeechMs are not speech', () => {

@@ -263,12 +263,13 @@ test('a channel holding more than maxBufferedMs unsealed is force-sealed (waterm
 
 test('late transcripts for segments dropped from the history are CHUNK_TOO_LATE', () => {
   const w = new Windower({ transcriptWaitMs: 0, allowedLatenessMs: 100, historySize: 1 });
-  const audio = audioStream({ pattern: [['speech', 600], ['silence', 600], ['speech', 600], ['silence', 1000]] });
+  // Two utterances 1 s apart (longer than the VAD's 800 ms hangover): two segments.
+  const audio = audioStream({ pattern: [['speech', 600], ['silence', 1000], ['speech', 600], ['silence', 1000]] });
   const segs = segmentsOf(feed(w, [callStart(), ...audio]));
   assert.equal(segs.length, 2);
   const old = w.accept(textChunk({ seq: 0, eventTimeMs: T0 + 100, durationMs: 300 }), 50);
   assert.equal(rejectionsOf(old)[0].error.code, 'CHUNK_TOO_LATE');
-  const kept = w.accept(textChunk({ seq: 1, eventTimeMs: T0 + 1300, durationMs: 300 }), 51);
+  const kept = w.accept(textChunk({ seq: 1, eventTimeMs: T0 + 1700, durationMs: 300 }), 51);
   assert.deepEqual(segmentsOf(kept).map((s) => [s.index, s.revision]), [[1, 1]]);
 });
 

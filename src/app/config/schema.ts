@@ -33,6 +33,15 @@ function providers(raw: string): string[] | undefined {
   return list;
 }
 
+/** SCORER_WORKERS: `auto` (chosen at start from the cores, src/score/worker-count.ts) or a count. */
+function scorerWorkers(raw: string): number | 'auto' {
+  const v = raw.trim().toLowerCase();
+  if (v === 'auto') return 'auto';
+  const n = v === '' ? NaN : Number(v);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 64) throw refuse('not `auto` or an integer in 1..64');
+  return n;
+}
+
 export const CONFIG_VARS = {
   // --- server
   PORT: int({ group: 'server', description: 'HTTP + WebSocket port (0 picks a free one)' }, 0, 65535, 4000),
@@ -83,13 +92,14 @@ export const CONFIG_VARS = {
   // --- scorer
   MODEL_DIR: text({ group: 'scorer', description: 'model version to serve', default: 'folder named in `models/CURRENT`' }, 'a path', null),
   SCORER_PROVIDERS: custom({ group: 'scorer', description: 'execution providers in order; each that fails to load falls back to the next', default: '`cuda,webgpu,cpu` with a GPU device node, else `cpu`' }, 'comma-separated cuda, webgpu, cpu', providers),
-  SCORER_WORKERS: int({ group: 'scorer', description: 'scoring worker threads' }, 1, 64, 1),
+  SCORER_WORKERS: custom({ group: 'scorer', description: 'scoring worker threads; `auto`: the usable cores (cgroup CPU quota included) less one for the main thread, at least 1, at most 8 (each worker holds its own model and Whisper sessions: [docs/operations.md](docs/operations.md#scoring-workers))', default: '`auto`' }, '`auto` or integer 1..64', scorerWorkers),
   SCORER_INTRA_OP_THREADS: int({ group: 'scorer', description: 'onnxruntime intra-op threads per worker' }, 1, 64, 1),
   SCORER_TEXT_BATCH: int({ group: 'scorer', description: 'most transcripts per text-encoder run' }, 1, 256, 1),
   SCORER_SPEECH: onOff({ group: 'scorer', description: 'speech path: a segment with audio whose transcript has not arrived is scored on words recognised from its audio (Whisper tiny.en in each worker); `off`: on text simulated from audio ([docs/api.md](docs/api.md#where-the-text-came-from))' }, true),
   SCORER_SPEECH_QUEUE: int({ group: 'scorer', description: 'most segments queued for or in recognition at once; beyond it a segment is scored on simulated text (`speech_route_total{outcome}`)' }, 1, 10_000, 8),
   SCORER_SPEECH_DEADLINE_MS: int({ group: 'scorer', description: 'most ms from a segment reaching the scorer to its words; beyond it the segment is scored on simulated text' }, 1, 600_000, 2000),
   LATENCY_PRESET: oneOf({ group: 'scorer', description: 'when a segment is first scored ([docs/lifecycle.md](docs/lifecycle.md#latency-or-revisions)): `balanced` waits 1 s lateness + 1 s for its transcript; `end-of-speech` scores it once the speech ends (no transcript wait, 250 ms lateness, speech path off: text-missing segments are scored on simulated text at once and revised when the transcript lands)' }, Object.keys(LATENCY_PRESETS) as LatencyPreset[], 'balanced'),
+  VAD_HANGOVER_MS: int({ group: 'scorer', description: "silence that ends a speech interval (the window's VAD): shorter cuts a speaker's turn at its pauses before the transcript arrives, longer delays `end-of-speech` scores ([docs/lifecycle.md](docs/lifecycle.md#latency-or-revisions))", default: '`800`; `400` under `end-of-speech`' }, 0, 10_000, null),
   SPEECH_MODEL_DIR: text({ group: 'scorer', description: 'speech recogniser folder', default: '`models/speech-whisper-tiny-en`' }, 'a path', null),
 
   // --- demo
