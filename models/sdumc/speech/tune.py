@@ -1,7 +1,11 @@
 """Fine-tuning Whisper tiny.en for the phone channel (issue 12, docs/model.md "Recognition
 under channel noise"), on the CPU, time-boxed:
 
-  cd models && nice ../.venv/bin/python -m sdumc.speech.tune --out runs/asr-tune --minutes 60
+  cd models && nice ../.venv/bin/python -m sdumc.speech.tune --out runs/asr-tune/s0 --minutes 60
+  nice ../.venv/bin/python -m sdumc.speech.tune --export-from runs/asr-tune/s0/last.pt --out cache/asr-tune/onnx
+
+The second writes the served graphs' int8 format (speech.export.write_graphs) of a checkpoint,
+for bench/asr_noise.py --tuned.
 
 Data: ONLY the training voice family (espeak-ng rows of the corpus's train split; the val
 split for validation), never a test sentence and never the held-out Flite voice, so the
@@ -160,10 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=60.0, help="time box: stop and save after this")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--export-from", type=Path, help="a checkpoint: write its int8 graphs to --out and stop")
     a = ap.parse_args(argv)
     from tokenizers import Tokenizer
     from ..corpus.reader import CorpusReader
-    from .export import decode_rules, package_dir
+    from .export import TOKENIZER_FILE, decode_rules, package_dir, write_graphs
+    if a.export_from:
+        write_graphs(load_tuned(a.export_from, package_dir() / "model.bin"), a.out)
+        (a.out / TOKENIZER_FILE).write_bytes((package_dir() / TOKENIZER_FILE).read_bytes())
+        return 0
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     t0 = time.time()
