@@ -266,6 +266,8 @@ def evaluate_routes(views: dict[str, Path], seeds: list[int], tc: TrainConfig, r
                     cal.setdefault(r, []).append(calibration(pv[r], fc.valence[va], pt[r], y))
                 for band, (lo, hi) in SNR_BANDS.items():
                     sel = (snr[idx] >= lo) & (snr[idx] < hi)
+                    if sel.sum() < 3:  # too few rows for a correlation (a small corpus)
+                        continue
                     for r in ("text_present", *routes):
                         by_band.setdefault(band, {}).setdefault(r, []).append(call_metrics(pt[r][sel], y[sel]))
         log(f"routes: scored seed {seed} (d weight {w})")
