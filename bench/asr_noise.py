@@ -154,6 +154,7 @@ def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, snr: np.ndarray, texts
         _ragged_save(d, "text", rows, np.float16, 384)
         views[name] = FeatureCache(_link_view(fc_dir, d, {"text": 1, "text_off": 1}))
     per: dict[tuple[str, str], list[dict]] = {}
+    rows: dict[str, list[np.ndarray]] = {}  # per system, each seed's valence per row
     from sdumc.train import predict_many
     for s in seeds:
         m = SDUMC.from_checkpoint(run_dir(runs, "logmel", s) / "best.pt")
@@ -167,13 +168,34 @@ def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, snr: np.ndarray, texts
             preds["oracle_snr_gate(tiny_onnx_int8)"] = np.where(snr < 15, withheld, preds["tiny_onnx_int8"])
         preds["route_a_simulated"] = withheld
         for name, p in preds.items():
+            rows.setdefault(name, []).append(p)
             for band, (lo, hi) in BANDS.items():
                 sel = (snr >= lo) & (snr < hi)
                 per.setdefault((name, band), []).append(call_metrics(p[sel], y[sel]))
     out: dict = {}
     for (name, band), lst in per.items():
         out.setdefault(name, {})[band] = over_seeds([{a: b for a, b in d.items() if a != "n"} for d in lst])
+    out["valence_rows"] = {n: np.mean(v, 0).round(4).tolist() for n, v in rows.items()}  # mean over seeds
+    out["gold_rows"] = y.round(4).tolist()
     return out
+
+
+def paired_intervals(gold: list[float], a: list[float], b: list[float], errs_a: list[tuple[int, int]],
+                     errs_b: list[tuple[int, int]], draws: int = 2000, seed: int = 0) -> dict:
+    """b minus a on the same rows, with 95 % paired-bootstrap intervals over rows: route c
+    Pearson r and 3-class F1 (seed-mean valence per row) and WER."""
+    from sdumc.metrics import call_metrics
+    y, pa, pb = np.asarray(gold), np.asarray(a), np.asarray(b)
+    ea, eb = np.asarray(errs_a, float), np.asarray(errs_b, float)
+
+    def diff(i: np.ndarray) -> list[float]:
+        ma, mb = call_metrics(pa[i], y[i]), call_metrics(pb[i], y[i])
+        return [mb["corr"] - ma["corr"], mb["f1"] - ma["f1"], eb[i, 0].sum() / eb[i, 1].sum() - ea[i, 0].sum() / ea[i, 1].sum()]
+    rng = np.random.default_rng(seed)
+    boot = np.array([diff(rng.integers(0, len(y), len(y))) for _ in range(draws)])
+    full = diff(np.arange(len(y)))
+    return {k: {"diff": round(full[j], 3), "ci95": np.percentile(boot[:, j], [2.5, 97.5]).round(3).tolist()}
+            for j, k in enumerate(("corr", "f1", "wer"))}
 
 
 def main() -> int:
@@ -247,10 +269,16 @@ def main() -> int:
     for n in names:
         table[n]["route_c"] = route_c[n]
         table[n]["cpu_s_rows"] = [round(r[n]["cpu_s"], 4) for r in recs]
+    rows_valence = {"gold": route_c.pop("gold_rows"), **route_c.pop("valence_rows")}
     report = {"rows": len(idx), "family": a.family, "tuned": str(a.tuned) if a.tuned else None, "per_snr": a.per_snr, "seed": a.seed, "audio_s": round(audio_s, 1),
               "cache_rows": idx.tolist(), "audio_s_rows": [r["audio_s"] for r in recs], "systems": table, "text_present": route_c["text_present"],
               "wall_s": round(time.time() - t0, 1)}
-    (a.out / "report.json").write_text(json.dumps({**report, "texts": texts, "refs": refs}))
+    if "tiny_onnx_int8" in texts:  # every other system against the served one, row-paired
+        errs = {n: [word_errors(ref, t) for ref, t in zip(refs, texts[n])] for n in names}
+        report["vs_served"] = {n: paired_intervals(rows_valence["gold"], rows_valence["tiny_onnx_int8"], rows_valence[n],
+                                                   errs["tiny_onnx_int8"], errs[n])
+                               for n in names if n != "tiny_onnx_int8"}
+    (a.out / "report.json").write_text(json.dumps({**report, "texts": texts, "refs": refs, "valence_rows": rows_valence}))
     snrs = sorted(table[names[0]]["wer_by_snr_db"], key=float)
     rc_cols = lambda rc: " | ".join(f"{rc[b]['corr']:.3f} / {rc[b]['f1']:.3f}" for b in BANDS)  # noqa: E731
     print(f"| system | WER | {' | '.join(f'WER {s} dB' for s in snrs)} | core-ms / audio-s | "
