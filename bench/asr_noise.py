@@ -128,6 +128,24 @@ def choose(cache_meta: dict, corpus_rows: list[dict], per_snr: int, seed: int, f
 BANDS = {"all": (0, 99), "5-10dB": (0, 15), "20-30dB": (15, 99)}
 
 
+def paired_intervals(gold: list[float], a: list[float], b: list[float], errs_a: list[tuple[int, int]],
+                     errs_b: list[tuple[int, int]], draws: int = 2000, seed: int = 0) -> dict:
+    """b minus a on the same rows, with 95 % paired-bootstrap intervals over rows: route c
+    Pearson r and 3-class F1 (seed-mean valence per row) and WER."""
+    from sdumc.metrics import call_metrics
+    y, pa, pb = np.asarray(gold), np.asarray(a), np.asarray(b)
+    ea, eb = np.asarray(errs_a, float), np.asarray(errs_b, float)
+
+    def diff(i: np.ndarray) -> list[float]:
+        ma, mb = call_metrics(pa[i], y[i]), call_metrics(pb[i], y[i])
+        return [mb["corr"] - ma["corr"], mb["f1"] - ma["f1"], eb[i, 0].sum() / eb[i, 1].sum() - ea[i, 0].sum() / ea[i, 1].sum()]
+    rng = np.random.default_rng(seed)
+    boot = np.array([diff(rng.integers(0, len(y), len(y))) for _ in range(draws)])
+    full = diff(np.arange(len(y)))
+    return {k: {"diff": round(full[j], 3), "ci95": np.percentile(boot[:, j], [2.5, 97.5]).round(3).tolist()}
+            for j, k in enumerate(("corr", "f1", "wer"))}
+
+
 def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, snr: np.ndarray, texts: dict[str, list[str]],
                seeds: list[int], scratch: Path) -> dict:
     """Route c per system: its words -> served text encoder -> the routes' log-mel model, with
@@ -178,24 +196,6 @@ def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, snr: np.ndarray, texts
     out["valence_rows"] = {n: np.mean(v, 0).round(4).tolist() for n, v in rows.items()}  # mean over seeds
     out["gold_rows"] = y.round(4).tolist()
     return out
-
-
-def paired_intervals(gold: list[float], a: list[float], b: list[float], errs_a: list[tuple[int, int]],
-                     errs_b: list[tuple[int, int]], draws: int = 2000, seed: int = 0) -> dict:
-    """b minus a on the same rows, with 95 % paired-bootstrap intervals over rows: route c
-    Pearson r and 3-class F1 (seed-mean valence per row) and WER."""
-    from sdumc.metrics import call_metrics
-    y, pa, pb = np.asarray(gold), np.asarray(a), np.asarray(b)
-    ea, eb = np.asarray(errs_a, float), np.asarray(errs_b, float)
-
-    def diff(i: np.ndarray) -> list[float]:
-        ma, mb = call_metrics(pa[i], y[i]), call_metrics(pb[i], y[i])
-        return [mb["corr"] - ma["corr"], mb["f1"] - ma["f1"], eb[i, 0].sum() / eb[i, 1].sum() - ea[i, 0].sum() / ea[i, 1].sum()]
-    rng = np.random.default_rng(seed)
-    boot = np.array([diff(rng.integers(0, len(y), len(y))) for _ in range(draws)])
-    full = diff(np.arange(len(y)))
-    return {k: {"diff": round(full[j], 3), "ci95": np.percentile(boot[:, j], [2.5, 97.5]).round(3).tolist()}
-            for j, k in enumerate(("corr", "f1", "wer"))}
 
 
 def main() -> int:
