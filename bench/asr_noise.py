@@ -8,6 +8,10 @@ server hears it (sdumc.speech.served_audio), side by side in one run:
   tiny_ct2_int8_beam5  the same, beam search 5
   base_ct2_int8        Whisper base (multilingual, English forced) through CTranslate2 int8
   wiener+<system>      sdumc.speech.denoise.wiener before tiny_onnx_int8 / base_ct2_int8
+  tuned_onnx_int8      with --tuned DIR: int8 graphs of a fine-tuned tiny.en (sdumc.speech.tune),
+                       the served graphs' format and decoding rules
+--systems keeps only the named ones; --family espeak scores the in-family twins of the test
+sentences instead of the held-out Flite rows (the same sentences, another voice).
 Every system decodes at the manifest's >= 10 s encoder context, token budget and repetition
 stop. Per system: WER overall and per SNR, CPU core-ms per audio second (process CPU time of
 mel + denoise + encoder + decode, one thread), and route c downstream: the recognised words
@@ -38,7 +42,7 @@ from sdumc.metrics import word_errors  # noqa: E402
 _W: dict = {}  # per worker process: the opened models
 
 
-def _open(base: Path | None) -> None:
+def _open(base: Path | None, tuned: Path | None = None) -> None:
     import ctranslate2
     import onnxruntime as ort
     from tokenizers import Tokenizer
@@ -52,6 +56,9 @@ def _open(base: Path | None) -> None:
                                               intra_threads=1, inter_threads=1)
     _W.update(enc=sess("encoder.int8.onnx"), dec=sess("decoder.int8.onnx"), rules=rules, ctx=ctx,
               tok=Tokenizer.from_file(str(SPEECH_DIR / "tokenizer.json")), tiny=ct(package_dir()))
+    if tuned is not None:
+        _W.update(tenc=ort.InferenceSession(str(tuned / "encoder.int8.onnx"), so, providers=["CPUExecutionProvider"]),
+                  tdec=ort.InferenceSession(str(tuned / "decoder.int8.onnx"), so, providers=["CPUExecutionProvider"]))
     if base is not None:
         btok = Tokenizer.from_file(str(base / "tokenizer.json"))
         prompt = [btok.token_to_id(t) for t in ("<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|notimestamps|>")]
@@ -70,7 +77,7 @@ def _ct2(model, tok, prompt: list[int], eot: int, audio: np.ndarray, beam: int) 
     return tok.decode(cut_repetition([t for t in res[0].sequences_ids[0] if t != eot])).strip()
 
 
-def _systems(have_base: bool) -> dict:
+def _systems(have_base: bool, keep: list[str] | None = None) -> dict:
     from sdumc.speech.denoise import wiener
     from sdumc.speech.recognise import transcribe_onnx
     r = _W["rules"]
@@ -81,20 +88,23 @@ def _systems(have_base: bool) -> dict:
     if have_base:
         base = lambda x: _ct2(_W["base"], _W["btok"], _W["bprompt"], _W["beot"], x, 1)  # noqa: E731
         out.update({"base_ct2_int8": base, "wiener+base_ct2_int8": lambda x: base(wiener(x))})
-    return out
+    if "tenc" in _W:
+        out["tuned_onnx_int8"] = lambda x: _W["tok"].decode(
+            transcribe_onnx(_W["tenc"], _W["tdec"], x, r, _W["ctx"]).tokens).strip()
+    return {k: v for k, v in out.items() if not keep or k in keep}
 
 
 def _work(args: tuple) -> list[dict]:
-    corpus, base, rows = args
+    corpus, base, tuned, keep, rows = args
     from sdumc.data import open_corpus
     from sdumc.speech.served_audio import as_served
     if not _W:
-        _open(Path(base) if base else None)
+        _open(Path(base) if base else None, Path(tuned) if tuned else None)
     reader, out = open_corpus(Path(corpus)), []
     for ci in rows:
         audio = as_served(reader.audio(int(ci)))
         rec = {"audio_s": len(audio) / 16000}
-        for name, run in _systems(base is not None).items():
+        for name, run in _systems(base is not None, keep).items():
             c0 = time.process_time()
             text = run(audio)
             rec[name] = {"text": text, "cpu_s": time.process_time() - c0}
@@ -102,20 +112,38 @@ def _work(args: tuple) -> list[dict]:
     return out
 
 
-def choose(cache_meta: dict, corpus_rows: list[dict], per_snr: int, seed: int) -> np.ndarray:
-    """Cache indices: `per_snr` held-out (Flite) test rows per channel SNR, seeded."""
-    from sdumc.evaluate import HELDOUT_FAMILY
+def choose(cache_meta: dict, corpus_rows: list[dict], per_snr: int, seed: int, family: str = "flite") -> np.ndarray:
+    """Cache indices: `per_snr` test rows of `family` (default the held-out Flite voice) per
+    channel SNR, seeded."""
     rng = np.random.default_rng(seed)
     by: dict[float, list[int]] = {}
     for k, fam in enumerate(cache_meta["voice_family"]):
         row = corpus_rows[cache_meta["corpus_rows"][k]]
-        if fam == HELDOUT_FAMILY and row["split"] == "test" and row.get("valence") is not None:
+        if fam == family and row["split"] == "test" and row.get("valence") is not None:
             by.setdefault(float(row["snr_db"]), []).append(k)
     pick = [rng.choice(ks, min(per_snr, len(ks)), replace=False) for _, ks in sorted(by.items())]
     return np.sort(np.concatenate(pick))
 
 
 BANDS = {"all": (0, 99), "5-10dB": (0, 15), "20-30dB": (15, 99)}
+
+
+def paired_intervals(gold: list[float], a: list[float], b: list[float], errs_a: list[tuple[int, int]],
+                     errs_b: list[tuple[int, int]], draws: int = 2000, seed: int = 0) -> dict:
+    """b minus a on the same rows, with 95 % paired-bootstrap intervals over rows: route c
+    Pearson r and 3-class F1 (seed-mean valence per row) and WER."""
+    from sdumc.metrics import call_metrics
+    y, pa, pb = np.asarray(gold), np.asarray(a), np.asarray(b)
+    ea, eb = np.asarray(errs_a, float), np.asarray(errs_b, float)
+
+    def diff(i: np.ndarray) -> list[float]:
+        ma, mb = call_metrics(pa[i], y[i]), call_metrics(pb[i], y[i])
+        return [mb["corr"] - ma["corr"], mb["f1"] - ma["f1"], eb[i, 0].sum() / eb[i, 1].sum() - ea[i, 0].sum() / ea[i, 1].sum()]
+    rng = np.random.default_rng(seed)
+    boot = np.array([diff(rng.integers(0, len(y), len(y))) for _ in range(draws)])
+    full = diff(np.arange(len(y)))
+    return {k: {"diff": round(full[j], 3), "ci95": np.percentile(boot[:, j], [2.5, 97.5]).round(3).tolist()}
+            for j, k in enumerate(("corr", "f1", "wer"))}
 
 
 def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, snr: np.ndarray, texts: dict[str, list[str]],
@@ -128,7 +156,7 @@ def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, snr: np.ndarray, texts
     from sdumc.model import SDUMC
     from sdumc.routes import PHONE, run_dir
     from sdumc.speech.route_cache import _link_view
-    from sdumc.text_encoder import encode_texts
+    from sdumc.text_encoder.encode import encode_texts
     fc = FeatureCache(fc_dir)
     y = fc.valence[idx]
     views = {}
@@ -144,6 +172,7 @@ def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, snr: np.ndarray, texts
         _ragged_save(d, "text", rows, np.float16, 384)
         views[name] = FeatureCache(_link_view(fc_dir, d, {"text": 1, "text_off": 1}))
     per: dict[tuple[str, str], list[dict]] = {}
+    rows: dict[str, list[np.ndarray]] = {}  # per system, each seed's valence per row
     from sdumc.train import predict_many
     for s in seeds:
         m = SDUMC.from_checkpoint(run_dir(runs, "logmel", s) / "best.pt")
@@ -153,16 +182,19 @@ def downstream(fc_dir: Path, runs: Path, idx: np.ndarray, snr: np.ndarray, texts
             preds[name] = predict_many(m, v, idx, {"c": PHONE["present"]})["c"]["valence"]
         # the ceiling of a perfect confidence gate: words at 20-30 dB, today's simulated text
         # (route a, transcript withheld) at 5-10 dB, where every system's words are noise
-        low = snr < 15
-        preds["oracle_snr_gate(tiny_onnx_int8)"] = np.where(low, withheld, preds["tiny_onnx_int8"])
+        if "tiny_onnx_int8" in preds:
+            preds["oracle_snr_gate(tiny_onnx_int8)"] = np.where(snr < 15, withheld, preds["tiny_onnx_int8"])
         preds["route_a_simulated"] = withheld
         for name, p in preds.items():
+            rows.setdefault(name, []).append(p)
             for band, (lo, hi) in BANDS.items():
                 sel = (snr >= lo) & (snr < hi)
                 per.setdefault((name, band), []).append(call_metrics(p[sel], y[sel]))
     out: dict = {}
     for (name, band), lst in per.items():
         out.setdefault(name, {})[band] = over_seeds([{a: b for a, b in d.items() if a != "n"} for d in lst])
+    out["valence_rows"] = {n: np.mean(v, 0).round(4).tolist() for n, v in rows.items()}  # mean over seeds
+    out["gold_rows"] = y.round(4).tolist()
     return out
 
 
@@ -185,6 +217,10 @@ def main() -> int:
     ap.add_argument("--routes-cache", type=Path, required=True, help="the routes' feature cache folder")
     ap.add_argument("--runs", type=Path, required=True, help="runs folder holding routes/full-s<seed>")
     ap.add_argument("--base", type=Path, help="Whisper base CTranslate2 folder (model.bin, tokenizer.json, config.json)")
+    ap.add_argument("--tuned", type=Path, help="folder with a fine-tuned tiny.en's encoder.int8.onnx and decoder.int8.onnx")
+    ap.add_argument("--systems", nargs="*", help="only these systems (default: all available)")
+    ap.add_argument("--family", default="flite", choices=("flite", "espeak"),
+                    help="test rows of this voice family (espeak: the in-family twins)")
     ap.add_argument("--per-snr", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="routes model seeds for route c")
@@ -204,7 +240,7 @@ def main() -> int:
     meta["corpus_rows"] = json.loads((a.routes_cache.with_name(a.routes_cache.name + "-recognised")
                                       / "recognised.json").read_text())["corpus_rows"]
     corpus_rows = open_corpus(Path(meta["corpus"])).rows
-    idx = choose(meta, corpus_rows, a.per_snr, a.seed)
+    idx = choose(meta, corpus_rows, a.per_snr, a.seed, a.family)
     snr = np.array([float(corpus_rows[meta["corpus_rows"][k]]["snr_db"]) for k in idx])
     crow = [meta["corpus_rows"][k] for k in idx]
     t0 = time.time()
@@ -219,7 +255,8 @@ def main() -> int:
     else:
         chunks = [crow[i::a.workers] for i in range(a.workers)]
         with cf.ProcessPoolExecutor(a.workers, mp_context=mp.get_context("spawn")) as pool:
-            parts = list(pool.map(_work, [(meta["corpus"], str(a.base) if a.base else None, c) for c in chunks]))
+            parts = list(pool.map(_work, [(meta["corpus"], str(a.base) if a.base else None,
+                                           str(a.tuned) if a.tuned else None, a.systems, c) for c in chunks]))
         recs = [None] * len(crow)
         for w, part in enumerate(parts):
             for j, r in enumerate(part):
@@ -245,14 +282,21 @@ def main() -> int:
     texts = {n: [r[n]["text"] for r in recs] for n in names}
     route_c = downstream(a.routes_cache, a.runs, idx, snr, texts, a.seeds, a.out / "views")
     for n in ("oracle_snr_gate(tiny_onnx_int8)", "route_a_simulated"):
-        table[n] = {"route_c": route_c[n]}
+        if n in route_c:
+            table[n] = {"route_c": route_c[n]}
     for n in names:
         table[n]["route_c"] = route_c[n]
         table[n]["cpu_s_rows"] = [round(r[n]["cpu_s"], 4) for r in recs]
-    report = {"rows": len(idx), "per_snr": a.per_snr, "seed": a.seed, "audio_s": round(audio_s, 1),
+    rows_valence = {"gold": route_c.pop("gold_rows"), **route_c.pop("valence_rows")}
+    report = {"rows": len(idx), "family": a.family, "tuned": str(a.tuned) if a.tuned else None, "per_snr": a.per_snr, "seed": a.seed, "audio_s": round(audio_s, 1),
               "cache_rows": idx.tolist(), "audio_s_rows": [r["audio_s"] for r in recs], "systems": table, "text_present": route_c["text_present"],
               "wall_s": round(time.time() - t0, 1)}
-    (a.out / "report.json").write_text(json.dumps({**report, "texts": texts, "refs": refs}))
+    if "tiny_onnx_int8" in texts:  # every other system against the served one, row-paired
+        errs = {n: [word_errors(ref, t) for ref, t in zip(refs, texts[n])] for n in names}
+        report["vs_served"] = {n: paired_intervals(rows_valence["gold"], rows_valence["tiny_onnx_int8"], rows_valence[n],
+                                                   errs["tiny_onnx_int8"], errs[n])
+                               for n in names if n != "tiny_onnx_int8"}
+    (a.out / "report.json").write_text(json.dumps({**report, "texts": texts, "refs": refs, "valence_rows": rows_valence}))
     snrs = sorted(table[names[0]]["wer_by_snr_db"], key=float)
     rc_cols = lambda rc: " | ".join(f"{rc[b]['corr']:.3f} / {rc[b]['f1']:.3f}" for b in BANDS)  # noqa: E731
     print(f"| system | WER | {' | '.join(f'WER {s} dB' for s in snrs)} | core-ms / audio-s | "

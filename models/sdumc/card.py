@@ -313,6 +313,17 @@ def _phone_calls(metrics: dict) -> str:
             + "\n\nThe same test sentences in both voice families; no face stream in either condition.\n")
 
 
+def _band_line(bars: dict) -> str:
+    """The bars per channel SNR band (routes.band_bars), when metrics.json has them."""
+    bands = bars.get("by_snr_band")
+    if not bands:
+        return ""
+    return "\nPer channel SNR band (same rows and predictions): " + "; ".join(
+        f"{b} (n {d['n']}): text present corr {d['text_present']['corr']:.3f} / F1 {d['text_present']['f1']:.3f}, "
+        f"withheld {d['text_withheld']['corr']:.3f} / {d['text_withheld']['f1']:.3f}, ratios "
+        f"{d['corr_ratio']:.2f} / {d['f1_ratio']:.2f}" for b, d in bands.items()) + "."
+
+
 def _routes(metrics: dict) -> str:
     """The text-missing routes of issue 12 (sdumc.routes): each route with the transcript
     withheld on the held-out voice, the bars' ratios, recognition and calibration; empty when
@@ -349,7 +360,7 @@ Models retrained per seed by `python -m sdumc.routes` ({rm.get('train_config', {
 Seeds {rm.get('seeds')}; d's weight on the words per seed (chosen on validation) {rm.get('d_weight_seeds')}.
 Served with the transcript missing: route **{bars['served_route']}** ({rm.get('served_route_rule', '')}).
 Bars: corr withheld / present **{bars['corr_ratio']:.2f}** (bar {bars['corr_bar']}), weighted F1 withheld /
-present **{bars['f1_ratio']:.2f}** (bar {bars['f1_bar']}).
+present **{bars['f1_ratio']:.2f}** (bar {bars['f1_bar']}).{_band_line(bars)}
 Word error rate of the recognised words (test rows): {wer}.
 Speech path cost, served: {metrics.get('speech', {}).get('core_ms_per_audio_s')} core-ms per audio second
 ({metrics.get('speech', {}).get('core_ms_per_audio_s_source', '')}).

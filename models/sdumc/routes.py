@@ -53,6 +53,9 @@ SERVED_CORE_MS_PER_AUDIO_S = 60.8
 # text-only rows per epoch (served: 3,000, 5, 8,000).
 BUDGET = {"epochs": 4, "threads": 1, "text_rows": 4000}
 W_GRID = np.round(np.linspace(0, 1, 21), 2)
+# Channel SNR bands for the bars per band (docs/model.md "Recognition under channel noise"): at
+# 5-10 dB no small Whisper recognises much, at 20-30 dB it does; [lo, hi) in dB.
+SNR_BANDS = {"5-10dB": (0.0, 15.0), "20-30dB": (15.0, 99.0)}
 
 
 class WideFeatureCache(FeatureCache):
@@ -214,6 +217,20 @@ def row_snr(cache: FeatureCache, report: dict) -> np.ndarray:
     return np.array([float(rows[i].get("snr_db", np.nan)) for i in report["corpus_rows"]])
 
 
+def band_bars(res: dict[str, dict[str, dict]], served: str) -> dict:
+    """The bars per channel SNR band (held-out rows): text present vs the served route and
+    every route, from the same predictions as the overall figures (no retraining)."""
+    out = {}
+    for band, r in res.items():
+        p = r["text_present"]
+        out[band] = {"snr_db": list(SNR_BANDS[band]), "n": p["n"], "text_present": p,
+                     "text_withheld": {**r[served], "route": served},
+                     "corr_ratio": round(r[served]["corr"] / p["corr"], 3), "f1_ratio": round(r[served]["f1"] / p["f1"], 3),
+                     "per_route": {k: {"corr": v["corr"], "f1": v["f1"], "corr_ratio": round(v["corr"] / p["corr"], 3),
+                                       "f1_ratio": round(v["f1"] / p["f1"], 3)} for k, v in r.items() if k != "text_present"}}
+    return out
+
+
 def evaluate_routes(views: dict[str, Path], seeds: list[int], tc: TrainConfig, runs: Path, log=print) -> dict:
     caches = {k: FeatureCache(v) for k, v in views.items()}
     fc = caches["features"]
@@ -222,6 +239,8 @@ def evaluate_routes(views: dict[str, Path], seeds: list[int], tc: TrainConfig, r
     sets = {"heldout_voice": voice_family_rows(fc, HELDOUT_FAMILY),
             "in_family_voice": voice_family_rows(fc, IN_FAMILY)}
     per: dict[str, dict[str, list[dict]]] = {}
+    snr = row_snr(fc, report)
+    by_band: dict[str, dict[str, list[dict]]] = {}
     val_per: dict[str, list[dict]] = {}
     cal: dict[str, list[dict]] = {}
     weights = []
@@ -245,6 +264,12 @@ def evaluate_routes(views: dict[str, Path], seeds: list[int], tc: TrainConfig, r
             if key == "heldout_voice":
                 for r in ("text_present", *routes):
                     cal.setdefault(r, []).append(calibration(pv[r], fc.valence[va], pt[r], y))
+                for band, (lo, hi) in SNR_BANDS.items():
+                    sel = (snr[idx] >= lo) & (snr[idx] < hi)
+                    if sel.sum() < 3:  # too few rows for a correlation (a small corpus)
+                        continue
+                    for r in ("text_present", *routes):
+                        by_band.setdefault(band, {}).setdefault(r, []).append(call_metrics(pt[r][sel], y[sel]))
         log(f"routes: scored seed {seed} (d weight {w})")
     agg = lambda lst: {**over_seeds([{k: v for k, v in d.items() if k != "n"} for d in lst]), "n": lst[0]["n"]}  # noqa: E731
     val = {r: agg(lst) for r, lst in val_per.items()}
@@ -266,10 +291,11 @@ def evaluate_routes(views: dict[str, Path], seeds: list[int], tc: TrainConfig, r
                    "f1_ratio": round(hw["f1"] / hp["f1"], 3), "corr_bar": 0.8, "f1_bar": 0.9,
                    "per_route": {r: {"corr_ratio": round(out["routes"][r]["corr"] / hp["corr"], 3),
                                      "f1_ratio": round(out["routes"][r]["f1"] / hp["f1"], 3)} for r in routes}}
+    out["bars"]["by_snr_band"] = band_bars({b: {r: agg(lst) for r, lst in rs.items()} for b, rs in by_band.items()},
+                                           served)
     out["calibration"] = {r: over_seeds(lst) for r, lst in cal.items()}
     out["calibration"]["note"] = ("affine map of valence fitted per seed on the validation rows (in-family, "
                                   "same condition), applied to the held-out test rows; measured only, not served")
-    snr = row_snr(fc, report)
     out["speech"] = {"core_ms_per_audio_s": SERVED_CORE_MS_PER_AUDIO_S,
                      "core_ms_per_audio_s_source": "docs/benchmarks.md 'Served speech path': node --import tsx "
                                                    "bench/speech-serve.ts --reps 2 (route c, one worker, one thread)",

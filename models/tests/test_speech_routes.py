@@ -104,6 +104,9 @@ def test_routes_end_to_end_on_the_mini_corpus(tmp_path):
     assert 0 <= out["heldout_voice"]["asr_wer"] and "core_ms_per_audio_s" in out["speech"]
     assert out["bars"]["served_route"] in ROUTES
     assert out["heldout_voice"]["text_withheld"]["route"] == out["bars"]["served_route"]
+    bands = out["bars"]["by_snr_band"]                                             # the bars per SNR band
+    assert set(bands) == {"5-10dB", "20-30dB"} and sum(b["n"] for b in bands.values()) == 20
+    assert all(b["text_withheld"]["route"] == out["bars"]["served_route"] for b in bands.values())
     # the keys go into a version's metrics.json (other keys kept) and its card
     from sdumc.routes import merge_into
     v = tmp_path / "v"
@@ -115,3 +118,4 @@ def test_routes_end_to_end_on_the_mini_corpus(tmp_path):
     assert after["test"] == before["test"] and after["routes"] == json.loads(json.dumps(out["routes"]))
     md = (v / "MODEL_CARD.md").read_text()
     assert "Text-missing routes (issue 12)" in md and "| d " in md and "(served)" in md
+    assert "Per channel SNR band" in md

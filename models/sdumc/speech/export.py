@@ -66,10 +66,8 @@ def _graph_entry(path: Path, inputs: list[str], outputs: list[str]) -> dict:
     return {"file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size, "inputs": inputs, "outputs": outputs}
 
 
-def export(out: Path, fp32_dir: Path | None = None) -> dict:
-    pkg = package_dir()
-    dims = ModelDimensions()
-    w = load_whisper(pkg / "model.bin", dims)
+def write_graphs(w, out: Path, fp32_dir: Path | None = None) -> None:
+    """The int8 encoder and decoder graphs of a loaded Whisper (shipped or fine-tuned) in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         enc32, dec32 = Path(tmp) / "encoder.fp32.onnx", Path(tmp) / "decoder.fp32.onnx"
@@ -82,6 +80,12 @@ def export(out: Path, fp32_dir: Path | None = None) -> dict:
             fp32_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(enc32, fp32_dir / enc32.name)
             shutil.copy(dec32, fp32_dir / dec32.name)
+
+
+def export(out: Path, fp32_dir: Path | None = None) -> dict:
+    pkg = package_dir()
+    dims = ModelDimensions()
+    write_graphs(load_whisper(pkg / "model.bin", dims), out, fp32_dir)
     shutil.copy(pkg / TOKENIZER_FILE, out / TOKENIZER_FILE)
     rules = decode_rules(pkg)
     manifest = {
