@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data import MODELS_DIR
 from ..metrics import word_errors
 from .decode import MIN_CONTEXT_S
 from .mel import log_mel, with_context
@@ -150,7 +151,7 @@ def validation_wer(w: Whisper, reader, rows: list[int], rules, tok) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpus", type=Path, default=Path("/work/main/models/corpus/v2"))
+    ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v2")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--train-rows", type=int, default=4000)
     ap.add_argument("--val-rows", type=int, default=48)
