@@ -31,6 +31,7 @@ from sdumc.data import MODELS_DIR, DataError
 from sdumc.text_encoder.contract import MAX_TOKENS
 from sdumc.text_encoder.model import BertConfig, MiniLM
 from sdumc.text_encoder.tokens import load_tokenizer
+from sdumc.text_tune import epoch_batches
 
 RUNS_DIR = MODELS_DIR / "runs"
 _LINEARS = ("query", "key", "value", "attn_out", "inter", "out")
@@ -213,12 +214,7 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
     best, best_state, history = float("inf"), None, []
     for epoch in range(epochs):
         student.train()
-        perm = tr[rng.permutation(len(tr))]
-        win = batch_size * 50  # length-bucketed batches within windows of 50, in random order
-        perm = np.concatenate([c[np.argsort(lens[c], kind="stable")]
-                               for c in np.array_split(perm, max(1, math.ceil(len(perm) / win)))])
-        bl = [perm[s:s + batch_size] for s in range(0, len(perm), batch_size)]
-        bl = [bl[i] for i in rng.permutation(len(bl))]
+        bl = epoch_batches(tr, lens, batch_size, rng)  # the same batching as text_tune
         it = bl
         if progress:
             from tqdm import tqdm
@@ -283,7 +279,7 @@ def pooled_int8(graph: Path, texts: list[str], progress: bool = True) -> np.ndar
 
 
 def heldout_r(pooled: np.ndarray, y: np.ndarray, split: np.ndarray, subset: np.ndarray,
-              alphas: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0)) -> dict:
+              alphas: tuple[float, ...] = (1.0, 10.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)) -> dict:
     """A linear valence head on pooled embeddings (as text_tune's: pooled -> valence), fitted by
     ridge regression on TRAIN, its penalty chosen on VALIDATION MAE; Pearson r on TEST per
     subset. The same protocol for any encoder, so two encoders compare side by side."""
@@ -309,6 +305,57 @@ def heldout_r(pooled: np.ndarray, y: np.ndarray, split: np.ndarray, subset: np.n
         if k.sum() > 2:
             res[sub] = {"n": int(k.sum()), "r": round(pearson(p[k], y[k]), 4)}
     return res
+
+
+def heldout_compare(graphs: list[Path], corpus: Path, train_sample: int = 6000, cache_dir: Path | None = None,
+                    progress: bool = True) -> dict:
+    """`heldout_r` for each graph, side by side, on one protocol: the corpus's TEST and VALIDATION
+    texts and a fixed random sample of `train_sample` TRAIN texts (seed 0; the ridge needs no
+    more), each encoded alone (`pooled_int8`). Also the FIRST graph's head applied to every other
+    graph's pooled embeddings ("r_first_head"): whether a graph lands in the first one's space,
+    which is what the fusion network (trained on the first) needs. Pooled embeddings are kept in
+    `cache_dir` by graph sha256, so a baseline is encoded once."""
+    from sdumc.manifest import sha256_file
+    from sdumc.text_tune import _texts
+
+    texts, y, split, subset = _texts(corpus)
+    rng = np.random.default_rng(0)
+    tr = np.sort(rng.permutation(np.nonzero(split == "train")[0])[:train_sample])
+    idx = np.concatenate([np.nonzero(split == "test")[0], np.nonzero(split == "val")[0], tr])
+    out, first = {}, None
+    for g in graphs:
+        sha = sha256_file(g)
+        cached = Path(cache_dir) / f"pooled-{sha[:16]}-{len(idx)}.npz" if cache_dir else None
+        if cached is not None and cached.is_file() and np.array_equal(np.load(cached)["idx"], idx):
+            pooled = np.load(cached)["pooled"]
+        else:
+            pooled = pooled_int8(g, [texts[i] for i in idx], progress=progress)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                np.savez(cached, idx=idx, pooled=pooled)
+        res = heldout_r(pooled, y[idx], split[idx], subset[idx])
+        if first is None:
+            first = (pooled, res)
+        else:  # the first graph's ridge head (same alpha) refitted is not the point: reuse its weights
+            res["r_first_head"] = _first_head_r(first[0], pooled, y[idx], split[idx], subset[idx], first[1]["alpha"])
+        out[str(g)] = {"sha256": sha, **res}
+    return out
+
+
+def _first_head_r(base: np.ndarray, other: np.ndarray, y, split, subset, alpha: float) -> dict:
+    """r per TEST subset of `other` through the ridge head fitted on `base` (TRAIN, `alpha`)."""
+    from sdumc.metrics import pearson
+    from sdumc.text_tune import SUBSETS
+
+    tr, te = split == "train", split == "test"
+    mu = base[tr].mean(0)
+    X = np.c_[base - mu, np.ones(len(base))].astype(np.float64)
+    reg = alpha * np.eye(X.shape[1])
+    reg[-1, -1] = 0.0
+    w = np.linalg.solve(X[tr].T @ X[tr] + reg, X[tr].T @ y[tr])
+    p = np.c_[other - mu, np.ones(len(other))] @ w
+    return {sub: round(pearson(p[te & (subset == sub)], y[te & (subset == sub)]), 4)
+            for sub in SUBSETS if (te & (subset == sub)).sum() > 2}
 
 
 def provenance(checkpoint: Path, teacher_dir: Path) -> tuple[dict, dict | None]:
@@ -352,8 +399,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--heldout", type=Path, nargs="+", metavar="GRAPH",
+                    help="instead of distilling: held-out r per subset of these int8 graphs side by side "
+                         "(heldout_compare; the first is the baseline)")
+    ap.add_argument("--record", type=Path, metavar="DIR",
+                    help="with --heldout: write the comparison into DIR/text_encoder.json's \"distilled\" entry")
     a = ap.parse_args(argv)
     try:
+        if a.heldout:
+            res = heldout_compare(a.heldout, a.corpus, cache_dir=RUNS_DIR / "text-heldout",
+                                  progress=not a.no_progress)
+            print(json.dumps(res, indent=1))
+            if a.record:
+                from sdumc.text_encoder.contract import INFO_FILE
+                info_path = a.record / INFO_FILE
+                info = json.loads(info_path.read_text())
+                if "distilled" not in info:
+                    raise ValueError(f"{info_path} describes no distilled graph")
+                info["distilled"]["heldout"] = {"protocol": "sdumc.text_distil.heldout_compare: ridge head on "
+                                                "pooled int8 batch-1 embeddings, 6000 train texts, test r",
+                                                "graphs": res}
+                info_path.write_text(json.dumps(info, indent=1) + "\n")
+            return 0
         keep = tuple(int(k) for k in a.keep.split(","))
         texts, _, split, _ = _texts(a.corpus)
         from sdumc.manifest import sha256_file

@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distilled", type=Path,
                     help="a python -m sdumc.text_distil checkpoint; its teacher's provenance is read from "
                          "--out's text_encoder.json (the graph it was distilled from)")
+    ap.add_argument("--teacher-dir", type=Path, help="folder of the graph --distilled was distilled from (default --out)")
     ap.add_argument("--seven-bit", action="store_true",
                     help="7-bit int8 weights: U8S8 kernels, exact on every CPU (docs/model.md)")
     ap.add_argument("--bench", type=Path, help="benchmark text_encoder.int8.onnx in this folder")
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             if a.distilled:
                 from sdumc.text_distil import load_distilled, provenance
                 model = load_distilled(a.distilled)
-                distilled, tuned = provenance(a.distilled, a.out)
+                distilled, tuned = provenance(a.distilled, a.teacher_dir or a.out)
             p = export(a.out, a.max_tokens, model, tuned, distilled, a.seven_bit)
             print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) and {a.out / TOKENIZER_FILE}")
         if a.bench:
