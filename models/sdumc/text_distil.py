@@ -171,7 +171,7 @@ def cached_targets(cache: Path) -> dict[str, np.ndarray]:
 def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int, ...], out_dir: Path,
            epochs: int = 4, lr: float = 1e-4, batch_size: int = 32, seed: int = 0, threads: int = 2,
            targets: dict[str, np.ndarray] | None = None, val_texts: int = 1000, train_texts: int = 0,
-           teacher_sha256: str | None = None,
+           teacher_sha256: str | None = None, init: MiniLM | None = None,
            progress: bool = True, log=print) -> dict:
     """Train the student on TRAIN texts, select the epoch on VALIDATION MSE (against the fp32
     teacher, on `val_texts` of them: a fixed sample), write out_dir/best.pt ({"kind":
@@ -179,7 +179,8 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
     metrics. Train targets come from `targets` (text -> token embeddings, `cached_targets`)
     where it has the text, else from the teacher. Embeddings stay frozen (the input space is
     the teacher's), the kept layers and their LayerNorms train. `train_texts` > 0 trains on a
-    fixed random sample of that many TRAIN texts."""
+    fixed random sample of that many TRAIN texts. `init`: a student to continue from (a
+    previous run's, `load_distilled`) instead of the teacher's layers `keep`."""
     if epochs < 1 or batch_size < 2:
         raise ValueError("--epochs must be >= 1 and --batch-size >= 2")
     torch.set_num_threads(threads)
@@ -199,7 +200,7 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
     rest = np.array([i for i in tr if int(i) not in tgt] + list(va), dtype=np.int64)
     tgt.update(teacher_targets(teacher, ids, rest, progress=progress))
     log(json.dumps({"cached_train_targets": len(tr) - (len(rest) - len(va)), "teacher_targets": len(rest)}))
-    student = student_from(teacher, keep)
+    student = student_from(teacher, keep) if init is None else init
     for name in ("word", "pos", "tok_type"):
         getattr(student, name).weight.requires_grad_(False)
     params = [p for p in student.parameters() if p.requires_grad]
@@ -390,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="the int8 text graph to distil (default: the served one)")
     ap.add_argument("--keep", default="0,2,5", help="teacher layers the student starts from")
     ap.add_argument("--out", type=Path, default=RUNS_DIR / "text-distil")
+    ap.add_argument("--init", type=Path, help="continue from this text-distil checkpoint (its --keep)")
     ap.add_argument("--cache", type=Path, help="a texttrain feature cache holding the teacher's train-text outputs")
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--lr", type=float, default=1e-4)
@@ -422,11 +424,15 @@ def main(argv: list[str] | None = None) -> int:
                 info_path.write_text(json.dumps(info, indent=1) + "\n")
             return 0
         keep = tuple(int(k) for k in a.keep.split(","))
+        init = None
+        if a.init:
+            init = load_distilled(a.init)
+            keep = tuple(torch.load(a.init, map_location="cpu")["keep"])
         texts, _, split, _ = _texts(a.corpus)
         from sdumc.manifest import sha256_file
         m = distil(texts, split, teacher_from_graph(a.teacher), keep, a.out, a.epochs, a.lr, a.batch_size,
                    a.seed, a.threads, cached_targets(a.cache) if a.cache else None,
-                   a.val_texts, a.train_texts, sha256_file(a.teacher), progress=not a.no_progress, log=lambda s: print(s, file=sys.stderr))
+                   a.val_texts, a.train_texts, sha256_file(a.teacher), init, progress=not a.no_progress, log=lambda s: print(s, file=sys.stderr))
     except (ValueError, DataError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -89,6 +89,10 @@ def test_distil_end_to_end_lowers_validation_error(teacher, vader, tmp_path):
     assert m["best_val_mse"] < m["init_val_mse"], m
     s = load_distilled(tmp_path / "best.pt")
     assert len(s.layers) == 2
+    # continuing from the checkpoint starts where it ended (same validation sample: same seed)
+    m2 = distil(texts, split, teacher, (0, 5), tmp_path / "more", epochs=1, lr=1e-4, batch_size=8, threads=1,
+                init=s, progress=False, log=logs.append)
+    assert m2["init_val_mse"] == pytest.approx(m["best_val_mse"], rel=1e-4)
     with pytest.raises(ValueError, match="not a text-distil checkpoint"):
         torch.save({"kind": "other"}, tmp_path / "x.pt")
         load_distilled(tmp_path / "x.pt")
