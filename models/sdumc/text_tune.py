@@ -107,6 +107,17 @@ def lower_states(base: MiniLM, n_top: int, texts: list[str], batch: int = 64,
     return out  # type: ignore[return-value]
 
 
+def epoch_batches(idx: np.ndarray, lens: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch's batches of `idx`: shuffled, sorted by length within windows of 50 batches
+    (little padding), the batches then in random order."""
+    perm = idx[rng.permutation(len(idx))]
+    win = batch_size * 50
+    perm = np.concatenate([c[np.argsort(lens[c], kind="stable")]
+                           for c in np.array_split(perm, max(1, math.ceil(len(perm) / win)))])
+    bl = [perm[s:s + batch_size] for s in range(0, len(perm), batch_size)]
+    return [bl[i] for i in rng.permutation(len(bl))]
+
+
 def _batch(states: list[np.ndarray], idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     T = max(len(states[i]) for i in idx)
     x = np.zeros((len(idx), T, states[idx[0]].shape[1]), np.float32)
@@ -161,13 +172,7 @@ def tune(corpus: Path, out_dir: Path, n_top: int = 2, epochs: int = 3, lr: float
     best, best_state, history = float("inf"), None, []
     for epoch in range(epochs):
         model.train()
-        perm = tr[rng.permutation(len(tr))]
-        # length-bucketed batches (windows of 50 batches), in random order
-        win = batch_size * 50
-        perm = np.concatenate([c[np.argsort(lens[c], kind="stable")]
-                               for c in np.array_split(perm, max(1, math.ceil(len(perm) / win)))])
-        bl = [perm[s:s + batch_size] for s in range(0, len(perm), batch_size)]
-        bl = [bl[i] for i in rng.permutation(len(bl))]
+        bl = epoch_batches(tr, lens, batch_size, rng)
         it = bl
         if progress:
             from tqdm import tqdm

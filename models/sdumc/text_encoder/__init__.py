@@ -14,7 +14,8 @@ free of cycles):
   tokens     the tokenizer: load, tokenize, write the served tokenizer.json
   model      the BERT encoder in torch and its packaged weights
   encode     onnxruntime sessions and `encode_texts` (feature caches, evaluations)
-  quantise   dynamic int8 quantisation and the uint8 weight rewrite (also used by sdumc.speech)
+  quantise   dynamic int8 quantisation (8-bit weights stored as uint8, or 7-bit int8), the uint8
+             weight rewrite (also used by sdumc.speech)
   vader      VADER tweets: the real sentences the fidelity check and benchmarks run on
   export     fp32 export, int8 fidelity bar, the exported folder and its provenance line
   bench      sentences/s of an exported graph
@@ -24,6 +25,9 @@ CLI (from models/):
   python -m sdumc.text_encoder --out sdumc-v1          export int8 graph + tokenizer.json
   python -m sdumc.text_encoder --out sdumc-v1 --tuned runs/text-tune/best.pt
                                                       the same, with sentiment-tuned weights
+  python -m sdumc.text_encoder --out sdumc-v1 --distilled runs/text-distil/best.pt --seven-bit
+                                                      a student distilled from sdumc-v1's graph
+                                                      (sdumc.text_distil), 7-bit weights
   python -m sdumc.text_encoder --bench sdumc-v1        sentences/s of the int8 graph, batch 1/32
   python -m sdumc.text_encoder --u8-weights sdumc-v1   rewrite an older graph's weights as uint8
 

@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="export the int8 graph + tokenizer.json into this folder")
     ap.add_argument("--max-tokens", type=int, default=MAX_TOKENS, help="truncation (default 64)")
     ap.add_argument("--tuned", type=Path, help="a python -m sdumc.text_tune checkpoint (default: packaged weights)")
+    ap.add_argument("--distilled", type=Path,
+                    help="a python -m sdumc.text_distil checkpoint; its teacher's provenance is read from "
+                         "--out's text_encoder.json (the graph it was distilled from)")
+    ap.add_argument("--teacher-dir", type=Path, help="folder of the graph --distilled was distilled from (default --out)")
+    ap.add_argument("--seven-bit", action="store_true",
+                    help="7-bit int8 weights: U8S8 kernels, exact on every CPU (docs/model.md)")
     ap.add_argument("--bench", type=Path, help="benchmark text_encoder.int8.onnx in this folder")
     ap.add_argument("--u8-weights", type=Path, metavar="DIR",
                     help="convert DIR's int8 graph to uint8 weights in place (same numbers on every CPU; "
@@ -43,13 +49,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{graph}: {n} weights converted to uint8" if n else f"{graph}: weights already uint8")
         if not 2 < a.max_tokens <= 512:
             raise ValueError(f"--max-tokens {a.max_tokens} must be in 3..512")
-        if a.tuned and not a.out:
-            raise ValueError("--tuned needs --out")
+        if (a.tuned or a.distilled) and not a.out:
+            raise ValueError("--tuned and --distilled need --out")
+        if a.tuned and a.distilled:
+            raise ValueError("give --tuned or --distilled, not both")
         if a.out:
-            model, tuned = None, None
+            model, tuned, distilled = None, None, None
             if a.tuned:
                 model, tuned = load_tuned(a.tuned), summary(a.tuned)
-            p = export(a.out, a.max_tokens, model, tuned)
+            if a.distilled:
+                from sdumc.text_distil import load_distilled, provenance
+                model = load_distilled(a.distilled)
+                distilled, tuned = provenance(a.distilled, a.teacher_dir or a.out)
+            p = export(a.out, a.max_tokens, model, tuned, distilled, a.seven_bit)
             print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) and {a.out / TOKENIZER_FILE}")
         if a.bench:
             r = bench(a.bench / INT8_FILE, vader_texts(256))

@@ -13,7 +13,7 @@ import torch
 from .contract import BASE_NAME, INFO_FILE, INPUT_NAMES, INT8_FILE, MAX_TOKENS, OUTPUT_NAME
 from .encode import mean_pool, session
 from .model import MiniLM, load_minilm
-from .quantise import QUANTISATION, quantize_int8
+from .quantise import QUANTISATION, QUANTISATION_7BIT, quantize_int8
 from .tokens import tokenize, write_tokenizer
 from .vader import vader_texts
 
@@ -51,11 +51,13 @@ def int8_fidelity(model: MiniLM, int8_path: Path, texts: list[str]) -> dict[str,
 
 
 def export(out_dir: Path, max_tokens: int = MAX_TOKENS, model: MiniLM | None = None,
-           tuned: dict | None = None) -> Path:
+           tuned: dict | None = None, distilled: dict | None = None, seven_bit: bool = False) -> Path:
     """Export `text_encoder.int8.onnx`, `tokenizer.json` and `text_encoder.json` (provenance and
     int8 fidelity) into `out_dir`; returns the graph path. `model` defaults to the packaged
     weights; a sentiment-tuned one comes from sdumc.text_tune.load_tuned, with its summary as
-    `tuned`. Refuses (ValueError, nothing written) when the int8 graph strays from its fp32
+    `tuned`; a distilled student from sdumc.text_distil.load_distilled, with its provenance as
+    `distilled`. `seven_bit`: 7-bit int8 weights (U8S8 kernels, quantise.quantize_int8).
+    Refuses (ValueError, nothing written) when the int8 graph strays from its fp32
     weights beyond the bar on 96 VADER tweets. The fp32 graph (~90 MB, too big to ship) only
     lives in a temp folder."""
     out_dir = Path(out_dir)
@@ -63,15 +65,17 @@ def export(out_dir: Path, max_tokens: int = MAX_TOKENS, model: MiniLM | None = N
     model = model or load_minilm()
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = export_fp32(Path(tmp) / "text_encoder.fp32.onnx", model)
-        int8 = quantize_int8(fp32, Path(tmp) / INT8_FILE)
+        int8 = quantize_int8(fp32, Path(tmp) / INT8_FILE, seven_bit=seven_bit)
         fid = int8_fidelity(model, int8, vader_texts(96))
         if fid["mean"] < MIN_MEAN_COS or fid["min"] < MIN_COS:
             raise ValueError(f"int8 text graph too far from its fp32 weights: pooled cosine mean {fid['mean']} "
                              f"(bar {MIN_MEAN_COS}), min {fid['min']} (bar {MIN_COS}); not exported")
         shutil.copyfile(int8, out_dir / INT8_FILE)
     write_tokenizer(out_dir, max_tokens)
-    info = {"base": BASE_NAME, "quantisation": QUANTISATION,
+    info = {"base": BASE_NAME, "layers": len(model.layers), "quantisation": QUANTISATION_7BIT if seven_bit else QUANTISATION,
             "int8_vs_fp32_pooled_cosine": fid, "tuned": tuned}
+    if distilled:
+        info["distilled"] = distilled
     (out_dir / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n")
     return out_dir / INT8_FILE
 
@@ -81,8 +85,12 @@ def describe(out_dir: Path) -> str:
     p = Path(out_dir) / INFO_FILE
     info = json.loads(p.read_text()) if p.is_file() else {"tuned": None}
     t = info.get("tuned")
-    desc = f"{BASE_NAME}, dynamic int8"
+    d = info.get("distilled")
+    desc = f"{BASE_NAME}, dynamic int8" + (" (7-bit weights)" if "7-bit" in info.get("quantisation", "") else "")
     if t:
         desc += (f"; top {t['layers_tuned']} layers sentiment-tuned on {t['train_texts']} train-split"
                  f" texts (sdumc.text_tune, validation MAE {t['best_val_mae']})")
+    if d:
+        desc += (f"; distilled to {len(d['keep'])} layers (teacher layers {','.join(map(str, d['keep']))},"
+                 f" sdumc.text_distil, validation MSE {d['best_val_mse']})")
     return desc

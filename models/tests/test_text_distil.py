@@ -1,0 +1,152 @@
+"""Text-encoder distillation: the dequantised teacher, the layer-copied student, the loss, a short
+distillation run end to end, the held-out r protocol, and the 7-bit weights' no-saturation bound."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sdumc.data import DataError
+from sdumc.text_distil import (cached_targets, distil, heldout_r, load_distilled, masked_mse, pooled_int8,
+                               student_from, teacher_from_graph)
+from sdumc.text_encoder.contract import INPUT_NAMES, INT8_FILE
+from sdumc.text_encoder.encode import mean_pool, session as text_session
+from sdumc.text_encoder.export import export_fp32
+from sdumc.text_encoder.quantise import max_abs_s8_weight, quantize_int8
+from sdumc.text_encoder.tokens import tokenize
+from sdumc.text_encoder.vader import vader_texts
+
+MODELS = Path(__file__).resolve().parent.parent
+INT8 = MODELS / "sdumc-v1" / INT8_FILE
+
+pytestmark = pytest.mark.usefixtures("shared_data_head")
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    return teacher_from_graph(INT8)
+
+
+@pytest.fixture(scope="module")
+def vader(shared_data_head):
+    return vader_texts(48)
+
+
+def _emb(model, feeds):
+    with torch.no_grad():
+        return model(*(torch.from_numpy(feeds[n]) for n in INPUT_NAMES)).numpy()
+
+
+def _cos(a, b):
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+def test_dequantised_teacher_reproduces_the_served_graph(teacher, vader):
+    """fp32 torch with the graph's weights vs the int8 graph itself: only activation rounding
+    differs (measured pooled cosine >= 0.97); a wrong weight mapping (e.g. an untransposed
+    matrix or a layer off by one) gives cosines near 0.5."""
+    f = tokenize(vader)
+    got = mean_pool(text_session(INT8).run(None, f)[0], f["attention_mask"])
+    ref = mean_pool(_emb(teacher, f), f["attention_mask"])
+    c = _cos(got, ref)
+    assert c.mean() > 0.98 and c.min() > 0.95, (c.mean(), c.min())
+
+
+def test_student_copies_the_kept_layers(teacher, vader):
+    f = tokenize(vader[:8])
+    full = student_from(teacher, tuple(range(len(teacher.layers))))
+    assert np.array_equal(_emb(full, f), _emb(teacher, f))
+    s = student_from(teacher, (0, len(teacher.layers) - 1))
+    assert len(s.layers) == 2
+    assert torch.equal(s.layers[1].out.weight, teacher.layers[-1].out.weight)
+    s.layers[1].out.weight.data.add_(1.0)  # a copy, not the teacher's tensor
+    assert not torch.equal(s.layers[1].out.weight, teacher.layers[-1].out.weight)
+    for bad in [(), (2, 1), (0, 0), (0, len(teacher.layers)), (-1, 2)]:
+        with pytest.raises(ValueError):
+            student_from(teacher, bad)
+
+
+def test_masked_mse_ignores_padding():
+    y = torch.zeros(2, 3, 4)
+    p = torch.ones(2, 3, 4)
+    p[1, 2] = 100.0  # a padded position
+    m = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    assert float(masked_mse(p, y, m)) == pytest.approx(1.0)
+
+
+def test_distil_end_to_end_lowers_validation_error(teacher, vader, tmp_path):
+    """A few steps on 40 texts: the student moves toward the teacher on 8 held-out texts, the
+    checkpoint loads, and cached targets are used where they match the text's tokens."""
+    texts = vader[:48]
+    split = np.array(["train"] * 40 + ["val"] * 8)
+    ids = tokenize(texts[:1])["input_ids"]
+    cached = {texts[0]: np.zeros((ids.shape[1], 384), np.float16), texts[1]: np.zeros((1, 384), np.float16)}
+    logs = []
+    m = distil(texts, split, teacher, (0, 5), tmp_path, epochs=2, lr=3e-4, batch_size=8, threads=1,
+               targets=cached, progress=False, log=logs.append)
+    assert json.loads(logs[0]) == {"cached_train_targets": 1, "teacher_targets": 47}  # texts[1]: wrong length
+    assert m["best_val_mse"] < m["init_val_mse"], m
+    s = load_distilled(tmp_path / "best.pt")
+    assert len(s.layers) == 2
+    # continuing from the checkpoint starts where it ended (same validation sample: same seed)
+    m2 = distil(texts, split, teacher, (0, 5), tmp_path / "more", epochs=1, lr=1e-4, batch_size=8, threads=1,
+                init=s, progress=False, log=logs.append)
+    assert m2["init_val_mse"] == pytest.approx(m["best_val_mse"], rel=1e-4)
+    with pytest.raises(ValueError, match="not a text-distil checkpoint"):
+        torch.save({"kind": "other"}, tmp_path / "x.pt")
+        load_distilled(tmp_path / "x.pt")
+    with pytest.raises(DataError):
+        distil(texts, np.array(["train"] * 48), teacher, (0, 5), tmp_path, progress=False)
+
+
+def test_cached_targets_reads_a_feature_cache(tmp_path):
+    emb = np.arange(5 * 384, dtype=np.float16).reshape(5, 384)
+    np.save(tmp_path / "text.npy", emb)
+    np.save(tmp_path / "text_off.npy", np.array([0, 2, 5]))
+    (tmp_path / "meta.json").write_text(json.dumps({"texts": ["a b", "c d e"]}))
+    t = cached_targets(tmp_path)
+    assert t["a b"].shape == (2, 384) and np.array_equal(t["c d e"], emb[2:])
+    (tmp_path / "meta.json").write_text(json.dumps({"texts": ["a b"]}))
+    with pytest.raises(DataError, match="offsets"):
+        cached_targets(tmp_path)
+
+
+def test_heldout_r_protocol():
+    """Ridge head on TRAIN, penalty on VAL, r per subset on TEST: recovers a linear signal and
+    reports nothing for a subset without test rows."""
+    rng = np.random.default_rng(0)
+    n = 600
+    y = rng.normal(size=n).astype(np.float32)
+    pooled = rng.normal(size=(n, 384)).astype(np.float32) * 0.1
+    pooled[:, 0] += y
+    split = np.array(["train"] * 400 + ["val"] * 100 + ["test"] * 100)
+    subset = np.array(["movie", "tweets"] * 300)
+    r = heldout_r(pooled, y, split, subset)
+    assert r["movie"]["r"] > 0.95 and r["tweets"]["r"] > 0.95 and "nyt" not in r
+    assert r["movie"]["n"] == 50
+
+
+def test_pooled_int8_is_one_text_per_run(vader):
+    """The scorer's way: each text alone (no batch mates move its activation scale)."""
+    p = pooled_int8(INT8, vader[:3], progress=False)
+    f = tokenize(vader[1:2])
+    alone = mean_pool(text_session(INT8, 1).run(None, f)[0], f["attention_mask"])
+    assert np.allclose(p[1], alone[0], atol=1e-6)
+
+
+def test_seven_bit_weights_cannot_saturate_u8s8(teacher, tmp_path, vader):
+    """7-bit export: every weight within -64..64 (so a u8 x s8 pair sum is at most 2 x 255 x 64 =
+    32,640 < 32,767: VPMADDUBSW cannot saturate on CPUs without VNNI) and close to fp32;
+    an 8-bit int8 graph reaches 127 (the bound this check exists for)."""
+    student = student_from(teacher, (0, 5))
+    fp32 = export_fp32(tmp_path / "s.fp32.onnx", student)
+    q7 = quantize_int8(fp32, tmp_path / "s7.onnx", seven_bit=True)
+    assert max_abs_s8_weight(q7) <= 64
+    f = tokenize(vader[:16])
+    c = _cos(mean_pool(text_session(q7).run(None, f)[0], f["attention_mask"]),
+             mean_pool(_emb(student, f), f["attention_mask"]))
+    assert c.mean() > 0.98, c.mean()
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantize_dynamic(str(fp32), str(tmp_path / "s8.onnx"), weight_type=QuantType.QInt8, per_channel=True)
+    assert max_abs_s8_weight(tmp_path / "s8.onnx") == 127
