@@ -9,7 +9,8 @@ server hears it (sdumc.speech.served_audio), side by side in one run:
   base_ct2_int8        Whisper base (multilingual, English forced) through CTranslate2 int8
   wiener+<system>      sdumc.speech.denoise.wiener before tiny_onnx_int8 / base_ct2_int8
   tuned_onnx_int8      with --tuned DIR: int8 graphs of a fine-tuned tiny.en (sdumc.speech.tune),
-                       the served graphs' format and decoding rules
+                       the served graphs' format and decoding rules; several fine-tuned models side
+                       by side: --tuned LABEL=DIR ..., each system named tuned_onnx_int8@LABEL
 --systems keeps only the named ones; --family espeak scores the in-family twins of the test
 sentences instead of the held-out Flite rows (the same sentences, another voice).
 Every system decodes at the manifest's >= 10 s encoder context, token budget and repetition
@@ -42,7 +43,20 @@ from sdumc.metrics import word_errors  # noqa: E402
 _W: dict = {}  # per worker process: the opened models
 
 
-def _open(base: Path | None, tuned: Path | None = None) -> None:
+def tuned_systems(specs: list[str] | None) -> dict[str, str]:
+    """System name -> graphs folder of each --tuned entry: a plain DIR is `tuned_onnx_int8`
+    (one only), LABEL=DIR is `tuned_onnx_int8@LABEL`."""
+    out: dict[str, str] = {}
+    for spec in specs or []:
+        label, sep, folder = spec.partition("=")
+        name = f"tuned_onnx_int8@{label}" if sep else "tuned_onnx_int8"
+        if name in out:
+            raise SystemExit(f"--tuned: {name} given twice (label each folder: LABEL=DIR)")
+        out[name] = folder if sep else spec
+    return out
+
+
+def _open(base: Path | None, tuned: dict[str, str] | None = None) -> None:
     import ctranslate2
     import onnxruntime as ort
     from tokenizers import Tokenizer
@@ -56,9 +70,8 @@ def _open(base: Path | None, tuned: Path | None = None) -> None:
                                               intra_threads=1, inter_threads=1)
     _W.update(enc=sess("encoder.int8.onnx"), dec=sess("decoder.int8.onnx"), rules=rules, ctx=ctx,
               tok=Tokenizer.from_file(str(SPEECH_DIR / "tokenizer.json")), tiny=ct(package_dir()))
-    if tuned is not None:
-        _W.update(tenc=ort.InferenceSession(str(tuned / "encoder.int8.onnx"), so, providers=["CPUExecutionProvider"]),
-                  tdec=ort.InferenceSession(str(tuned / "decoder.int8.onnx"), so, providers=["CPUExecutionProvider"]))
+    _W["tuned"] = {name: tuple(ort.InferenceSession(str(Path(d) / f), so, providers=["CPUExecutionProvider"])
+                               for f in ("encoder.int8.onnx", "decoder.int8.onnx")) for name, d in (tuned or {}).items()}
     if base is not None:
         btok = Tokenizer.from_file(str(base / "tokenizer.json"))
         prompt = [btok.token_to_id(t) for t in ("<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|notimestamps|>")]
@@ -88,9 +101,8 @@ def _systems(have_base: bool, keep: list[str] | None = None) -> dict:
     if have_base:
         base = lambda x: _ct2(_W["base"], _W["btok"], _W["bprompt"], _W["beot"], x, 1)  # noqa: E731
         out.update({"base_ct2_int8": base, "wiener+base_ct2_int8": lambda x: base(wiener(x))})
-    if "tenc" in _W:
-        out["tuned_onnx_int8"] = lambda x: _W["tok"].decode(
-            transcribe_onnx(_W["tenc"], _W["tdec"], x, r, _W["ctx"]).tokens).strip()
+    for name, (enc, dec) in _W["tuned"].items():
+        out[name] = lambda x, enc=enc, dec=dec: _W["tok"].decode(transcribe_onnx(enc, dec, x, r, _W["ctx"]).tokens).strip()
     return {k: v for k, v in out.items() if not keep or k in keep}
 
 
@@ -99,7 +111,7 @@ def _work(args: tuple) -> list[dict]:
     from sdumc.data import open_corpus
     from sdumc.speech.served_audio import as_served
     if not _W:
-        _open(Path(base) if base else None, Path(tuned) if tuned else None)
+        _open(Path(base) if base else None, tuned)
     reader, out = open_corpus(Path(corpus)), []
     for ci in rows:
         audio = as_served(reader.audio(int(ci)))
@@ -217,7 +229,8 @@ def main() -> int:
     ap.add_argument("--routes-cache", type=Path, required=True, help="the routes' feature cache folder")
     ap.add_argument("--runs", type=Path, required=True, help="runs folder holding routes/full-s<seed>")
     ap.add_argument("--base", type=Path, help="Whisper base CTranslate2 folder (model.bin, tokenizer.json, config.json)")
-    ap.add_argument("--tuned", type=Path, help="folder with a fine-tuned tiny.en's encoder.int8.onnx and decoder.int8.onnx")
+    ap.add_argument("--tuned", nargs="+", help="folders with a fine-tuned tiny.en's encoder.int8.onnx and "
+                    "decoder.int8.onnx: DIR, or LABEL=DIR each for several side by side")
     ap.add_argument("--systems", nargs="*", help="only these systems (default: all available)")
     ap.add_argument("--family", default="flite", choices=("flite", "espeak"),
                     help="test rows of this voice family (espeak: the in-family twins)")
@@ -256,7 +269,7 @@ def main() -> int:
         chunks = [crow[i::a.workers] for i in range(a.workers)]
         with cf.ProcessPoolExecutor(a.workers, mp_context=mp.get_context("spawn")) as pool:
             parts = list(pool.map(_work, [(meta["corpus"], str(a.base) if a.base else None,
-                                           str(a.tuned) if a.tuned else None, a.systems, c) for c in chunks]))
+                                           tuned_systems(a.tuned), a.systems, c) for c in chunks]))
         recs = [None] * len(crow)
         for w, part in enumerate(parts):
             for j, r in enumerate(part):
@@ -288,7 +301,7 @@ def main() -> int:
         table[n]["route_c"] = route_c[n]
         table[n]["cpu_s_rows"] = [round(r[n]["cpu_s"], 4) for r in recs]
     rows_valence = {"gold": route_c.pop("gold_rows"), **route_c.pop("valence_rows")}
-    report = {"rows": len(idx), "family": a.family, "tuned": str(a.tuned) if a.tuned else None, "per_snr": a.per_snr, "seed": a.seed, "audio_s": round(audio_s, 1),
+    report = {"rows": len(idx), "family": a.family, "tuned": tuned_systems(a.tuned) or None, "per_snr": a.per_snr, "seed": a.seed, "audio_s": round(audio_s, 1),
               "cache_rows": idx.tolist(), "audio_s_rows": [r["audio_s"] for r in recs], "systems": table, "text_present": route_c["text_present"],
               "wall_s": round(time.time() - t0, 1)}
     if "tiny_onnx_int8" in texts:  # every other system against the served one, row-paired

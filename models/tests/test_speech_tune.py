@@ -98,3 +98,70 @@ def test_target_tokens_are_prompt_transcript_end():
     assert seq[:2] == [50257, 50362] and seq[-1] == 50256
     assert tok.decode(seq[2:-1]) == " I love it."
     assert np.all(np.array(seq[2:-1]) < 50256)
+
+
+def _moved_checkpoint(w, names, step, train, batch=8):
+    """A checkpoint as an older run wrote it (trained tensors only, no optimizer state), with
+    two trained tensors moved away from the shipped ones."""
+    state = {n: p.detach().clone() for n, p in w.named_parameters() if n in names}
+    state["decoder.ln.bias"] += 0.5
+    state["encoder.blocks.3.qkv.weight"] *= 1.01
+    return {"state": state, "step": step, "args": {"batch": str(batch)}, "train_rows": train}
+
+
+def test_init_starts_at_the_checkpoints_weights_step_and_a_rewarmed_schedule(tmp_path):
+    bin_, train = ex.package_dir() / "model.bin", list(range(100, 180))
+    src = load_whisper(bin_)
+    ck = _moved_checkpoint(src, tune.trainable(src, 2), 7, train)
+    torch.save(ck, tmp_path / "old.pt")
+    w = load_whisper(bin_)
+    names = tune.trainable(w, 2)
+    opt, sched = tune.optimiser([p for p in w.parameters() if p.requires_grad], 4e-5, 4, 20)
+    step, restored = tune.continue_from(tmp_path / "old.pt", w, names, opt, sched, train, 8, 4)
+    assert (step, restored) == (7, False)
+    got = dict(w.named_parameters())
+    assert all(torch.equal(got[n], t) for n, t in ck["state"].items())
+    assert not torch.equal(got["decoder.ln.bias"], load_whisper(bin_).decoder.ln.bias)
+    # no stored moments: the rate warms up again from the checkpoint's step, then follows the decay
+    assert sched.get_last_lr()[0] == pytest.approx(4e-5 * (1 / 4) * (1 - 7 / 20))
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    assert sched.get_last_lr()[0] == pytest.approx(4e-5 * (1 - 10 / 20))
+
+
+def test_init_restores_a_stored_optimizer_and_refuses_other_rows_or_batch(tmp_path, mel):
+    bin_, train = ex.package_dir() / "model.bin", list(range(100, 180))
+    w = load_whisper(bin_)
+    names = tune.trainable(w, 2)
+    opt, sched = tune.optimiser([p for p in w.parameters() if p.requires_grad], 4e-5, 4, 20)
+    tune.batch_loss(w, mel, [[50257, 50362, 383, 50256]] * 2, 50256, 2, 2).backward()
+    opt.step()
+    sched.step()
+    torch.save(tune.checkpoint(w, names, 1, opt, sched, train, [], {"batch": 8}), tmp_path / "new.pt")
+    w2 = load_whisper(bin_)
+    names2 = tune.trainable(w2, 2)
+    opt2, sched2 = tune.optimiser([p for p in w2.parameters() if p.requires_grad], 4e-5, 4, 20)
+    assert tune.continue_from(tmp_path / "new.pt", w2, names2, opt2, sched2, train, 8, 4) == (1, True)
+    assert all(torch.equal(p, dict(w.named_parameters())[n]) for n, p in w2.named_parameters())
+    a, b = opt.state_dict()["state"], opt2.state_dict()["state"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k]["exp_avg_sq"], b[k]["exp_avg_sq"]) for k in a)
+    assert sched2.last_epoch == 1
+    with pytest.raises(ValueError, match="other rows"):
+        tune.continue_from(tmp_path / "new.pt", w2, names2, opt2, sched2, train[1:], 8, 4)
+    with pytest.raises(ValueError, match="batch"):
+        tune.continue_from(tmp_path / "new.pt", w2, names2, opt2, sched2, train, 4, 4)
+
+
+def test_epoch_batches_skip_the_rows_seen_and_finish_the_epoch_before_the_next():
+    train = list(range(1000, 1083))  # 10 batches of 8 per epoch, 3 rows left over
+    full = list(tune.epoch_batches(train, 8, 2, 0))
+    assert [s for _, s, _ in full] == list(range(20))
+    # the order the first run trained on (one seeded permutation per epoch)
+    rng = np.random.default_rng(0)
+    assert [r for _, _, ids in full[:10] for r in ids] == [int(i) for i in rng.permutation(train)[:80]]
+    rest = list(tune.epoch_batches(train, 8, 2, 0, skip=7))
+    assert rest == full[7:]
+    seen = {r for _, _, ids in full[:7] for r in ids}
+    unseen_first = [r for e, _, ids in rest if e == 0 for r in ids]
+    assert len(unseen_first) == 24 and not seen & set(unseen_first)

@@ -25,6 +25,16 @@ A checkpoint (`step-<n>.pt`, the trained tensors only) is written every `--save-
 and `last.pt` at the end or the time box, so a cut run still yields a model; validation WER
 (greedy, the served decoding rules, torch float32) on `--val-rows` espeak val rows is logged
 before training and at every checkpoint (`log.jsonl`).
+
+`--init CKPT` continues a run: the checkpoint's trained tensors replace the shipped ones, and
+its optimizer and schedule state are restored when it stored them (checkpoints written since
+`--init` exists do; older ones hold the tensors only, and then AdamW starts with empty moments
+and the learning rate warms up again over `--warmup` steps from the checkpoint's step). The
+step count goes on from the checkpoint's, the schedule is the same function of that global
+step (`--epochs` sets its length), and the rows already seen are skipped: the seeded epoch
+orders are drawn again and the first `step` batches left out, so the rest of the interrupted
+epoch comes first, then the next epoch's fresh order. The checkpoint must come from the same
+rows (`--corpus`, `--train-rows`, `--seed`, `--max-seconds`) and `--batch`, or it is refused.
 """
 from __future__ import annotations
 
@@ -32,6 +42,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +148,71 @@ def load_tuned(checkpoint: Path, base_bin: Path) -> Whisper:
     return w.eval()
 
 
+def optimiser(params: list, lr: float, warmup: int, steps_total: int):
+    """AdamW and its schedule: linear warm-up over `warmup` steps, then linear decay to a
+    floor of 0.1 at `steps_total`, as a function of the global step."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    return opt, torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.1, 1 - s / max(steps_total, 1)))
+
+
+def checkpoint(w: Whisper, names: list[str], step: int, opt, sched, train: list[int], val: list[int],
+               args: dict) -> dict:
+    """What a checkpoint holds: the trained tensors, the step, the rows and the optimizer and
+    schedule state (so `--init` resumes exactly). Plain numbers go as JSON text: this torch's
+    `weights_only` loader refuses pickled floats."""
+    groups = opt.state_dict()["param_groups"]
+    schedule = {k: v for k, v in sched.state_dict().items() if k != "lr_lambdas"}
+    return {"state": {n: p.detach().clone() for n, p in w.named_parameters() if n in names}, "step": step,
+            "args": {k: str(v) for k, v in args.items()}, "train_rows": train, "val_rows": val,
+            "optimizer_state": opt.state_dict()["state"], "optimizer_groups": json.dumps(groups),
+            "schedule": json.dumps(schedule)}
+
+
+def epoch_batches(train: list[int], batch: int, epochs: int, seed: int, skip: int = 0):
+    """(epoch, global step before it, row ids) of every batch in the run's seeded order,
+    leaving out the first `skip` batches (the ones a checkpoint already trained on)."""
+    rng = np.random.default_rng(seed)
+    per_epoch = len(train) // batch
+    for epoch in range(epochs):
+        order = rng.permutation(train)
+        for b in range(per_epoch):
+            step = epoch * per_epoch + b
+            if step >= skip:
+                yield epoch, step, [int(i) for i in order[b * batch:(b + 1) * batch]]
+
+
+def continue_from(checkpoint: Path, w: Whisper, names: list[str], opt, sched, train: list[int],
+                  batch: int, warmup: int) -> tuple[int, bool]:
+    """Put a checkpoint's trained tensors into `w` (in place) and, when it stored them, the
+    optimizer and schedule state; returns (its step, whether the optimizer state was restored).
+    Without a stored optimizer the schedule is rebuilt around a fresh warm-up (module doc)."""
+    ck = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    if list(ck.get("train_rows", [])) != list(train):
+        raise ValueError(f"{checkpoint}: trained on other rows (corpus, --train-rows, --seed or --max-seconds differ)")
+    if int(ck.get("args", {}).get("batch", batch)) != batch:
+        raise ValueError(f"{checkpoint}: batch {ck['args']['batch']}, this run {batch}: the rows seen would not line up")
+    unknown = set(ck["state"]) - set(names)
+    if unknown:
+        raise ValueError(f"{checkpoint}: tensors this run does not train: {sorted(unknown)[:3]}")
+    params = dict(w.named_parameters())
+    with torch.no_grad():
+        for n, t in ck["state"].items():
+            params[n].copy_(t)
+    step = int(ck["step"])
+    if "optimizer_state" in ck:
+        opt.load_state_dict({"state": ck["optimizer_state"], "param_groups": json.loads(ck["optimizer_groups"])})
+        sched.load_state_dict({**json.loads(ck["schedule"]), "lr_lambdas": [None]})
+        return step, True
+    decay = sched.lr_lambdas[0]
+    sched.lr_lambdas[0] = lambda s: min(1.0, (s - step + 1) / warmup) * decay(s) if s >= step else decay(s)
+    sched.last_epoch = step - 1
+    with warnings.catch_warnings():  # "step() before optimizer.step()": intended, nothing trained yet
+        warnings.simplefilter("ignore", UserWarning)
+        sched.step()  # sets the learning rate of the checkpoint's step
+    return step, False
+
+
 def validation_wer(w: Whisper, reader, rows: list[int], rules, tok) -> float:
     """Greedy WER (served decoding rules, served context) of `rows`, torch float32."""
     from .recognise import transcribe_torch
@@ -166,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--export-from", type=Path, help="a checkpoint: write its int8 graphs to --out and stop")
+    ap.add_argument("--init", type=Path, help="a checkpoint of this recipe to continue from (module doc)")
     a = ap.parse_args(argv)
     from tokenizers import Tokenizer
     from ..corpus.reader import CorpusReader
@@ -186,10 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     names = trainable(w, a.train_encoder_blocks)
     frozen = len(w.encoder.blocks) - a.train_encoder_blocks
     params = [p for p in w.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.0)
     steps_total = a.epochs * (len(train) // a.batch)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / a.warmup) * max(0.1, 1 - s / max(steps_total, 1)))
+    opt, sched = optimiser(params, a.lr, a.warmup, steps_total)
+    step, restored = continue_from(a.init, w, names, opt, sched, train, a.batch, a.warmup) if a.init else (0, False)
     a.out.mkdir(parents=True, exist_ok=True)
     log = open(a.out / "log.jsonl", "a")
 
@@ -200,36 +276,33 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(rec), file=sys.stderr, flush=True)
 
     def save(tag: str, step: int) -> None:
-        state = {n: p.detach().clone() for n, p in w.named_parameters() if n in names}
-        torch.save({"state": state, "step": step, "args": {k: str(v) for k, v in vars(a).items()},
-                    "train_rows": train, "val_rows": val}, a.out / f"{tag}.pt")
+        torch.save(checkpoint(w, names, step, opt, sched, train, val, vars(a)), a.out / f"{tag}.pt")
 
+    # a continued run skips the start's validation: the checkpoint's run logged it at that step
     note(event="start", train_rows=len(train), val_rows=len(val), trainable=sum(p.numel() for p in params),
-         steps=steps_total, val_wer=round(validation_wer(w, reader, val, rules, tok), 4))
-    rng = np.random.default_rng(a.seed)
-    step, deadline, losses = 0, t0 + 60 * a.minutes, []
-    for epoch in range(a.epochs):
-        order = rng.permutation(train)
-        for b in range(len(order) // a.batch):
-            if time.time() > deadline:
-                break
-            ids = [int(i) for i in order[b * a.batch:(b + 1) * a.batch]]
-            mel = mel_batch([as_served(reader.audio(i)) for i in ids])
-            seqs = [target_tokens(tok, rules.prompt, rules.eot, reader.rows[i]["text"]) for i in ids]
-            w.train()
-            loss = batch_loss(w, mel, seqs, rules.eot, frozen, len(rules.prompt))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            losses.append(float(loss))
-            if step % 10 == 0:
-                note(event="train", epoch=epoch, step=step, loss=round(float(np.mean(losses[-10:])), 4))
-            if step % a.save_every == 0:
-                save(f"step-{step}", step)
-                note(event="checkpoint", step=step, val_wer=round(validation_wer(w, reader, val, rules, tok), 4))
+         steps=steps_total, init=str(a.init) if a.init else None, init_step=step, optimizer_restored=restored,
+         lr=sched.get_last_lr()[0],
+         val_wer=None if a.init else round(validation_wer(w, reader, val, rules, tok), 4))
+    deadline, losses = t0 + 60 * a.minutes, []
+    for epoch, _, ids in epoch_batches(train, a.batch, a.epochs, a.seed, skip=step):
+        if time.time() > deadline:
+            break
+        mel = mel_batch([as_served(reader.audio(i)) for i in ids])
+        seqs = [target_tokens(tok, rules.prompt, rules.eot, reader.rows[i]["text"]) for i in ids]
+        w.train()
+        loss = batch_loss(w, mel, seqs, rules.eot, frozen, len(rules.prompt))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        losses.append(float(loss))
+        if step % 10 == 0:
+            note(event="train", epoch=epoch, step=step, loss=round(float(np.mean(losses[-10:])), 4))
+        if step % a.save_every == 0:
+            save(f"step-{step}", step)
+            note(event="checkpoint", step=step, val_wer=round(validation_wer(w, reader, val, rules, tok), 4))
     save("last", step)
     note(event="end", step=step, val_wer=round(validation_wer(w, reader, val, rules, tok), 4))
     return 0
