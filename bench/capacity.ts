@@ -7,12 +7,16 @@
  *
  *   nice node --import tsx bench/capacity.ts [--loads 100,300,1000] [--seconds 60] [--warmup 20]
  *     [--no-transcripts] [--presets balanced,end-of-speech] [--chunk-ms 200] [--server-env K=V ...]
- *     [--variant NAME:K=V[,K=V] ...] [--rounds 1]
+ *     [--variant NAME:K=V[,K=V] ...] [--rounds 1] [--cpu-prof DIR]
  *
  * Side by side: each load runs every preset x every `--variant` (server variables on top of
  * --server-env, e.g. `--variant h400:VAD_HANGOVER_MS=400 --variant h800:VAD_HANGOVER_MS=800` or
  * `--variant w1:SCORER_WORKERS=1 --variant w2:SCORER_WORKERS=2`) one after the other, and
  * `--rounds` repeats that whole sequence, so the settings compared alternate on the same box.
+ * The variant key BENCH_SERVER_ROOT=DIR runs that variant's server from another checkout (e.g.
+ * `git archive main | tar -x -C DIR`, with node_modules, models and fixtures linked), so that
+ * old and new code alternate too. `--cpu-prof DIR` profiles the server; bench/capacity-profile.ts
+ * prints where its CPU went, by stage.
  *
  * Calls: the fixtures/calls dialogues (8 kHz telephone audio, no face features), each lane
  * playing them back to back in real time, lanes started evenly over `--warmup` s. With
@@ -40,7 +44,7 @@
  * records never answered, and the server's dead letters and speech-path outcomes (/metrics).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -67,6 +71,8 @@ const { values } = parseArgs({
     /** A named set of extra server variables compared side by side (repeatable). */
     variant: { type: 'string', multiple: true, default: [] },
     rounds: { type: 'string', default: '1' },
+    /** Write V8 CPU profiles of the server (main thread and workers) under DIR/<run>/ (bench/capacity-profile.ts reads them). */
+    'cpu-prof': { type: 'string' },
   },
 });
 const ROOT = repoRoot();
@@ -151,7 +157,7 @@ const variants: Variant[] = values.variant!.length
   ? values.variant!.map((v) => ({ name: v.slice(0, v.indexOf(':')), env: { ...baseEnv, ...parseEnv(v.slice(v.indexOf(':') + 1).split(',')) } }))
   : [{ name: 'default', env: baseEnv }];
 
-async function startServer(preset: LatencyPreset, variant: Variant): Promise<Server> {
+async function startServer(preset: LatencyPreset, variant: Variant, profDir: string | undefined): Promise<Server> {
   const env: NodeJS.ProcessEnv = {
     ...process.env, DB_PATH: ':memory:', PORT: '0', DEMO: 'off', LOG_LEVEL: 'warn', LATENCY_PRESET: preset,
     API_MAX_SOCKETS_PER_SOURCE: '100000', API_MAX_SOCKETS_PER_TENANT: '100000', API_MAX_SUBSCRIPTIONS_PER_TENANT: '100000',
@@ -159,7 +165,13 @@ async function startServer(preset: LatencyPreset, variant: Variant): Promise<Ser
   delete env.KAFKA_BROKERS;
   delete env.PG_URL;
   Object.assign(env, variant.env);
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // --cpu-prof writes one .cpuprofile per thread (the scorer workers too) when the server exits.
+  const prof = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir];
+  // BENCH_SERVER_ROOT (a variant's key, not passed on): run the server of another checkout, e.g.
+  // an export of main, so that old and new code alternate in one run.
+  const cwd = env.BENCH_SERVER_ROOT ?? ROOT;
+  delete env.BENCH_SERVER_ROOT;
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const kill = () => proc.kill('SIGKILL');
   process.once('exit', kill); // a bench stopped by a signal or an error leaves no server behind
   proc.once('exit', () => process.off('exit', kill));
@@ -182,6 +194,24 @@ function procStats(pid: number): { cpuMs: number; rssMiB: number } {
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return { cpuMs, rssMiB: rss ? Number(rss[1]) / 1024 : NaN };
 }
+
+/** utime + stime (ms) of each thread of a process, by thread id, with its name (/proc/<pid>/task). */
+function threadStats(pid: number): Record<string, { name: string; cpuMs: number }> {
+  const out: Record<string, { name: string; cpuMs: number }> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[tid] = { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpuMs: (Number(f[11]) + Number(f[12])) * 10 };
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** Microseconds on CLOCK_MONOTONIC: the clock of V8's profile timestamps, in any process. */
+const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** The server's counters that say what it dropped or routed (Prometheus text, summed by label). */
 async function serverCounters(url: string): Promise<Record<string, number>> {
@@ -260,6 +290,8 @@ function firstReaching(xs: { endRelMs: number; at: number }[], min: number) {
 
 const log = (m: string) => process.stderr.write(`[capacity ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
+let runNo = 0;
+
 async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<RunResult> {
   const hangover = variant.env.VAD_HANGOVER_MS === undefined ? {} : { hangoverMs: Number(variant.env.VAD_HANGOVER_MS) };
   const opts = resolveWindowOptions(withPreset(preset, { vad: hangover }));
@@ -268,7 +300,8 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
   // pad the segment's end already includes): test/window/latency-preset.test.ts pins both.
   const sealWaitMs = Math.max(opts.allowedLatenessMs + opts.transcriptWaitMs, opts.vad.hangoverMs - opts.vad.padMs);
   log(`load ${n}, ${preset}, ${variant.name}: starting the server`);
-  const server = await startServer(preset, variant);
+  const profDir = values['cpu-prof'] === undefined ? undefined : join(values['cpu-prof'], `${n}-${preset}-${variant.name}-${runNo++}`);
+  const server = await startServer(preset, variant, profDir);
   log(`server ${server.proc.pid} at ${server.graphqlUrl}`);
   const pid = server.proc.pid!;
   const warmupMs = Number(values.warmup) * 1000;
@@ -356,6 +389,8 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
   const cut: LiveCall[] = [];
 
   let s0 = procStats(pid);
+  let threads0: ReturnType<typeof threadStats> = {};
+  let windowUs0 = 0;
   let genW0 = process.cpuUsage();
   let callSeconds = 0;
   let windowStart = 0;
@@ -373,6 +408,10 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
         log(`steady window: ${calls.size} calls opened`);
         s0 = procStats(pid);
         genW0 = process.cpuUsage();
+        if (profDir !== undefined) {
+          threads0 = threadStats(pid);
+          windowUs0 = monoUs();
+        }
       }
       if (inWindow && !stopped && now - windowStart >= steadyMs) {
         stopped = true;
@@ -427,6 +466,14 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
   });
   const s1 = procStats(pid);
   const genW1 = process.cpuUsage(genW0);
+  if (profDir !== undefined) {
+    // The steady window for bench/capacity-profile.ts: its bounds on the profiles' clock, the
+    // call-seconds in it, and each thread's CPU (the native threads no JS profile sees).
+    const threads1 = threadStats(pid);
+    const threads = Object.entries(threads1).map(([tid, t]) => ({ tid, name: t.name, cpuMs: t.cpuMs - (threads0[tid]?.cpuMs ?? 0) }));
+    mkdirSync(profDir, { recursive: true });
+    writeFileSync(join(profDir, 'window.json'), JSON.stringify({ load: n, preset, variant: variant.name, startUs: windowUs0, endUs: monoUs(), callSeconds, serverCpuMs: s1.cpuMs - s0.cpuMs, segmentsInWindow, threads, loadavg: loadavg() }, null, 1));
+  }
   // Drain: wait (at most --drain s) until every record of the ended calls is answered, i.e. their
   // scores were stored and published; events still count while it lasts.
   const drainDeadline = performance.now() + Number(values.drain) * 1000;
