@@ -7,7 +7,7 @@
  *
  *   nice node --import tsx bench/capacity.ts [--loads 100,300,1000] [--seconds 60] [--warmup 20]
  *     [--no-transcripts] [--presets balanced,end-of-speech] [--chunk-ms 200] [--server-env K=V ...]
- *     [--variant NAME:K=V[,K=V] ...] [--rounds 1] [--cpu-prof DIR]
+ *     [--variant NAME:K=V[,K=V] ...] [--rounds 1] [--cpu-prof DIR] [--server-log FILE] [--node-arg=FLAG ...]
  *
  * Side by side: each load runs every preset x every `--variant` (server variables on top of
  * --server-env, e.g. `--variant h400:VAD_HANGOVER_MS=400 --variant h800:VAD_HANGOVER_MS=800` or
@@ -15,7 +15,7 @@
  * `--rounds` repeats that whole sequence, so the settings compared alternate on the same box.
  * The variant key BENCH_SERVER_ROOT=DIR runs that variant's server from another checkout (e.g.
  * `git archive main | tar -x -C DIR`, with node_modules, models and fixtures linked), so that
- * old and new code alternate too. `--cpu-prof DIR` profiles the server; bench/capacity-profile.ts
+ * old and new code alternate too; BENCH_NODE_ARGS='--flag ...' gives that variant's node flags. `--cpu-prof DIR` profiles the server; bench/capacity-profile.ts
  * prints where its CPU went, by stage.
  *
  * Calls: the fixtures/calls dialogues (8 kHz telephone audio, no face features), each lane
@@ -44,7 +44,7 @@
  * records never answered, and the server's dead letters and speech-path outcomes (/metrics).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -73,6 +73,10 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     /** Write V8 CPU profiles of the server (main thread and workers) under DIR/<run>/ (bench/capacity-profile.ts reads them). */
     'cpu-prof': { type: 'string' },
+    /** Append the server's stdout to FILE (e.g. with --server-env NODE_OPTIONS=--trace-gc). */
+    'server-log': { type: 'string' },
+    /** A flag for the server's node (V8 flags are refused in NODE_OPTIONS), e.g. --node-arg=--trace-gc (repeatable). */
+    'node-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 const ROOT = repoRoot();
@@ -170,8 +174,11 @@ async function startServer(preset: LatencyPreset, variant: Variant, profDir: str
   // BENCH_SERVER_ROOT (a variant's key, not passed on): run the server of another checkout, e.g.
   // an export of main, so that old and new code alternate in one run.
   const cwd = env.BENCH_SERVER_ROOT ?? ROOT;
+  // BENCH_NODE_ARGS (a variant's key, space-separated): flags for that variant's node, e.g. V8's.
+  const nodeArgs = [...values['node-arg']!, ...(env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   delete env.BENCH_SERVER_ROOT;
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  delete env.BENCH_NODE_ARGS;
+  const proc = spawn(process.execPath, [...nodeArgs, ...prof, '--import', 'tsx', 'src/main.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const kill = () => proc.kill('SIGKILL');
   process.once('exit', kill); // a bench stopped by a signal or an error leaves no server behind
   proc.once('exit', () => process.off('exit', kill));
@@ -179,6 +186,8 @@ async function startServer(preset: LatencyPreset, variant: Variant, profDir: str
     let out = '';
     proc.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out.slice(-2000)}`)));
     proc.stdout!.on('data', (d: Buffer) => {
+      if (values['server-log'] !== undefined) appendFileSync(values['server-log'], d);
+      if (out.length > 1 << 16) return; // started: the rest is not read here
       out += d.toString();
       const m = /subscriptions: (ws:\/\/[^\s)]+)/.exec(out);
       if (m && /Ingest:/.test(out)) resolve({ proc, graphqlUrl: m[1], ingestUrl: m[1].replace(/\/graphql$/, '/ingest'), metricsUrl: m[1].replace(/^ws/, 'http').replace(/\/graphql$/, '/metrics') });
@@ -208,6 +217,13 @@ function threadStats(pid: number): Record<string, { name: string; cpuMs: number 
     }
   }
   return out;
+}
+
+/** utime + stime (ms) of a process's main thread (its tid is the pid). */
+function mainThreadCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 /** Microseconds on CLOCK_MONOTONIC: the clock of V8's profile timestamps, in any process. */
@@ -264,6 +280,8 @@ interface RunResult {
   segmentsInWindow: number;
   revisions: number;
   serverCpuMs: number;
+  /** Of it, the main thread's (ingest, window, store, publish, GraphQL; not the scorer worker). */
+  mainThreadCpuMs: number;
   genCpuMs: number;
   seal: ReturnType<typeof q>;
   end: ReturnType<typeof q>;
@@ -389,6 +407,7 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
   const cut: LiveCall[] = [];
 
   let s0 = procStats(pid);
+  let main0 = mainThreadCpuMs(pid);
   let threads0: ReturnType<typeof threadStats> = {};
   let windowUs0 = 0;
   let genW0 = process.cpuUsage();
@@ -407,6 +426,7 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
         windowStart = now;
         log(`steady window: ${calls.size} calls opened`);
         s0 = procStats(pid);
+        main0 = mainThreadCpuMs(pid);
         genW0 = process.cpuUsage();
         if (profDir !== undefined) {
           threads0 = threadStats(pid);
@@ -465,6 +485,7 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
     }, TICK_MS);
   });
   const s1 = procStats(pid);
+  const main1 = mainThreadCpuMs(pid);
   const genW1 = process.cpuUsage(genW0);
   if (profDir !== undefined) {
     // The steady window for bench/capacity-profile.ts: its bounds on the profiles' clock, the
@@ -491,7 +512,7 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
   clearTimeout(killer);
   return {
     load: n, preset, variant: variant.name, hangoverMs: opts.vad.hangoverMs, textSources, windowS: (windowEnd - windowStart) / 1000, callSeconds, segments, segmentsInWindow, revisions,
-    serverCpuMs: s1.cpuMs - s0.cpuMs, genCpuMs: (genW1.user + genW1.system) / 1000,
+    serverCpuMs: s1.cpuMs - s0.cpuMs, mainThreadCpuMs: main1 - main0, genCpuMs: (genW1.user + genW1.system) / 1000,
     seal: q(seal), end: q(end), early, unmatched,
     rssMiB: { start: rss[0], end: rss[rss.length - 1], max: Math.max(...rss) },
     refused, unanswered, counters, loadavg: loadavg().map((x) => x.toFixed(1)).join(' '),
@@ -503,6 +524,7 @@ function print(r: RunResult): void {
   console.log(JSON.stringify({
     load: r.load, preset: r.preset, variant: r.variant, hangoverMs: r.hangoverMs, transcripts: withText, serverEnv: values['server-env'], windowS: +r.windowS.toFixed(1), callSeconds: Math.round(r.callSeconds),
     serverCoreMsPerCallSecond: +(r.serverCpuMs / r.callSeconds).toFixed(2), serverCoreMsPerSegment: +(r.serverCpuMs / Math.max(1, r.segmentsInWindow)).toFixed(1),
+    mainThreadCoreMsPerCallSecond: +(r.mainThreadCpuMs / r.callSeconds).toFixed(2),
     serverCores: +(r.serverCpuMs / 1000 / r.windowS).toFixed(2), generatorCoreMsPerCallSecond: +(r.genCpuMs / r.callSeconds).toFixed(2),
     segmentsPerS: +(r.segmentsInWindow / r.windowS).toFixed(1), segments: r.segments, revisions: r.revisions,
     withoutTranscriptShare: +(1 - (r.textSources.PLATFORM ?? 0) / Math.max(1, r.segmentsInWindow)).toFixed(3), textSources: r.textSources,
