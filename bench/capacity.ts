@@ -7,12 +7,16 @@
  *
  *   nice node --import tsx bench/capacity.ts [--loads 100,300,1000] [--seconds 60] [--warmup 20]
  *     [--no-transcripts] [--presets balanced,end-of-speech] [--chunk-ms 200] [--server-env K=V ...]
- *     [--variant NAME:K=V[,K=V] ...] [--rounds 1]
+ *     [--variant NAME:K=V[,K=V] ...] [--rounds 1] [--cpu-prof DIR] [--server-log FILE] [--node-arg=FLAG ...]
  *
  * Side by side: each load runs every preset x every `--variant` (server variables on top of
  * --server-env, e.g. `--variant h400:VAD_HANGOVER_MS=400 --variant h800:VAD_HANGOVER_MS=800` or
  * `--variant w1:SCORER_WORKERS=1 --variant w2:SCORER_WORKERS=2`) one after the other, and
  * `--rounds` repeats that whole sequence, so the settings compared alternate on the same box.
+ * The variant key BENCH_SERVER_ROOT=DIR runs that variant's server from another checkout (e.g.
+ * `git archive main | tar -x -C DIR`, with node_modules, models and fixtures linked), so that
+ * old and new code alternate too; BENCH_NODE_ARGS='--flag ...' gives that variant's node flags. `--cpu-prof DIR` profiles the server; bench/capacity-profile.ts
+ * prints where its CPU went, by stage.
  *
  * Calls: the fixtures/calls dialogues (8 kHz telephone audio, no face features), each lane
  * playing them back to back in real time, lanes started evenly over `--warmup` s. With
@@ -40,7 +44,7 @@
  * records never answered, and the server's dead letters and speech-path outcomes (/metrics).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -67,6 +71,12 @@ const { values } = parseArgs({
     /** A named set of extra server variables compared side by side (repeatable). */
     variant: { type: 'string', multiple: true, default: [] },
     rounds: { type: 'string', default: '1' },
+    /** Write V8 CPU profiles of the server (main thread and workers) under DIR/<run>/ (bench/capacity-profile.ts reads them). */
+    'cpu-prof': { type: 'string' },
+    /** Append the server's stdout to FILE (e.g. with --server-env NODE_OPTIONS=--trace-gc). */
+    'server-log': { type: 'string' },
+    /** A flag for the server's node (V8 flags are refused in NODE_OPTIONS), e.g. --node-arg=--trace-gc (repeatable). */
+    'node-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 const ROOT = repoRoot();
@@ -151,7 +161,7 @@ const variants: Variant[] = values.variant!.length
   ? values.variant!.map((v) => ({ name: v.slice(0, v.indexOf(':')), env: { ...baseEnv, ...parseEnv(v.slice(v.indexOf(':') + 1).split(',')) } }))
   : [{ name: 'default', env: baseEnv }];
 
-async function startServer(preset: LatencyPreset, variant: Variant): Promise<Server> {
+async function startServer(preset: LatencyPreset, variant: Variant, profDir: string | undefined): Promise<Server> {
   const env: NodeJS.ProcessEnv = {
     ...process.env, DB_PATH: ':memory:', PORT: '0', DEMO: 'off', LOG_LEVEL: 'warn', LATENCY_PRESET: preset,
     API_MAX_SOCKETS_PER_SOURCE: '100000', API_MAX_SOCKETS_PER_TENANT: '100000', API_MAX_SUBSCRIPTIONS_PER_TENANT: '100000',
@@ -159,7 +169,16 @@ async function startServer(preset: LatencyPreset, variant: Variant): Promise<Ser
   delete env.KAFKA_BROKERS;
   delete env.PG_URL;
   Object.assign(env, variant.env);
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // --cpu-prof writes one .cpuprofile per thread (the scorer workers too) when the server exits.
+  const prof = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir];
+  // BENCH_SERVER_ROOT (a variant's key, not passed on): run the server of another checkout, e.g.
+  // an export of main, so that old and new code alternate in one run.
+  const cwd = env.BENCH_SERVER_ROOT ?? ROOT;
+  // BENCH_NODE_ARGS (a variant's key, space-separated): flags for that variant's node, e.g. V8's.
+  const nodeArgs = [...values['node-arg']!, ...(env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  delete env.BENCH_SERVER_ROOT;
+  delete env.BENCH_NODE_ARGS;
+  const proc = spawn(process.execPath, [...nodeArgs, ...prof, '--import', 'tsx', 'src/main.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const kill = () => proc.kill('SIGKILL');
   process.once('exit', kill); // a bench stopped by a signal or an error leaves no server behind
   proc.once('exit', () => process.off('exit', kill));
@@ -167,6 +186,8 @@ async function startServer(preset: LatencyPreset, variant: Variant): Promise<Ser
     let out = '';
     proc.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out.slice(-2000)}`)));
     proc.stdout!.on('data', (d: Buffer) => {
+      if (values['server-log'] !== undefined) appendFileSync(values['server-log'], d);
+      if (out.length > 1 << 16) return; // started: the rest is not read here
       out += d.toString();
       const m = /subscriptions: (ws:\/\/[^\s)]+)/.exec(out);
       if (m && /Ingest:/.test(out)) resolve({ proc, graphqlUrl: m[1], ingestUrl: m[1].replace(/\/graphql$/, '/ingest'), metricsUrl: m[1].replace(/^ws/, 'http').replace(/\/graphql$/, '/metrics') });
@@ -182,6 +203,31 @@ function procStats(pid: number): { cpuMs: number; rssMiB: number } {
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return { cpuMs, rssMiB: rss ? Number(rss[1]) / 1024 : NaN };
 }
+
+/** utime + stime (ms) of each thread of a process, by thread id, with its name (/proc/<pid>/task). */
+function threadStats(pid: number): Record<string, { name: string; cpuMs: number }> {
+  const out: Record<string, { name: string; cpuMs: number }> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[tid] = { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpuMs: (Number(f[11]) + Number(f[12])) * 10 };
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** utime + stime (ms) of a process's main thread (its tid is the pid). */
+function mainThreadCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** Microseconds on CLOCK_MONOTONIC: the clock of V8's profile timestamps, in any process. */
+const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** The server's counters that say what it dropped or routed (Prometheus text, summed by label). */
 async function serverCounters(url: string): Promise<Record<string, number>> {
@@ -234,6 +280,8 @@ interface RunResult {
   segmentsInWindow: number;
   revisions: number;
   serverCpuMs: number;
+  /** Of it, the main thread's (ingest, window, store, publish, GraphQL; not the scorer worker). */
+  mainThreadCpuMs: number;
   genCpuMs: number;
   seal: ReturnType<typeof q>;
   end: ReturnType<typeof q>;
@@ -260,6 +308,8 @@ function firstReaching(xs: { endRelMs: number; at: number }[], min: number) {
 
 const log = (m: string) => process.stderr.write(`[capacity ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
+let runNo = 0;
+
 async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<RunResult> {
   const hangover = variant.env.VAD_HANGOVER_MS === undefined ? {} : { hangoverMs: Number(variant.env.VAD_HANGOVER_MS) };
   const opts = resolveWindowOptions(withPreset(preset, { vad: hangover }));
@@ -268,7 +318,8 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
   // pad the segment's end already includes): test/window/latency-preset.test.ts pins both.
   const sealWaitMs = Math.max(opts.allowedLatenessMs + opts.transcriptWaitMs, opts.vad.hangoverMs - opts.vad.padMs);
   log(`load ${n}, ${preset}, ${variant.name}: starting the server`);
-  const server = await startServer(preset, variant);
+  const profDir = values['cpu-prof'] === undefined ? undefined : join(values['cpu-prof'], `${n}-${preset}-${variant.name}-${runNo++}`);
+  const server = await startServer(preset, variant, profDir);
   log(`server ${server.proc.pid} at ${server.graphqlUrl}`);
   const pid = server.proc.pid!;
   const warmupMs = Number(values.warmup) * 1000;
@@ -356,6 +407,9 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
   const cut: LiveCall[] = [];
 
   let s0 = procStats(pid);
+  let main0 = mainThreadCpuMs(pid);
+  let threads0: ReturnType<typeof threadStats> = {};
+  let windowUs0 = 0;
   let genW0 = process.cpuUsage();
   let callSeconds = 0;
   let windowStart = 0;
@@ -372,7 +426,12 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
         windowStart = now;
         log(`steady window: ${calls.size} calls opened`);
         s0 = procStats(pid);
+        main0 = mainThreadCpuMs(pid);
         genW0 = process.cpuUsage();
+        if (profDir !== undefined) {
+          threads0 = threadStats(pid);
+          windowUs0 = monoUs();
+        }
       }
       if (inWindow && !stopped && now - windowStart >= steadyMs) {
         stopped = true;
@@ -426,7 +485,16 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
     }, TICK_MS);
   });
   const s1 = procStats(pid);
+  const main1 = mainThreadCpuMs(pid);
   const genW1 = process.cpuUsage(genW0);
+  if (profDir !== undefined) {
+    // The steady window for bench/capacity-profile.ts: its bounds on the profiles' clock, the
+    // call-seconds in it, and each thread's CPU (the native threads no JS profile sees).
+    const threads1 = threadStats(pid);
+    const threads = Object.entries(threads1).map(([tid, t]) => ({ tid, name: t.name, cpuMs: t.cpuMs - (threads0[tid]?.cpuMs ?? 0) }));
+    mkdirSync(profDir, { recursive: true });
+    writeFileSync(join(profDir, 'window.json'), JSON.stringify({ load: n, preset, variant: variant.name, startUs: windowUs0, endUs: monoUs(), callSeconds, serverCpuMs: s1.cpuMs - s0.cpuMs, segmentsInWindow, threads, loadavg: loadavg() }, null, 1));
+  }
   // Drain: wait (at most --drain s) until every record of the ended calls is answered, i.e. their
   // scores were stored and published; events still count while it lasts.
   const drainDeadline = performance.now() + Number(values.drain) * 1000;
@@ -444,7 +512,7 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
   clearTimeout(killer);
   return {
     load: n, preset, variant: variant.name, hangoverMs: opts.vad.hangoverMs, textSources, windowS: (windowEnd - windowStart) / 1000, callSeconds, segments, segmentsInWindow, revisions,
-    serverCpuMs: s1.cpuMs - s0.cpuMs, genCpuMs: (genW1.user + genW1.system) / 1000,
+    serverCpuMs: s1.cpuMs - s0.cpuMs, mainThreadCpuMs: main1 - main0, genCpuMs: (genW1.user + genW1.system) / 1000,
     seal: q(seal), end: q(end), early, unmatched,
     rssMiB: { start: rss[0], end: rss[rss.length - 1], max: Math.max(...rss) },
     refused, unanswered, counters, loadavg: loadavg().map((x) => x.toFixed(1)).join(' '),
@@ -456,6 +524,7 @@ function print(r: RunResult): void {
   console.log(JSON.stringify({
     load: r.load, preset: r.preset, variant: r.variant, hangoverMs: r.hangoverMs, transcripts: withText, serverEnv: values['server-env'], windowS: +r.windowS.toFixed(1), callSeconds: Math.round(r.callSeconds),
     serverCoreMsPerCallSecond: +(r.serverCpuMs / r.callSeconds).toFixed(2), serverCoreMsPerSegment: +(r.serverCpuMs / Math.max(1, r.segmentsInWindow)).toFixed(1),
+    mainThreadCoreMsPerCallSecond: +(r.mainThreadCpuMs / r.callSeconds).toFixed(2),
     serverCores: +(r.serverCpuMs / 1000 / r.windowS).toFixed(2), generatorCoreMsPerCallSecond: +(r.genCpuMs / r.callSeconds).toFixed(2),
     segmentsPerS: +(r.segmentsInWindow / r.windowS).toFixed(1), segments: r.segments, revisions: r.revisions,
     withoutTranscriptShare: +(1 - (r.textSources.PLATFORM ?? 0) / Math.max(1, r.segmentsInWindow)).toFixed(3), textSources: r.textSources,

@@ -17,13 +17,15 @@ import type { WebSocket } from 'ws';
 import { H } from '../../../schema/chunk.js';
 import { AppError, toAppError } from '../../core/errors.js';
 import type { ApiContext } from '../../auth/api-context.js';
+import { coalescingSender } from './coalescing-send.js';
 import { decodeFrame } from './frame.js';
 import { Inbox } from './inbox.js';
 import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, type SessionDeps } from './session.js';
 
 export function serveContract(ws: WebSocket, req: IncomingMessage, deps: SessionDeps): Inbox {
+  const sendText = coalescingSender(ws);
   const send = (frame: object) => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+    if (ws.readyState === ws.OPEN) sendText(JSON.stringify(frame));
   };
   const refuse = (i: number, e: AppError) => {
     deps.refused('ingest', e);
