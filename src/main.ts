@@ -19,12 +19,10 @@ import { MemorySource } from './ingest/memory-source.js';
  * and V8's own growing factor (1.3-2.4) that was nearly always, so it marked its whole heap 2-3
  * times a second, a third of its CPU at 50 calls (docs/benchmarks.md, Capacity, "Where the CPU
  * goes"). A fixed factor of 4 leaves that headroom: ~6x fewer major GCs for ~45 MB more RSS.
- * The factor is read at every GC, so setting it here works; a value given to node (argv or
- * NODE_OPTIONS) wins.
+ * The factor is read at every GC, so setting it here works; a value given to node wins.
  */
 const HEAP_GROWING_PERCENT = 300;
-const givenToNode = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--heap-growing-percent'));
-if (!givenToNode) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 
 async function main(): Promise<void> {
   let config;
