@@ -60,11 +60,12 @@ IN_FAMILY = "espeak"
 MAX_TARGET_TOKENS = 160
 
 
-def family_rows(rows: list[dict], split: str, n: int, seed: int, max_s: float, family: str = IN_FAMILY) -> list[int]:
+def family_rows(rows: list[dict], split: str, n: int, seed: int, max_s: float, family: str = IN_FAMILY,
+                exclude: frozenset = frozenset()) -> list[int]:
     """`n` seeded corpus indices of `family` rows of `split` with a transcript and at most
-    `max_s` seconds of audio (16 kHz samples)."""
+    `max_s` seconds of audio (16 kHz samples), none of `exclude`."""
     pool = [i for i, r in enumerate(rows) if r["split"] == split and r["voice_family"] == family
-            and r["text"].strip() and r["audio_len"] <= max_s * 16000]
+            and r["text"].strip() and r["audio_len"] <= max_s * 16000 and i not in exclude]
     rng = np.random.default_rng(seed)
     return sorted(int(i) for i in rng.choice(pool, min(n, len(pool)), replace=False))
 
@@ -157,7 +158,7 @@ def optimiser(params: list, lr: float, warmup: int, steps_total: int):
 
 
 def checkpoint(w: Whisper, names: list[str], step: int, opt, sched, train: list[int], val: list[int],
-               args: dict) -> dict:
+               args: dict, piper: list[int] = ()) -> dict:
     """What a checkpoint holds: the trained tensors, the step, the rows and the optimizer and
     schedule state (so `--init` resumes exactly). Plain numbers go as JSON text: this torch's
     `weights_only` loader refuses pickled floats."""
@@ -165,6 +166,7 @@ def checkpoint(w: Whisper, names: list[str], step: int, opt, sched, train: list[
     schedule = {k: v for k, v in sched.state_dict().items() if k != "lr_lambdas"}
     return {"state": {n: p.detach().clone() for n, p in w.named_parameters() if n in names}, "step": step,
             "args": {k: str(v) for k, v in args.items()}, "train_rows": train, "val_rows": val,
+            "piper_rows": list(piper),
             "optimizer_state": opt.state_dict()["state"], "optimizer_groups": json.dumps(groups),
             "schedule": json.dumps(schedule)}
 
@@ -183,13 +185,15 @@ def epoch_batches(train: list[int], batch: int, epochs: int, seed: int, skip: in
 
 
 def continue_from(checkpoint: Path, w: Whisper, names: list[str], opt, sched, train: list[int],
-                  batch: int, warmup: int) -> tuple[int, bool]:
+                  batch: int, warmup: int, piper: list[int] = ()) -> tuple[int, bool]:
     """Put a checkpoint's trained tensors into `w` (in place) and, when it stored them, the
     optimizer and schedule state; returns (its step, whether the optimizer state was restored).
     Without a stored optimizer the schedule is rebuilt around a fresh warm-up (module doc)."""
     ck = torch.load(checkpoint, map_location="cpu", weights_only=True)
     if list(ck.get("train_rows", [])) != list(train):
         raise ValueError(f"{checkpoint}: trained on other rows (corpus, --train-rows, --seed or --max-seconds differ)")
+    if list(ck.get("piper_rows", [])) != list(piper):
+        raise ValueError(f"{checkpoint}: trained on other Piper rows (--piper-rows differs)")
     if int(ck.get("args", {}).get("batch", batch)) != batch:
         raise ValueError(f"{checkpoint}: batch {ck['args']['batch']}, this run {batch}: the rows seen would not line up")
     unknown = set(ck["state"]) - set(names)
@@ -213,16 +217,25 @@ def continue_from(checkpoint: Path, w: Whisper, names: list[str], opt, sched, tr
     return step, False
 
 
-def validation_wer(w: Whisper, reader, rows: list[int], rules, tok) -> float:
-    """Greedy WER (served decoding rules, served context) of `rows`, torch float32."""
+def validation_wer(w: Whisper, reader, rows: list[int], rules, tok, audio=None) -> float:
+    """Greedy WER (served decoding rules, served context) of `rows`, torch float32; `audio(i)`
+    gives a row's 16 kHz corpus audio (default: the corpus's own rendering)."""
     from .recognise import transcribe_torch
+    audio = audio or reader.audio
     edits = words = 0
     w.eval()
     for i in rows:
-        r = transcribe_torch(w, as_served(reader.audio(i)), rules, MIN_CONTEXT_S)
+        r = transcribe_torch(w, as_served(audio(i)), rules, MIN_CONTEXT_S)
         e, n = word_errors(reader.rows[i]["text"], tok.decode(r.tokens))
         edits, words = edits + e, words + n
     return edits / max(words, 1)
+
+
+def piper_cache_dir(corpus: Path, seed: int) -> Path:
+    """Where a corpus's Piper twins live (git-ignored; tts_piper.RENDER_VERSION in the name, so
+    a change of the rendering never reads stale rows)."""
+    from ..corpus.tts_piper import RENDER_VERSION
+    return MODELS_DIR / "cache" / "piper" / f"{Path(corpus).resolve().name}-r{RENDER_VERSION}-s{seed}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=MODELS_DIR / "corpus" / "v2")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--train-rows", type=int, default=4000)
+    ap.add_argument("--piper-rows", type=int, default=0,
+                    help="Piper twins of this many other train sentences, mixed in (module doc)")
     ap.add_argument("--val-rows", type=int, default=48)
     ap.add_argument("--max-seconds", type=float, default=10.0, help="longest training clip (the served context)")
     ap.add_argument("--batch", type=int, default=8)
@@ -243,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--export-from", type=Path, help="a checkpoint: write its int8 graphs to --out and stop")
     ap.add_argument("--init", type=Path, help="a checkpoint of this recipe to continue from (module doc)")
+    ap.add_argument("--render-only", action="store_true",
+                    help="render the run's Piper twins (val first, then train) into the cache and stop")
     a = ap.parse_args(argv)
     from tokenizers import Tokenizer
     from ..corpus.reader import CorpusReader
@@ -257,15 +274,34 @@ def main(argv: list[str] | None = None) -> int:
     reader = CorpusReader(str(a.corpus))
     train = family_rows(reader.rows, "train", a.train_rows, a.seed, a.max_seconds)
     val = family_rows(reader.rows, "val", a.val_rows, a.seed + 1, a.max_seconds)
+    piper = (family_rows(reader.rows, "train", a.piper_rows, a.seed + 2, a.max_seconds, exclude=frozenset(train))
+             if a.piper_rows else [])
+    twins = None
+    if piper:
+        from ..corpus.tts_piper import RowCache
+        twins = RowCache(piper_cache_dir(a.corpus, a.seed), a.seed)
+    if a.render_only:
+        for k, i in enumerate(val + piper):
+            twins.audio(reader.rows[i])
+            if k % 100 == 0:
+                print(f"{k}/{len(val) + len(piper)} rows, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+        return 0
+    # one list of (engine, corpus row); the seeded order shuffles both engines together (~ their share per batch)
+    examples = [("espeak", i) for i in train] + [("piper", i) for i in piper]
+
+    def audio_of(ex: tuple[str, int]) -> np.ndarray:
+        return reader.audio(ex[1]) if ex[0] == "espeak" else twins.audio(reader.rows[ex[1]])
+
     pkg = package_dir()
     rules, tok = decode_rules(pkg), Tokenizer.from_file(str(pkg / "tokenizer.json"))
     w = load_whisper(pkg / "model.bin")
     names = trainable(w, a.train_encoder_blocks)
     frozen = len(w.encoder.blocks) - a.train_encoder_blocks
     params = [p for p in w.parameters() if p.requires_grad]
-    steps_total = a.epochs * (len(train) // a.batch)
+    steps_total = a.epochs * (len(examples) // a.batch)
     opt, sched = optimiser(params, a.lr, a.warmup, steps_total)
-    step, restored = continue_from(a.init, w, names, opt, sched, train, a.batch, a.warmup) if a.init else (0, False)
+    step, restored = (continue_from(a.init, w, names, opt, sched, train, a.batch, a.warmup, piper) if a.init
+                      else (0, False))
     a.out.mkdir(parents=True, exist_ok=True)
     log = open(a.out / "log.jsonl", "a")
 
@@ -276,19 +312,30 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(rec), file=sys.stderr, flush=True)
 
     def save(tag: str, step: int) -> None:
-        torch.save(checkpoint(w, names, step, opt, sched, train, val, vars(a)), a.out / f"{tag}.pt")
+        torch.save(checkpoint(w, names, step, opt, sched, train, val, vars(a), piper), a.out / f"{tag}.pt")
+
+    def validate() -> dict:
+        """val_wer: espeak-ng val rows; with Piper rows also val_wer_piper (their Piper twins) and
+        val_wer_mean, the selection figure: both training engines, never the held-out family."""
+        out = {"val_wer": round(validation_wer(w, reader, val, rules, tok), 4)}
+        if twins is not None:
+            out["val_wer_piper"] = round(validation_wer(w, reader, val, rules, tok,
+                                                        lambda i: twins.audio(reader.rows[i])), 4)
+            out["val_wer_mean"] = round((out["val_wer"] + out["val_wer_piper"]) / 2, 4)
+        return out
 
     # a continued run skips the start's validation: the checkpoint's run logged it at that step
-    note(event="start", train_rows=len(train), val_rows=len(val), trainable=sum(p.numel() for p in params),
-         steps=steps_total, init=str(a.init) if a.init else None, init_step=step, optimizer_restored=restored,
-         lr=sched.get_last_lr()[0],
-         val_wer=None if a.init else round(validation_wer(w, reader, val, rules, tok), 4))
+    note(event="start", train_rows=len(train), piper_rows=len(piper), val_rows=len(val),
+         trainable=sum(p.numel() for p in params), steps=steps_total, init=str(a.init) if a.init else None,
+         init_step=step, optimizer_restored=restored, lr=sched.get_last_lr()[0],
+         **({} if a.init else validate()))
     deadline, losses = t0 + 60 * a.minutes, []
-    for epoch, _, ids in epoch_batches(train, a.batch, a.epochs, a.seed, skip=step):
+    for epoch, _, ids in epoch_batches(list(range(len(examples))), a.batch, a.epochs, a.seed, skip=step):
         if time.time() > deadline:
             break
-        mel = mel_batch([as_served(reader.audio(i)) for i in ids])
-        seqs = [target_tokens(tok, rules.prompt, rules.eot, reader.rows[i]["text"]) for i in ids]
+        batch = [examples[k] for k in ids]
+        mel = mel_batch([as_served(audio_of(ex)) for ex in batch])
+        seqs = [target_tokens(tok, rules.prompt, rules.eot, reader.rows[i]["text"]) for _, i in batch]
         w.train()
         loss = batch_loss(w, mel, seqs, rules.eot, frozen, len(rules.prompt))
         opt.zero_grad()
@@ -302,9 +349,9 @@ def main(argv: list[str] | None = None) -> int:
             note(event="train", epoch=epoch, step=step, loss=round(float(np.mean(losses[-10:])), 4))
         if step % a.save_every == 0:
             save(f"step-{step}", step)
-            note(event="checkpoint", step=step, val_wer=round(validation_wer(w, reader, val, rules, tok), 4))
+            note(event="checkpoint", step=step, **validate())
     save("last", step)
-    note(event="end", step=step, val_wer=round(validation_wer(w, reader, val, rules, tok), 4))
+    note(event="end", step=step, **validate())
     return 0
 
 
