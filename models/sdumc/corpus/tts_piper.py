@@ -23,6 +23,7 @@ onnx); neither is needed by the served product (docs/corpus.md, "Second engine: 
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,8 +226,9 @@ class RowCache:
             if self._piper is None:
                 self._piper = Piper()
             pcm, engine = render(self._piper, row, self.seed)
-            tmp = path.with_suffix(".tmp.npy")
+            # a cut run leaves no half-written row; two processes filling one cache write the same bytes
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
             np.save(tmp, pcm)
             path.with_suffix(".json").write_text(json.dumps({"id": row["id"], "piper": engine.as_dict()}))
-            tmp.replace(path)  # a cut run leaves no half-written row
+            tmp.replace(path)
         return np.load(path).astype(np.float32) / 32768.0

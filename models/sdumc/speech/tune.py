@@ -17,6 +17,15 @@ gold transcript. Every training row is a different utterance with its own noise 
 run sees each at most once or twice, so no fresh noise is drawn (it would need the clean TTS
 audio, which the corpus does not keep).
 
+`--piper-rows N` adds a second training engine (sdumc.corpus.tts_piper, docs/corpus.md "2c"):
+Piper twins of N other train sentences (none of the espeak-ng training rows' sentences), each
+through the corpus channel with its row's draws, shuffled together with the espeak-ng rows into
+one seeded order (so each batch holds the engines in about their share). Validation then also
+runs on the Piper twins of the val rows, and `val_wer_mean` (both training engines) is the
+figure to select a checkpoint by: the held-out family (Flite) stays test-only.
+`--render-only` fills the twins' cache and stops; `--val-only CKPT ...` logs the validation
+figures of checkpoints (or `shipped`) on the same rows.
+
 What trains: the top encoder blocks (`--train-encoder-blocks`, default 2 of 4, plus the
 encoder's final norm) and the decoder's blocks and norm; the convolutions, the lower encoder
 blocks, the positional tables and the token table (embedding and tied output projection) stay
@@ -258,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--export-from", type=Path, help="a checkpoint: write its int8 graphs to --out and stop")
     ap.add_argument("--init", type=Path, help="a checkpoint of this recipe to continue from (module doc)")
+    ap.add_argument("--val-only", nargs="+", metavar="CKPT",
+                    help="validation WER (as logged) of these checkpoints ('shipped': the shipped weights), "
+                         "one JSON line each, and stop")
     ap.add_argument("--render-only", action="store_true",
                     help="render the run's Piper twins (val first, then train) into the cache and stop")
     a = ap.parse_args(argv)
@@ -286,14 +298,30 @@ def main(argv: list[str] | None = None) -> int:
             if k % 100 == 0:
                 print(f"{k}/{len(val) + len(piper)} rows, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
         return 0
+    pkg = package_dir()
+    rules, tok = decode_rules(pkg), Tokenizer.from_file(str(pkg / "tokenizer.json"))
+
+    def validate(w: Whisper) -> dict:
+        """val_wer: espeak-ng val rows; with Piper rows also val_wer_piper (their Piper twins) and
+        val_wer_mean, the selection figure: both training engines, never the held-out family."""
+        out = {"val_wer": round(validation_wer(w, reader, val, rules, tok), 4)}
+        if twins is not None:
+            out["val_wer_piper"] = round(validation_wer(w, reader, val, rules, tok,
+                                                        lambda i: twins.audio(reader.rows[i])), 4)
+            out["val_wer_mean"] = round((out["val_wer"] + out["val_wer_piper"]) / 2, 4)
+        return out
+
+    if a.val_only:
+        for ck in a.val_only:
+            w = load_whisper(pkg / "model.bin").eval() if ck == "shipped" else load_tuned(Path(ck), pkg / "model.bin")
+            print(json.dumps({"checkpoint": ck, "val_rows": len(val), **validate(w)}), flush=True)
+        return 0
     # one list of (engine, corpus row); the seeded order shuffles both engines together (~ their share per batch)
     examples = [("espeak", i) for i in train] + [("piper", i) for i in piper]
 
     def audio_of(ex: tuple[str, int]) -> np.ndarray:
         return reader.audio(ex[1]) if ex[0] == "espeak" else twins.audio(reader.rows[ex[1]])
 
-    pkg = package_dir()
-    rules, tok = decode_rules(pkg), Tokenizer.from_file(str(pkg / "tokenizer.json"))
     w = load_whisper(pkg / "model.bin")
     names = trainable(w, a.train_encoder_blocks)
     frozen = len(w.encoder.blocks) - a.train_encoder_blocks
@@ -314,21 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     def save(tag: str, step: int) -> None:
         torch.save(checkpoint(w, names, step, opt, sched, train, val, vars(a), piper), a.out / f"{tag}.pt")
 
-    def validate() -> dict:
-        """val_wer: espeak-ng val rows; with Piper rows also val_wer_piper (their Piper twins) and
-        val_wer_mean, the selection figure: both training engines, never the held-out family."""
-        out = {"val_wer": round(validation_wer(w, reader, val, rules, tok), 4)}
-        if twins is not None:
-            out["val_wer_piper"] = round(validation_wer(w, reader, val, rules, tok,
-                                                        lambda i: twins.audio(reader.rows[i])), 4)
-            out["val_wer_mean"] = round((out["val_wer"] + out["val_wer_piper"]) / 2, 4)
-        return out
-
     # a continued run skips the start's validation: the checkpoint's run logged it at that step
     note(event="start", train_rows=len(train), piper_rows=len(piper), val_rows=len(val),
          trainable=sum(p.numel() for p in params), steps=steps_total, init=str(a.init) if a.init else None,
          init_step=step, optimizer_restored=restored, lr=sched.get_last_lr()[0],
-         **({} if a.init else validate()))
+         **({} if a.init else validate(w)))
     deadline, losses = t0 + 60 * a.minutes, []
     for epoch, _, ids in epoch_batches(list(range(len(examples))), a.batch, a.epochs, a.seed, skip=step):
         if time.time() > deadline:
@@ -349,9 +367,9 @@ def main(argv: list[str] | None = None) -> int:
             note(event="train", epoch=epoch, step=step, loss=round(float(np.mean(losses[-10:])), 4))
         if step % a.save_every == 0:
             save(f"step-{step}", step)
-            note(event="checkpoint", step=step, **validate())
+            note(event="checkpoint", step=step, **validate(w))
     save("last", step)
-    note(event="end", step=step, **validate())
+    note(event="end", step=step, **validate(w))
     return 0
 
 
