@@ -14,9 +14,13 @@ over seeds of metrics.json's `test` / `heldout_voice` keys. For each graph:
   exactly as sdumc.data built them (chunks of 1024, batch 64; audio and video as cached):
   `test_full` (in-family rows, all modalities, sdumc.metrics.regression_metrics) and
   `<family>.text_present` (text + audio, no video; sdumc.evaluate.audio_only_scores).
+A `-recognised` view of a routes cache (sdumc.speech.route_cache: `recognised.json`, the
+recogniser's words per row) is re-encoded from those words as route_cache encodes them (one
+call, batch 64; rows without words stay empty): its `text_present` is then route c, the served
+route when the transcript is missing, and the VADER part is skipped.
 Also prints how closely re-encoding with --before reproduces the cache's own text embeddings
 (0 when the cache was built with that graph). `--record` writes the result into a metrics.json
-under `text_encoder_swap` (the card renders it). Not a test.
+under `text_encoder_swap` (`text_encoder_swap_route_c` for a -recognised view; the card renders both). Not a test.
 """
 from __future__ import annotations
 
@@ -41,18 +45,30 @@ def recoded_cache(cache_dir: Path, graph: Path, work: Path) -> tuple[Path, float
     from sdumc.text_encoder.encode import encode_texts
 
     src = FeatureCache(cache_dir)
-    out = work / f"cache-{graph.stem}-{abs(hash(str(graph.resolve()))) % 10**8}"
+    out = work / f"cache-{cache_dir.name}-{graph.stem}-{abs(hash(str(graph.resolve()))) % 10**8}"
     out.mkdir(parents=True, exist_ok=True)
     for p in cache_dir.iterdir():
         if p.name not in ("text.npy", "text_off.npy") and not (out / p.name).exists():
             (out / p.name).symlink_to(p.resolve())
-    rows = []
-    for s in range(0, src.n, CHUNK):
-        emb, mask = encode_texts(src.texts[s:s + CHUNK], batch_size=TEXT_BATCH, graph=graph)
-        rows += [e[: int(m.sum())] for e, m in zip(emb, mask)]
+    recognised = cache_dir / "recognised.json"
+    if recognised.is_file():  # as sdumc.speech.route_cache.build: all said texts in one call
+        texts = json.loads(recognised.read_text())["text"]
+        rows = [np.zeros((0, 384), np.float16)] * len(texts)
+        said = [k for k, t in enumerate(texts) if t.strip()]
+        emb, mask = encode_texts([texts[k] for k in said], batch_size=TEXT_BATCH, graph=graph)
+        for k, e, m in zip(said, emb, mask):
+            rows[k] = e[: int(m.sum())]
+    else:  # as sdumc.data._save_text_embeddings: chunks of CHUNK
+        rows = []
+        for s in range(0, src.n, CHUNK):
+            emb, mask = encode_texts(src.texts[s:s + CHUNK], batch_size=TEXT_BATCH, graph=graph)
+            rows += [e[: int(m.sum())] for e, m in zip(emb, mask)]
     _ragged_save(out, "text", rows, np.float16, 384)
-    diff = max(float(np.abs(r.astype(np.float32) - src.text(i).astype(np.float32)).max()) if len(r) == len(src.text(i))
-               else float("inf") for i, r in enumerate(rows))
+    diff = 0.0
+    for i, r in enumerate(rows):
+        c = src.text(i)
+        diff = max(diff, float(np.abs(r.astype(np.float32) - c.astype(np.float32)).max(initial=0.0))
+                   if len(r) == len(c) else float("inf"))
     return out, diff
 
 
@@ -64,18 +80,22 @@ def scores(net, graph: Path, corpus: Path, cache_dir: Path, work: Path) -> dict:
     from sdumc.train import CONDITIONS, predict_many
 
     r4 = lambda d: {k: (round(float(v), 4) if isinstance(v, float) else v) for k, v in d.items()}  # noqa: E731
-    _, vy, vsub, venc = heldout_vader(corpus, graph)
-    vp = text_path_valence(net, venc)
-    out: dict = {"sha256": sha256_file(graph),
-                 "vader_text_alone": {s: {"n": int((vsub == s).sum()), "r": round(pearson(vp[vsub == s], vy[vsub == s]), 4)}
-                                      for s in VADER_SUBSETS}}
+    out: dict = {"sha256": sha256_file(graph)}
+    recognised = (cache_dir / "recognised.json").is_file()
+    if not recognised:
+        _, vy, vsub, venc = heldout_vader(corpus, graph)
+        vp = text_path_valence(net, venc)
+        out["vader_text_alone"] = {s: {"n": int((vsub == s).sum()), "r": round(pearson(vp[vsub == s], vy[vsub == s]), 4)}
+                                   for s in VADER_SUBSETS}
     recoded, diff = recoded_cache(cache_dir, graph, work)
     cache = FeatureCache(recoded)
     te = cache.indices("test", family=IN_FAMILY)
-    p = predict_many(net, cache, te, {"full": CONDITIONS["full"]})["full"]["valence"]
-    out["test_full"] = {**r4(regression_metrics(p, cache.valence[te])), "n": int(len(te))}
+    if not recognised:
+        p = predict_many(net, cache, te, {"full": CONDITIONS["full"]})["full"]["valence"]
+        out["test_full"] = {**r4(regression_metrics(p, cache.valence[te])), "n": int(len(te))}
+    cond = "recognised_words" if recognised else "text_present"
     for fam, key in ((HELDOUT_FAMILY, "heldout_voice"), (IN_FAMILY, "in_family_voice")):
-        out[f"{key}.text_present"] = r4(audio_only_scores(net, cache, fam)["text_present"])
+        out[f"{key}.{cond}"] = r4(audio_only_scores(net, cache, fam)["text_present"])
     out["max_abs_diff_to_cached_text"] = diff
     return out
 
@@ -107,7 +127,8 @@ def main() -> int:
     print(json.dumps(res, indent=1))
     if a.record:
         m = json.loads(a.record.read_text())
-        m["text_encoder_swap"] = {**res, "date": time.strftime("%Y-%m-%d", time.gmtime())}
+        key = "text_encoder_swap_route_c" if (a.cache / "recognised.json").is_file() else "text_encoder_swap"
+        m[key] = {**res, "date": time.strftime("%Y-%m-%d", time.gmtime())}
         a.record.write_text(json.dumps(m, indent=1))
     return 0
 

@@ -401,7 +401,8 @@ def _text_encoder_section(version_dir: Path, metrics: dict | None = None) -> str
         return "Text encoder: all-MiniLM-L6-v2 as packaged (no text_encoder.json)."
     info = json.loads(p.read_text())
     note = f"\n\n{info['note']}" if info.get("note") else ""
-    note += _requantised(info, (metrics or {}).get("text_encoder_swap"))
+    m = metrics or {}
+    note += _requantised(info, m.get("text_encoder_swap"), m.get("text_encoder_swap_route_c"))
     t = info.get("tuned")
     if not t:
         return f"Text encoder: {info['base']} as packaged, {info['quantisation']}.{note}"
@@ -415,9 +416,10 @@ def _text_encoder_section(version_dir: Path, metrics: dict | None = None) -> str
             + "\n".join(rows) + note)
 
 
-def _requantised(info: dict, swap: dict | None) -> str:
+def _requantised(info: dict, swap: dict | None, route_c: dict | None = None) -> str:
     """Where a re-quantised graph's weights came from, its held-out r next to the graph it
-    replaced, and the served model's text-dependent metrics with each (one trained model)."""
+    replaced, and the served model's text-dependent metrics with each (one trained model;
+    `route_c`: the same on the recogniser's words, metrics.json `text_encoder_swap_route_c`)."""
     src = info.get("requantised_from")
     if not src:
         return ""
@@ -437,13 +439,16 @@ def _requantised(info: dict, swap: dict | None) -> str:
         rows = ["| served model, one seed | previous graph | served graph |", "|---|---|---|"]
         for sub, d in b["vader_text_alone"].items():
             rows.append(f"| VADER `{sub}` text alone r (n={d['n']}) | {d['r']:.3f} | {a['vader_text_alone'][sub]['r']:.3f} |")
-        for key in ("test_full", "heldout_voice.text_present", "in_family_voice.text_present"):
-            if key in b:
-                for m in ("mae", "corr", "f1"):
-                    rows.append(f"| `{key}` {m} (n={b[key]['n']}) | {b[key][m]:.3f} | {a[key][m]:.3f} |")
+        for b_, a_ in ((b, a), (route_c["before"], route_c["after"]) if route_c else ({}, {})):
+            for key in ("test_full", "heldout_voice.text_present", "in_family_voice.text_present",
+                        "heldout_voice.recognised_words", "in_family_voice.recognised_words"):
+                if key in b_:
+                    for m in ("mae", "corr", "f1"):
+                        rows.append(f"| `{key}` {m} (n={b_[key]['n']}) | {b_[key][m]:.3f} | {a_[key][m]:.3f} |")
         out += ("\n\nRe-measured with the served graph on " + swap["date"] + f" ({swap['command']}): {swap['model']}, "
                 "each text graph feeding it; the test rows of the feature cache "
-                f"`{Path(swap['cache']).name}` with their text re-encoded:\n\n" + "\n".join(rows) +
+                f"`{Path(swap['cache']).name}` with their text re-encoded (`recognised_words`: its `-recognised` "
+                "view, the recogniser's words: route c, served when the transcript is missing):\n\n" + "\n".join(rows) +
                 "\n\nNot re-measured: the means over seeds above (`test`, `ablations`, `vader_heldout`, the "
                 "route runs' `heldout_voice` / `in_family_voice`) come from runs trained and scored with the "
                 "previous graph; retraining with the new one was not done.")
