@@ -15,7 +15,10 @@
  * `--rounds` repeats that whole sequence, so the settings compared alternate on the same box.
  * The variant key BENCH_SERVER_ROOT=DIR runs that variant's server from another checkout (e.g.
  * `git archive main | tar -x -C DIR`, with node_modules, models and fixtures linked), so that
- * old and new code alternate too; BENCH_NODE_ARGS='--flag ...' gives that variant's node flags. `--cpu-prof DIR` profiles the server; bench/capacity-profile.ts
+ * old and new code alternate too; BENCH_NODE_ARGS='--flag ...' gives that variant's node flags;
+ * BENCH_CHUNK_MS=20 its audio record size (default --chunk-ms); BENCH_PROTOCOL=twilio streams
+ * that variant's calls over `/ingest/twilio` as Twilio Media Streams do (JSON text frames,
+ * base64 mu-law, 20 ms per track, no transcript: Twilio carries none; see "Twilio" below). `--cpu-prof DIR` profiles the server; bench/capacity-profile.ts
  * prints where its CPU went, by stage.
  *
  * Calls: the fixtures/calls dialogues (8 kHz telephone audio, no face features), each lane
@@ -42,6 +45,13 @@
  * - end (end of utterance): from the send of the audio record holding the segment's end.
  * Dropped/late: records the server refused (error frames, by code: CHUNK_TOO_LATE = late),
  * records never answered, and the server's dead letters and speech-path outcomes (/metrics).
+ *
+ * Twilio (variant key BENCH_PROTOCOL=twilio): `start` (the call id as a custom parameter),
+ * `media` every 20 ms per track, `stop`. The server's time 0 is when `start` arrives, taken here
+ * as the send time of `start` (same host; the latency figures may be off by a frame). There is
+ * no ack, so records are not counted as answered: the drain waits until no score came for 3 s
+ * (at most --drain s). Calls carry no transcript: with SCORER_SPEECH on, every segment takes
+ * the speech path; `--server-env SCORER_SPEECH=off` measures ingest and the text-missing scorer.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -55,6 +65,7 @@ import { scriptCall } from '../src/app/demo/script.js';
 import { repoRoot } from '../src/app/paths.js';
 import { encodeChunk } from '../src/ingest/encode.js';
 import { encodeFrame } from '../src/ingest/ws/frame.js';
+import { encodeMulaw } from '../test/ingest/ws/clients/g711.js';
 import { LATENCY_PRESETS, resolveWindowOptions, withPreset, type LatencyPreset } from '../src/window/options.js';
 
 const { values } = parseArgs({
@@ -96,9 +107,11 @@ const EPOCH0 = 1_000_000_000_000; // 13 digits, as every epoch ms until 2286
 interface Template {
   atMs: number;
   frame: Buffer;
-  /** Byte offsets in `frame` of the call id and of the 13 event-time digits. */
+  /** Byte offsets in `frame` of the call id and of the 13 event-time digits (-1: none). */
   idAt: number;
   timeAt: number;
+  /** A JSON text frame (Twilio) rather than a binary contract frame. */
+  text: boolean;
   relMs: number;
   kind: 'audio' | 'text' | 'start' | 'end';
   channel: string;
@@ -106,9 +119,9 @@ interface Template {
   endRelMs: number;
 }
 
-function templates(fixtureIndex: number): { frames: Template[]; durationMs: number } {
+function templates(fixtureIndex: number, audioChunkMs: number): { frames: Template[]; durationMs: number } {
   const f = fixtures[fixtureIndex];
-  const chunks = scriptCall(f, { callId: ID_PLACEHOLDER, epochMs: EPOCH0, seed: fixtureIndex + 1, audioChunkMs: chunkMs, video: false, dropTranscriptShare: 0, lateTranscriptShare: 0 });
+  const chunks = scriptCall(f, { callId: ID_PLACEHOLDER, epochMs: EPOCH0, seed: fixtureIndex + 1, audioChunkMs, video: false, dropTranscriptShare: 0, lateTranscriptShare: 0 });
   const frames: Template[] = [];
   for (const { atMs, chunk } of chunks) {
     if (chunk.modality === 'text' && !withText) continue;
@@ -119,18 +132,54 @@ function templates(fixtureIndex: number): { frames: Template[]; durationMs: numb
     const timeAt = frame.indexOf(`"${time}"`) + 1;
     if (idAt < 0 || timeAt < 1) throw new Error('placeholder not found in an encoded frame');
     const kind = chunk.modality === 'control' ? (chunk.kind === 'call_start' ? 'start' : 'end') : chunk.modality === 'text' ? 'text' : 'audio';
-    frames.push({ atMs, frame, idAt, timeAt, relMs: Math.round(chunk.eventTimeMs) - EPOCH0, kind, channel: chunk.channel, endRelMs: chunk.eventTimeMs - EPOCH0 + chunk.durationMs });
+    frames.push({ atMs, frame, idAt, timeAt, text: false, relMs: Math.round(chunk.eventTimeMs) - EPOCH0, kind, channel: chunk.channel, endRelMs: chunk.eventTimeMs - EPOCH0 + chunk.durationMs });
   }
   return { frames, durationMs: frames[frames.length - 1].atMs };
 }
-const TEMPLATES = fixtures.map((_, i) => templates(i));
+
+const TWILIO_TRACK: Record<string, string> = { customer: 'inbound', agent: 'outbound' };
+
+/** A fixture call as a Twilio Media Stream: start, 20 ms media frames per track, stop (no transcript). */
+function twilioTemplates(fixtureIndex: number): { frames: Template[]; durationMs: number } {
+  const f = fixtures[fixtureIndex];
+  const chunks = scriptCall(f, { callId: ID_PLACEHOLDER, epochMs: EPOCH0, seed: fixtureIndex + 1, audioChunkMs: 20, video: false, dropTranscriptShare: 0, lateTranscriptShare: 0 });
+  const frames: Template[] = [];
+  const perTrack: Record<string, number> = {};
+  let n = 0;
+  const msg = (m: object) => Buffer.from(JSON.stringify({ sequenceNumber: String(++n), streamSid: 'MZbench', ...m }));
+  for (const { atMs, chunk } of chunks) {
+    const at = { atMs, timeAt: -1, text: true, relMs: Math.round(chunk.eventTimeMs) - EPOCH0, channel: chunk.channel, endRelMs: chunk.eventTimeMs - EPOCH0 + chunk.durationMs };
+    if (chunk.modality === 'control') {
+      const start = chunk.kind === 'call_start';
+      const frame = start
+        ? msg({ event: 'start', start: { streamSid: 'MZbench', callSid: 'CAbench', tracks: ['inbound', 'outbound'], customParameters: { callId: ID_PLACEHOLDER }, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } } })
+        : msg({ event: 'stop', stop: { callSid: 'CAbench' } });
+      frames.push({ ...at, frame, idAt: start ? frame.indexOf(ID_PLACEHOLDER) : -1, kind: start ? 'start' : 'end' });
+    } else if (chunk.modality === 'audio') {
+      const pcm = Array.from(chunk.samples, (x) => Math.round(Math.max(-1, Math.min(1, x)) * 32767));
+      const track = TWILIO_TRACK[chunk.channel];
+      perTrack[track] = (perTrack[track] ?? 0) + 1;
+      const media = { track, chunk: String(perTrack[track]), timestamp: String(Math.round(chunk.eventTimeMs - EPOCH0)), payload: encodeMulaw(pcm).toString('base64') };
+      frames.push({ ...at, frame: msg({ event: 'media', media }), idAt: -1, kind: 'audio' });
+    }
+  }
+  return { frames, durationMs: frames[frames.length - 1].atMs };
+}
+/** The fixture calls pre-encoded in records of `audioChunkMs` of audio, made once per size. */
+const templatesBySize = new Map<number, ReturnType<typeof templates>[]>();
+function templatesOf(audioChunkMs: number): ReturnType<typeof templates>[] {
+  let t = templatesBySize.get(audioChunkMs);
+  if (!t) templatesBySize.set(audioChunkMs, (t = fixtures.map((_, i) => templates(i, audioChunkMs))));
+  return t;
+}
+let twilioCalls: ReturnType<typeof twilioTemplates>[] | null = null;
 
 /** One template's frame for a call: a copy with its id and event time written in. */
 function frameFor(t: Template, id: string, epochMs: number): Buffer {
   const out = Buffer.allocUnsafe(t.frame.length);
   t.frame.copy(out);
-  out.write(id, t.idAt, 'latin1');
-  out.write(String(epochMs + t.relMs), t.timeAt, 'latin1');
+  if (t.idAt >= 0) out.write(id, t.idAt, 'latin1');
+  if (t.timeAt >= 0) out.write(String(epochMs + t.relMs), t.timeAt, 'latin1');
   return out;
 }
 
@@ -178,6 +227,8 @@ async function startServer(preset: LatencyPreset, variant: Variant, profDir: str
   const nodeArgs = [...values['node-arg']!, ...(env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   delete env.BENCH_SERVER_ROOT;
   delete env.BENCH_NODE_ARGS;
+  delete env.BENCH_CHUNK_MS;
+  delete env.BENCH_PROTOCOL;
   const proc = spawn(process.execPath, [...nodeArgs, ...prof, '--import', 'tsx', 'src/main.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const kill = () => proc.kill('SIGKILL');
   process.once('exit', kill); // a bench stopped by a signal or an error leaves no server behind
@@ -271,6 +322,8 @@ interface RunResult {
   load: number;
   preset: LatencyPreset;
   variant: string;
+  /** The calls' ingest path: `/ingest` (the chunk contract) or `/ingest/twilio`. */
+  protocol: 'ingest' | 'twilio';
   hangoverMs: number;
   /** First scores in the steady window by where their text came from (PLATFORM = the transcript). */
   textSources: Record<string, number>;
@@ -311,6 +364,13 @@ const log = (m: string) => process.stderr.write(`[capacity ${new Date().toISOStr
 let runNo = 0;
 
 async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<RunResult> {
+  // BENCH_CHUNK_MS (a variant's key, not passed on): this variant's audio record size, e.g.
+  // `--variant r20:BENCH_CHUNK_MS=20 --variant r200:BENCH_CHUNK_MS=200` (Twilio's 20 ms frames
+  // against 200 ms records, side by side).
+  const twilio = variant.env.BENCH_PROTOCOL === 'twilio';
+  const TEMPLATES = twilio
+    ? (twilioCalls ??= fixtures.map((_, i) => twilioTemplates(i)))
+    : templatesOf(variant.env.BENCH_CHUNK_MS === undefined ? chunkMs : Number(variant.env.BENCH_CHUNK_MS));
   const hangover = variant.env.VAD_HANGOVER_MS === undefined ? {} : { hangoverMs: Number(variant.env.VAD_HANGOVER_MS) };
   const opts = resolveWindowOptions(withPreset(preset, { vad: hangover }));
   // The window seals a segment once its channel's audio reaches its end + lateness + transcript
@@ -382,7 +442,7 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
     const k = callNo++;
     const id = `cap-${String(k).padStart(ID_WIDTH, '0')}`;
     const tpl = TEMPLATES[(lane + k) % TEMPLATES.length];
-    const ws = new WebSocket(server.ingestUrl, { perMessageDeflate: false });
+    const ws = new WebSocket(twilio ? `${server.ingestUrl}/twilio` : server.ingestUrl, { perMessageDeflate: false });
     const c: LiveCall = { id, epochMs: 0, startAt: 0, frames: tpl.frames, next: 0, ws, sent: new Map(), endAt: null, outstanding: 0 };
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
@@ -460,8 +520,15 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
         const rel = now - c.startAt;
         while (c.next < c.frames.length && c.frames[c.next].atMs <= rel) {
           const t = c.frames[c.next++];
-          c.outstanding++;
-          c.ws.send(frameFor(t, c.id, c.epochMs));
+          if (twilio) {
+            // No acks on Twilio: nothing is outstanding. The server's time 0 is start's arrival.
+            if (t.kind === 'start') c.epochMs = Date.now();
+            c.ws.send(frameFor(t, c.id, c.epochMs), { binary: false });
+            if (t.kind === 'end') c.ws.close();
+          } else {
+            c.outstanding++;
+            c.ws.send(frameFor(t, c.id, c.epochMs));
+          }
           if (t.kind === 'audio') {
             const list = c.sent.get(t.channel) ?? [];
             list.push({ endRelMs: t.endRelMs, at: now });
@@ -498,7 +565,17 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
   // Drain: wait (at most --drain s) until every record of the ended calls is answered, i.e. their
   // scores were stored and published; events still count while it lasts.
   const drainDeadline = performance.now() + Number(values.drain) * 1000;
-  while (ended.some((c) => c.outstanding > 0) && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 250));
+  let lastSegments = -1;
+  let quietSince = performance.now();
+  while (performance.now() < drainDeadline) {
+    if (!twilio && !ended.some((c) => c.outstanding > 0)) break;
+    if (twilio) {
+      // No acks: done once no score came for 3 s.
+      if (segments !== lastSegments) [lastSegments, quietSince] = [segments, performance.now()];
+      else if (performance.now() - quietSince >= 3000) break;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
   const unanswered = ended.reduce((sum, c) => sum + Math.max(0, c.outstanding), 0);
   inWindow = false;
   for (const c of [...ended, ...cut]) c.ws.close();
@@ -511,7 +588,7 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
   await new Promise((r) => server.proc.once('exit', r));
   clearTimeout(killer);
   return {
-    load: n, preset, variant: variant.name, hangoverMs: opts.vad.hangoverMs, textSources, windowS: (windowEnd - windowStart) / 1000, callSeconds, segments, segmentsInWindow, revisions,
+    load: n, preset, variant: variant.name, protocol: twilio ? 'twilio' : 'ingest', hangoverMs: opts.vad.hangoverMs, textSources, windowS: (windowEnd - windowStart) / 1000, callSeconds, segments, segmentsInWindow, revisions,
     serverCpuMs: s1.cpuMs - s0.cpuMs, mainThreadCpuMs: main1 - main0, genCpuMs: (genW1.user + genW1.system) / 1000,
     seal: q(seal), end: q(end), early, unmatched,
     rssMiB: { start: rss[0], end: rss[rss.length - 1], max: Math.max(...rss) },
@@ -522,7 +599,7 @@ async function run(n: number, preset: LatencyPreset, variant: Variant): Promise<
 function print(r: RunResult): void {
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
   console.log(JSON.stringify({
-    load: r.load, preset: r.preset, variant: r.variant, hangoverMs: r.hangoverMs, transcripts: withText, serverEnv: values['server-env'], windowS: +r.windowS.toFixed(1), callSeconds: Math.round(r.callSeconds),
+    load: r.load, preset: r.preset, variant: r.variant, protocol: r.protocol, hangoverMs: r.hangoverMs, transcripts: withText && r.protocol === 'ingest', serverEnv: values['server-env'], windowS: +r.windowS.toFixed(1), callSeconds: Math.round(r.callSeconds),
     serverCoreMsPerCallSecond: +(r.serverCpuMs / r.callSeconds).toFixed(2), serverCoreMsPerSegment: +(r.serverCpuMs / Math.max(1, r.segmentsInWindow)).toFixed(1),
     mainThreadCoreMsPerCallSecond: +(r.mainThreadCpuMs / r.callSeconds).toFixed(2),
     serverCores: +(r.serverCpuMs / 1000 / r.windowS).toFixed(2), generatorCoreMsPerCallSecond: +(r.genCpuMs / r.callSeconds).toFixed(2),
@@ -551,4 +628,4 @@ for (let round = 0; round < Number(values.rounds); round++) {
     }
   }
 }
-for (const p of presets) for (const v of variants) console.log(`largest load with seal->event p99 < ${GOAL_P99_MS} ms (${p}, ${v.name}, transcripts ${withText ? 'on' : 'off'}): ${best.get(`${p}, ${v.name}`) ?? 'none of the loads'}`);
+for (const p of presets) for (const v of variants) console.log(`largest load with seal->event p99 < ${GOAL_P99_MS} ms (${p}, ${v.name}, transcripts ${withText && v.env.BENCH_PROTOCOL !== 'twilio' ? 'on' : 'off'}): ${best.get(`${p}, ${v.name}`) ?? 'none of the loads'}`);

@@ -1,9 +1,11 @@
-"""The served int8 text graph (uint8 weights: onnxruntime's U8U8 kernels) side by side with the
-same graph holding int8 weights (U8S8 kernels, what sdumc-v1 shipped before 2026-12-02), in
-one run, alternating rounds. Why the graph changed: docs/model.md, "The int8 text graph gives
-the same numbers on every CPU".
+"""An int8 text graph holding uint8 weights (onnxruntime's U8U8 kernels; sdumc-v1 served one from
+2026-12-02 to 2026-12-07) side by side with the same graph holding int8 weights (U8S8 kernels,
+what sdumc-v1 shipped before 2026-12-02), in one run, alternating rounds. Why the graph changed:
+docs/model.md, "The int8 text graph gives the same numbers on every CPU". sdumc-v1 now serves
+7-bit int8 weights (U8S8 without saturation), so point --model at a folder holding a uint8 graph:
 
-  .venv/bin/python bench/text_encoder_kernels.py [--model models/sdumc-v1] [--seconds 3] [--rounds 3]
+  mkdir -p /tmp/u8 && git show 1fa1c08:models/sdumc-v1/text_encoder.int8.onnx > /tmp/u8/text_encoder.int8.onnx
+  .venv/bin/python bench/text_encoder_kernels.py --model /tmp/u8 [--seconds 3] [--rounds 3]
 
 Prints texts/s at batch 1 and 32 (VADER tweets, onnxruntime-python, default threads; the Node
 server uses the same MLAS kernels), whether this CPU has VNNI (U8S8 exact and fast) and the
@@ -73,8 +75,17 @@ def main() -> int:
     use_committed_head_if_absent()  # the first 256 tweets lie within the committed 300 lines
     texts = vader_texts(256)
     tok = load_tokenizer()
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(str(graph))
+    inits = {t.name: t for t in m.graph.initializer}
+    if not any(numpy_helper.to_array(inits[nd.input[1]]).dtype == np.uint8
+               for nd in m.graph.node if nd.op_type == "MatMulInteger" and nd.input[1] in inits):
+        print(f"error: {graph} holds no uint8 weights (sdumc-v1 serves 7-bit int8 weights since 2026-12-07): "
+              "give --model a folder with a uint8 graph (see this file's docstring)", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory() as tmp:
-        sessions = {"u8u8 (served)": text_session(graph), "u8s8 (before)": text_session(s8_copy(graph, Path(tmp) / "s8.onnx"))}
+        sessions = {"u8u8 (uint8 weights)": text_session(graph), "u8s8 (int8 weights)": text_session(s8_copy(graph, Path(tmp) / "s8.onnx"))}
         feeds = tokenize(texts[:32], tok=tok)
         outs = [s.run(None, feeds)[0] for s in sessions.values()]
         diff = float(np.abs(outs[0] - outs[1]).max())
@@ -90,7 +101,7 @@ def main() -> int:
     print("| graph | batch 1 texts/s | batch 32 texts/s |\n|---|---|---|")
     for name, r in res.items():
         print(f"| {name} | {np.median(r['batch1']):.1f} | {np.median(r['batch32']):.1f} |")
-    u, s = res["u8u8 (served)"], res["u8s8 (before)"]
+    u, s = res["u8u8 (uint8 weights)"], res["u8s8 (int8 weights)"]
     print(f"u8u8 / u8s8: batch 1 {np.median(u['batch1']) / np.median(s['batch1']):.2f}x, "
           f"batch 32 {np.median(u['batch32']) / np.median(s['batch32']):.2f}x (medians of {a.rounds} rounds)")
     print(json.dumps({"vnni": vnni, "max_abs_diff": diff, "rates": res}))

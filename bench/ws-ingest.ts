@@ -4,12 +4,13 @@
  * included, scoring excluded (the window and scorer are the Kafka path's and measured in
  * bench/pipeline.ts). Baseline: the same records pushed straight into the MemorySource.
  *
- *   node --import tsx bench/ws-ingest.ts [sockets=8] [seconds=60]
+ *   node --import tsx bench/ws-ingest.ts [sockets=8] [seconds=60] [twilioRecordMs=200]
  *
  * Each socket streams a call of `seconds` of stereo 8 kHz audio in 20 ms records (Twilio's
  * frame size: the most records per audio second a platform sends) as fast as the server takes
- * it. Prints one JSON line per path: records/s and audio seconds per wall second (= live
- * channels one process could carry at 20 ms chunks, before scoring).
+ * it; /ingest/twilio joins them into records of `twilioRecordMs` (INGEST_AUDIO_RECORD_MS; 0:
+ * each frame its own record). Prints one JSON line per path: frames sent/s and audio seconds per
+ * wall second (= live channels one process could carry, before scoring).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +26,9 @@ import { encodeFrame } from '../src/ingest/ws/frame.js';
 const sockets = Number(process.argv[2] ?? 8);
 const seconds = Number(process.argv[3] ?? 60);
 const frames = seconds * 50;
+const twilioRecordMs = Number(process.argv[4] ?? 200);
+/** Records per track /ingest/twilio makes of `frames` 20 ms frames (src/ingest/ws/audio-coalescer.ts). */
+const twilioRecords = Math.ceil(frames / Math.max(1, Math.ceil((twilioRecordMs * 8000) / 1000 / 160)));
 const pcm = Buffer.alloc(320);
 for (let i = 0; i < 160; i++) pcm.writeInt16LE(Math.round(8000 * Math.sin(i / 5)), 2 * i);
 const mulaw = Buffer.alloc(160, 0x55).toString('base64');
@@ -34,7 +38,7 @@ async function rig() {
   const outcomes = new RecordOutcomes();
   let forwarded = 0;
   const ingest = createWsIngest({
-    push: memorySourceDelivery(source, outcomes), context: devContext('demo'), origins: { allowed: [], devMode: true }, maxSocketsPerSource: 1024,
+    push: memorySourceDelivery(source, outcomes), context: devContext('demo'), origins: { allowed: [], devMode: true }, maxSocketsPerSource: 1024, audioRecordMs: twilioRecordMs,
     onRefused: (p, e) => { throw new Error(`${p} refused ${e.code}: ${e.message}`); }, logger: pino({ level: 'silent' }),
   });
   const release = (refs: Parameters<MemorySource['release']>[0]) => {
@@ -93,7 +97,7 @@ async function twilio(): Promise<number> {
     send({ event: 'stop', stop: {} });
     ws.close();
   }));
-  const expected = sockets * (2 * frames + 2);
+  const expected = sockets * (2 * twilioRecords + 2);
   while (r.forwarded() < expected) await new Promise((ok) => setTimeout(ok, 5));
   const ms = performance.now() - t0;
   await r.close();

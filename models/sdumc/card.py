@@ -188,7 +188,7 @@ def render(version_dir: Path, predictions: Path | None = None) -> Path:
     lim_txt = (", ".join(f"{v} {k}" for k, v in limits.items()) + " rows (seeded subsets of the corpus splits)"
                if limits else "the whole corpus")
     lim_args = "".join(f" --{k}-rows {v}" for k, v in limits.items())
-    te_info = _text_encoder_section(version_dir)
+    te_info = _text_encoder_section(version_dir, metrics)
     alpha = metrics.get("alpha_mean_test", {})
     alpha_lines = [f"- `{k}`: text {v[0]:.2f}, audio {v[1]:.2f}, video {v[2]:.2f}" for k, v in alpha.items()
                    if k in ("full", "text_missing", "video_missing", "audio_only")]
@@ -392,13 +392,17 @@ def _text_rows_weakness(tc: dict) -> str:
             "  double flow's margin over naive fusion comes from that, not from more learned from audio.")
 
 
-def _text_encoder_section(version_dir: Path) -> str:
-    """The text encoder's provenance (text_encoder.json written by sdumc.text_encoder)."""
+def _text_encoder_section(version_dir: Path, metrics: dict | None = None) -> str:
+    """The text encoder's provenance (text_encoder.json written by sdumc.text_encoder), and, when
+    the served graph was re-quantised after the evaluation, what was measured again with it
+    (metrics.json `text_encoder_swap`, bench/text_encoder_model_metrics.py) and what was not."""
     p = version_dir / "text_encoder.json"
     if not p.is_file():
         return "Text encoder: all-MiniLM-L6-v2 as packaged (no text_encoder.json)."
     info = json.loads(p.read_text())
     note = f"\n\n{info['note']}" if info.get("note") else ""
+    m = metrics or {}
+    note += _requantised(info, m.get("text_encoder_swap"), m.get("text_encoder_swap_route_c"))
     t = info.get("tuned")
     if not t:
         return f"Text encoder: {info['base']} as packaged, {info['quantisation']}.{note}"
@@ -410,6 +414,45 @@ def _text_encoder_section(version_dir: Path) -> str:
             f"{t['train_texts']} train-split texts, epoch picked on the {t['val_texts']} validation texts, "
             f"MAE {t['best_val_mae']}). The tuning run's own test check (fp32, before int8 export):\n\n"
             + "\n".join(rows) + note)
+
+
+def _requantised(info: dict, swap: dict | None, route_c: dict | None = None) -> str:
+    """Where a re-quantised graph's weights came from, its held-out r next to the graph it
+    replaced, and the served model's text-dependent metrics with each (one trained model;
+    `route_c`: the same on the recogniser's words, metrics.json `text_encoder_swap_route_c`)."""
+    src = info.get("requantised_from")
+    if not src:
+        return ""
+    out = (f"\n\nRe-quantised: the served graph's weights come from {src['graph']} ({src['quantisation']}), "
+           f"{src['how']}. Pooled cosine to those weights: mean {info['int8_vs_fp32_pooled_cosine']['mean']}, "
+           f"min {info['int8_vs_fp32_pooled_cosine']['min']} ({info['int8_vs_fp32_pooled_cosine']['texts']} VADER tweets).")
+    graphs = list((src.get("heldout") or {}).get("graphs", {}).values())
+    if len(graphs) == 2:
+        subs = [k for k in graphs[0] if isinstance(graphs[0][k], dict) and "r" in graphs[0][k]]
+        rows = ["| held-out r (sdumc.text_distil --heldout, TEST) | " + " | ".join(subs) + " |",
+                "|---|" + "---|" * len(subs),
+                *(f"| {name} | " + " | ".join(f"{g[s]['r']:.3f}" for s in subs) + " |"
+                  for name, g in zip(("previous graph", "served graph"), graphs))]
+        out += "\n\n" + "\n".join(rows)
+    if swap:
+        b, a = swap["before"], swap["after"]
+        rows = ["| served model, one seed | previous graph | served graph |", "|---|---|---|"]
+        for sub, d in b["vader_text_alone"].items():
+            rows.append(f"| VADER `{sub}` text alone r (n={d['n']}) | {d['r']:.3f} | {a['vader_text_alone'][sub]['r']:.3f} |")
+        for b_, a_ in ((b, a), (route_c["before"], route_c["after"]) if route_c else ({}, {})):
+            for key in ("test_full", "heldout_voice.text_present", "in_family_voice.text_present",
+                        "heldout_voice.recognised_words", "in_family_voice.recognised_words"):
+                if key in b_:
+                    for m in ("mae", "corr", "f1"):
+                        rows.append(f"| `{key}` {m} (n={b_[key]['n']}) | {b_[key][m]:.3f} | {a_[key][m]:.3f} |")
+        out += ("\n\nRe-measured with the served graph on " + swap["date"] + f" ({swap['command']}): {swap['model']}, "
+                "each text graph feeding it; the test rows of the feature cache "
+                f"`{Path(swap['cache']).name}` with their text re-encoded (`recognised_words`: its `-recognised` "
+                "view, the recogniser's words: route c, served when the transcript is missing):\n\n" + "\n".join(rows) +
+                "\n\nNot re-measured: the means over seeds above (`test`, `ablations`, `vader_heldout`, the "
+                "route runs' `heldout_voice` / `in_family_voice`) come from runs trained and scored with the "
+                "previous graph; retraining with the new one was not done.")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

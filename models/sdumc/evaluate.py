@@ -96,10 +96,12 @@ def lexicon_scores(texts: list[str]) -> np.ndarray:
 
 
 # ---- the text path on every held-out VADER sentence ------------------------------------------
-def heldout_vader(corpus: Path) -> tuple[list[str], np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+def heldout_vader(corpus: Path, graph: Path | None = None
+                  ) -> tuple[list[str], np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """The corpus's TEST-split VADER sentences (each once): texts, valence, subset, and their
-    token embeddings from the served int8 text graph ({"emb", "mask"}). Independent of the row
-    limits of a budgeted run: the text path is cheap to score, so it is scored on all of them."""
+    token embeddings from the int8 text graph `graph` (default: the served one) ({"emb", "mask"}).
+    Independent of the row limits of a budgeted run: the text path is cheap to score, so it is
+    scored on all of them."""
     from sdumc.data import open_corpus
     from sdumc.text_encoder.encode import encode_texts
     seen: set[str] = set()
@@ -113,7 +115,7 @@ def heldout_vader(corpus: Path) -> tuple[list[str], np.ndarray, np.ndarray, dict
             subs.append(r["subset"])
     if not texts:
         return [], np.zeros(0, np.float32), np.zeros(0, str), {}
-    emb, mask = encode_texts(texts, batch_size=64)
+    emb, mask = encode_texts(texts, batch_size=64, graph=graph)
     return texts, np.array(ys, np.float32), np.array(subs), {"emb": emb, "mask": mask}
 
 

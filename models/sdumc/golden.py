@@ -171,7 +171,8 @@ def pipeline_case(manifest: dict, folder: Path, te_case: dict, flows_case: dict,
 def refresh_text(folder: Path) -> dict:
     """Re-record the text-encoder case and the pipeline case of `<folder>/golden.json` from the
     folder's graphs (after the text graph changed, e.g. `python -m sdumc.text_encoder --u8-weights`),
-    and the text graph's size and sha256 in its manifest. The PyTorch fusion cases are kept:
+    and the text graph's size, sha256 and one-line description (`text.encoder`, from its
+    text_encoder.json) in its manifest. The PyTorch fusion cases are kept:
     their inputs are fixtures, their outputs need the checkpoint. Returns the new golden dict."""
     from . import manifest as mf
 
@@ -185,6 +186,9 @@ def refresh_text(folder: Path) -> dict:
     entry = m["graphs"]["textEncoder"]
     path = folder / entry["file"]
     entry["sha256"], entry["bytes"] = mf.sha256_file(path), path.stat().st_size
+    if "text" in m:
+        from .text_encoder.export import describe
+        m["text"]["encoder"] = describe(folder)
     sessions: dict = {}
     te["outputs"] = {r: to_json(a) for r, a in run_case(m, folder, te, sessions).items()}
     cases = [c for c in g["cases"] if c["name"] != "pipeline.flows"]

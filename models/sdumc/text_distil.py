@@ -381,6 +381,26 @@ def provenance(checkpoint: Path, teacher_dir: Path) -> tuple[dict, dict | None]:
     return d, info.get("tuned")
 
 
+def requantise_source(graph: Path) -> tuple[dict, dict | None]:
+    """({"graph", "sha256", "quantisation"} for text_encoder.json's "requantised_from", the
+    "tuned" summary) for an exported graph whose dequantised weights (`teacher_from_graph`) are
+    re-quantised: read from the graph and its folder's text_encoder.json before an export into
+    that folder replaces them."""
+    from sdumc.manifest import sha256_file
+    from sdumc.text_encoder.contract import INFO_FILE
+
+    graph = Path(graph)
+    if not graph.is_file():
+        raise FileNotFoundError(f"int8 text graph not found: {graph}")
+    info_path = graph.parent / INFO_FILE
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    src = {"graph": f"{info.get('layers', 6)}-layer int8 text graph, sha256 {sha256_file(graph)}",
+           "quantisation": info.get("quantisation"),
+           "how": "its weights dequantised ((q - zero point) x scale, sdumc.text_distil.teacher_from_graph) and "
+                  "quantised again; the fp32 tuning checkpoint is not kept"}
+    return src, info.get("tuned")
+
+
 def main(argv: list[str] | None = None) -> int:
     from sdumc.text_encoder.contract import INT8_FILE
     from sdumc.text_tune import _texts
@@ -405,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="instead of distilling: held-out r per subset of these int8 graphs side by side "
                          "(heldout_compare; the first is the baseline)")
     ap.add_argument("--record", type=Path, metavar="DIR",
-                    help="with --heldout: write the comparison into DIR/text_encoder.json's \"distilled\" entry")
+                    help="with --heldout: write the comparison into DIR/text_encoder.json's \"distilled\" "
+                         "(or \"requantised_from\") entry")
     a = ap.parse_args(argv)
     try:
         if a.heldout:
@@ -416,9 +437,10 @@ def main(argv: list[str] | None = None) -> int:
                 from sdumc.text_encoder.contract import INFO_FILE
                 info_path = a.record / INFO_FILE
                 info = json.loads(info_path.read_text())
-                if "distilled" not in info:
-                    raise ValueError(f"{info_path} describes no distilled graph")
-                info["distilled"]["heldout"] = {"protocol": "sdumc.text_distil.heldout_compare: ridge head on "
+                entry = next((k for k in ("distilled", "requantised_from") if k in info), None)
+                if entry is None:
+                    raise ValueError(f"{info_path} describes no distilled or re-quantised graph")
+                info[entry]["heldout"] = {"protocol": "sdumc.text_distil.heldout_compare: ridge head on "
                                                 "pooled int8 batch-1 embeddings, 6000 train texts, test r",
                                                 "graphs": res}
                 info_path.write_text(json.dumps(info, indent=1) + "\n")

@@ -150,3 +150,38 @@ def test_seven_bit_weights_cannot_saturate_u8s8(teacher, tmp_path, vader):
     from onnxruntime.quantization import QuantType, quantize_dynamic
     quantize_dynamic(str(fp32), str(tmp_path / "s8.onnx"), weight_type=QuantType.QInt8, per_channel=True)
     assert max_abs_s8_weight(tmp_path / "s8.onnx") == 127
+
+
+def test_requantise_cli_records_where_the_weights_came_from(tmp_path):
+    """`python -m sdumc.text_encoder --out DIR --requantise GRAPH --seven-bit`: GRAPH's weights
+    re-quantised to 7 bits (within -64..64), its "tuned" entry kept, the source graph's sha256
+    and quantisation under "requantised_from", and the export's fidelity bar met."""
+    from sdumc.manifest import sha256_file
+    from sdumc.text_encoder.__main__ import main as te_main
+    from sdumc.text_encoder.contract import INFO_FILE
+
+    assert te_main(["--out", str(tmp_path), "--requantise", str(INT8), "--seven-bit"]) == 0
+    info = json.loads((tmp_path / INFO_FILE).read_text())
+    served = json.loads((INT8.parent / INFO_FILE).read_text())
+    assert sha256_file(INT8) in info["requantised_from"]["graph"]
+    assert info["requantised_from"]["quantisation"] == served["quantisation"]
+    assert info["tuned"] == served["tuned"] and "7-bit" in info["quantisation"]
+    assert max_abs_s8_weight(tmp_path / INT8_FILE) <= 64
+    assert info["int8_vs_fp32_pooled_cosine"]["mean"] >= 0.98
+    assert te_main(["--requantise", str(INT8), "--tuned", "x.pt", "--out", str(tmp_path)]) == 2
+
+
+def test_served_requantised_graph_keeps_the_heldout_r():
+    """The served graph was re-quantised from an earlier one (text_encoder.json requantised_from):
+    its recorded held-out r (text_distil --heldout, TEST split) is within 0.01 of that graph's
+    on every subset (issue 14's quality bar), and the record is of this very graph."""
+    from sdumc.manifest import sha256_file
+    from sdumc.text_encoder.contract import INFO_FILE
+
+    info = json.loads((INT8.parent / INFO_FILE).read_text())
+    if "requantised_from" not in info:
+        pytest.skip("the served text graph was exported from fp32 weights, not re-quantised")
+    before, after = info["requantised_from"]["heldout"]["graphs"].values()
+    assert after["sha256"] == sha256_file(INT8) and before["sha256"] in info["requantised_from"]["graph"]
+    for sub in ("movie", "tweets", "nyt", "meld"):
+        assert abs(after[sub]["r"] - before[sub]["r"]) <= 0.01, (sub, before[sub], after[sub])

@@ -89,6 +89,9 @@ export interface AppConfig {
   latencyPreset: LatencyPreset;
   /** VAD hangover, ms (VAD_HANGOVER_MS); null: the preset's (800, or 400 under end-of-speech). */
   vadHangoverMs: number | null;
+  /** Audio per record that /ingest/twilio and /ingest/audiohook join frames into, ms
+   *  (INGEST_AUDIO_RECORD_MS; default 200, 100 under end-of-speech: src/ingest/ws/audio-coalescer.ts). */
+  ingestAudioRecordMs: number;
   /** Stream synthetic demo calls from fixtures/calls (DEMO, default on when Kafka is off). */
   demo: boolean;
   /** Concurrent demo calls (DEMO_CALLS, default 3). */
@@ -225,6 +228,7 @@ function build(v: EnvValues): AppConfig {
     scorerTextBatch: v.SCORER_TEXT_BATCH,
     latencyPreset: v.LATENCY_PRESET,
     vadHangoverMs: v.VAD_HANGOVER_MS,
+    ingestAudioRecordMs: v.INGEST_AUDIO_RECORD_MS ?? (v.LATENCY_PRESET === 'end-of-speech' ? 100 : 200),
     speech: v.SCORER_SPEECH && v.LATENCY_PRESET !== 'end-of-speech'
       ? {
         modelDir: resolve(v.SPEECH_MODEL_DIR ?? join(repoRoot(), 'models', 'speech-whisper-tiny-en')),

@@ -131,7 +131,8 @@ export async function buildGraph(config: AppConfig, logger: Logger, overrides: A
   const topicWriter = kafka ? new TopicWriter({ producer: kafka.producer, topic: config.kafkaTopic }) : null;
   const wsIngest = createAppWsIngest({
     deliver: topicWriter ? topicWriter.push : memorySourceDelivery(source as MemorySource, outcomes),
-    context: auth.context, origins: config.origins, maxSocketsPerSource: config.connectionLimits.maxSocketsPerSource, registry: metrics.registry, logger,
+    context: auth.context, origins: config.origins, maxSocketsPerSource: config.connectionLimits.maxSocketsPerSource,
+    audioRecordMs: config.ingestAudioRecordMs, registry: metrics.registry, logger,
   });
   /** Releases at the source, and tells an ingest socket its record is finished. */
   const release = (refs: ChunkSourceRef[]) => {

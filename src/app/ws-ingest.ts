@@ -18,6 +18,8 @@ export interface AppWsIngestOptions {
   context: ContextFunction;
   origins: OriginPolicy;
   maxSocketsPerSource: number;
+  /** INGEST_AUDIO_RECORD_MS. */
+  audioRecordMs: number;
   registry: Registry;
   logger: Logger;
 }
@@ -34,6 +36,7 @@ export function createAppWsIngest(o: AppWsIngestOptions): WsIngest {
     context: o.context,
     origins: o.origins,
     maxSocketsPerSource: o.maxSocketsPerSource,
+    audioRecordMs: o.audioRecordMs,
     logger: log,
     onRefused: (protocol, error) => {
       refused.inc({ protocol, code: error.code });

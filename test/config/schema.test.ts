@@ -37,7 +37,7 @@ test('an empty environment gives the defaults every module used before', () => {
     queryLimits: DEFAULT_QUERY_LIMITS, connectionLimits: DEFAULT_CONNECTION_LIMITS, origins: { allowed: [], devMode: true },
     kafkaBrokers: null, kafkaTopic: 'call-chunks', kafkaGroup: 'sentiment-stream', kafkaSessionTimeoutMs: 30_000,
     scoresTopic: 'call-chunks.scores', lagSampleMs: 10_000, modelDir: null,
-    scorerWorkers: 'auto', scorerIntraOpThreads: 1, scorerTextBatch: 1, latencyPreset: 'balanced', vadHangoverMs: null,
+    scorerWorkers: 'auto', scorerIntraOpThreads: 1, scorerTextBatch: 1, latencyPreset: 'balanced', vadHangoverMs: null, ingestAudioRecordMs: 200,
     speech: { modelDir: join(repoRoot(), 'models', 'speech-whisper-tiny-en'), maxQueue: 8, deadlineMs: 2000 },
     demo: true, demoCalls: 3, demoVideo: false, devTenant: 'demo', chunkDefaultTenant: null, kafkaMaxMessageBytes: null,
     logLevel: 'info', handover: { replayMaxMs: 900_000, holdMaxRecords: 500_000 },
@@ -67,6 +67,9 @@ test('LATENCY_PRESET: balanced by default (speech path on); end-of-speech turns 
   assert.notEqual(d.speech, null);
   const e = loadConfig({ LATENCY_PRESET: 'end-of-speech' });
   assert.deepEqual([e.latencyPreset, e.speech], ['end-of-speech', null]);
+  // Platform frames are held for less under end-of-speech (src/ingest/ws/audio-coalescer.ts).
+  assert.deepEqual([d.ingestAudioRecordMs, e.ingestAudioRecordMs], [200, 100]);
+  assert.equal(loadConfig({ LATENCY_PRESET: 'end-of-speech', INGEST_AUDIO_RECORD_MS: '0' }).ingestAudioRecordMs, 0);
   assert.deepEqual(problemsOf({ LATENCY_PRESET: 'fast' }).map((p) => p.variable), ['LATENCY_PRESET']);
 });
 

@@ -1,8 +1,11 @@
 /**
- * Issue 12's end-to-end check: held-out-voice calls (fixtures/heldout-voice: 32 labelled test-split
- * sentences spoken by Flite, a TTS family the model never heard, as 8 kHz telephone audio)
- * streamed over real Kafka through the real server with NO transcript. The scores must correlate
- * with the human gold valence, not merely exist: Pearson r > 0.25 with the speech path on.
+ * Issue 12's end-to-end check: held-out-voice calls (fixtures/heldout-voice: 160 labelled test-split
+ * sentences in 20 calls, spoken by Flite, a TTS family the model never heard, as 8 kHz telephone
+ * audio) streamed over real Kafka through the real server with NO transcript. The scores must
+ * correlate with the human gold valence, not merely exist: Pearson r > 0.4 with the speech path
+ * on (~0.5 measured; p < 1e-6 at n = 160). It had 64 sentences and a bar of 0.25 until the bar
+ * sat at the text encoder's int8 noise there (0.235-0.268 for one set of weights quantised two
+ * ways; on these 160, 0.498-0.508: docs/model.md "Shipped: 7-bit weights").
  *
  * The same calls are also scored with the transcript sent and with the speech path off (the
  * simulated text of before), and the three r are printed side by side. Each sentence's score is
@@ -147,7 +150,10 @@ test('held-out voice, transcript withheld: scores from recognised words correlat
   assert.ok(present.scores.every((s) => s.textSource === 'PLATFORM'));
   const n = on.pairs.length;
   console.log(`held-out voice (${n} sentences, Flite, 8 kHz): Pearson r with gold valence: transcript withheld + speech path ${on.r.toFixed(3)} | withheld, speech path off ${off.r.toFixed(3)} | transcript sent ${present.r.toFixed(3)}`);
-  assert.ok(on.r > 0.25, `r ${on.r.toFixed(3)} with recognised words must exceed 0.25`);
+  // 0.4: ~0.1 under what the served model gives (0.498-0.508 for the text encoder's two int8
+  // forms, 0.496 unquantised), ten times that quantisation noise; a route carrying no sentiment
+  // gives ~0 (the speech path off: -0.01).
+  assert.ok(on.r > 0.4, `r ${on.r.toFixed(3)} with recognised words must exceed 0.4`);
   assert.ok(on.r > off.r, `recognised words (r ${on.r.toFixed(3)}) must beat the simulated text (r ${off.r.toFixed(3)})`);
 });
 

@@ -28,6 +28,10 @@ CLI (from models/):
   python -m sdumc.text_encoder --out sdumc-v1 --distilled runs/text-distil/best.pt --seven-bit
                                                       a student distilled from sdumc-v1's graph
                                                       (sdumc.text_distil), 7-bit weights
+  python -m sdumc.text_encoder --out sdumc-v1 --requantise sdumc-v1/text_encoder.int8.onnx --seven-bit
+                                                      the served graph's own weights (dequantised)
+                                                      re-quantised with 7-bit weights (served since
+                                                      2026-12-07)
   python -m sdumc.text_encoder --bench sdumc-v1        sentences/s of the int8 graph, batch 1/32
   python -m sdumc.text_encoder --u8-weights sdumc-v1   rewrite an older graph's weights as uint8
 

@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distilled", type=Path,
                     help="a python -m sdumc.text_distil checkpoint; its teacher's provenance is read from "
                          "--out's text_encoder.json (the graph it was distilled from)")
+    ap.add_argument("--requantise", type=Path, metavar="GRAPH",
+                    help="re-quantise the weights of this exported int8 graph (dequantised, "
+                         "sdumc.text_distil.teacher_from_graph) into --out, e.g. with --seven-bit; keeps "
+                         "the 'tuned' entry of GRAPH's text_encoder.json and records where the weights came from")
     ap.add_argument("--teacher-dir", type=Path, help="folder of the graph --distilled was distilled from (default --out)")
     ap.add_argument("--seven-bit", action="store_true",
                     help="7-bit int8 weights: U8S8 kernels, exact on every CPU (docs/model.md)")
@@ -49,19 +53,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{graph}: {n} weights converted to uint8" if n else f"{graph}: weights already uint8")
         if not 2 < a.max_tokens <= 512:
             raise ValueError(f"--max-tokens {a.max_tokens} must be in 3..512")
-        if (a.tuned or a.distilled) and not a.out:
-            raise ValueError("--tuned and --distilled need --out")
-        if a.tuned and a.distilled:
-            raise ValueError("give --tuned or --distilled, not both")
+        if (a.tuned or a.distilled or a.requantise) and not a.out:
+            raise ValueError("--tuned, --distilled and --requantise need --out")
+        if sum(x is not None for x in (a.tuned, a.distilled, a.requantise)) > 1:
+            raise ValueError("give one of --tuned, --distilled, --requantise")
         if a.out:
-            model, tuned, distilled = None, None, None
+            model, tuned, distilled, requantised = None, None, None, None
             if a.tuned:
                 model, tuned = load_tuned(a.tuned), summary(a.tuned)
             if a.distilled:
                 from sdumc.text_distil import load_distilled, provenance
                 model = load_distilled(a.distilled)
                 distilled, tuned = provenance(a.distilled, a.teacher_dir or a.out)
-            p = export(a.out, a.max_tokens, model, tuned, distilled, a.seven_bit)
+            if a.requantise:
+                from sdumc.text_distil import requantise_source, teacher_from_graph
+                model = teacher_from_graph(a.requantise)
+                requantised, tuned = requantise_source(a.requantise)
+            p = export(a.out, a.max_tokens, model, tuned, distilled, a.seven_bit, requantised)
             print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) and {a.out / TOKENIZER_FILE}")
         if a.bench:
             r = bench(a.bench / INT8_FILE, vader_texts(256))

@@ -51,12 +51,15 @@ def int8_fidelity(model: MiniLM, int8_path: Path, texts: list[str]) -> dict[str,
 
 
 def export(out_dir: Path, max_tokens: int = MAX_TOKENS, model: MiniLM | None = None,
-           tuned: dict | None = None, distilled: dict | None = None, seven_bit: bool = False) -> Path:
+           tuned: dict | None = None, distilled: dict | None = None, seven_bit: bool = False,
+           requantised: dict | None = None) -> Path:
     """Export `text_encoder.int8.onnx`, `tokenizer.json` and `text_encoder.json` (provenance and
     int8 fidelity) into `out_dir`; returns the graph path. `model` defaults to the packaged
     weights; a sentiment-tuned one comes from sdumc.text_tune.load_tuned, with its summary as
     `tuned`; a distilled student from sdumc.text_distil.load_distilled, with its provenance as
-    `distilled`. `seven_bit`: 7-bit int8 weights (U8S8 kernels, quantise.quantize_int8).
+    `distilled`; an exported graph's own weights re-quantised from sdumc.text_distil.teacher_from_graph,
+    with `requantised` saying which graph (`requantised_from`). `seven_bit`: 7-bit int8 weights
+    (U8S8 kernels, quantise.quantize_int8).
     Refuses (ValueError, nothing written) when the int8 graph strays from its fp32
     weights beyond the bar on 96 VADER tweets. The fp32 graph (~90 MB, too big to ship) only
     lives in a temp folder."""
@@ -76,6 +79,8 @@ def export(out_dir: Path, max_tokens: int = MAX_TOKENS, model: MiniLM | None = N
             "int8_vs_fp32_pooled_cosine": fid, "tuned": tuned}
     if distilled:
         info["distilled"] = distilled
+    if requantised:
+        info["requantised_from"] = requantised
     (out_dir / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n")
     return out_dir / INT8_FILE
 

@@ -80,6 +80,7 @@ export const CONFIG_VARS = {
 
   // --- api (the HTTP edge and GraphQL limits)
   API_ALLOWED_ORIGINS: custom({ group: 'api', description: 'browser origins allowed to open a socket or call `/graphql`; requests without `Origin` are not affected', default: 'unset: dev mode admits loopback pages only, other modes the server\'s own origin' }, 'comma-separated scheme://host[:port], or `*`', parseAllowedOrigins),
+  INGEST_AUDIO_RECORD_MS: int({ group: 'api', description: "audio per record that `/ingest/twilio` and `/ingest/audiohook` join their frames into before the pipeline (Twilio's are 20 ms; each record costs the same fixed work, so 20 ms records cost 1.7x the CPU per call-second): longer is cheaper and holds audio back by up to this much; `0` passes each frame on alone ([docs/ingest.md](docs/ingest.md#audio-records))", default: '`200`; `100` under `end-of-speech`' }, 0, 2_000, null),
   API_MAX_SOCKETS_PER_SOURCE: int({ group: 'api', description: 'open WebSockets per source address (upgrade answered 429)' }, 1, 10_000_000, DEFAULT_CONNECTION_LIMITS.maxSocketsPerSource),
   API_MAX_SOCKETS_PER_TENANT: int({ group: 'api', description: 'open WebSockets per tenant (closed with 1013)' }, 1, 10_000_000, DEFAULT_CONNECTION_LIMITS.maxSocketsPerTenant),
   API_MAX_SUBSCRIPTIONS_PER_TENANT: int({ group: 'api', description: 'operations per tenant over all its sockets (`TOO_MANY_SUBSCRIPTIONS`)' }, 1, 10_000_000, DEFAULT_CONNECTION_LIMITS.maxSubscriptionsPerTenant),

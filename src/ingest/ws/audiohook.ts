@@ -10,10 +10,12 @@
  *
  *   open     -> `opened` with the chosen media (the first offer that is audio/PCMU/8000),
  *               call_start (seq 0) at the wall time it arrived = position 0
- *   audio    -> one audio record per channel: seq counts that channel's frames from 0, event
- *               time = position 0 + the stream position at the frame's first sample
- *   ping -> pong; update -> updated; paused / resumed / discarded: the position advances by
- *               the `discarded` duration, so later audio keeps its true time
+ *   audio    -> audio per channel, joined into records of INGEST_AUDIO_RECORD_MS
+ *               (audio-coalescer.ts): seq counts that channel's records from 0, event time =
+ *               position 0 + the stream position at the record's first sample
+ *   ping -> pong; update -> updated; paused (the held audio is let go) / resumed /
+ *               discarded: the position advances by the `discarded` duration, so later audio
+ *               keeps its true time
  *   close    -> closed, call_end (seq 1); a socket lost without `close` ends the call the same way
  *   error    -> logged (the client reports its own trouble)
  *
@@ -27,6 +29,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { AppError, toAppError } from '../../core/errors.js';
 import type { ApiContext } from '../../auth/api-context.js';
+import { AudioCoalescer } from './audio-coalescer.js';
 import { Inbox } from './inbox.js';
 import { mulawToPcm16 } from './mulaw.js';
 import { audioRecord, CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, controlRecord, type ContractRecord, type SessionDeps, stringMeta } from './session.js';
@@ -60,10 +63,9 @@ export function serveAudioHook(ws: WebSocket, req: IncomingMessage, deps: Sessio
   let serverSeq = 0;
   let clientSeq = 0;
   let phase: 'new' | 'open' | 'paused' | 'closed' = 'new';
-  let call: { callId: string; tenant: string; zeroMs: number; channels: string[] } | null = null;
+  let call: { callId: string; tenant: string; zeroMs: number; channels: string[]; audio: AudioCoalescer } | null = null;
   /** Audio samples per channel sent so far plus discarded time, in samples at 8 kHz. */
   let positionSamples = 0;
-  const frameSeq: number[] = [];
 
   const caller: Promise<ApiContext | null> = deps.authenticate(ws, req.headers).catch((err: unknown) => {
     const e = toAppError(err, 'UNAUTHENTICATED');
@@ -101,8 +103,9 @@ export function serveAudioHook(ws: WebSocket, req: IncomingMessage, deps: Sessio
     const conversationId = typeof p.conversationId === 'string' ? p.conversationId : '';
     const callId = (typeof custom.callId === 'string' && custom.callId) || conversationId || sessionId;
     const participant = isObject(p.participant) ? p.participant : {};
-    call = { callId, tenant: ctx.tenant, zeroMs: now(), channels: chosen.channels.map((c) => AUDIOHOOK_CHANNELS[c]) };
-    for (let i = 0; i < call.channels.length; i++) frameSeq[i] = 0;
+    const tenant = ctx.tenant;
+    const audio = new AudioCoalescer(RATE, deps.audioRecordMs, (channel, seq, at, pcm) => audioRecord(callId, tenant, channel, seq, at, pcm, RATE), push);
+    call = { callId, tenant, zeroMs: now(), channels: chosen.channels.map((c) => AUDIOHOOK_CHANNELS[c]), audio };
     phase = 'open';
     reply('opened', { startPaused: false, media: [chosen] });
     await push(controlRecord(callId, ctx.tenant, 'call_start', call.zeroMs,
@@ -116,7 +119,7 @@ export function serveAudioHook(ws: WebSocket, req: IncomingMessage, deps: Sessio
     const eventTimeMs = call.zeroMs + (positionSamples * 1000) / RATE;
     positionSamples += frame.length / n;
     for (let i = 0; i < n; i++) {
-      await push(audioRecord(call.callId, call.tenant, call.channels[i], frameSeq[i]++, eventTimeMs, mulawToPcm16(frame, i, n), RATE));
+      await call.audio.add(call.channels[i], eventTimeMs, mulawToPcm16(frame, i, n));
     }
   }
 
@@ -132,6 +135,7 @@ export function serveAudioHook(ws: WebSocket, req: IncomingMessage, deps: Sessio
   async function end(): Promise<void> {
     if (!call || phase === 'closed') return;
     phase = 'closed';
+    await call.audio.flush();
     await push(controlRecord(call.callId, call.tenant, 'call_end', now()));
   }
 
@@ -157,7 +161,7 @@ export function serveAudioHook(ws: WebSocket, req: IncomingMessage, deps: Sessio
       case 'paused':
         if (phase !== 'open') throw state('paused', `the session is ${phase}`);
         phase = 'paused';
-        return;
+        return call!.audio.flush();
       case 'resumed':
         if (phase !== 'paused') throw state('resumed', `the session is ${phase}`);
         skip(msg);

@@ -57,6 +57,8 @@ export interface WsIngestOptions {
   maxMessageBytes?: number;
   /** A frame, message or record was refused (the app counts and logs it). */
   onRefused(protocol: IngestProtocol, error: AppError): void;
+  /** Audio per record, ms, that Twilio's and AudioHook's frames are joined into (INGEST_AUDIO_RECORD_MS). */
+  audioRecordMs: number;
   logger: Logger;
 }
 
@@ -90,6 +92,7 @@ export function createWsIngest(o: WsIngestOptions): WsIngest {
       return ctx;
     },
     refused: (protocol, error) => o.onRefused(protocol, error),
+    audioRecordMs: o.audioRecordMs,
   };
   const routes: Record<string, UpgradeHandler> = {};
   const servers: WebSocketServer[] = [];

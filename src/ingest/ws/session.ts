@@ -30,6 +30,8 @@ export interface SessionDeps {
   authenticate(ws: WebSocket, headers: IncomingHttpHeaders, connectionParams?: Readonly<Record<string, unknown>>): Promise<ApiContext>;
   /** A frame, message or record of this socket was refused (counted and logged by the app). */
   refused(protocol: IngestProtocol, error: AppError): void;
+  /** Audio per record, ms, that the platform protocols join their frames into (audio-coalescer.ts). */
+  audioRecordMs: number;
 }
 
 /** Close codes of a socket whose caller was refused, as graphql-ws uses them. */

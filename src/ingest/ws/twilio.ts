@@ -5,9 +5,12 @@
  * and `mark` (tolerated, ignored), and `stop`. Each maps onto contract records:
  *
  *   start  -> call_start (seq 0) at the wall time it arrived = the stream's time 0
- *   media  -> one audio record: channel by track (inbound = customer, outbound = agent),
- *             seq = media.chunk - 1 (Twilio numbers each track's chunks from 1),
- *             event time = stream time 0 + media.timestamp (ms since the stream started)
+ *   media  -> audio of the track's channel (inbound = customer, outbound = agent), joined into
+ *             records of INGEST_AUDIO_RECORD_MS (audio-coalescer.ts: a 20 ms frame each would
+ *             cost the pipeline 1.7x the CPU); seq counts the channel's records from 0, event
+ *             time = stream time 0 + media.timestamp (ms since the stream started) of the
+ *             record's first frame. A track's media.chunk (from 1) must go up: a repeated or
+ *             earlier chunk is refused; a skipped one (a lost frame) ends the record before it.
  *   stop   -> call_end (seq 1); a socket that closes without `stop` ends the call the same way
  *
  * Call id: customParameters.callId, else start.callSid, else the streamSid; `displayName` and
@@ -19,6 +22,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { AppError, toAppError } from '../../core/errors.js';
+import { AudioCoalescer } from './audio-coalescer.js';
 import { Inbox } from './inbox.js';
 import { mulawToPcm16 } from './mulaw.js';
 import { audioRecord, CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, controlRecord, type ContractRecord, type SessionDeps, stringMeta } from './session.js';
@@ -26,6 +30,7 @@ import { audioRecord, CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, controlRecord, typ
 /** Track -> contract channel. */
 export const TWILIO_CHANNELS: Readonly<Record<string, string>> = Object.freeze({ inbound: 'customer', outbound: 'agent' });
 
+const RATE = 8000;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const UINT = /^\d{1,10}$/;
 
@@ -33,6 +38,9 @@ interface Started {
   callId: string;
   tenant: string;
   zeroMs: number;
+  audio: AudioCoalescer;
+  /** The last media.chunk of each track. */
+  chunks: Map<string, number>;
 }
 
 type Json = Record<string, unknown>;
@@ -59,7 +67,7 @@ export function serveTwilio(ws: WebSocket, req: IncomingMessage, deps: SessionDe
     const streamSid = typeof s.streamSid === 'string' ? s.streamSid : typeof msg.streamSid === 'string' ? msg.streamSid : '';
     if (!streamSid) throw bad('start message has no streamSid');
     const f = isObject(s.mediaFormat) ? s.mediaFormat : {};
-    if (f.encoding !== 'audio/x-mulaw' || Number(f.sampleRate) !== 8000 || Number(f.channels ?? 1) !== 1) {
+    if (f.encoding !== 'audio/x-mulaw' || Number(f.sampleRate) !== RATE || Number(f.channels ?? 1) !== 1) {
       throw new AppError('INGEST_UNSUPPORTED_MEDIA', { protocol: 'twilio', reason: `mediaFormat ${JSON.stringify(f).slice(0, 120)}; only audio/x-mulaw, 8000 Hz, 1 channel` });
     }
     const params = isObject(s.customParameters) ? s.customParameters : {};
@@ -80,7 +88,8 @@ export function serveTwilio(ws: WebSocket, req: IncomingMessage, deps: SessionDe
     }
     const callSid = typeof s.callSid === 'string' ? s.callSid : undefined;
     const callId = (typeof params.callId === 'string' && params.callId) || callSid || streamSid;
-    started = { callId, tenant, zeroMs: now() };
+    const audio = new AudioCoalescer(RATE, deps.audioRecordMs, (channel, seq, at, pcm) => audioRecord(callId, tenant, channel, seq, at, pcm, RATE), push);
+    started = { callId, tenant, zeroMs: now(), audio, chunks: new Map() };
     const meta = stringMeta({ source: 'twilio', streamSid, callSid, accountSid: s.accountSid, displayName: params.displayName });
     await push(controlRecord(callId, tenant, 'call_start', started.zeroMs, meta));
   }
@@ -96,13 +105,16 @@ export function serveTwilio(ws: WebSocket, req: IncomingMessage, deps: SessionDe
     if (!UINT.test(chunk) || Number(chunk) < 1) throw bad(`media.chunk ${JSON.stringify(m.chunk)} is not a chunk number from 1`);
     if (!UINT.test(timestamp)) throw bad(`media.timestamp ${JSON.stringify(m.timestamp)} is not milliseconds`);
     if (typeof m.payload !== 'string' || m.payload === '' || m.payload.length % 4 !== 0 || !BASE64.test(m.payload)) throw bad('media.payload is not base64 audio');
-    const pcm = mulawToPcm16(Buffer.from(m.payload, 'base64'));
-    await push(audioRecord(started.callId, started.tenant, channel, Number(chunk) - 1, started.zeroMs + Number(timestamp), pcm, 8000));
+    const last = started.chunks.get(channel) ?? 0;
+    if (Number(chunk) <= last) throw bad(`media.chunk ${chunk} of track ${m.track} is not after ${last}`);
+    started.chunks.set(channel, Number(chunk));
+    await started.audio.add(channel, started.zeroMs + Number(timestamp), mulawToPcm16(Buffer.from(m.payload, 'base64')));
   }
 
   async function end(): Promise<void> {
     if (!started || stopped) return;
     stopped = true;
+    await started.audio.flush();
     await push(controlRecord(started.callId, started.tenant, 'call_end', now()));
   }
 

@@ -43,15 +43,16 @@ afterEach(async () => {
   rig = null;
 });
 
-/** The endpoint with API-key auth (tenant acme), same-origin-only Origin rule, a source of `capacity`. */
-async function startRig(capacity = 64, contextFn?: ContextFunction): Promise<Rig> {
+/** The endpoint with API-key auth (tenant acme), same-origin-only Origin rule, a source of `capacity`,
+ *  platform frames joined into records of `audioRecordMs`. */
+async function startRig(capacity = 64, contextFn?: ContextFunction, audioRecordMs = 200): Promise<Rig> {
   const source = new MemorySource({ capacity });
   const outcomes = new RecordOutcomes();
   const chunks: MediaChunk[] = [];
   const refused: { protocol: string; code: string }[] = [];
   const context = contextFn ?? createAuthContext({ mode: 'apikey', jwt: null, apiKey: createApiKeyVerifier(parseApiKeys(`acme:${hashApiKey(KEY)}`)) });
   const ingest = createWsIngest({
-    push: memorySourceDelivery(source, outcomes), context, origins: { allowed: [], devMode: false }, maxSocketsPerSource: 16,
+    push: memorySourceDelivery(source, outcomes), context, origins: { allowed: [], devMode: false }, maxSocketsPerSource: 16, audioRecordMs,
     onRefused: (protocol, e: AppError) => refused.push({ protocol, code: e.code }), logger: pino({ level: 'silent' }),
   });
   const release = (refs: Parameters<MemorySource['release']>[0]) => {
@@ -161,6 +162,29 @@ test('Twilio: credentials come as custom parameters; without them the stream is 
   ]);
   assert.deepEqual((rig.chunks[0] as Extract<MediaChunk, { modality: 'control' }>).meta, { source: 'twilio', streamSid: 'MZ1', callSid: 'CA1', accountSid: 'AC00000000000000000000000000000000', displayName: 'Ann' });
   assert.deepEqual(rig.refused.filter((r) => r.protocol === 'twilio').map((r) => r.code), ['UNAUTHENTICATED', 'INGEST_SESSION_STATE', 'INGEST_BAD_FRAME']);
+  await c.close();
+});
+
+test("Twilio: 20 ms frames are joined into 200 ms records per track; a lost frame ends a record, a repeated chunk is refused", async () => {
+  rig = await startRig();
+  await rig.startSink();
+  const c = await TwilioStreamClient.connect(`${rig.url}/ingest/twilio`, 'MZjoin');
+  c.start({ callSid: 'CAjoin', customParameters: { apiKey: KEY } });
+  // Frame k of each track carries bytes k (mu-law), so a record's samples say which frames it holds.
+  const frame = (k: number) => Buffer.alloc(160, k);
+  for (let k = 0; k < 25; k++) {
+    if (k !== 13) c.media('inbound', k * 20, frame(k)); // frame 13 lost on the inbound track: its record ends at frame 12
+    c.media('outbound', k * 20, frame(k));
+  }
+  c.raw(JSON.stringify({ event: 'media', sequenceNumber: '999', streamSid: c.streamSid, media: { track: 'outbound', chunk: '3', timestamp: '40', payload: frame(2).toString('base64') } }));
+  c.stop('CAjoin');
+  await until(() => rig!.chunks.at(-1)?.modality === 'control' && rig!.chunks.length > 2, 5_000, 'call_end');
+  const audio = rig.chunks.filter((ch): ch is Extract<MediaChunk, { modality: 'audio' }> => ch.modality === 'audio');
+  const shape = (channel: string) => audio.filter((a) => a.channel === channel).map((a) => [a.seq, a.eventTimeMs - audio[0].eventTimeMs, a.durationMs]);
+  assert.deepEqual(shape('agent'), [[0, 0, 200], [1, 200, 200], [2, 400, 100]], 'outbound: 10 + 10 + 5 frames');
+  assert.deepEqual(shape('customer'), [[0, 0, 200], [1, 200, 60], [2, 280, 200], [3, 480, 20]], 'inbound: the gap at frame 13 ends a record');
+  assert.deepEqual(rig.refused.map((r) => r.code), ['INGEST_BAD_FRAME'], 'the repeated chunk 3 alone is refused');
+  assert.equal(audio.length + 2, rig.chunks.length);
   await c.close();
 });
 

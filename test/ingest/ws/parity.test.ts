@@ -2,10 +2,11 @@
  * Issue 15, first bar: the same WAV (fixtures/call/call.wav, stereo 8 kHz, mu-law-exact samples)
  * streamed through each WebSocket ingest path of an embedded server (no Kafka: in-process source,
  * real ONNX scorer, SQLite) scores exactly as the same audio produced to Kafka does: the same
- * segments, spans, flags and labels, valences within 1e-4. Every path cuts the audio into the
- * same 20 ms records (Twilio's frame size), so the decoder's per-chunk resampling sees the same
- * input. Bad frames are mixed into each stream; they are refused with their codes and the scores
- * do not change.
+ * segments, spans, flags and labels, valences within 1e-4. The Twilio and AudioHook clients send
+ * 20 ms frames (Twilio's size), which the server joins into records of INGEST_AUDIO_RECORD_MS
+ * (200 ms here, audio-coalescer.ts); the Kafka reference and /ingest send records of those same
+ * 200 ms, so the decoder's per-record resampling sees the same input on every path. Bad frames
+ * are mixed into each stream; they are refused with their codes and the scores do not change.
  *
  * The Twilio and AudioHook senders (clients/) are written from each protocol's documentation.
  * Needs Kafka for the reference (fails under CI=true, skips loudly otherwise) and the model.
@@ -29,9 +30,13 @@ const wav = fixtureWav();
 const CHANNELS = ['customer', 'agent'] as const;
 const frames = Math.ceil(wav.channels[0].length / FRAME);
 const pcm = (c: number, k: number): Int16Array => wav.channels[c].subarray(k * FRAME, (k + 1) * FRAME);
+/** 20 ms frames per record: PARITY_ENV's INGEST_AUDIO_RECORD_MS of 200. */
+const RECORD_FRAMES = 10;
+const records = Math.ceil(frames / RECORD_FRAMES);
+const recordPcm = (c: number, k: number): Int16Array => wav.channels[c].subarray(k * RECORD_FRAMES * FRAME, (k + 1) * RECORD_FRAMES * FRAME);
 const s16le = (x: Int16Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 
-/** The call as contract records: call_start, per 20 ms a customer then an agent record, call_end. */
+/** The call as contract records: call_start, per 200 ms a customer then an agent record, call_end. */
 function contractRecords(callId: string, epochMs: number): WireRecord[] {
   const base = { [H.version]: String(CONTRACT_VERSION), [H.tenant]: 'demo' };
   const control = (kind: string, seq: number, at: number): WireRecord => ({
@@ -39,11 +44,11 @@ function contractRecords(callId: string, epochMs: number): WireRecord[] {
     headers: { ...base, [H.modality]: 'control', [H.channel]: CONTROL_CHANNEL, [H.seq]: String(seq), [H.eventTimeMs]: String(at) },
   });
   const out = [control('call_start', 0, epochMs)];
-  for (let k = 0; k < frames; k++) {
+  for (let k = 0; k < records; k++) {
     for (const [c, channel] of CHANNELS.entries()) {
       out.push({
-        key: Buffer.from(callId), value: Buffer.from(s16le(pcm(c, k))),
-        headers: { ...base, [H.modality]: 'audio', [H.channel]: channel, [H.seq]: String(k), [H.eventTimeMs]: String(epochMs + k * 20), [H.sampleRate]: '8000' },
+        key: Buffer.from(callId), value: Buffer.from(s16le(recordPcm(c, k))),
+        headers: { ...base, [H.modality]: 'audio', [H.channel]: channel, [H.seq]: String(k), [H.eventTimeMs]: String(epochMs + k * RECORD_FRAMES * 20), [H.sampleRate]: '8000' },
       });
     }
   }

@@ -43,9 +43,10 @@ export interface Embedded {
  * The speech path's deadline decides, by wall clock, between recognised words and simulated text
  * for a segment without a transcript: on a loaded machine one server fell back and the other did
  * not (a CI run: AudioHook customer/1 -0.39 vs Kafka -0.66). Servers compared for parity wait
- * for recognition, so both always take the same route.
+ * for recognition, so both always take the same route. Platform frames are joined into 200 ms
+ * records, the size the parity test's reference records have.
  */
-export const PARITY_ENV = { SCORER_SPEECH_DEADLINE_MS: '600000' };
+export const PARITY_ENV = { SCORER_SPEECH_DEADLINE_MS: '600000', INGEST_AUDIO_RECORD_MS: '200' };
 
 /** The app as `npm start` runs it by default (in-process source, SQLite), on a free port. */
 export async function startEmbedded(env: Record<string, string> = {}, overrides?: AppOverrides): Promise<Embedded> {
