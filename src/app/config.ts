@@ -89,6 +89,9 @@ export interface AppConfig {
   latencyPreset: LatencyPreset;
   /** VAD hangover, ms (VAD_HANGOVER_MS); null: the preset's (800, or 400 under end-of-speech). */
   vadHangoverMs: number | null;
+  /** Open audio a partition's window may hold, bytes of float32 (WINDOW_OPEN_AUDIO_MB x 10^6,
+   *  default 96 MB = the window's own default of 24,000,000 samples); sealed history gets twice. */
+  windowOpenAudioBytes: number;
   /** Audio per record that /ingest/twilio and /ingest/audiohook join frames into, ms
    *  (INGEST_AUDIO_RECORD_MS; default 200, 100 under end-of-speech: src/ingest/ws/audio-coalescer.ts). */
   ingestAudioRecordMs: number;
@@ -228,6 +231,7 @@ function build(v: EnvValues): AppConfig {
     scorerTextBatch: v.SCORER_TEXT_BATCH,
     latencyPreset: v.LATENCY_PRESET,
     vadHangoverMs: v.VAD_HANGOVER_MS,
+    windowOpenAudioBytes: v.WINDOW_OPEN_AUDIO_MB * 1_000_000,
     ingestAudioRecordMs: v.INGEST_AUDIO_RECORD_MS ?? (v.LATENCY_PRESET === 'end-of-speech' ? 100 : 200),
     speech: v.SCORER_SPEECH && v.LATENCY_PRESET !== 'end-of-speech'
       ? {

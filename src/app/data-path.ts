@@ -59,8 +59,11 @@ export function buildDataPath(d: DataPathDeps): DataPath {
   const manifest = scorer.manifest();
   const decode = createDecoder({ modelSampleRate: manifest.audio.sampleRate, videoFeatureDim: manifest.video.featureDim, defaultTenant: chunkTenantRule(config) });
   const hangover = config.vadHangoverMs === null ? {} : { hangoverMs: config.vadHangoverMs };
+  // The open budget in float32 samples; what it seals early waits in the history for its
+  // transcripts, hence twice as much there (src/window/options.ts).
+  const openSamples = Math.floor(config.windowOpenAudioBytes / 4);
   const windowOptions = {
-    ...withPreset(config.latencyPreset, { ...d.window, vad: { ...hangover, ...d.window?.vad } }),
+    ...withPreset(config.latencyPreset, { maxOpenSamples: openSamples, historyBudget: 2 * openSamples, ...d.window, vad: { ...hangover, ...d.window?.vad } }),
     sampleRate: manifest.audio.sampleRate,
     maxSegmentMs: (manifest.audio.maxSamples / manifest.audio.sampleRate) * 1000,
     maxVideoFrames: manifest.video.maxFrames,

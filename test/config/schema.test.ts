@@ -37,7 +37,7 @@ test('an empty environment gives the defaults every module used before', () => {
     queryLimits: DEFAULT_QUERY_LIMITS, connectionLimits: DEFAULT_CONNECTION_LIMITS, origins: { allowed: [], devMode: true },
     kafkaBrokers: null, kafkaTopic: 'call-chunks', kafkaGroup: 'sentiment-stream', kafkaSessionTimeoutMs: 30_000,
     scoresTopic: 'call-chunks.scores', lagSampleMs: 10_000, modelDir: null,
-    scorerWorkers: 'auto', scorerIntraOpThreads: 1, scorerTextBatch: 1, latencyPreset: 'balanced', vadHangoverMs: null, ingestAudioRecordMs: 200,
+    scorerWorkers: 'auto', scorerIntraOpThreads: 1, scorerTextBatch: 1, latencyPreset: 'balanced', vadHangoverMs: null, ingestAudioRecordMs: 200, windowOpenAudioBytes: 96_000_000,
     speech: { modelDir: join(repoRoot(), 'models', 'speech-whisper-tiny-en'), maxQueue: 8, deadlineMs: 2000 },
     demo: true, demoCalls: 3, demoVideo: false, devTenant: 'demo', chunkDefaultTenant: null, kafkaMaxMessageBytes: null,
     logLevel: 'info', handover: { replayMaxMs: 900_000, holdMaxRecords: 500_000 },
@@ -59,6 +59,7 @@ test('derived defaults: Kafka turns the demo off, SCORES_TOPIC follows KAFKA_TOP
   assert.equal(loadConfig({ SCORER_WORKERS: ' Auto ' }).scorerWorkers, 'auto');
   assert.deepEqual(problemsOf({ SCORER_WORKERS: 'all' }).map((p) => p.reason), ['not `auto` or an integer in 1..64']);
   assert.equal(loadConfig({ VAD_HANGOVER_MS: '400' }).vadHangoverMs, 400);
+  assert.equal(loadConfig({ WINDOW_OPEN_AUDIO_MB: '400' }).windowOpenAudioBytes, 400_000_000);
 });
 
 test('LATENCY_PRESET: balanced by default (speech path on); end-of-speech turns the speech path off; anything else is refused', () => {
