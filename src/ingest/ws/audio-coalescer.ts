@@ -21,14 +21,11 @@
  * Records of a channel are numbered 0, 1, ... (x-seq); a record's event time is its first
  * frame's. `recordMs` 0 (or below one frame) passes every frame on as its own record.
  */
-import type { ContractRecord } from './session.js';
+import { audioRecord, type ContractRecord } from './session.js';
 
 /** A frame continues the open record when its start is within this of the record's end, ms
  *  (platform timestamps are whole milliseconds). */
 const CONTINUITY_MS = 1;
-
-/** Makes the contract record of `pcm` (s16le) starting at `eventTimeMs` (session.audioRecord). */
-export type MakeRecord = (channel: string, seq: number, eventTimeMs: number, pcm: Buffer) => ContractRecord;
 
 interface Open {
   startMs: number;
@@ -42,15 +39,16 @@ export class AudioCoalescer {
   private readonly targetSamples: number;
 
   /**
-   * @param rate      samples per second of every frame (one rate per stream)
-   * @param recordMs  audio per record, ms
-   * @param make      builds a record
-   * @param push      sends a record on (waits while the source is full: the backpressure)
+   * @param callId, tenant  the call the records belong to
+   * @param rate            samples per second of every frame (one rate per stream)
+   * @param recordMs        audio per record, ms
+   * @param push            sends a record on (waits while the source is full: the backpressure)
    */
   constructor(
+    private readonly callId: string,
+    private readonly tenant: string,
     private readonly rate: number,
     recordMs: number,
-    private readonly make: MakeRecord,
     private readonly push: (record: ContractRecord) => Promise<void>,
   ) {
     this.targetSamples = Math.max(1, Math.round((recordMs * rate) / 1000));
@@ -72,13 +70,6 @@ export class AudioCoalescer {
     for (const channel of [...this.open.keys()]) await this.flushChannel(channel);
   }
 
-  /** Audio held and not yet pushed, in samples over all channels. */
-  get heldSamples(): number {
-    let n = 0;
-    for (const o of this.open.values()) n += o.samples;
-    return n;
-  }
-
   private endMs(o: Open): number {
     return o.startMs + (o.samples * 1000) / this.rate;
   }
@@ -90,6 +81,6 @@ export class AudioCoalescer {
     const seq = this.seqs.get(channel) ?? 0;
     this.seqs.set(channel, seq + 1);
     const pcm = o.parts.length === 1 ? o.parts[0] : Buffer.concat(o.parts);
-    await this.push(this.make(channel, seq, o.startMs, pcm));
+    await this.push(audioRecord(this.callId, this.tenant, channel, seq, o.startMs, pcm, this.rate));
   }
 }

@@ -32,7 +32,7 @@ import type { ApiContext } from '../../auth/api-context.js';
 import { AudioCoalescer } from './audio-coalescer.js';
 import { Inbox } from './inbox.js';
 import { mulawToPcm16 } from './mulaw.js';
-import { audioRecord, CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, controlRecord, type ContractRecord, type SessionDeps, stringMeta } from './session.js';
+import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, controlRecord, type ContractRecord, type SessionDeps, stringMeta } from './session.js';
 
 /** AudioHook channel -> contract channel. */
 export const AUDIOHOOK_CHANNELS: Readonly<Record<string, string>> = Object.freeze({ external: 'customer', internal: 'agent' });
@@ -103,9 +103,8 @@ export function serveAudioHook(ws: WebSocket, req: IncomingMessage, deps: Sessio
     const conversationId = typeof p.conversationId === 'string' ? p.conversationId : '';
     const callId = (typeof custom.callId === 'string' && custom.callId) || conversationId || sessionId;
     const participant = isObject(p.participant) ? p.participant : {};
-    const tenant = ctx.tenant;
-    const audio = new AudioCoalescer(RATE, deps.audioRecordMs, (channel, seq, at, pcm) => audioRecord(callId, tenant, channel, seq, at, pcm, RATE), push);
-    call = { callId, tenant, zeroMs: now(), channels: chosen.channels.map((c) => AUDIOHOOK_CHANNELS[c]), audio };
+    const audio = new AudioCoalescer(callId, ctx.tenant, RATE, deps.audioRecordMs, push);
+    call = { callId, tenant: ctx.tenant, zeroMs: now(), channels: chosen.channels.map((c) => AUDIOHOOK_CHANNELS[c]), audio };
     phase = 'open';
     reply('opened', { startPaused: false, media: [chosen] });
     await push(controlRecord(callId, ctx.tenant, 'call_start', call.zeroMs,

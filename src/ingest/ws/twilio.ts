@@ -25,7 +25,7 @@ import { AppError, toAppError } from '../../core/errors.js';
 import { AudioCoalescer } from './audio-coalescer.js';
 import { Inbox } from './inbox.js';
 import { mulawToPcm16 } from './mulaw.js';
-import { audioRecord, CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, controlRecord, type ContractRecord, type SessionDeps, stringMeta } from './session.js';
+import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, controlRecord, type ContractRecord, type SessionDeps, stringMeta } from './session.js';
 
 /** Track -> contract channel. */
 export const TWILIO_CHANNELS: Readonly<Record<string, string>> = Object.freeze({ inbound: 'customer', outbound: 'agent' });
@@ -88,7 +88,7 @@ export function serveTwilio(ws: WebSocket, req: IncomingMessage, deps: SessionDe
     }
     const callSid = typeof s.callSid === 'string' ? s.callSid : undefined;
     const callId = (typeof params.callId === 'string' && params.callId) || callSid || streamSid;
-    const audio = new AudioCoalescer(RATE, deps.audioRecordMs, (channel, seq, at, pcm) => audioRecord(callId, tenant, channel, seq, at, pcm, RATE), push);
+    const audio = new AudioCoalescer(callId, tenant, RATE, deps.audioRecordMs, push);
     started = { callId, tenant, zeroMs: now(), audio, chunks: new Map() };
     const meta = stringMeta({ source: 'twilio', streamSid, callSid, accountSid: s.accountSid, displayName: params.displayName });
     await push(controlRecord(callId, tenant, 'call_start', started.zeroMs, meta));
