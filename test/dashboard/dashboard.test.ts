@@ -34,6 +34,9 @@ after(async () => {
 
 const card = (id: string) => `li.card[data-call="${id}"]`;
 const markers = (id: string, channel: string) => `${card(id)} g.series[data-channel="${channel}"] .pt`;
+/** Waits until `sel` matches exactly n elements: points and alerts arrive over the socket, one render at a time. */
+const untilCount = (sel: string, n: number) =>
+  page.waitForFunction(([s, k]) => document.querySelectorAll(s as string).length === k, [sel, n] as const, { timeout: 5000 });
 
 test('the live view shows a scripted call as it streams in, point by point, per channel', async (t) => {
   if (!ready) return t.skip('no browser');
@@ -42,11 +45,11 @@ test('the live view shows a scripted call as it streams in, point by point, per 
   for (let i = 0; i < v.length; i++) {
     await stack.score(scripted('call-live', 'customer', i, v[i]));
     await stack.score(scripted('call-live', 'agent', i, 0.5));
-    await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel as string).length === n, [markers('call-live', 'customer'), i + 1] as const, { timeout: 5000 });
+    await untilCount(markers('call-live', 'customer'), i + 1);
     const now = await page.textContent(`${card('call-live')} .now[data-channel=customer] .val`);
     assert.equal(now, (v[i] > 0 ? '+' : '') + v[i].toFixed(2));
   }
-  assert.equal(await page.locator(markers('call-live', 'agent')).count(), 4);
+  await untilCount(markers('call-live', 'agent'), 4);
   const label = await page.getAttribute(`${card('call-live')} .now[data-channel=customer]`, 'data-label');
   assert.equal(label, 'NEUTRAL');
   await page.screenshot({ path: `${ART}/dashboard-live.png`, fullPage: true });
@@ -80,7 +83,7 @@ test('an alert appears when a scripted call turns negative', async (t) => {
   assert.ok(texts.some((x) => /Sustained negative/.test(x)), texts.join(' | '));
   await page.waitForSelector(`${card('call-angry')}.alerted .alert-badge`);
   const stored = await stack.analytics.store.listAlerts({ callId: 'call-angry', first: 50 });
-  assert.equal(await page.locator('.alert[data-call="call-angry"]').count(), stored.totalCount);
+  await untilCount('.alert[data-call="call-angry"]', stored.totalCount);
   await page.screenshot({ path: `${ART}/dashboard-alert.png`, fullPage: true });
 });
 

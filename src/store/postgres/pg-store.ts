@@ -130,11 +130,18 @@ export class PostgresScoreStore implements ScoreStore, ScoreHistory, OwnershipSt
     for (const c of claims) checkPartitionKey(c.partition);
     return inTransaction(this.conn(), async (c) => {
       const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-      const breaker = setInterval(() => void this.endBlockers(pid), this.opts.claimWaitMs ?? 2000);
+      // The claim's row lock is freed the moment a blocker is ended, often before endBlockers'
+      // own query returns: wait for those in flight so the count is complete when the claim is.
+      const inFlight = new Set<Promise<void>>();
+      const breaker = setInterval(() => {
+        const p = this.endBlockers(pid).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }, this.opts.claimWaitMs ?? 2000);
       try {
         return await this.claimRows(c, owner, claims);
       } finally {
         clearInterval(breaker);
+        await Promise.all(inFlight);
       }
     });
   }
