@@ -11,6 +11,7 @@ import { createDecoder, createIngest, type Ingest } from '../ingest/index.js';
 import type { RecordOutcomes } from '../ingest/ws/outcomes.js';
 import { modalityFlags } from '../score/features.js';
 import { labelFor } from '../score/label.js';
+import type { ModelManifest } from '../score/manifest.js';
 import type { OnnxScorer } from '../score/onnx-scorer.js';
 import type { Ownership } from '../store/ownership.js';
 import { StaleCallSweeper } from '../store/stale-calls.js';
@@ -54,20 +55,28 @@ export interface DataPath {
   sweeper: StaleCallSweeper | null;
 }
 
-export function buildDataPath(d: DataPathDeps): DataPath {
-  const { config, logger, scorer, store, publisher, analytics, metrics, kafka, ownership } = d;
-  const manifest = scorer.manifest();
-  const decode = createDecoder({ modelSampleRate: manifest.audio.sampleRate, videoFeatureDim: manifest.video.featureDim, defaultTenant: chunkTenantRule(config) });
+/**
+ * Each partition's Windower options: the latency preset, the settings (VAD hangover, the open
+ * budget), the overrides, then what the model fixes (sample rate, longest segment, video frames).
+ */
+export function windowOptionsFor(config: AppConfig, manifest: Pick<ModelManifest, 'audio' | 'video'>, overrides?: WindowOptionsInput): WindowOptionsInput {
   const hangover = config.vadHangoverMs === null ? {} : { hangoverMs: config.vadHangoverMs };
   // The open budget in float32 samples; what it seals early waits in the history for its
   // transcripts, hence twice as much there (src/window/options.ts).
   const openSamples = Math.floor(config.windowOpenAudioBytes / 4);
-  const windowOptions = {
-    ...withPreset(config.latencyPreset, { maxOpenSamples: openSamples, historyBudget: 2 * openSamples, ...d.window, vad: { ...hangover, ...d.window?.vad } }),
+  return {
+    ...withPreset(config.latencyPreset, { maxOpenSamples: openSamples, historyBudget: 2 * openSamples, ...overrides, vad: { ...hangover, ...overrides?.vad } }),
     sampleRate: manifest.audio.sampleRate,
     maxSegmentMs: (manifest.audio.maxSamples / manifest.audio.sampleRate) * 1000,
     maxVideoFrames: manifest.video.maxFrames,
   };
+}
+
+export function buildDataPath(d: DataPathDeps): DataPath {
+  const { config, logger, scorer, store, publisher, analytics, metrics, kafka, ownership } = d;
+  const manifest = scorer.manifest();
+  const decode = createDecoder({ modelSampleRate: manifest.audio.sampleRate, videoFeatureDim: manifest.video.featureDim, defaultTenant: chunkTenantRule(config) });
+  const windowOptions = windowOptionsFor(config, manifest, d.window);
   // One Windower per source partition; with Kafka, a call met mid-way continues from storage.
   const window = new PartitionedWindow({
     make: () => new Windower(windowOptions),
