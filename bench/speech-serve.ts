@@ -20,6 +20,10 @@
  *
  *   node --import tsx bench/speech-serve.ts [--reps 2] [--sustain 8,12,16,20] [--seconds 40]
  * (--reps 0: the sustain runs only)
+ *
+ * Speech models side by side: `--speech NAME=DIR` (repeatable) measures the recognised route once
+ * per model folder per round, alternating, for `--rounds` rounds (default 2), and skips the rest:
+ *   node --import tsx bench/speech-serve.ts --reps 1 --rounds 3 --speech old=/tmp/old --speech new=models/speech-whisper-tiny-en
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -32,7 +36,13 @@ import { createOnnxScorer } from '../src/score/onnx-scorer.js';
 
 const REPO = new URL('../', import.meta.url).pathname;
 const FIXTURES = join(REPO, 'fixtures', 'heldout-voice');
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '2' }, sustain: { type: 'string', default: '' }, seconds: { type: 'string', default: '40' } } });
+const { values } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '2' }, sustain: { type: 'string', default: '' }, seconds: { type: 'string', default: '40' },
+    speech: { type: 'string', multiple: true, default: [] }, rounds: { type: 'string', default: '2' },
+  },
+});
+const SPEECH_DIR = join(REPO, 'models', 'speech-whisper-tiny-en');
 const REPS = Number(values.reps);
 /** Channels that send their transcript too, beside the N text-missing ones of --sustain. */
 const TRANSCRIPT_CHANNELS = 4;
@@ -63,11 +73,11 @@ const segment = (s: Sentence, text: string | null, i: number): Segment => ({
   audio: s.audio, text, video: null, videoFrames: 0, sources: [], sealedAtWallMs: Date.now(),
 });
 
-async function measure(route: 'recognised' | 'simulated' | 'transcript', data: Sentence[]): Promise<{ coreMsPerS: number; wallMsPerSegment: number; speechMsPerS: number; sources: string }> {
+async function measure(route: 'recognised' | 'simulated' | 'transcript', data: Sentence[], speechDir = SPEECH_DIR): Promise<{ coreMsPerS: number; wallMsPerSegment: number; speechMsPerS: number; sources: string }> {
   let speechMs = 0;
   const scorer = createOnnxScorer({
     modelDir: resolveModelDir(process.env.MODEL_DIR, REPO), providers: ['cpu'], workers: 1, intraOpThreads: 1, maxWaitMs: 0,
-    speech: route === 'simulated' ? null : { modelDir: join(REPO, 'models', 'speech-whisper-tiny-en'), maxQueue: 1000, deadlineMs: 600_000 },
+    speech: route === 'simulated' ? null : { modelDir: speechDir, maxQueue: 1000, deadlineMs: 600_000 },
     onResult: (e) => { speechMs += e.speechMs; },
   });
   await scorer.start();
@@ -101,7 +111,7 @@ async function measure(route: 'recognised' | 'simulated' | 'transcript', data: S
 async function sustain(n: number, data: Sentence[], seconds: number): Promise<string> {
   const scorer = createOnnxScorer({
     modelDir: resolveModelDir(process.env.MODEL_DIR, REPO), providers: ['cpu'], workers: 1, intraOpThreads: 1,
-    speech: { modelDir: join(REPO, 'models', 'speech-whisper-tiny-en'), maxQueue: 8, deadlineMs: 2000 },
+    speech: { modelDir: SPEECH_DIR, maxQueue: 8, deadlineMs: 2000 },
   });
   await scorer.start();
   const outcomes = new Map<string, number>();
@@ -142,7 +152,18 @@ const seconds = data.reduce((a, s) => a + s.audio.length / 16000, 0);
 console.log(`speech-serve: ${data.length} segments, ${(seconds / data.length).toFixed(2)} s mean (${seconds.toFixed(1)} audio-s), reps ${REPS}; ${cpus().length} cores (${cpus()[0].model}), load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log('| route | core-ms per audio-s | of which recogniser (worker wall ms per audio-s) | wall ms per segment | channels per core (1000 / core-ms) | text sources |');
 console.log('|---|---|---|---|---|---|');
-for (const route of REPS > 0 ? (['recognised', 'simulated', 'transcript'] as const) : []) {
+const models = values.speech.map((kv) => {
+  const at = kv.indexOf('=');
+  if (at <= 0) throw new Error(`--speech wants NAME=DIR, got ${kv}`);
+  return { name: kv.slice(0, at), dir: kv.slice(at + 1) };
+});
+for (let round = 1; round <= (models.length ? Number(values.rounds) : 0); round++) {
+  for (const { name, dir } of models) {
+    const m = await measure('recognised', data, dir);
+    console.log(`| recognised, ${name}, round ${round} | ${m.coreMsPerS.toFixed(1)} | ${m.speechMsPerS.toFixed(1)} | ${m.wallMsPerSegment.toFixed(0)} | ${(1000 / m.coreMsPerS).toFixed(1)} | ${m.sources} |`);
+  }
+}
+for (const route of REPS > 0 && !models.length ? (['recognised', 'simulated', 'transcript'] as const) : []) {
   const m = await measure(route, data);
   console.log(`| ${route} | ${m.coreMsPerS.toFixed(1)} | ${m.speechMsPerS.toFixed(1)} | ${m.wallMsPerSegment.toFixed(0)} | ${(1000 / m.coreMsPerS).toFixed(1)} | ${m.sources} |`);
 }

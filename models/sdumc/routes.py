@@ -47,7 +47,10 @@ ROUTES = {
 PHONE = {"present": (1, 1, 0), "withheld": (0, 1, 0)}
 # Served cost per audio second, one core (docs/benchmarks.md): a and the text path are the fusion
 # graph only; b needs the encoder pass; c and d the encoder + greedy decode (bench/speech-serve.ts).
-SERVED_CORE_MS_PER_AUDIO_S = 60.8
+SERVED_CORE_MS_PER_AUDIO_S = 41.9  # speech-whisper-tiny-en-2 (7-bit MatMulNBits logits); -1 measured 53.9 beside it
+SPEECH_COST_SOURCE = ("docs/benchmarks.md 'Served speech path', 'The token table as 7-bit MatMulNBits blocks': node --import "
+                      "tsx bench/speech-serve.ts --reps 1 --rounds 2 --speech old=... --speech new=... (route c, one worker, one "
+                      "thread, speech-whisper-tiny-en-2, mean of 2 rounds)")
 # The training budget of every route's runs: the served recipe (docs/model.md) cut to fit six runs
 # beside the Whisper pass on a shared 2-core machine: 2,000 media rows (cache), 4 epochs, 4,000
 # text-only rows per epoch (served: 3,000, 5, 8,000).
@@ -297,8 +300,7 @@ def evaluate_routes(views: dict[str, Path], seeds: list[int], tc: TrainConfig, r
     out["calibration"]["note"] = ("affine map of valence fitted per seed on the validation rows (in-family, "
                                   "same condition), applied to the held-out test rows; measured only, not served")
     out["speech"] = {"core_ms_per_audio_s": SERVED_CORE_MS_PER_AUDIO_S,
-                     "core_ms_per_audio_s_source": "docs/benchmarks.md 'Served speech path': node --import tsx "
-                                                   "bench/speech-serve.ts --reps 2 (route c, one worker, one thread)",
+                     "core_ms_per_audio_s_source": SPEECH_COST_SOURCE,
                      "recognition": {f: wer(fc, report, f, snr) for f in (HELDOUT_FAMILY, IN_FAMILY)}}
     out["routes_meta"] = {"seeds": seeds, "d_weight_seeds": weights, "validation": val,
                           "served_route_rule": f"highest validation corr + f1 of routes {', '.join(routes)} (in-family val rows)",

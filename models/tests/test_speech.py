@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sdumc.metrics import word_errors
 from sdumc.speech import export as ex
 from sdumc.speech.ct2 import read_ct2
 from sdumc.speech.decode import cut_repetition, repeating_tail, token_budget
@@ -78,15 +79,20 @@ def test_torch_whisper_matches_ctranslate2_states_and_tokens(torch_model):
 def test_committed_int8_graphs_reproduce_the_golden_record(torch_model):
     enc, dec = _session(SPEECH / ex.ENCODER_FILE), _session(SPEECH / ex.DECODER_FILE)
     rules = ex.decode_rules()
+    edits = 0
     for clip in GOLDEN["clips"]:
         audio = read_wav(SPEECH / "golden" / f"{clip['name']}.wav")
         got = transcribe_onnx(enc, dec, audio, rules, clip["minContextSeconds"])
-        assert got.tokens == clip["int8Tokens"] == clip["tokens"], clip["name"]
+        assert got.tokens == clip["int8Tokens"], clip["name"]
+        edits += word_errors(clip["text"], clip["int8Text"])[0]
         assert np.abs(got.states - _states(clip, "states-int8")).max() < INT8_STATES_ABS
         assert np.array_equal(encode_onnx(enc, audio, clip["minContextSeconds"]), got.states)
         cos = (got.states * _states(clip, "states")).sum(-1) / (
             np.linalg.norm(got.states, axis=-1) * np.linalg.norm(_states(clip, "states"), axis=-1))
         assert cos.mean() > 0.99, clip["name"]
+    # The int8 logits may pick the other of two near-tied tokens (the 7-bit token table, docs/model.md:
+    # 113 of 160 held-out sentences decode identically, WER equal): at most 3 words in the ~30.
+    assert edits <= 3, f"int8 vs float transcripts: {edits} word edits"
 
 
 def test_committed_manifest_hashes_sizes_and_provenance():
@@ -102,16 +108,21 @@ def test_committed_manifest_hashes_sizes_and_provenance():
 
 def test_committed_int8_weights_are_uint8_so_no_cpu_saturates():
     """U8S8 int8 kernels saturate on x86 CPUs without VNNI (docs/model.md): every MatMulInteger
-    weight must be uint8, and the decoder's token table too."""
+    weight must be uint8, and the decoder's token table 7-bit (bytes <= 127)."""
     import onnx
-    from onnx import TensorProto
+    from onnx import TensorProto, numpy_helper
 
     for f in (ex.ENCODER_FILE, ex.DECODER_FILE):
         g = onnx.load(str(SPEECH / f)).graph
         inits = {t.name: t for t in g.initializer}
         weights = [inits[n.input[1]] for n in g.node if n.op_type == "MatMulInteger" and n.input[1] in inits]
         assert len(weights) >= 16 and all(w.data_type == TensorProto.UINT8 for w in weights), f
-    assert inits["table_u8"].data_type == TensorProto.UINT8 and "table" not in inits
+    # the token table: 7-bit MatMulNBits blocks, every byte <= 127 (quantize.nbits_table), one copy
+    table = numpy_helper.to_array(inits["table_q"])
+    assert table.dtype == np.uint8 and table.max() <= 127 and {"table", "table_u8"}.isdisjoint(inits)
+    assert (numpy_helper.to_array(inits["table_zp"]) == 64).all()
+    (logits,) = [n for n in g.node if n.op_type == "MatMulNBits"]
+    assert {a.name: a.i for a in logits.attribute if a.name in ("bits", "accuracy_level")} == {"bits": 8, "accuracy_level": 4}
 
 
 def test_export_rebuilds_graphs_whose_float_version_matches_torch(tmp_path, torch_model):

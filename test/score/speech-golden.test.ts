@@ -2,7 +2,9 @@
  * Golden test of the speech model, Node side (issue 12). The committed clips of
  * models/speech-whisper-tiny-en/golden through the TypeScript runtime must give:
  *  - the log-mel of models/sdumc/speech/mel.py within 1e-4;
- *  - the greedy tokens CTranslate2, the torch model and onnxruntime-python gave (golden.json);
+ *  - the greedy tokens and text onnxruntime-python gave on the same int8 graphs (golden.json; how
+ *    close those are to CTranslate2's float tokens is bounded by models/tests/test_speech.py: the
+ *    int8 logits may pick the other of two near-tied tokens);
  *  - the encoder states onnxruntime-python gave on the same int8 graph, within INT8_ABS (the
  *    graph quantises activations per run, so float kernels that differ by CPU or onnxruntime
  *    build move the states slightly; measured on this machine: see the assertion message), and
@@ -23,7 +25,7 @@ const GOLD = join(DIR, 'golden');
 const MEL_ABS = 1e-4;
 const INT8_ABS = 0.05;
 
-interface Clip { name: string; samples: number; minContextSeconds: number; melFrames: number; frames: number; tokens: number[]; int8Tokens: number[]; text: string }
+interface Clip { name: string; samples: number; minContextSeconds: number; melFrames: number; frames: number; tokens: number[]; int8Tokens: number[]; text: string; int8Text: string }
 const clips = (JSON.parse(readFileSync(join(GOLD, 'golden.json'), 'utf8')) as { clips: Clip[] }).clips;
 
 /** 16-bit PCM WAV (44-byte header, as sox writes it) -> float samples in [-1, 1). */
@@ -64,8 +66,7 @@ test('speech golden: onnxruntime-node gives the reference tokens, text and int8 
     if (!recognisers.has(c.minContextSeconds)) recognisers.set(c.minContextSeconds, await SpeechRecogniser.open(DIR, { minContextSeconds: c.minContextSeconds }));
     const r = await recognisers.get(c.minContextSeconds)!.recognise(readWav(join(GOLD, `${c.name}.wav`)));
     assert.deepEqual(r.tokens, c.int8Tokens, `${c.name}: tokens vs onnxruntime-python`);
-    assert.deepEqual(r.tokens, c.tokens, `${c.name}: tokens vs CTranslate2`);
-    assert.equal(r.text, c.text.trim());
+    assert.equal(r.text, c.int8Text.trim());
     assert.equal(r.stop, 'eot');
     assert.equal(r.frames, c.frames);
     assert.equal(r.states.length, c.frames * 384);
@@ -134,6 +135,6 @@ test('speech: the recogniser runs inside a worker thread, as the scoring workers
     w.once('error', reject);
   });
   await w.terminate();
-  assert.deepEqual(got.tokens, clips[0].tokens);
+  assert.deepEqual(got.tokens, clips[0].int8Tokens);
   assert.equal(got.frames, clips[0].frames);
 });

