@@ -11,9 +11,11 @@ server hears it (sdumc.speech.served_audio), side by side in one run:
   tuned_onnx_int8      with --tuned DIR: int8 graphs of a fine-tuned tiny.en (sdumc.speech.tune),
                        the served graphs' format and decoding rules; several fine-tuned models side
                        by side: --tuned LABEL=DIR ..., each system named tuned_onnx_int8@LABEL
+  tiny_onnx_int8@ctxS  with --contexts S ...: the served graphs at a minimum encoder context of S
+                       seconds instead of the manifest's (the encoder's cost grows with it)
 --systems keeps only the named ones; --family espeak scores the in-family twins of the test
 sentences instead of the held-out Flite rows (the same sentences, another voice).
-Every system decodes at the manifest's >= 10 s encoder context, token budget and repetition
+Every system but @ctx decodes at the manifest's >= 10 s encoder context, token budget and repetition
 stop. Per system: WER overall and per SNR, CPU core-ms per audio second (process CPU time of
 mel + denoise + encoder + decode, one thread), and route c downstream: the recognised words
 through the served int8 text encoder into the routes' log-mel models (runs/routes/full-s<seed>),
@@ -56,7 +58,7 @@ def tuned_systems(specs: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _open(base: Path | None, tuned: dict[str, str] | None = None) -> None:
+def _open(base: Path | None, tuned: dict[str, str] | None = None, contexts: tuple[float, ...] = ()) -> None:
     import ctranslate2
     import onnxruntime as ort
     from tokenizers import Tokenizer
@@ -68,7 +70,7 @@ def _open(base: Path | None, tuned: dict[str, str] | None = None) -> None:
     rules, ctx = decode_rules_from_manifest(SPEECH_DIR)
     ct = lambda d: ctranslate2.models.Whisper(str(d), device="cpu", compute_type="int8",  # noqa: E731
                                               intra_threads=1, inter_threads=1)
-    _W.update(enc=sess("encoder.int8.onnx"), dec=sess("decoder.int8.onnx"), rules=rules, ctx=ctx,
+    _W.update(enc=sess("encoder.int8.onnx"), dec=sess("decoder.int8.onnx"), rules=rules, ctx=ctx, contexts=contexts,
               tok=Tokenizer.from_file(str(SPEECH_DIR / "tokenizer.json")), tiny=ct(package_dir()))
     _W["tuned"] = {name: tuple(ort.InferenceSession(str(Path(d) / f), so, providers=["CPUExecutionProvider"])
                                for f in ("encoder.int8.onnx", "decoder.int8.onnx")) for name, d in (tuned or {}).items()}
@@ -103,15 +105,17 @@ def _systems(have_base: bool, keep: list[str] | None = None) -> dict:
         out.update({"base_ct2_int8": base, "wiener+base_ct2_int8": lambda x: base(wiener(x))})
     for name, (enc, dec) in _W["tuned"].items():
         out[name] = lambda x, enc=enc, dec=dec: _W["tok"].decode(transcribe_onnx(enc, dec, x, r, _W["ctx"]).tokens).strip()
+    for c in _W.get("contexts", ()):  # the served graphs at another minimum encoder context
+        out[f"tiny_onnx_int8@ctx{c:g}"] = lambda x, c=c: _W["tok"].decode(transcribe_onnx(_W["enc"], _W["dec"], x, r, c).tokens).strip()
     return {k: v for k, v in out.items() if not keep or k in keep}
 
 
 def _work(args: tuple) -> list[dict]:
-    corpus, base, tuned, keep, rows = args
+    corpus, base, tuned, keep, rows, contexts = args
     from sdumc.data import open_corpus
     from sdumc.speech.served_audio import as_served
     if not _W:
-        _open(Path(base) if base else None, tuned)
+        _open(Path(base) if base else None, tuned, tuple(contexts))
     reader, out = open_corpus(Path(corpus)), []
     for ci in rows:
         audio = as_served(reader.audio(int(ci)))
@@ -234,6 +238,8 @@ def main() -> int:
     ap.add_argument("--systems", nargs="*", help="only these systems (default: all available)")
     ap.add_argument("--family", default="flite", choices=("flite", "espeak"),
                     help="test rows of this voice family (espeak: the in-family twins)")
+    ap.add_argument("--contexts", type=float, nargs="*", default=[], metavar="S",
+                    help="also the served graphs at these minimum encoder contexts, seconds (systems tiny_onnx_int8@ctxS)")
     ap.add_argument("--per-snr", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="routes model seeds for route c")
@@ -269,7 +275,7 @@ def main() -> int:
         chunks = [crow[i::a.workers] for i in range(a.workers)]
         with cf.ProcessPoolExecutor(a.workers, mp_context=mp.get_context("spawn")) as pool:
             parts = list(pool.map(_work, [(meta["corpus"], str(a.base) if a.base else None,
-                                           tuned_systems(a.tuned), a.systems, c) for c in chunks]))
+                                           tuned_systems(a.tuned), a.systems, c, a.contexts) for c in chunks]))
         recs = [None] * len(crow)
         for w, part in enumerate(parts):
             for j, r in enumerate(part):

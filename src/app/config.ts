@@ -80,9 +80,10 @@ export interface AppConfig {
    * audio, read by the text encoder. SCORER_SPEECH on/off (default on); SCORER_SPEECH_QUEUE
    * segments queued for or in recognition at once (default 8); SCORER_SPEECH_DEADLINE_MS from a
    * segment reaching the scorer to its words (default 2000); beyond either the segment is scored
-   * on simulated text. SPEECH_MODEL_DIR (default models/speech-whisper-tiny-en). Null when off.
+   * on simulated text. SPEECH_MODEL_DIR (default models/speech-whisper-tiny-en); SPEECH_MIN_CONTEXT_MS
+   * the encoder's shortest context (null: the model's, 10 s). Null when off.
    */
-  speech: { modelDir: string; maxQueue: number; deadlineMs: number } | null;
+  speech: { modelDir: string; maxQueue: number; deadlineMs: number; minContextMs: number | null } | null;
   /** When a segment is first scored (LATENCY_PRESET, default balanced: src/window/options.ts
    *  LATENCY_PRESETS). `end-of-speech` also turns the speech path off (its recognition would
    *  hold the first score back by up to SCORER_SPEECH_DEADLINE_MS). */
@@ -238,6 +239,7 @@ function build(v: EnvValues): AppConfig {
         modelDir: resolve(v.SPEECH_MODEL_DIR ?? join(repoRoot(), 'models', 'speech-whisper-tiny-en')),
         maxQueue: v.SCORER_SPEECH_QUEUE,
         deadlineMs: v.SCORER_SPEECH_DEADLINE_MS,
+        minContextMs: v.SPEECH_MIN_CONTEXT_MS,
       }
       : null,
     demo: v.DEMO ?? v.KAFKA_BROKERS === undefined,

@@ -26,6 +26,8 @@ export interface SpeechPathOptions {
   maxQueue: number;
   /** Most ms from score() to the words being ready (>= 1). */
   deadlineMs: number;
+  /** Shortest encoder context, ms (SpeechRecogniserOptions.minContextSeconds); null/absent: the model's. */
+  minContextMs?: number | null;
 }
 
 /** Scorer settings; every field has a constant default (the app passes the config's values: SCORER_*). */
@@ -96,6 +98,7 @@ export function createOnnxScorer(options: OnnxScorerOptions = {}): OnnxScorer {
         intraOpThreads: options.intraOpThreads ?? 1,
         textBatch: options.textBatch ?? 1,
         speechModelDir: speech?.modelDir ?? null,
+        speechMinContextMs: speech?.minContextMs ?? null,
         onDispatch: options.onDispatch,
         onCrash: options.onCrash,
         onResult: options.onResult,

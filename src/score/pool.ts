@@ -29,6 +29,8 @@ export interface PoolOptions {
   textBatch?: number;
   /** Speech model folder each worker opens for the speech path, or null/absent: no speech path. */
   speechModelDir?: string | null;
+  /** The recogniser's shortest encoder context, ms; null/absent: the speech model's. */
+  speechMinContextMs?: number | null;
   /** Replacement attempts for a crashed worker before the pool gives that slot up (default 3, 1 s apart). */
   respawnAttempts?: number;
   /** Observability: a batch was handed to a worker (`attempt` 0 first run, 1 the retry). */
@@ -166,7 +168,7 @@ export class WorkerPool {
   }
 
   private spawn(): Promise<void> {
-    const init: WorkerInit = { workerId: this.nextWorkerId++, manifest: this.opts.manifest, providers: this.opts.providers, intraOpThreads: this.opts.intraOpThreads ?? 1, textBatch: this.opts.textBatch ?? 1, speechModelDir: this.opts.speechModelDir ?? null };
+    const init: WorkerInit = { workerId: this.nextWorkerId++, manifest: this.opts.manifest, providers: this.opts.providers, intraOpThreads: this.opts.intraOpThreads ?? 1, textBatch: this.opts.textBatch ?? 1, speechModelDir: this.opts.speechModelDir ?? null, speechMinContextMs: this.opts.speechMinContextMs ?? null };
     const entry = workerEntry();
     const worker = new Worker(entry.script, { workerData: init, eval: entry.eval });
     const slot: Slot = { id: init.workerId, worker, ready: false, job: null, retiring: false, lastError: null };

@@ -12,6 +12,8 @@ export interface WorkerInit {
   textBatch: number;
   /** Speech model folder to open in the worker, or null: the speech path is off. */
   speechModelDir: string | null;
+  /** The recogniser's shortest encoder context, ms, or null: the speech model's. */
+  speechMinContextMs: number | null;
 }
 
 /** `crash`: a fault drill (WorkerPool.kill) asks the worker to die of an uncaught exception. */

@@ -31,7 +31,10 @@ port.on('message', (msg: ToWorker) => {
 
 try {
   const runner = await ModelRunner.open(init.manifest, { providers: init.providers, intraOpThreads: init.intraOpThreads, textBatch: init.textBatch });
-  const recogniser = init.speechModelDir === null ? null : await SpeechRecogniser.open(init.speechModelDir, { intraOpThreads: init.intraOpThreads });
+  const recogniser = init.speechModelDir === null ? null : await SpeechRecogniser.open(init.speechModelDir, {
+    intraOpThreads: init.intraOpThreads,
+    minContextSeconds: init.speechMinContextMs === null ? undefined : init.speechMinContextMs / 1000,
+  });
   const speech = new SpeechRoute(recogniser, init.manifest);
   port.on('message', async (msg: ToWorker) => {
     if (msg.type !== 'run') return;

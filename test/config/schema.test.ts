@@ -38,7 +38,7 @@ test('an empty environment gives the defaults every module used before', () => {
     kafkaBrokers: null, kafkaTopic: 'call-chunks', kafkaGroup: 'sentiment-stream', kafkaSessionTimeoutMs: 30_000,
     scoresTopic: 'call-chunks.scores', lagSampleMs: 10_000, modelDir: null,
     scorerWorkers: 'auto', scorerIntraOpThreads: 1, scorerTextBatch: 1, latencyPreset: 'balanced', vadHangoverMs: null, ingestAudioRecordMs: 200, windowOpenAudioBytes: 96_000_000,
-    speech: { modelDir: join(repoRoot(), 'models', 'speech-whisper-tiny-en'), maxQueue: 8, deadlineMs: 2000 },
+    speech: { modelDir: join(repoRoot(), 'models', 'speech-whisper-tiny-en'), maxQueue: 8, deadlineMs: 2000, minContextMs: null },
     demo: true, demoCalls: 3, demoVideo: false, devTenant: 'demo', chunkDefaultTenant: null, kafkaMaxMessageBytes: null,
     logLevel: 'info', handover: { replayMaxMs: 900_000, holdMaxRecords: 500_000 },
   })));
@@ -116,7 +116,7 @@ test('secrets are never echoed: JWT_HS256_SECRET, API_KEYS, PG_URL (its password
 test('each numeric variable is held to its bounds, both ends', () => {
   const bounds: [string, number, number][] = [
     ['PORT', 0, 65535], ['KAFKA_SESSION_TIMEOUT_MS', 6000, 300_000], ['LAG_SAMPLE_MS', 100, 3_600_000], ['SCORER_WORKERS', 1, 64],
-    ['SCORER_INTRA_OP_THREADS', 1, 64], ['SCORER_TEXT_BATCH', 1, 256], ['SCORER_SPEECH_QUEUE', 1, 10_000], ['SCORER_SPEECH_DEADLINE_MS', 1, 600_000], ['VAD_HANGOVER_MS', 0, 10_000],
+    ['SCORER_INTRA_OP_THREADS', 1, 64], ['SCORER_TEXT_BATCH', 1, 256], ['SCORER_SPEECH_QUEUE', 1, 10_000], ['SCORER_SPEECH_DEADLINE_MS', 1, 600_000], ['VAD_HANGOVER_MS', 0, 10_000], ['SPEECH_MIN_CONTEXT_MS', 0, 30_000],
     ['DEMO_CALLS', 1, 1000], ['KAFKA_MAX_MESSAGE_BYTES', 4096, 2_147_483_647], ['HANDOVER_REPLAY_MAX_MS', 0, 86_400_000],
     ['HANDOVER_HOLD_MAX_RECORDS', 1, 50_000_000], ['JWT_CLOCK_TOLERANCE_S', 0, 300], ['API_MAX_DEPTH', 1, 100], ['API_MAX_TOKENS', 1, 1_000_000],
   ];

@@ -129,4 +129,18 @@ test('config: SCORER_SPEECH defaults on, can be turned off, and its bounds are v
   assert.throws(() => loadConfig({ SCORER_SPEECH: 'sometimes' }), ConfigError);
   assert.throws(() => loadConfig({ SCORER_SPEECH_QUEUE: '0' }), ConfigError);
   assert.throws(() => loadConfig({ SCORER_SPEECH_DEADLINE_MS: '1.5' }), ConfigError);
+  assert.equal(on.speech.minContextMs, null, "the speech model's own (10 s)");
+  assert.equal(loadConfig({ SPEECH_MIN_CONTEXT_MS: '8000' }).speech?.minContextMs, 8000);
+});
+
+test('the shortest encoder context reaches the recogniser in each worker: one it refuses (> 30 s) fails the start', async (t) => {
+  const dir = await requireModel(t);
+  if (!dir) return;
+  const bad = createOnnxScorer({ modelDir: dir, providers: ['cpu'], speech: { modelDir: SPEECH_DIR, maxQueue: 8, deadlineMs: 2000, minContextMs: 31_000 } });
+  t.after(() => bad.stop());
+  await assert.rejects(bad.start(), /minContextSeconds 31 must be in 0\.\.30/);
+  const ok = await scorerWith(t, { modelDir: SPEECH_DIR, maxQueue: 8, deadlineMs: 2000, minContextMs: 8000 });
+  if (!ok) return;
+  const out = await ok.scorer.score(ok.seg());
+  assert.deepEqual([out.textSource, out.speechFallback], ['RECOGNISED', null]);
 });
