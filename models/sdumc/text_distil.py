@@ -9,8 +9,9 @@ new valence head): the fusion network keeps working unchanged.
 Teacher: the served int8 graph's weights, dequantised to fp32 (`teacher_from_graph`): these are
 the sentiment-tuned weights to int8 precision (the fp32 tuning checkpoint is not kept). Student:
 `keep` layers of the teacher (copied, embeddings included), trained with masked MSE on the
-teacher's token embeddings of the corpus's TRAIN texts; the epoch is selected on the
-VALIDATION texts' MSE. The test split is never seen.
+teacher's token embeddings of the corpus's TRAIN texts (`--pooled-weight` adds an MSE on the
+mean-pooled embeddings, what a valence head reads); the epoch is selected on the VALIDATION
+texts' loss. The test split is never seen.
 
   python -m sdumc.text_distil --corpus corpus/v2 --keep 0,2,5     # -> runs/text-distil/
 """
@@ -170,9 +171,6 @@ def evaluate_losses(student: MiniLM, ids, tgt, idx: np.ndarray, batch: int = 128
         pnum += float(pooled_mse(pred, y, m)) * len(b)
     return num / den, pnum / len(idx)
 
-
-def evaluate_mse(student: MiniLM, ids, tgt, idx: np.ndarray, batch: int = 128) -> float:
-    return evaluate_losses(student, ids, tgt, idx, batch)[0]
 
 
 def cached_targets(cache: Path) -> dict[str, np.ndarray]:
@@ -405,7 +403,8 @@ def provenance(checkpoint: Path, teacher_dir: Path) -> tuple[dict, dict | None]:
     info_path = Path(teacher_dir) / INFO_FILE
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     d = {"from": f"{info.get('layers', 6)}-layer int8 text graph, sha256 {sha}", "keep": m["keep"],
-         **{k: m[k] for k in ("epochs", "lr", "seed", "train_texts", "val_texts", "init_val_mse", "best_val_mse") if k in m},
+         **{k: m[k] for k in ("epochs", "lr", "seed", "pooled_weight", "train_texts", "val_texts", "init_val_mse",
+                                "best_val_mse", "best_val_pooled_mse") if k in m},
          "heldout": m.get("heldout")}
     return d, info.get("tuned")
 
