@@ -9,8 +9,9 @@ new valence head): the fusion network keeps working unchanged.
 Teacher: the served int8 graph's weights, dequantised to fp32 (`teacher_from_graph`): these are
 the sentiment-tuned weights to int8 precision (the fp32 tuning checkpoint is not kept). Student:
 `keep` layers of the teacher (copied, embeddings included), trained with masked MSE on the
-teacher's token embeddings of the corpus's TRAIN texts; the epoch is selected on the
-VALIDATION texts' MSE. The test split is never seen.
+teacher's token embeddings of the corpus's TRAIN texts (`--pooled-weight` adds an MSE on the
+mean-pooled embeddings, what a valence head reads); the epoch is selected on the VALIDATION
+texts' loss. The test split is never seen.
 
   python -m sdumc.text_distil --corpus corpus/v2 --keep 0,2,5     # -> runs/text-distil/
 """
@@ -139,16 +140,37 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     return ((pred - target) ** 2 * m).sum() / (m.sum() * pred.shape[-1])
 
 
+def pooled_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between the two MEAN-POOLED embeddings (real tokens only) per text,
+    over texts and the 384 dimensions. Why: a valence head reads the pooled embedding (the
+    held-out r protocol, text_tune's head), and the token MSE weighs a shift shared by all of a
+    text's tokens no more than independent per-token noise that pooling averages away."""
+    m = mask.unsqueeze(-1)
+    n = m.sum(1).clamp_min(1.0)
+    return ((((pred - target) * m).sum(1) / n) ** 2).mean()
+
+
+def distil_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, pooled_weight: float) -> torch.Tensor:
+    """The training objective: token MSE (the fusion network reads token embeddings), plus
+    `pooled_weight` x `pooled_mse` when > 0."""
+    loss = masked_mse(pred, target, mask)
+    return loss + pooled_weight * pooled_mse(pred, target, mask) if pooled_weight > 0 else loss
+
+
 @torch.no_grad()
-def evaluate_mse(student: MiniLM, ids, tgt, idx: np.ndarray, batch: int = 128) -> float:
+def evaluate_losses(student: MiniLM, ids, tgt, idx: np.ndarray, batch: int = 128) -> tuple[float, float]:
+    """(token MSE, pooled MSE) of the student against the targets of texts `idx`."""
     student.eval()
-    num, den = 0.0, 0.0
+    num, den, pnum = 0.0, 0.0, 0.0
     for b in _length_batches(ids, idx, batch):
         x, m = _batch(ids, b)
         y = _targets(tgt, b, x.shape[1])
-        num += float(masked_mse(_run(student, x, m), y, m)) * float(m.sum())
+        pred = _run(student, x, m)
+        num += float(masked_mse(pred, y, m)) * float(m.sum())
         den += float(m.sum())
-    return num / den
+        pnum += float(pooled_mse(pred, y, m)) * len(b)
+    return num / den, pnum / len(idx)
+
 
 
 def cached_targets(cache: Path) -> dict[str, np.ndarray]:
@@ -171,7 +193,7 @@ def cached_targets(cache: Path) -> dict[str, np.ndarray]:
 def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int, ...], out_dir: Path,
            epochs: int = 4, lr: float = 1e-4, batch_size: int = 32, seed: int = 0, threads: int = 2,
            targets: dict[str, np.ndarray] | None = None, val_texts: int = 1000, train_texts: int = 0,
-           teacher_sha256: str | None = None, init: MiniLM | None = None,
+           teacher_sha256: str | None = None, init: MiniLM | None = None, pooled_weight: float = 0.0,
            progress: bool = True, log=print) -> dict:
     """Train the student on TRAIN texts, select the epoch on VALIDATION MSE (against the fp32
     teacher, on `val_texts` of them: a fixed sample), write out_dir/best.pt ({"kind":
@@ -180,7 +202,10 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
     where it has the text, else from the teacher. Embeddings stay frozen (the input space is
     the teacher's), the kept layers and their LayerNorms train. `train_texts` > 0 trains on a
     fixed random sample of that many TRAIN texts. `init`: a student to continue from (a
-    previous run's, `load_distilled`) instead of the teacher's layers `keep`."""
+    previous run's, `load_distilled`) instead of the teacher's layers `keep`. `pooled_weight` > 0
+    adds that times the pooled-embedding MSE to the loss (`distil_loss`); the epoch is then
+    selected on the same sum over the validation texts. best.pt is written after every epoch
+    that improves, so a run stopped early keeps its best epoch so far."""
     if epochs < 1 or batch_size < 2:
         raise ValueError("--epochs must be >= 1 and --batch-size >= 2")
     torch.set_num_threads(threads)
@@ -208,11 +233,15 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
     steps = epochs * math.ceil(len(tr) / batch_size)
     # warm up 10% of the steps (at least 3: torch's one-cycle divides by the warm-up length)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=max(0.1, 3 / steps))
-    init_val = evaluate_mse(student, ids, tgt, va)
+    init_val, init_pooled = evaluate_losses(student, ids, tgt, va)
     log(json.dumps({"keep": list(keep), "train": len(tr), "val": len(va), "init_val_mse": round(init_val, 5),
-                    "seconds": round(time.time() - t0, 1)}))
+                    "init_val_pooled_mse": round(init_pooled, 5), "seconds": round(time.time() - t0, 1)}))
+    metrics = {"keep": list(keep), "teacher_sha256": teacher_sha256, "epochs": epochs, "lr": lr, "seed": seed,
+               "pooled_weight": pooled_weight, "train_texts": int(len(tr)), "val_texts": int(len(va)),
+               "init_val_mse": round(init_val, 5), "init_val_pooled_mse": round(init_pooled, 5)}
+    out_dir.mkdir(parents=True, exist_ok=True)
     lens = np.array([len(i) for i in ids])
-    best, best_state, history = float("inf"), None, []
+    best, history = float("inf"), []
     for epoch in range(epochs):
         student.train()
         bl = epoch_batches(tr, lens, batch_size, rng)  # the same batching as text_tune
@@ -223,29 +252,27 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
         total = 0.0
         for b in it:
             x, m = _batch(ids, b)
-            loss = masked_mse(_run(student, x, m), _targets(tgt, b, x.shape[1]), m)
+            loss = distil_loss(_run(student, x, m), _targets(tgt, b, x.shape[1]), m, pooled_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
             total += float(loss)
-        val = evaluate_mse(student, ids, tgt, va)
-        rec = {"epoch": epoch + 1, "train_mse": round(total / len(bl), 5), "val_mse": round(val, 5),
-               "seconds": round(time.time() - t0, 1)}
+        val, val_pooled = evaluate_losses(student, ids, tgt, va)
+        rec = {"epoch": epoch + 1, "train_loss": round(total / len(bl), 5), "val_mse": round(val, 5),
+               "val_pooled_mse": round(val_pooled, 5), "seconds": round(time.time() - t0, 1)}
         history.append(rec)
+        metrics["history"] = history
         log(json.dumps(rec))
-        if val < best:
-            best = val
-            best_state = {k: t.detach().clone() for k, t in student.state_dict().items()}
-    student.load_state_dict(best_state)
-    metrics = {"keep": list(keep), "teacher_sha256": teacher_sha256, "epochs": epochs, "lr": lr, "seed": seed, "train_texts": int(len(tr)),
-               "val_texts": int(len(va)), "init_val_mse": round(init_val, 5), "best_val_mse": round(best, 5),
-               "history": history}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": 1, "kind": "minilm-distilled", "keep": list(keep), "state_dict": student.state_dict(),
-                "metrics": metrics}, out_dir / "best.pt")
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+        objective = val + pooled_weight * val_pooled  # distil_loss's, on validation
+        if objective < best:
+            best = objective
+            metrics.update(best_epoch=epoch + 1, best_val_mse=round(val, 5), best_val_pooled_mse=round(val_pooled, 5))
+            torch.save({"format": 1, "kind": "minilm-distilled", "keep": list(keep), "state_dict": student.state_dict(),
+                        "metrics": metrics}, out_dir / "best.pt")
+        (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    student.load_state_dict(torch.load(out_dir / "best.pt", map_location="cpu")["state_dict"])
     return metrics
 
 
@@ -376,7 +403,8 @@ def provenance(checkpoint: Path, teacher_dir: Path) -> tuple[dict, dict | None]:
     info_path = Path(teacher_dir) / INFO_FILE
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     d = {"from": f"{info.get('layers', 6)}-layer int8 text graph, sha256 {sha}", "keep": m["keep"],
-         **{k: m[k] for k in ("epochs", "lr", "seed", "train_texts", "val_texts", "init_val_mse", "best_val_mse") if k in m},
+         **{k: m[k] for k in ("epochs", "lr", "seed", "pooled_weight", "train_texts", "val_texts", "init_val_mse",
+                                "best_val_mse", "best_val_pooled_mse") if k in m},
          "heldout": m.get("heldout")}
     return d, info.get("tuned")
 
@@ -415,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, help="a texttrain feature cache holding the teacher's train-text outputs")
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--pooled-weight", type=float, default=0.0,
+                    help="add this times the mean-pooled embedding's MSE to the token MSE (0: token MSE only)")
     ap.add_argument("--train-texts", type=int, default=0, help="train on a random sample of this many (0: all)")
     ap.add_argument("--val-texts", type=int, default=1000, help="validation sample for epoch selection")
     ap.add_argument("--batch-size", type=int, default=32)
@@ -454,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         from sdumc.manifest import sha256_file
         m = distil(texts, split, teacher_from_graph(a.teacher), keep, a.out, a.epochs, a.lr, a.batch_size,
                    a.seed, a.threads, cached_targets(a.cache) if a.cache else None,
-                   a.val_texts, a.train_texts, sha256_file(a.teacher), init, progress=not a.no_progress, log=lambda s: print(s, file=sys.stderr))
+                   a.val_texts, a.train_texts, sha256_file(a.teacher), init, a.pooled_weight, progress=not a.no_progress, log=lambda s: print(s, file=sys.stderr))
     except (ValueError, DataError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

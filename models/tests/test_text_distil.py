@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from sdumc.data import DataError
-from sdumc.text_distil import (cached_targets, distil, heldout_r, load_distilled, masked_mse, pooled_int8,
-                               student_from, teacher_from_graph)
+from sdumc.text_distil import (cached_targets, distil, distil_loss, heldout_r, load_distilled, masked_mse,
+                               pooled_int8, pooled_mse, student_from, teacher_from_graph)
 from sdumc.text_encoder.contract import INPUT_NAMES, INT8_FILE
 from sdumc.text_encoder.encode import mean_pool, session as text_session
 from sdumc.text_encoder.export import export_fp32
@@ -73,6 +73,42 @@ def test_masked_mse_ignores_padding():
     p[1, 2] = 100.0  # a padded position
     m = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
     assert float(masked_mse(p, y, m)) == pytest.approx(1.0)
+
+
+def test_pooled_mse_reads_the_mean_pooled_embedding():
+    """Per-token errors that cancel within a text cost nothing pooled (token MSE 1); a shift of
+    every real token by 0.5 costs 0.25; padded positions count in neither."""
+    y = torch.zeros(2, 3, 4)
+    m = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    cancel = torch.zeros(2, 3, 4)
+    cancel[0, 0], cancel[0, 1] = 1.0, -1.0
+    cancel[1, 0], cancel[1, 1] = 1.0, -1.0
+    cancel[1, 2] = 100.0  # padding
+    assert float(pooled_mse(cancel, y, m)) == pytest.approx(0.0)
+    assert float(masked_mse(cancel, y, m)) == pytest.approx(4 * 4 / (5 * 4))
+    shift = torch.full((2, 3, 4), 0.5)
+    shift[1, 2] = 100.0
+    assert float(pooled_mse(shift, y, m)) == pytest.approx(0.25)
+    assert float(distil_loss(shift, y, m, 0.0)) == pytest.approx(0.25)  # token MSE alone
+    assert float(distil_loss(cancel, y, m, 3.0)) == pytest.approx(float(masked_mse(cancel, y, m)))
+    assert float(distil_loss(shift, y, m, 3.0)) == pytest.approx(0.25 + 3 * 0.25)
+
+
+def test_pooled_weight_pulls_the_pooled_embedding_toward_the_teacher(teacher, vader, tmp_path):
+    """From the same 2-layer start, one epoch with a heavy pooled term ends with a lower
+    validation pooled MSE than one with token MSE alone; the run records its weight and epoch
+    and its checkpoint is the selected epoch's."""
+    texts = vader[:48]
+    split = np.array(["train"] * 40 + ["val"] * 8)
+    runs = {}
+    for w in (0.0, 50.0):
+        runs[w] = distil(texts, split, teacher, (0, 5), tmp_path / str(w), epochs=1, lr=3e-4, batch_size=8,
+                         threads=1, pooled_weight=w, progress=False, log=lambda s: None)
+    assert runs[0.0]["init_val_pooled_mse"] == runs[50.0]["init_val_pooled_mse"]
+    assert runs[50.0]["best_val_pooled_mse"] < runs[0.0]["best_val_pooled_mse"], runs
+    assert runs[50.0]["pooled_weight"] == 50.0 and runs[50.0]["best_epoch"] == 1
+    ck = torch.load(tmp_path / "50.0" / "best.pt", map_location="cpu")
+    assert ck["metrics"]["best_val_pooled_mse"] == runs[50.0]["best_val_pooled_mse"]
 
 
 def test_distil_end_to_end_lowers_validation_error(teacher, vader, tmp_path):
