@@ -10,8 +10,9 @@ Teacher: the served int8 graph's weights, dequantised to fp32 (`teacher_from_gra
 the sentiment-tuned weights to int8 precision (the fp32 tuning checkpoint is not kept). Student:
 `keep` layers of the teacher (copied, embeddings included), trained with masked MSE on the
 teacher's token embeddings of the corpus's TRAIN texts (`--pooled-weight` adds an MSE on the
-mean-pooled embeddings, what a valence head reads); the epoch is selected on the VALIDATION
-texts' loss. The test split is never seen.
+mean-pooled embeddings, what a valence head reads; `--head-weight` one on the output of a ridge
+valence head fitted on the teacher's pooled train embeddings); the epoch is selected on the
+VALIDATION texts' loss. The test split is never seen.
 
   python -m sdumc.text_distil --corpus corpus/v2 --keep 0,2,5     # -> runs/text-distil/
 """
