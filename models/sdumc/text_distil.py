@@ -10,8 +10,9 @@ Teacher: the served int8 graph's weights, dequantised to fp32 (`teacher_from_gra
 the sentiment-tuned weights to int8 precision (the fp32 tuning checkpoint is not kept). Student:
 `keep` layers of the teacher (copied, embeddings included), trained with masked MSE on the
 teacher's token embeddings of the corpus's TRAIN texts (`--pooled-weight` adds an MSE on the
-mean-pooled embeddings, what a valence head reads); the epoch is selected on the VALIDATION
-texts' loss. The test split is never seen.
+mean-pooled embeddings, what a valence head reads; `--head-weight` one on the output of a ridge
+valence head fitted on the teacher's pooled train embeddings); the epoch is selected on the
+VALIDATION texts' loss. The test split is never seen.
 
   python -m sdumc.text_distil --corpus corpus/v2 --keep 0,2,5     # -> runs/text-distil/
 """
@@ -150,18 +151,36 @@ def pooled_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     return ((((pred - target) * m).sum(1) / n) ** 2).mean()
 
 
-def distil_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, pooled_weight: float) -> torch.Tensor:
+def head_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
+    """Mean over texts of the squared difference of a linear valence head's outputs on the two
+    mean-pooled embeddings: ((pooled pred - pooled target) . head)^2 (the intercept cancels).
+    Why: the pooled MSE weighs all 384 directions alike, while the held-out r reads one of
+    them, and the student's remaining error sits in low-variance directions that carry valence
+    (docs/model.md, "Longer 4-layer distillation"). `head`: [384] (`fit_valence_head`'s weights)."""
+    m = mask.unsqueeze(-1)
+    d = ((pred - target) * m).sum(1) / m.sum(1).clamp_min(1.0)
+    return ((d @ head) ** 2).mean()
+
+
+def distil_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, pooled_weight: float,
+                head: torch.Tensor | None = None, head_weight: float = 0.0) -> torch.Tensor:
     """The training objective: token MSE (the fusion network reads token embeddings), plus
-    `pooled_weight` x `pooled_mse` when > 0."""
+    `pooled_weight` x `pooled_mse` when > 0, plus `head_weight` x `head_mse` when > 0."""
     loss = masked_mse(pred, target, mask)
-    return loss + pooled_weight * pooled_mse(pred, target, mask) if pooled_weight > 0 else loss
+    if pooled_weight > 0:
+        loss = loss + pooled_weight * pooled_mse(pred, target, mask)
+    if head_weight > 0:
+        loss = loss + head_weight * head_mse(pred, target, mask, head)
+    return loss
 
 
 @torch.no_grad()
-def evaluate_losses(student: MiniLM, ids, tgt, idx: np.ndarray, batch: int = 128) -> tuple[float, float]:
-    """(token MSE, pooled MSE) of the student against the targets of texts `idx`."""
+def evaluate_losses(student: MiniLM, ids, tgt, idx: np.ndarray, batch: int = 128,
+                    head: torch.Tensor | None = None) -> tuple[float, float, float]:
+    """(token MSE, pooled MSE, head MSE: 0.0 without a head) of the student against the targets
+    of texts `idx`."""
     student.eval()
-    num, den, pnum = 0.0, 0.0, 0.0
+    num, den, pnum, hnum = 0.0, 0.0, 0.0, 0.0
     for b in _length_batches(ids, idx, batch):
         x, m = _batch(ids, b)
         y = _targets(tgt, b, x.shape[1])
@@ -169,7 +188,19 @@ def evaluate_losses(student: MiniLM, ids, tgt, idx: np.ndarray, batch: int = 128
         num += float(masked_mse(pred, y, m)) * float(m.sum())
         den += float(m.sum())
         pnum += float(pooled_mse(pred, y, m)) * len(b)
-    return num / den, pnum / len(idx)
+        if head is not None:
+            hnum += float(head_mse(pred, y, m, head)) * len(b)
+    return num / den, pnum / len(idx), hnum / len(idx)
+
+
+def teacher_head(tgt: dict[int, np.ndarray], labels: np.ndarray, tr: np.ndarray, va: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The valence head for `head_mse`: `fit_valence_head` (the held-out protocol's ridge, penalty
+    chosen on VALIDATION MAE) on the TEACHER's mean-pooled targets of the train texts `tr`, the
+    validation texts `va` choosing the penalty. Returns (weights [384], {"alpha", "val_mae"})."""
+    pooled = np.stack([tgt[int(i)].astype(np.float32).mean(0) for i in np.concatenate([tr, va])])
+    split = np.array(["train"] * len(tr) + ["val"] * len(va))
+    w, _, alpha, mae = fit_valence_head(pooled, labels[np.concatenate([tr, va])].astype(np.float64), split)
+    return w[:-1].astype(np.float32), {"alpha": alpha, "val_mae": round(mae, 4)}
 
 
 
@@ -194,7 +225,7 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
            epochs: int = 4, lr: float = 1e-4, batch_size: int = 32, seed: int = 0, threads: int = 2,
            targets: dict[str, np.ndarray] | None = None, val_texts: int = 1000, train_texts: int = 0,
            teacher_sha256: str | None = None, init: MiniLM | None = None, pooled_weight: float = 0.0,
-           progress: bool = True, log=print) -> dict:
+           labels: np.ndarray | None = None, head_weight: float = 0.0, progress: bool = True, log=print) -> dict:
     """Train the student on TRAIN texts, select the epoch on VALIDATION MSE (against the fp32
     teacher, on `val_texts` of them: a fixed sample), write out_dir/best.pt ({"kind":
     "minilm-distilled", "keep", "state_dict", "metrics"}) and out_dir/metrics.json; return the
@@ -204,10 +235,16 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
     fixed random sample of that many TRAIN texts. `init`: a student to continue from (a
     previous run's, `load_distilled`) instead of the teacher's layers `keep`. `pooled_weight` > 0
     adds that times the pooled-embedding MSE to the loss (`distil_loss`); the epoch is then
-    selected on the same sum over the validation texts. best.pt is written after every epoch
+    selected on the same sum over the validation texts. `head_weight` > 0 adds that times
+    `head_mse` through a ridge valence head fitted once on the teacher's pooled targets of the
+    train texts (`teacher_head`, `labels`: valence per text), again in the selection sum; with
+    `labels` and no weight the head's validation error is reported but not trained on.
+    best.pt is written after every epoch
     that improves, so a run stopped early keeps its best epoch so far."""
     if epochs < 1 or batch_size < 2:
         raise ValueError("--epochs must be >= 1 and --batch-size >= 2")
+    if head_weight > 0 and labels is None:
+        raise ValueError("head_weight > 0 needs the texts' valence labels")
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -225,6 +262,11 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
     rest = np.array([i for i in tr if int(i) not in tgt] + list(va), dtype=np.int64)
     tgt.update(teacher_targets(teacher, ids, rest, progress=progress))
     log(json.dumps({"cached_train_targets": len(tr) - (len(rest) - len(va)), "teacher_targets": len(rest)}))
+    head, head_info = None, {}
+    if labels is not None:  # fitted whenever labels are given, so a run without the term reports its error too
+        w, head_info = teacher_head(tgt, labels, tr, va)
+        head = torch.from_numpy(w)
+        log(json.dumps({"teacher_head": head_info}))
     student = student_from(teacher, keep) if init is None else init
     for name in ("word", "pos", "tok_type"):
         getattr(student, name).weight.requires_grad_(False)
@@ -233,12 +275,15 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
     steps = epochs * math.ceil(len(tr) / batch_size)
     # warm up 10% of the steps (at least 3: torch's one-cycle divides by the warm-up length)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=max(0.1, 3 / steps))
-    init_val, init_pooled = evaluate_losses(student, ids, tgt, va)
+    init_val, init_pooled, init_head = evaluate_losses(student, ids, tgt, va, head=head)
     log(json.dumps({"keep": list(keep), "train": len(tr), "val": len(va), "init_val_mse": round(init_val, 5),
-                    "init_val_pooled_mse": round(init_pooled, 5), "seconds": round(time.time() - t0, 1)}))
+                    "init_val_pooled_mse": round(init_pooled, 5), "init_val_head_mse": round(init_head, 5),
+                    "seconds": round(time.time() - t0, 1)}))
     metrics = {"keep": list(keep), "teacher_sha256": teacher_sha256, "epochs": epochs, "lr": lr, "seed": seed,
                "pooled_weight": pooled_weight, "train_texts": int(len(tr)), "val_texts": int(len(va)),
                "init_val_mse": round(init_val, 5), "init_val_pooled_mse": round(init_pooled, 5)}
+    if head is not None:
+        metrics.update(head_weight=head_weight, head=head_info, init_val_head_mse=round(init_head, 5))
     out_dir.mkdir(parents=True, exist_ok=True)
     lens = np.array([len(i) for i in ids])
     best, history = float("inf"), []
@@ -252,23 +297,27 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
         total = 0.0
         for b in it:
             x, m = _batch(ids, b)
-            loss = distil_loss(_run(student, x, m), _targets(tgt, b, x.shape[1]), m, pooled_weight)
+            loss = distil_loss(_run(student, x, m), _targets(tgt, b, x.shape[1]), m, pooled_weight, head, head_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
             total += float(loss)
-        val, val_pooled = evaluate_losses(student, ids, tgt, va)
+        val, val_pooled, val_head = evaluate_losses(student, ids, tgt, va, head=head)
         rec = {"epoch": epoch + 1, "train_loss": round(total / len(bl), 5), "val_mse": round(val, 5),
                "val_pooled_mse": round(val_pooled, 5), "seconds": round(time.time() - t0, 1)}
+        if head is not None:
+            rec["val_head_mse"] = round(val_head, 5)
         history.append(rec)
         metrics["history"] = history
         log(json.dumps(rec))
-        objective = val + pooled_weight * val_pooled  # distil_loss's, on validation
+        objective = val + pooled_weight * val_pooled + head_weight * val_head  # distil_loss's, on validation
         if objective < best:
             best = objective
             metrics.update(best_epoch=epoch + 1, best_val_mse=round(val, 5), best_val_pooled_mse=round(val_pooled, 5))
+            if head is not None:
+                metrics["best_val_head_mse"] = round(val_head, 5)
             torch.save({"format": 1, "kind": "minilm-distilled", "keep": list(keep), "state_dict": student.state_dict(),
                         "metrics": metrics}, out_dir / "best.pt")
         (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
@@ -306,27 +355,44 @@ def pooled_int8(graph: Path, texts: list[str], progress: bool = True) -> np.ndar
     return out
 
 
-def heldout_r(pooled: np.ndarray, y: np.ndarray, split: np.ndarray, subset: np.ndarray,
-              alphas: tuple[float, ...] = (1.0, 10.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)) -> dict:
-    """A linear valence head on pooled embeddings (as text_tune's: pooled -> valence), fitted by
-    ridge regression on TRAIN, its penalty chosen on VALIDATION MAE; Pearson r on TEST per
-    subset. The same protocol for any encoder, so two encoders compare side by side."""
-    from sdumc.metrics import pearson
-    from sdumc.text_tune import SUBSETS
+ALPHAS = (1.0, 10.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
 
-    tr, va, te = (split == s for s in ("train", "val", "test"))
+
+def _ridge(X: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
+    """Ridge weights for X (its last column the intercept's ones, not penalised)."""
+    reg = alpha * np.eye(X.shape[1])
+    reg[-1, -1] = 0.0
+    return np.linalg.solve(X.T @ X + reg, X.T @ y)
+
+
+def fit_valence_head(pooled: np.ndarray, y: np.ndarray, split: np.ndarray,
+                     alphas: tuple[float, ...] = ALPHAS) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """A linear valence head on pooled embeddings (as text_tune's: pooled -> valence), fitted by
+    ridge regression on the "train" rows, its penalty chosen on the "val" rows' MAE. Returns
+    (weights [385] for [pooled - mu, 1], mu, alpha, validation MAE)."""
+    tr, va = split == "train", split == "val"
     mu = pooled[tr].mean(0)
     X = np.c_[pooled - mu, np.ones(len(pooled), np.float32)].astype(np.float64)
     best = None
     for a in alphas:
-        reg = a * np.eye(X.shape[1])
-        reg[-1, -1] = 0.0  # no penalty on the intercept
-        w = np.linalg.solve(X[tr].T @ X[tr] + reg, X[tr].T @ y[tr])
+        w = _ridge(X[tr], y[tr], a)
         mae = float(np.mean(np.abs(X[va] @ w - y[va])))
         if best is None or mae < best[0]:
             best = (mae, a, w)
     mae, alpha, w = best
-    p = X @ w
+    return w, mu, alpha, mae
+
+
+def heldout_r(pooled: np.ndarray, y: np.ndarray, split: np.ndarray, subset: np.ndarray,
+              alphas: tuple[float, ...] = ALPHAS) -> dict:
+    """`fit_valence_head` on TRAIN / VALIDATION; Pearson r on TEST per subset. The same protocol
+    for any encoder, so two encoders compare side by side."""
+    from sdumc.metrics import pearson
+    from sdumc.text_tune import SUBSETS
+
+    te = split == "test"
+    w, mu, alpha, mae = fit_valence_head(pooled, y, split, alphas)
+    p = np.c_[pooled - mu, np.ones(len(pooled))] @ w
     res: dict = {"alpha": alpha, "val_mae": round(mae, 4)}
     for sub in SUBSETS:
         k = te & (subset == sub)
@@ -378,9 +444,7 @@ def _first_head_r(base: np.ndarray, other: np.ndarray, y, split, subset, alpha: 
     tr, te = split == "train", split == "test"
     mu = base[tr].mean(0)
     X = np.c_[base - mu, np.ones(len(base))].astype(np.float64)
-    reg = alpha * np.eye(X.shape[1])
-    reg[-1, -1] = 0.0
-    w = np.linalg.solve(X[tr].T @ X[tr] + reg, X[tr].T @ y[tr])
+    w = _ridge(X[tr], y[tr], alpha)
     p = np.c_[other - mu, np.ones(len(other))] @ w
     return {sub: round(pearson(p[te & (subset == sub)], y[te & (subset == sub)]), 4)
             for sub in SUBSETS if (te & (subset == sub)).sum() > 2}
@@ -404,7 +468,8 @@ def provenance(checkpoint: Path, teacher_dir: Path) -> tuple[dict, dict | None]:
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     d = {"from": f"{info.get('layers', 6)}-layer int8 text graph, sha256 {sha}", "keep": m["keep"],
          **{k: m[k] for k in ("epochs", "lr", "seed", "pooled_weight", "train_texts", "val_texts", "init_val_mse",
-                                "best_val_mse", "best_val_pooled_mse") if k in m},
+                                "best_val_mse", "best_val_pooled_mse", "head_weight", "head",
+                                "best_val_head_mse") if k in m},
          "heldout": m.get("heldout")}
     return d, info.get("tuned")
 
@@ -445,6 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--pooled-weight", type=float, default=0.0,
                     help="add this times the mean-pooled embedding's MSE to the token MSE (0: token MSE only)")
+    ap.add_argument("--head-weight", type=float, default=0.0,
+                    help="add this times the squared difference of a ridge valence head's outputs on the "
+                         "student's vs the teacher's pooled embeddings (head fitted on the teacher's train "
+                         "targets; 0: off)")
     ap.add_argument("--train-texts", type=int, default=0, help="train on a random sample of this many (0: all)")
     ap.add_argument("--val-texts", type=int, default=1000, help="validation sample for epoch selection")
     ap.add_argument("--batch-size", type=int, default=32)
@@ -480,11 +549,12 @@ def main(argv: list[str] | None = None) -> int:
         if a.init:
             init = load_distilled(a.init)
             keep = tuple(torch.load(a.init, map_location="cpu")["keep"])
-        texts, _, split, _ = _texts(a.corpus)
+        texts, labels, split, _ = _texts(a.corpus)
         from sdumc.manifest import sha256_file
         m = distil(texts, split, teacher_from_graph(a.teacher), keep, a.out, a.epochs, a.lr, a.batch_size,
                    a.seed, a.threads, cached_targets(a.cache) if a.cache else None,
-                   a.val_texts, a.train_texts, sha256_file(a.teacher), init, a.pooled_weight, progress=not a.no_progress, log=lambda s: print(s, file=sys.stderr))
+                   a.val_texts, a.train_texts, sha256_file(a.teacher), init, a.pooled_weight, labels, a.head_weight,
+                   progress=not a.no_progress, log=lambda s: print(s, file=sys.stderr))
     except (ValueError, DataError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -8,14 +8,15 @@ import pytest
 import torch
 
 from sdumc.data import DataError
-from sdumc.text_distil import (cached_targets, distil, distil_loss, heldout_r, load_distilled, masked_mse,
-                               pooled_int8, pooled_mse, student_from, teacher_from_graph)
+from sdumc.text_distil import (cached_targets, distil, distil_loss, fit_valence_head, head_mse, heldout_r,
+                               load_distilled, masked_mse, pooled_int8, pooled_mse, student_from,
+                               teacher_from_graph)
 from sdumc.text_encoder.contract import INPUT_NAMES, INT8_FILE
 from sdumc.text_encoder.encode import mean_pool, session as text_session
 from sdumc.text_encoder.export import export_fp32
 from sdumc.text_encoder.quantise import max_abs_s8_weight, quantize_int8
 from sdumc.text_encoder.tokens import tokenize
-from sdumc.text_encoder.vader import vader_texts
+from sdumc.text_encoder.vader import vader_path, vader_texts
 
 MODELS = Path(__file__).resolve().parent.parent
 INT8 = MODELS / "sdumc-v1" / INT8_FILE
@@ -109,6 +110,73 @@ def test_pooled_weight_pulls_the_pooled_embedding_toward_the_teacher(teacher, va
     assert runs[50.0]["pooled_weight"] == 50.0 and runs[50.0]["best_epoch"] == 1
     ck = torch.load(tmp_path / "50.0" / "best.pt", map_location="cpu")
     assert ck["metrics"]["best_val_pooled_mse"] == runs[50.0]["best_val_pooled_mse"]
+
+
+def test_head_mse_reads_only_the_heads_direction_of_the_pooled_embedding():
+    """0 for identical embeddings; a shift of every token along the head grows it as the squared
+    head output (|w| x eps)^2; a shift orthogonal to the head, or one that pools away, leaves
+    it at 0 (the pooled MSE sees both shifts alike)."""
+    g = torch.Generator().manual_seed(0)
+    target = torch.randn(3, 5, 384, generator=g)
+    mask = torch.ones(3, 5)
+    w = torch.randn(384, generator=g)
+    u = w / w.norm()
+    v = torch.randn(384, generator=g)
+    v = v - (v @ u) * u  # orthogonal to the head
+    v = v / v.norm()
+    assert float(head_mse(target, target, mask, w)) == 0.0
+    along = [float(head_mse(target + eps * u, target, mask, w)) for eps in (0.1, 0.2)]
+    assert along[0] == pytest.approx((0.1 * float(w.norm())) ** 2, rel=1e-4)
+    assert along[1] == pytest.approx(4 * along[0], rel=1e-4)
+    assert float(head_mse(target + 0.1 * v, target, mask, w)) < 1e-8
+    assert float(pooled_mse(target + 0.1 * v, target, mask)) == pytest.approx(float(pooled_mse(target + 0.1 * u, target, mask)))
+    alternating = torch.tensor([1.0, -1.0, 1.0, -1.0, 0.0]).view(1, 5, 1) * u  # pools to zero
+    assert float(head_mse(target + alternating, target, mask, w)) < 1e-8
+    # distil_loss adds it with its weight; a padded token does not count
+    pad = mask.clone()
+    pad[:, -1] = 0.0
+    shifted = target.clone()
+    shifted[:, -1] += 5.0 * u
+    assert float(head_mse(shifted, target, pad, w)) == 0.0
+    base = float(distil_loss(target + 0.1 * u, target, mask, 0.0))
+    assert float(distil_loss(target + 0.1 * u, target, mask, 0.0, w, 2.0)) == pytest.approx(base + 2 * along[0], rel=1e-4)
+
+
+def test_fit_valence_head_recovers_a_linear_signal():
+    rng = np.random.default_rng(1)
+    pooled = rng.normal(size=(500, 384)).astype(np.float32) * 0.1
+    y = rng.normal(size=500)
+    pooled[:, 7] += y
+    w, mu, alpha, mae = fit_valence_head(pooled, y, np.array(["train"] * 400 + ["val"] * 100))
+    assert w.shape == (385,) and np.argmax(np.abs(w[:-1])) == 7 and mae < 0.3
+
+
+def _vader_labelled(n):
+    rows = [line.split("\t", 2) for line in vader_path().read_text(encoding="utf-8", errors="replace").splitlines()
+            if line.count("\t") >= 2]
+    rows = [(r[2].strip(), float(r[1])) for r in rows if r[2].strip()][:n]
+    return [t for t, _ in rows], np.array([v for _, v in rows])
+
+
+def test_head_weight_pulls_the_valence_head_output_toward_the_teacher(teacher, tmp_path):
+    """From the same 2-layer start and the same head (fitted on the teacher's pooled train
+    targets, labels given to both runs), one epoch with a heavy head term ends with a lower
+    validation head error than one without it; the run records the head and its weight."""
+    texts, labels = _vader_labelled(48)
+    assert texts == vader_texts(48)
+    split = np.array(["train"] * 40 + ["val"] * 8)
+    runs = {}
+    for w in (0.0, 50.0):
+        runs[w] = distil(texts, split, teacher, (0, 5), tmp_path / str(w), epochs=1, lr=3e-4, batch_size=8,
+                         threads=1, labels=labels, head_weight=w, progress=False, log=lambda s: None)
+    assert runs[0.0]["init_val_head_mse"] == runs[50.0]["init_val_head_mse"] > 0
+    assert runs[0.0]["head"] == runs[50.0]["head"]
+    assert runs[50.0]["best_val_head_mse"] < 0.7 * runs[0.0]["best_val_head_mse"], runs
+    assert runs[50.0]["head_weight"] == 50.0
+    ck = torch.load(tmp_path / "50.0" / "best.pt", map_location="cpu")
+    assert ck["metrics"]["best_val_head_mse"] == runs[50.0]["best_val_head_mse"]
+    with pytest.raises(ValueError, match="labels"):
+        distil(texts, split, teacher, (0, 5), tmp_path / "x", epochs=1, head_weight=1.0, progress=False)
 
 
 def test_distil_end_to_end_lowers_validation_error(teacher, vader, tmp_path):
