@@ -105,7 +105,7 @@ def _systems(have_base: bool, keep: list[str] | None = None) -> dict:
         out.update({"base_ct2_int8": base, "wiener+base_ct2_int8": lambda x: base(wiener(x))})
     for name, (enc, dec) in _W["tuned"].items():
         out[name] = lambda x, enc=enc, dec=dec: _W["tok"].decode(transcribe_onnx(enc, dec, x, r, _W["ctx"]).tokens).strip()
-    for c in _W.get("contexts", ()):  # the served graphs at another minimum encoder context
+    for c in _W["contexts"]:  # the served graphs at another minimum encoder context
         out[f"tiny_onnx_int8@ctx{c:g}"] = lambda x, c=c: _W["tok"].decode(transcribe_onnx(_W["enc"], _W["dec"], x, r, c).tokens).strip()
     return {k: v for k, v in out.items() if not keep or k in keep}
 

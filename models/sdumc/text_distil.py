@@ -141,14 +141,18 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     return ((pred - target) ** 2 * m).sum() / (m.sum() * pred.shape[-1])
 
 
+def _pooled_difference(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean-pooled (real tokens only) pred minus mean-pooled target, per text: [B, 384]."""
+    m = mask.unsqueeze(-1)
+    return ((pred - target) * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
 def pooled_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean squared error between the two MEAN-POOLED embeddings (real tokens only) per text,
     over texts and the 384 dimensions. Why: a valence head reads the pooled embedding (the
     held-out r protocol, text_tune's head), and the token MSE weighs a shift shared by all of a
     text's tokens no more than independent per-token noise that pooling averages away."""
-    m = mask.unsqueeze(-1)
-    n = m.sum(1).clamp_min(1.0)
-    return ((((pred - target) * m).sum(1) / n) ** 2).mean()
+    return (_pooled_difference(pred, target, mask) ** 2).mean()
 
 
 def head_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
@@ -157,9 +161,7 @@ def head_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, head:
     Why: the pooled MSE weighs all 384 directions alike, while the held-out r reads one of
     them, and the student's remaining error sits in low-variance directions that carry valence
     (docs/model.md, "Longer 4-layer distillation"). `head`: [384] (`fit_valence_head`'s weights)."""
-    m = mask.unsqueeze(-1)
-    d = ((pred - target) * m).sum(1) / m.sum(1).clamp_min(1.0)
-    return ((d @ head) ** 2).mean()
+    return ((_pooled_difference(pred, target, mask) @ head) ** 2).mean()
 
 
 def distil_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, pooled_weight: float,
@@ -201,7 +203,6 @@ def teacher_head(tgt: dict[int, np.ndarray], labels: np.ndarray, tr: np.ndarray,
     split = np.array(["train"] * len(tr) + ["val"] * len(va))
     w, _, alpha, mae = fit_valence_head(pooled, labels[np.concatenate([tr, va])].astype(np.float64), split)
     return w[:-1].astype(np.float32), {"alpha": alpha, "val_mae": round(mae, 4)}
-
 
 
 def cached_targets(cache: Path) -> dict[str, np.ndarray]:

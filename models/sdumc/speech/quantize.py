@@ -82,7 +82,7 @@ def nbits_table(path: Path, block: int = TABLE_BLOCK) -> float:
         helper.make_node("Reshape", ["emb_b", f"{TABLE}_row_shape"], [emb]),  # (n, d)
     ]
     matmul = helper.make_node("MatMulNBits", [logits[0].input[0], f"{TABLE}_q", f"{TABLE}_scales", f"{TABLE}_zp"],
-                              list(logits[0].output), name=logits[0].name, domain="com.microsoft",
+                              list(logits[0].output), domain="com.microsoft",
                               K=d, N=vocab, bits=8, block_size=block, accuracy_level=4)
     nodes = []
     for n in g.node:
