@@ -32,6 +32,7 @@ import torch
 from sdumc.data import MODELS_DIR, DataError
 from sdumc.text_encoder.contract import MAX_TOKENS
 from sdumc.text_encoder.model import BertConfig, MiniLM
+from sdumc.text_augment import augment_texts
 from sdumc.text_encoder.tokens import load_tokenizer
 from sdumc.text_tune import epoch_batches
 
@@ -155,32 +156,37 @@ def pooled_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     return (_pooled_difference(pred, target, mask) ** 2).mean()
 
 
-def head_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
+def head_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, head: torch.Tensor,
+             weights: torch.Tensor | None = None) -> torch.Tensor:
     """Mean over texts of the squared difference of a linear valence head's outputs on the two
     mean-pooled embeddings: ((pooled pred - pooled target) . head)^2 (the intercept cancels).
     Why: the pooled MSE weighs all 384 directions alike, while the held-out r reads one of
     them, and the student's remaining error sits in low-variance directions that carry valence
-    (docs/model.md, "Longer 4-layer distillation"). `head`: [384] (`fit_valence_head`'s weights)."""
-    return ((_pooled_difference(pred, target, mask) @ head) ** 2).mean()
+    (docs/model.md, "Longer 4-layer distillation"). `head`: [384] (`fit_valence_head`'s weights);
+    `weights`: [B] per-text weights (`subset_balance`), or None for a plain mean."""
+    err = (_pooled_difference(pred, target, mask) @ head) ** 2
+    return (err * weights).mean() if weights is not None else err.mean()
 
 
 def distil_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, pooled_weight: float,
-                head: torch.Tensor | None = None, head_weight: float = 0.0) -> torch.Tensor:
+                head: torch.Tensor | None = None, head_weight: float = 0.0,
+                head_weights: torch.Tensor | None = None) -> torch.Tensor:
     """The training objective: token MSE (the fusion network reads token embeddings), plus
-    `pooled_weight` x `pooled_mse` when > 0, plus `head_weight` x `head_mse` when > 0."""
+    `pooled_weight` x `pooled_mse` when > 0, plus `head_weight` x `head_mse` (per-text
+    `head_weights`, when given) when > 0."""
     loss = masked_mse(pred, target, mask)
     if pooled_weight > 0:
         loss = loss + pooled_weight * pooled_mse(pred, target, mask)
     if head_weight > 0:
-        loss = loss + head_weight * head_mse(pred, target, mask, head)
+        loss = loss + head_weight * head_mse(pred, target, mask, head, head_weights)
     return loss
 
 
 @torch.no_grad()
 def evaluate_losses(student: MiniLM, ids, tgt, idx: np.ndarray, batch: int = 128,
-                    head: torch.Tensor | None = None) -> tuple[float, float, float]:
-    """(token MSE, pooled MSE, head MSE: 0.0 without a head) of the student against the targets
-    of texts `idx`."""
+                    head: torch.Tensor | None = None, head_weights: np.ndarray | None = None) -> tuple[float, float, float]:
+    """(token MSE, pooled MSE, head MSE: 0.0 without a head; weighted per text by
+    `head_weights[idx]` when given) of the student against the targets of texts `idx`."""
     student.eval()
     num, den, pnum, hnum = 0.0, 0.0, 0.0, 0.0
     for b in _length_batches(ids, idx, batch):
@@ -191,7 +197,8 @@ def evaluate_losses(student: MiniLM, ids, tgt, idx: np.ndarray, batch: int = 128
         den += float(m.sum())
         pnum += float(pooled_mse(pred, y, m)) * len(b)
         if head is not None:
-            hnum += float(head_mse(pred, y, m, head)) * len(b)
+            w = None if head_weights is None else torch.from_numpy(head_weights[b].astype(np.float32))
+            hnum += float(head_mse(pred, y, m, head, w)) * len(b)
     return num / den, pnum / len(idx), hnum / len(idx)
 
 
@@ -203,6 +210,25 @@ def teacher_head(tgt: dict[int, np.ndarray], labels: np.ndarray, tr: np.ndarray,
     split = np.array(["train"] * len(tr) + ["val"] * len(va))
     w, _, alpha, mae = fit_valence_head(pooled, labels[np.concatenate([tr, va])].astype(np.float64), split)
     return w[:-1].astype(np.float32), {"alpha": alpha, "val_mae": round(mae, 4)}
+
+
+def subset_balance(tgt: dict[int, np.ndarray], head: np.ndarray, subsets: np.ndarray, tr: np.ndarray) -> dict[str, float]:
+    """Per-subset weights for `head_mse` that make its error scale-free within each subset: 1 /
+    the variance of the teacher head's output over the subset's train texts, scaled so the
+    train texts' mean weight is 1 ("*": the weight of texts of no subset, e.g. augmented ones,
+    from the variance over all train texts). Why: the bar is Pearson r PER subset, and r is
+    scale-free, while a plain mean squared error weighs every text alike. NYT editorials'
+    valence spreads half as wide as movie reviews' (label std 0.66 vs 1.44), so the same
+    head error costs NYT's r four times as much, and NYT was the subset every student lost
+    (docs/model.md, "Longer 4-layer distillation")."""
+    out = np.array([tgt[int(i)].astype(np.float32).mean(0) @ head for i in tr])
+    sub = subsets[tr]
+    var = {str(k): float(out[sub == k].var()) for k in np.unique(sub)}
+    inv = {k: 1.0 / max(v, 1e-12) for k, v in var.items()}
+    norm = float(np.mean([inv[str(k)] for k in sub]))
+    w = {k: v / norm for k, v in inv.items()}
+    w["*"] = 1.0 / max(float(out.var()), 1e-12) / norm
+    return w
 
 
 def cached_targets(cache: Path) -> dict[str, np.ndarray]:
@@ -226,7 +252,8 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
            epochs: int = 4, lr: float = 1e-4, batch_size: int = 32, seed: int = 0, threads: int = 2,
            targets: dict[str, np.ndarray] | None = None, val_texts: int = 1000, train_texts: int = 0,
            teacher_sha256: str | None = None, init: MiniLM | None = None, pooled_weight: float = 0.0,
-           labels: np.ndarray | None = None, head_weight: float = 0.0, progress: bool = True, log=print) -> dict:
+           labels: np.ndarray | None = None, head_weight: float = 0.0, augment: int = 0,
+           subsets: np.ndarray | None = None, head_balance: bool = False, progress: bool = True, log=print) -> dict:
     """Train the student on TRAIN texts, select the epoch on VALIDATION MSE (against the fp32
     teacher, on `val_texts` of them: a fixed sample), write out_dir/best.pt ({"kind":
     "minilm-distilled", "keep", "state_dict", "metrics"}) and out_dir/metrics.json; return the
@@ -240,12 +267,18 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
     `head_mse` through a ridge valence head fitted once on the teacher's pooled targets of the
     train texts (`teacher_head`, `labels`: valence per text), again in the selection sum; with
     `labels` and no weight the head's validation error is reported but not trained on.
+    `augment` > 0 adds that many NEW texts to every epoch (`sdumc.text_augment`, made from the
+    train texts, different each epoch), labelled by the fp32 teacher as they are made.
+    `head_balance` weighs each text's head error by its subset's `subset_balance` weight
+    (`subsets`: subset name per text), in training and in the validation selection alike.
     best.pt is written after every epoch
     that improves, so a run stopped early keeps its best epoch so far."""
     if epochs < 1 or batch_size < 2:
         raise ValueError("--epochs must be >= 1 and --batch-size >= 2")
     if head_weight > 0 and labels is None:
         raise ValueError("head_weight > 0 needs the texts' valence labels")
+    if head_balance and (labels is None or subsets is None):
+        raise ValueError("head_balance needs the texts' valence labels and subsets")
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -268,44 +301,64 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
         w, head_info = teacher_head(tgt, labels, tr, va)
         head = torch.from_numpy(w)
         log(json.dumps({"teacher_head": head_info}))
+    hw, balance = None, None
+    if head_balance:
+        balance = subset_balance(tgt, w, subsets, tr)
+        hw = np.array([balance[str(k)] for k in subsets], np.float64)
+        head_info["balance"] = {k: round(v, 4) for k, v in balance.items()}
+        log(json.dumps({"head_balance": head_info["balance"]}))
     student = student_from(teacher, keep) if init is None else init
     for name in ("word", "pos", "tok_type"):
         getattr(student, name).weight.requires_grad_(False)
     params = [p for p in student.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    steps = epochs * math.ceil(len(tr) / batch_size)
+    steps = epochs * math.ceil((len(tr) + max(augment, 0)) / batch_size)
     # warm up 10% of the steps (at least 3: torch's one-cycle divides by the warm-up length)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=max(0.1, 3 / steps))
-    init_val, init_pooled, init_head = evaluate_losses(student, ids, tgt, va, head=head)
+    init_val, init_pooled, init_head = evaluate_losses(student, ids, tgt, va, head=head, head_weights=hw)
     log(json.dumps({"keep": list(keep), "train": len(tr), "val": len(va), "init_val_mse": round(init_val, 5),
                     "init_val_pooled_mse": round(init_pooled, 5), "init_val_head_mse": round(init_head, 5),
                     "seconds": round(time.time() - t0, 1)}))
     metrics = {"keep": list(keep), "teacher_sha256": teacher_sha256, "epochs": epochs, "lr": lr, "seed": seed,
                "pooled_weight": pooled_weight, "train_texts": int(len(tr)), "val_texts": int(len(va)),
+               "augment_per_epoch": int(augment),
                "init_val_mse": round(init_val, 5), "init_val_pooled_mse": round(init_pooled, 5)}
     if head is not None:
         metrics.update(head_weight=head_weight, head=head_info, init_val_head_mse=round(init_head, 5))
     out_dir.mkdir(parents=True, exist_ok=True)
-    lens = np.array([len(i) for i in ids])
     best, history = float("inf"), []
+    train_texts_list = [texts[i] for i in tr]
     for epoch in range(epochs):
+        ep_ids, ep_tgt, ep_tr, ep_hw = ids, tgt, tr, hw
+        if augment > 0:  # fresh texts each epoch, from their own seeded stream
+            new = augment_texts(train_texts_list, augment, np.random.default_rng([seed, epoch]))
+            ep_ids = ids + _encodings(new)
+            new_idx = np.arange(len(ids), len(ep_ids))
+            ep_tgt = dict(tgt)
+            ep_tgt.update(teacher_targets(teacher, ep_ids, new_idx, progress=progress))
+            ep_tr = np.concatenate([tr, new_idx])
+            if hw is not None:
+                ep_hw = np.concatenate([hw, np.full(len(new), balance["*"])])
         student.train()
-        bl = epoch_batches(tr, lens, batch_size, rng)  # the same batching as text_tune
+        lens = np.array([len(i) for i in ep_ids])
+        bl = epoch_batches(ep_tr, lens, batch_size, rng)  # the same batching as text_tune
         it = bl
         if progress:
             from tqdm import tqdm
             it = tqdm(bl, desc=f"text-distil ep{epoch + 1}/{epochs}", unit="batch", leave=False, file=sys.stderr)
         total = 0.0
         for b in it:
-            x, m = _batch(ids, b)
-            loss = distil_loss(_run(student, x, m), _targets(tgt, b, x.shape[1]), m, pooled_weight, head, head_weight)
+            x, m = _batch(ep_ids, b)
+            bw = None if ep_hw is None else torch.from_numpy(ep_hw[b].astype(np.float32))
+            loss = distil_loss(_run(student, x, m), _targets(ep_tgt, b, x.shape[1]), m, pooled_weight, head,
+                               head_weight, bw)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
             total += float(loss)
-        val, val_pooled, val_head = evaluate_losses(student, ids, tgt, va, head=head)
+        val, val_pooled, val_head = evaluate_losses(student, ids, tgt, va, head=head, head_weights=hw)
         rec = {"epoch": epoch + 1, "train_loss": round(total / len(bl), 5), "val_mse": round(val, 5),
                "val_pooled_mse": round(val_pooled, 5), "seconds": round(time.time() - t0, 1)}
         if head is not None:
@@ -468,9 +521,9 @@ def provenance(checkpoint: Path, teacher_dir: Path) -> tuple[dict, dict | None]:
     info_path = Path(teacher_dir) / INFO_FILE
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     d = {"from": f"{info.get('layers', 6)}-layer int8 text graph, sha256 {sha}", "keep": m["keep"],
-         **{k: m[k] for k in ("epochs", "lr", "seed", "pooled_weight", "train_texts", "val_texts", "init_val_mse",
-                                "best_val_mse", "best_val_pooled_mse", "head_weight", "head",
-                                "best_val_head_mse") if k in m},
+         **{k: m[k] for k in ("epochs", "lr", "seed", "pooled_weight", "augment_per_epoch", "train_texts",
+                                "val_texts", "init_val_mse", "best_val_mse", "best_val_pooled_mse", "head_weight",
+                                "head", "best_val_head_mse") if k in m},
          "heldout": m.get("heldout")}
     return d, info.get("tuned")
 
@@ -516,6 +569,12 @@ def main(argv: list[str] | None = None) -> int:
                          "student's vs the teacher's pooled embeddings (head fitted on the teacher's train "
                          "targets; 0: off)")
     ap.add_argument("--train-texts", type=int, default=0, help="train on a random sample of this many (0: all)")
+    ap.add_argument("--head-balance", action="store_true",
+                    help="weigh the head term per subset by 1 / the variance of the teacher head's output there "
+                         "(subset_balance: Pearson r per subset is scale-free)")
+    ap.add_argument("--augment", type=int, default=0,
+                    help="add this many new texts per epoch, recombined from the train texts and labelled by "
+                         "the teacher (sdumc.text_augment; 0: off)")
     ap.add_argument("--val-texts", type=int, default=1000, help="validation sample for epoch selection")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
@@ -550,12 +609,12 @@ def main(argv: list[str] | None = None) -> int:
         if a.init:
             init = load_distilled(a.init)
             keep = tuple(torch.load(a.init, map_location="cpu")["keep"])
-        texts, labels, split, _ = _texts(a.corpus)
+        texts, labels, split, subsets = _texts(a.corpus)
         from sdumc.manifest import sha256_file
         m = distil(texts, split, teacher_from_graph(a.teacher), keep, a.out, a.epochs, a.lr, a.batch_size,
                    a.seed, a.threads, cached_targets(a.cache) if a.cache else None,
                    a.val_texts, a.train_texts, sha256_file(a.teacher), init, a.pooled_weight, labels, a.head_weight,
-                   progress=not a.no_progress, log=lambda s: print(s, file=sys.stderr))
+                   a.augment, subsets, a.head_balance, progress=not a.no_progress, log=lambda s: print(s, file=sys.stderr))
     except (ValueError, DataError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
