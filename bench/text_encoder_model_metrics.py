@@ -81,12 +81,14 @@ def scores(net, graph: Path, corpus: Path, cache_dir: Path, work: Path) -> dict:
 
     r4 = lambda d: {k: (round(float(v), 4) if isinstance(v, float) else v) for k, v in d.items()}  # noqa: E731
     out: dict = {"sha256": sha256_file(graph)}
-    recognised = (cache_dir / "recognised.json").is_file()
+    recognised = cache_dir is not None and (cache_dir / "recognised.json").is_file()
     if not recognised:
         _, vy, vsub, venc = heldout_vader(corpus, graph)
         vp = text_path_valence(net, venc)
         out["vader_text_alone"] = {s: {"n": int((vsub == s).sum()), "r": round(pearson(vp[vsub == s], vy[vsub == s]), 4)}
                                    for s in VADER_SUBSETS}
+    if cache_dir is None:  # the VADER sentences alone: no audio features needed
+        return out
     recoded, diff = recoded_cache(cache_dir, graph, work)
     cache = FeatureCache(recoded)
     te = cache.indices("test", family=IN_FAMILY)
@@ -108,8 +110,10 @@ def main() -> int:
     ap.add_argument("--before", type=Path, required=True, help="baseline int8 text graph")
     ap.add_argument("--after", type=Path, required=True, help="candidate int8 text graph")
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "sdumc-v1")
-    ap.add_argument("--cache", type=Path, required=True, help="a feature cache of a format-2 corpus (sdumc.data)")
-    ap.add_argument("--corpus", type=Path, help="the corpus of the VADER sentences (default: the cache's)")
+    ap.add_argument("--cache", type=Path, help="a feature cache of a format-2 corpus (sdumc.data); without it "
+                    "only vader_text_alone, from --corpus")
+    ap.add_argument("--corpus", type=Path, help="the corpus of the VADER sentences, or the labelled-text folder "
+                    "(../shared/data) (default: the cache's)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/text-encoder-swap"))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--record", type=Path, metavar="METRICS_JSON")
@@ -117,17 +121,19 @@ def main() -> int:
     torch.set_num_threads(a.threads)
     t0 = time.time()
     net = rebuild(a.model).model.eval()
+    if a.cache is None and a.corpus is None:
+        ap.error("give --cache, --corpus or both")
     corpus = a.corpus or Path(json.loads((a.cache / "meta.json").read_text())["corpus"])
     res = {"before": scores(net, a.before, corpus, a.cache, a.work),
            "after": scores(net, a.after, corpus, a.cache, a.work)}
     res["model"] = f"{a.model.name}: the served fusion network, rebuilt from its graph (one trained model)"
-    res["cache"] = str(a.cache.resolve())
+    res["cache"] = str(a.cache.resolve()) if a.cache else None
     res["command"] = "bench/text_encoder_model_metrics.py"
     res["wall_seconds"] = round(time.time() - t0, 1)
     print(json.dumps(res, indent=1))
     if a.record:
         m = json.loads(a.record.read_text())
-        key = "text_encoder_swap_route_c" if (a.cache / "recognised.json").is_file() else "text_encoder_swap"
+        key = "text_encoder_swap_route_c" if a.cache and (a.cache / "recognised.json").is_file() else "text_encoder_swap"
         m[key] = {**res, "date": time.strftime("%Y-%m-%d", time.gmtime())}
         a.record.write_text(json.dumps(m, indent=1))
     return 0

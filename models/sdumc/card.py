@@ -417,22 +417,44 @@ def _text_encoder_section(version_dir: Path, metrics: dict | None = None) -> str
 
 
 def _requantised(info: dict, swap: dict | None, route_c: dict | None = None) -> str:
-    """Where a re-quantised graph's weights came from, its held-out r next to the graph it
-    replaced, and the served model's text-dependent metrics with each (one trained model;
-    `route_c`: the same on the recogniser's words, metrics.json `text_encoder_swap_route_c`)."""
-    src = info.get("requantised_from")
-    if not src:
+    """Where a re-quantised or distilled graph's weights came from, its held-out r next to the
+    graph(s) it was compared with, and the served model's text-dependent metrics with each (one
+    trained model; `route_c`: the same on the recogniser's words, metrics.json
+    `text_encoder_swap_route_c`)."""
+    src, dist = info.get("requantised_from"), info.get("distilled")
+    fid = info["int8_vs_fp32_pooled_cosine"]
+    if src:
+        out = (f"\n\nRe-quantised: the served graph's weights come from {src['graph']} ({src['quantisation']}), "
+               f"{src['how']}. Pooled cosine to those weights: mean {fid['mean']}, "
+               f"min {fid['min']} ({fid['texts']} VADER tweets).")
+        names = ("previous graph", "served graph")
+    elif dist:
+        src = dist
+        bal = (dist.get("head") or {}).get("balance")
+        out = (f"\n\nDistilled: the served graph is a {len(dist['keep'])}-layer student of the {dist['from']} "
+               f"(its layers {', '.join(map(str, dist['keep']))} copied, then trained to reproduce its token "
+               f"embeddings: `sdumc.text_distil`, token MSE + {dist.get('pooled_weight', 0)} x pooled MSE"
+               + (f" + {dist['head_weight']} x valence-head error" if dist.get("head_weight") else "")
+               + (" weighed per subset" if bal else "")
+               + (f", {dist['augment_per_epoch']} new texts per epoch recombined from the train texts"
+                  if dist.get("augment_per_epoch") else "")
+               + f"; validation token MSE {dist['init_val_mse']} -> {dist['best_val_mse']}"
+               + (f", continuing a {dist['continued_from'].get('epochs')}-epoch run that began at "
+                  f"{dist['continued_from'].get('init_val_mse')}" if dist.get("continued_from") else "")
+               + f"). 7-bit int8 export, pooled cosine to its fp32 weights: mean {fid['mean']}, min {fid['min']}.")
+        names = ("graph distilled from",) + ("graph served before",) * 8  # --heldout TEACHER [SERVED-BEFORE] NEW
+    else:
         return ""
-    out = (f"\n\nRe-quantised: the served graph's weights come from {src['graph']} ({src['quantisation']}), "
-           f"{src['how']}. Pooled cosine to those weights: mean {info['int8_vs_fp32_pooled_cosine']['mean']}, "
-           f"min {info['int8_vs_fp32_pooled_cosine']['min']} ({info['int8_vs_fp32_pooled_cosine']['texts']} VADER tweets).")
     graphs = list((src.get("heldout") or {}).get("graphs", {}).values())
-    if len(graphs) == 2:
+    if len(graphs) >= 2:
         subs = [k for k in graphs[0] if isinstance(graphs[0][k], dict) and "r" in graphs[0][k]]
+        served = graphs[-1]["sha256"]
+        label = lambda i, g: "served graph" if g["sha256"] == served else (  # noqa: E731
+            f"{names[i]} (sha256 {g['sha256'][:8]})" if dist else names[i])
         rows = ["| held-out r (sdumc.text_distil --heldout, TEST) | " + " | ".join(subs) + " |",
                 "|---|" + "---|" * len(subs),
-                *(f"| {name} | " + " | ".join(f"{g[s]['r']:.3f}" for s in subs) + " |"
-                  for name, g in zip(("previous graph", "served graph"), graphs))]
+                *(f"| {label(i, g)} | " + " | ".join(f"{g[s]['r']:.3f}" for s in subs) + " |"
+                  for i, g in enumerate(graphs))]
         out += "\n\n" + "\n".join(rows)
     if swap:
         b, a = swap["before"], swap["after"]
@@ -445,10 +467,11 @@ def _requantised(info: dict, swap: dict | None, route_c: dict | None = None) -> 
                 if key in b_:
                     for m in ("mae", "corr", "f1"):
                         rows.append(f"| `{key}` {m} (n={b_[key]['n']}) | {b_[key][m]:.3f} | {a_[key][m]:.3f} |")
+        where = (f"; the test rows of the feature cache `{Path(swap['cache']).name}` with their text re-encoded "
+                 "(`recognised_words`: its `-recognised` view, the recogniser's words: route c, served when the "
+                 "transcript is missing)") if swap.get("cache") else " (the VADER test sentences only)"
         out += ("\n\nRe-measured with the served graph on " + swap["date"] + f" ({swap['command']}): {swap['model']}, "
-                "each text graph feeding it; the test rows of the feature cache "
-                f"`{Path(swap['cache']).name}` with their text re-encoded (`recognised_words`: its `-recognised` "
-                "view, the recogniser's words: route c, served when the transcript is missing):\n\n" + "\n".join(rows) +
+                "each text graph feeding it" + where + ":\n\n" + "\n".join(rows) +
                 "\n\nNot re-measured: the means over seeds above (`test`, `ablations`, `vader_heldout`, the "
                 "route runs' `heldout_voice` / `in_family_voice`) come from runs trained and scored with the "
                 "previous graph; retraining with the new one was not done.")

@@ -66,6 +66,22 @@ def open_corpus(corpus_dir: Path):
         raise DataError(f"cannot read corpus {corpus_dir}: {e}") from e
 
 
+def labelled_rows(path: Path) -> list[dict]:
+    """The labelled rows ({"split", "text", "valence", "subset", ...}) of a generated corpus, or
+    of the labelled-text folder it is generated from (../shared/data: `vader/`, `meld/`). Read
+    from the data folder they are the corpus's sentences in the corpus's order (the generator
+    writes sdumc.corpus.sources.load_items in order), one row per sentence (a corpus has a
+    second row per TEST sentence, its held-out voice): what text-only tools need, without the
+    ~40 minutes of speech synthesis."""
+    path = Path(path)
+    if (path / "vader").is_dir() or (path / "meld").is_dir():
+        from sdumc.corpus.sources import load_items
+        items, _ = load_items(str(path))
+        return [{"id": it.id, "split": it.split, "text": it.text, "valence": it.valence, "subset": it.subset,
+                 "source": it.source} for it in items]
+    return open_corpus(path).rows
+
+
 def cache_dir_for(corpus_dir: Path, limits: dict[str, int] | None = None) -> Path:
     """The cache folder a corpus (and row limits) maps to (exists or not)."""
     from sdumc.frontend import LogMelConfig

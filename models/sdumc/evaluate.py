@@ -101,12 +101,12 @@ def heldout_vader(corpus: Path, graph: Path | None = None
     """The corpus's TEST-split VADER sentences (each once): texts, valence, subset, and their
     token embeddings from the int8 text graph `graph` (default: the served one) ({"emb", "mask"}).
     Independent of the row limits of a budgeted run: the text path is cheap to score, so it is
-    scored on all of them."""
-    from sdumc.data import open_corpus
+    scored on all of them. `corpus` may be the labelled-text folder too (`labelled_rows`)."""
+    from sdumc.data import labelled_rows
     from sdumc.text_encoder.encode import encode_texts
     seen: set[str] = set()
     texts, ys, subs = [], [], []
-    for r in open_corpus(corpus).rows:
+    for r in labelled_rows(corpus):
         if r["split"] == "test" and r.get("subset") in VADER_SUBSETS and r.get("valence") is not None \
                 and r["text"] not in seen:
             seen.add(r["text"])

@@ -184,7 +184,8 @@ def distil_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, po
 
 @torch.no_grad()
 def evaluate_losses(student: MiniLM, ids, tgt, idx: np.ndarray, batch: int = 128,
-                    head: torch.Tensor | None = None, head_weights: np.ndarray | None = None) -> tuple[float, float, float]:
+                    head: torch.Tensor | None = None,
+                    head_weights: np.ndarray | None = None) -> tuple[float, float, float]:
     """(token MSE, pooled MSE, head MSE: 0.0 without a head; weighted per text by
     `head_weights[idx]` when given) of the student against the targets of texts `idx`."""
     student.eval()
@@ -212,7 +213,8 @@ def teacher_head(tgt: dict[int, np.ndarray], labels: np.ndarray, tr: np.ndarray,
     return w[:-1].astype(np.float32), {"alpha": alpha, "val_mae": round(mae, 4)}
 
 
-def subset_balance(tgt: dict[int, np.ndarray], head: np.ndarray, subsets: np.ndarray, tr: np.ndarray) -> dict[str, float]:
+def subset_balance(tgt: dict[int, np.ndarray], head: np.ndarray, subsets: np.ndarray,
+                   tr: np.ndarray) -> dict[str, float]:
     """Per-subset weights for `head_mse` that make its error scale-free within each subset: 1 /
     the variance of the teacher head's output over the subset's train texts, scaled so the
     train texts' mean weight is 1 ("*": the weight of texts of no subset, e.g. augmented ones,
@@ -253,7 +255,8 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
            targets: dict[str, np.ndarray] | None = None, val_texts: int = 1000, train_texts: int = 0,
            teacher_sha256: str | None = None, init: MiniLM | None = None, pooled_weight: float = 0.0,
            labels: np.ndarray | None = None, head_weight: float = 0.0, augment: int = 0,
-           subsets: np.ndarray | None = None, head_balance: bool = False, progress: bool = True, log=print) -> dict:
+           subsets: np.ndarray | None = None, head_balance: bool = False, continued_from: dict | None = None,
+           progress: bool = True, log=print) -> dict:
     """Train the student on TRAIN texts, select the epoch on VALIDATION MSE (against the fp32
     teacher, on `val_texts` of them: a fixed sample), write out_dir/best.pt ({"kind":
     "minilm-distilled", "keep", "state_dict", "metrics"}) and out_dir/metrics.json; return the
@@ -271,6 +274,7 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
     train texts, different each epoch), labelled by the fp32 teacher as they are made.
     `head_balance` weighs each text's head error by its subset's `subset_balance` weight
     (`subsets`: subset name per text), in training and in the validation selection alike.
+    `continued_from`: the `init` run's own recipe (`run_summary`), recorded as such.
     best.pt is written after every epoch
     that improves, so a run stopped early keeps its best epoch so far."""
     if epochs < 1 or batch_size < 2:
@@ -321,7 +325,7 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
                     "seconds": round(time.time() - t0, 1)}))
     metrics = {"keep": list(keep), "teacher_sha256": teacher_sha256, "epochs": epochs, "lr": lr, "seed": seed,
                "pooled_weight": pooled_weight, "train_texts": int(len(tr)), "val_texts": int(len(va)),
-               "augment_per_epoch": int(augment),
+               "augment_per_epoch": int(augment), **({"continued_from": continued_from} if continued_from else {}),
                "init_val_mse": round(init_val, 5), "init_val_pooled_mse": round(init_pooled, 5)}
     if head is not None:
         metrics.update(head_weight=head_weight, head=head_info, init_val_head_mse=round(init_head, 5))
@@ -377,6 +381,19 @@ def distil(texts: list[str], split: np.ndarray, teacher: MiniLM, keep: tuple[int
         (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     student.load_state_dict(torch.load(out_dir / "best.pt", map_location="cpu")["state_dict"])
     return metrics
+
+
+_RECIPE = ("keep", "epochs", "lr", "seed", "pooled_weight", "head_weight", "augment_per_epoch", "train_texts",
+           "init_val_mse", "best_val_mse", "continued_from")
+
+
+def run_summary(metrics: dict) -> dict:
+    """A run's recipe and result from its metrics, for the run that continues it (`--init`), so
+    a student's record holds its whole chain of runs."""
+    out = {k: metrics[k] for k in _RECIPE if k in metrics}
+    if (metrics.get("head") or {}).get("balance"):
+        out["head_balance"] = True
+    return out
 
 
 def load_distilled(path: Path) -> MiniLM:
@@ -523,7 +540,7 @@ def provenance(checkpoint: Path, teacher_dir: Path) -> tuple[dict, dict | None]:
     d = {"from": f"{info.get('layers', 6)}-layer int8 text graph, sha256 {sha}", "keep": m["keep"],
          **{k: m[k] for k in ("epochs", "lr", "seed", "pooled_weight", "augment_per_epoch", "train_texts",
                                 "val_texts", "init_val_mse", "best_val_mse", "best_val_pooled_mse", "head_weight",
-                                "head", "best_val_head_mse") if k in m},
+                                "head", "best_val_head_mse", "continued_from") if k in m},
          "heldout": m.get("heldout")}
     return d, info.get("tuned")
 
@@ -605,16 +622,18 @@ def main(argv: list[str] | None = None) -> int:
                 info_path.write_text(json.dumps(info, indent=1) + "\n")
             return 0
         keep = tuple(int(k) for k in a.keep.split(","))
-        init = None
+        init, continued_from = None, None
         if a.init:
             init = load_distilled(a.init)
-            keep = tuple(torch.load(a.init, map_location="cpu")["keep"])
+            ck = torch.load(a.init, map_location="cpu")
+            keep, continued_from = tuple(ck["keep"]), run_summary(ck["metrics"])
         texts, labels, split, subsets = _texts(a.corpus)
         from sdumc.manifest import sha256_file
         m = distil(texts, split, teacher_from_graph(a.teacher), keep, a.out, a.epochs, a.lr, a.batch_size,
                    a.seed, a.threads, cached_targets(a.cache) if a.cache else None,
                    a.val_texts, a.train_texts, sha256_file(a.teacher), init, a.pooled_weight, labels, a.head_weight,
-                   a.augment, subsets, a.head_balance, progress=not a.no_progress, log=lambda s: print(s, file=sys.stderr))
+                   a.augment, subsets, a.head_balance, continued_from, progress=not a.no_progress,
+                   log=lambda s: print(s, file=sys.stderr))
     except (ValueError, DataError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sdumc.data import MODELS_DIR, DataError, open_corpus
+from sdumc.data import MODELS_DIR, DataError, labelled_rows
 from sdumc.metrics import pearson
 from sdumc.text_encoder.contract import MAX_TOKENS
 from sdumc.text_encoder.model import MiniLM, load_minilm
@@ -44,16 +44,8 @@ def _texts(corpus: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]
     """Texts, valence (NaN if none), split names and subsets of the corpus's labelled rows,
     one entry per distinct (split, text) (a sentence spoken by several voices counts once).
     `corpus` may also be the labelled-text folder the corpus is generated from (../shared/data:
-    `vader/`, `meld/`): the same texts, labels, splits and order as the full corpus's rows
-    (sdumc.corpus.sources.load_items, which the generator writes in order), without the
-    ~40 minutes of speech synthesis the text-only tools do not need."""
-    corpus = Path(corpus)
-    if (corpus / "vader").is_dir() or (corpus / "meld").is_dir():
-        from sdumc.corpus.sources import load_items
-        items, _ = load_items(str(corpus))
-        rows = [{"split": it.split, "text": it.text, "valence": it.valence, "subset": it.subset} for it in items]
-    else:
-        rows = open_corpus(corpus).rows
+    `vader/`, `meld/`; `sdumc.data.labelled_rows`): the same texts, labels, splits and order."""
+    rows = labelled_rows(corpus)
     seen: set[tuple[str, str]] = set()
     keep = []
     for r in rows:

@@ -9,7 +9,7 @@ import torch
 
 from sdumc.data import DataError
 from sdumc.text_distil import (cached_targets, distil, distil_loss, fit_valence_head, head_mse, heldout_r,
-                               load_distilled, masked_mse, pooled_int8, pooled_mse, student_from,
+                               load_distilled, masked_mse, pooled_int8, pooled_mse, run_summary, student_from,
                                teacher_from_graph)
 from sdumc.text_encoder.contract import INPUT_NAMES, INT8_FILE
 from sdumc.text_encoder.encode import mean_pool, session as text_session
@@ -103,7 +103,7 @@ def test_pooled_weight_pulls_the_pooled_embedding_toward_the_teacher(teacher, va
     split = np.array(["train"] * 40 + ["val"] * 8)
     runs = {}
     for w in (0.0, 50.0):
-        runs[w] = distil(texts, split, teacher, (0, 5), tmp_path / str(w), epochs=1, lr=3e-4, batch_size=8,
+        runs[w] = distil(texts, split, teacher, (0, 1), tmp_path / str(w), epochs=1, lr=3e-4, batch_size=8,
                          threads=1, pooled_weight=w, progress=False, log=lambda s: None)
     assert runs[0.0]["init_val_pooled_mse"] == runs[50.0]["init_val_pooled_mse"]
     assert runs[50.0]["best_val_pooled_mse"] < runs[0.0]["best_val_pooled_mse"], runs
@@ -167,7 +167,7 @@ def test_head_weight_pulls_the_valence_head_output_toward_the_teacher(teacher, t
     split = np.array(["train"] * 40 + ["val"] * 8)
     runs = {}
     for w in (0.0, 50.0):
-        runs[w] = distil(texts, split, teacher, (0, 5), tmp_path / str(w), epochs=1, lr=3e-4, batch_size=8,
+        runs[w] = distil(texts, split, teacher, (0, 1), tmp_path / str(w), epochs=1, lr=3e-4, batch_size=8,
                          threads=1, labels=labels, head_weight=w, progress=False, log=lambda s: None)
     assert runs[0.0]["init_val_head_mse"] == runs[50.0]["init_val_head_mse"] > 0
     assert runs[0.0]["head"] == runs[50.0]["head"]
@@ -176,7 +176,7 @@ def test_head_weight_pulls_the_valence_head_output_toward_the_teacher(teacher, t
     ck = torch.load(tmp_path / "50.0" / "best.pt", map_location="cpu")
     assert ck["metrics"]["best_val_head_mse"] == runs[50.0]["best_val_head_mse"]
     with pytest.raises(ValueError, match="labels"):
-        distil(texts, split, teacher, (0, 5), tmp_path / "x", epochs=1, head_weight=1.0, progress=False)
+        distil(texts, split, teacher, (0, 1), tmp_path / "x", epochs=1, head_weight=1.0, progress=False)
 
 
 def test_distil_end_to_end_lowers_validation_error(teacher, vader, tmp_path):
@@ -187,21 +187,22 @@ def test_distil_end_to_end_lowers_validation_error(teacher, vader, tmp_path):
     ids = tokenize(texts[:1])["input_ids"]
     cached = {texts[0]: np.zeros((ids.shape[1], 384), np.float16), texts[1]: np.zeros((1, 384), np.float16)}
     logs = []
-    m = distil(texts, split, teacher, (0, 5), tmp_path, epochs=2, lr=3e-4, batch_size=8, threads=1,
+    m = distil(texts, split, teacher, (0, 1), tmp_path, epochs=2, lr=3e-4, batch_size=8, threads=1,
                targets=cached, progress=False, log=logs.append)
     assert json.loads(logs[0]) == {"cached_train_targets": 1, "teacher_targets": 47}  # texts[1]: wrong length
     assert m["best_val_mse"] < m["init_val_mse"], m
     s = load_distilled(tmp_path / "best.pt")
     assert len(s.layers) == 2
     # continuing from the checkpoint starts where it ended (same validation sample: same seed)
-    m2 = distil(texts, split, teacher, (0, 5), tmp_path / "more", epochs=1, lr=1e-4, batch_size=8, threads=1,
-                init=s, progress=False, log=logs.append)
+    m2 = distil(texts, split, teacher, (0, 1), tmp_path / "more", epochs=1, lr=1e-4, batch_size=8, threads=1,
+                init=s, continued_from=run_summary(m), progress=False, log=logs.append)
     assert m2["init_val_mse"] == pytest.approx(m["best_val_mse"], rel=1e-4)
+    assert m2["continued_from"]["best_val_mse"] == m["best_val_mse"] and m2["continued_from"]["epochs"] == 2
     with pytest.raises(ValueError, match="not a text-distil checkpoint"):
         torch.save({"kind": "other"}, tmp_path / "x.pt")
         load_distilled(tmp_path / "x.pt")
     with pytest.raises(DataError):
-        distil(texts, np.array(["train"] * 48), teacher, (0, 5), tmp_path, progress=False)
+        distil(texts, np.array(["train"] * 48), teacher, (0, 1), tmp_path, progress=False)
 
 
 def test_augment_trains_on_new_texts_each_epoch(teacher, vader, tmp_path):
@@ -220,7 +221,7 @@ def test_augment_trains_on_new_texts_each_epoch(teacher, vader, tmp_path):
 
     D.augment_texts = spy
     try:
-        m = distil(texts, split, teacher, (0, 5), tmp_path, epochs=2, lr=3e-4, batch_size=8, threads=1,
+        m = distil(texts, split, teacher, (0, 1), tmp_path, epochs=2, lr=3e-4, batch_size=8, threads=1,
                    augment=24, progress=False, log=lambda _: None)
     finally:
         D.augment_texts = real
@@ -258,11 +259,11 @@ def test_head_balance_weighs_the_head_error_per_text(teacher, vader, tmp_path):
     split = np.array(["train"] * 40 + ["val"] * 8)
     labels = np.linspace(-2, 2, 48).astype(np.float32)
     subsets = np.array(["movie", "nyt"] * 24)
-    m = distil(texts, split, teacher, (0, 5), tmp_path, epochs=1, lr=3e-4, batch_size=8, threads=1, labels=labels,
+    m = distil(texts, split, teacher, (0, 1), tmp_path, epochs=1, lr=3e-4, batch_size=8, threads=1, labels=labels,
                head_weight=2.0, subsets=subsets, head_balance=True, progress=False, log=lambda _: None)
     assert set(m["head"]["balance"]) == {"movie", "nyt", "*"}
     with pytest.raises(ValueError, match="head_balance"):
-        distil(texts, split, teacher, (0, 5), tmp_path, labels=labels, head_balance=True, progress=False)
+        distil(texts, split, teacher, (0, 1), tmp_path, labels=labels, head_balance=True, progress=False)
 
 
 def test_cached_targets_reads_a_feature_cache(tmp_path):
@@ -304,7 +305,7 @@ def test_seven_bit_weights_cannot_saturate_u8s8(teacher, tmp_path, vader):
     """7-bit export: every weight within -64..64 (so a u8 x s8 pair sum is at most 2 x 255 x 64 =
     32,640 < 32,767: VPMADDUBSW cannot saturate on CPUs without VNNI) and close to fp32;
     an 8-bit int8 graph reaches 127 (the bound this check exists for)."""
-    student = student_from(teacher, (0, 5))
+    student = student_from(teacher, (0, 1))
     fp32 = export_fp32(tmp_path / "s.fp32.onnx", student)
     q7 = quantize_int8(fp32, tmp_path / "s7.onnx", seven_bit=True)
     assert max_abs_s8_weight(q7) <= 64
@@ -355,3 +356,25 @@ def test_served_text_graph_keeps_the_heldout_r():
     assert before["sha256"] in entry.get("graph", entry.get("from", ""))
     for sub in ("movie", "tweets", "nyt"):
         assert after[sub]["r"] >= before[sub]["r"] - 0.01, (sub, before[sub], after[sub])
+
+
+def test_model_card_says_the_served_text_graph_is_distilled_and_how_it_compares():
+    """The card's text-encoder note for a distilled graph: layers, recipe, and the held-out r of
+    every compared graph, the served one named as such; the swap's VADER rows without a cache."""
+    from sdumc.card import _requantised
+
+    g = lambda sha, r: {"sha256": sha, **{s: {"n": 10, "r": r} for s in ("movie", "nyt")}}  # noqa: E731
+    info = {"int8_vs_fp32_pooled_cosine": {"mean": 0.99, "min": 0.97, "texts": 96},
+            "distilled": {"from": "6-layer int8 text graph, sha256 aaaa", "keep": [0, 1, 3, 4, 5],
+                          "pooled_weight": 3, "head_weight": 4, "head": {"balance": {"nyt": 2.0}},
+                          "augment_per_epoch": 10000, "init_val_mse": 0.03, "best_val_mse": 0.02,
+                          "heldout": {"graphs": {"a": g("aaaa", 0.7), "b": g("bbbb", 0.69), "c": g("cccc", 0.71)}}}}
+    swap = {"date": "2026-12-08", "command": "x", "model": "m", "cache": None,
+            "before": {"vader_text_alone": {"nyt": {"n": 5, "r": 0.62}}},
+            "after": {"vader_text_alone": {"nyt": {"n": 5, "r": 0.61}}}}
+    note = _requantised(info, swap)
+    assert "5-layer student" in note and "weighed per subset" in note and "10000 new texts" in note
+    assert "| graph distilled from (sha256 aaaa) | 0.700 | 0.700 |" in note and "| graph served before (sha256 bbbb)" in note
+    assert "| served graph | 0.710 | 0.710 |" in note
+    assert "| VADER `nyt` text alone r (n=5) | 0.620 | 0.610 |" in note and "VADER test sentences only" in note
+    assert _requantised({"int8_vs_fp32_pooled_cosine": {}}, None) == ""
