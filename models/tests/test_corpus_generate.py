@@ -9,12 +9,11 @@ import pytest
 from sdumc.corpus import generate as G
 from sdumc.corpus.errors import CorpusError
 from sdumc.corpus.reader import CorpusReader
+from conftest import copy_data_head
 from sdumc.corpus.sources import SPLIT_RATIOS, load_items, load_vader, normalise, split_of
 
 DATA = os.environ.get("SHARED_DATA") or str(G.DEFAULT_DATA)
 """The full input texts (SHARED_DATA, default ../shared/data): only the corpus-rebuild tests."""
-HEAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "shared-data-head")
-"""The first rows of every input file, committed (fixtures/shared-data-head/README.md)."""
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +32,7 @@ def all_items():
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
     """A copy of the first 40 lines of every input file: the generator's real inputs, fast."""
-    d = tmp_path_factory.mktemp("data")
-    (d / "vader").mkdir()
-    (d / "meld").mkdir()
-    for f in os.listdir(os.path.join(HEAD, "vader")):
-        with open(os.path.join(HEAD, "vader", f), encoding="utf-8") as src:
-            (d / "vader" / f).write_text("".join(src.readlines()[:40]), encoding="utf-8")
-    with open(os.path.join(HEAD, "meld", "train_sent_emo.csv"), encoding="utf-8") as src:
-        (d / "meld" / "train_sent_emo.csv").write_text("".join(src.readlines()[:80]),
-                                                       encoding="utf-8")
-    return str(d)
+    return copy_data_head(tmp_path_factory.mktemp("data"), 40, 80)
 
 
 def _files(d):

@@ -1,15 +1,14 @@
 """Distillation's new texts (sdumc.text_augment) and the text-only tools' texts read straight from
 the labelled data folder (sdumc.text_tune._texts on ../shared/data instead of a generated corpus)."""
-import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import copy_data_head
 from sdumc.corpus import generate as G
 from sdumc.text_augment import augment_texts
 from sdumc.text_tune import _texts
-
-HEAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "shared-data-head")
 
 TEXTS = ["the film was a joy from start to end", "I hated every minute of it",
          "an ordinary plot, saved by a great cast", "meh", "what a waste of a good evening"]
@@ -36,15 +35,7 @@ def test_nothing_to_recombine_is_a_clear_error():
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory):
     """The first 8 rows of every committed input file."""
-    d = tmp_path_factory.mktemp("data")
-    (d / "vader").mkdir()
-    (d / "meld").mkdir()
-    for f in os.listdir(os.path.join(HEAD, "vader")):
-        with open(os.path.join(HEAD, "vader", f), encoding="utf-8") as src:
-            (d / "vader" / f).write_text("".join(src.readlines()[:8]), encoding="utf-8")
-    with open(os.path.join(HEAD, "meld", "train_sent_emo.csv"), encoding="utf-8") as src:
-        (d / "meld" / "train_sent_emo.csv").write_text("".join(src.readlines()[:12]), encoding="utf-8")
-    return d
+    return Path(copy_data_head(tmp_path_factory.mktemp("data"), 8, 12))
 
 
 def test_texts_from_the_data_folder_equal_the_generated_corpus_texts(small_data, tmp_path):
