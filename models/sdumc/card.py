@@ -427,7 +427,6 @@ def _requantised(info: dict, swap: dict | None, route_c: dict | None = None) -> 
         out = (f"\n\nRe-quantised: the served graph's weights come from {src['graph']} ({src['quantisation']}), "
                f"{src['how']}. Pooled cosine to those weights: mean {fid['mean']}, "
                f"min {fid['min']} ({fid['texts']} VADER tweets).")
-        names = ("previous graph", "served graph")
     elif dist:
         src = dist
         bal = (dist.get("head") or {}).get("balance")
@@ -442,15 +441,19 @@ def _requantised(info: dict, swap: dict | None, route_c: dict | None = None) -> 
                + (f", continuing a {dist['continued_from'].get('epochs')}-epoch run that began at "
                   f"{dist['continued_from'].get('init_val_mse')}" if dist.get("continued_from") else "")
                + f"). 7-bit int8 export, pooled cosine to its fp32 weights: mean {fid['mean']}, min {fid['min']}.")
-        names = ("graph distilled from",) + ("graph served before",) * 8  # --heldout TEACHER [SERVED-BEFORE] NEW
     else:
         return ""
     graphs = list((src.get("heldout") or {}).get("graphs", {}).values())
     if len(graphs) >= 2:
         subs = [k for k in graphs[0] if isinstance(graphs[0][k], dict) and "r" in graphs[0][k]]
-        served = graphs[-1]["sha256"]
-        label = lambda i, g: "served graph" if g["sha256"] == served else (  # noqa: E731
-            f"{names[i]} (sha256 {g['sha256'][:8]})" if dist else names[i])
+        served = graphs[-1]["sha256"]  # the record's order: --heldout BASELINE [SERVED BEFORE] SERVED
+
+        def label(i: int, g: dict) -> str:
+            if g["sha256"] == served:
+                return "served graph"
+            if not dist:
+                return "previous graph"
+            return f"{'graph distilled from' if i == 0 else 'graph served before'} (sha256 {g['sha256'][:8]})"
         rows = ["| held-out r (sdumc.text_distil --heldout, TEST) | " + " | ".join(subs) + " |",
                 "|---|" + "---|" * len(subs),
                 *(f"| {label(i, g)} | " + " | ".join(f"{g[s]['r']:.3f}" for s in subs) + " |"

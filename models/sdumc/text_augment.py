@@ -18,10 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def _words(t: str) -> list[str]:
-    return t.split()
-
-
 def _splice(a: list[str], b: list[str], rng: np.random.Generator) -> list[str]:
     i = int(rng.integers(1, len(a) + 1)) if len(a) > 1 else len(a)
     j = int(rng.integers(0, len(b))) if len(b) > 1 else 0
@@ -45,7 +41,7 @@ def augment_texts(texts: list[str], n: int, rng: np.random.Generator) -> list[st
     Texts equal to an input text are kept (rare, harmless: the teacher labels them alike)."""
     if n <= 0:
         return []
-    pool = [w for w in (_words(t) for t in texts) if w]
+    pool = [w for w in (t.split() for t in texts) if w]
     if not pool:
         raise ValueError("augment_texts: no non-empty texts to recombine")
     ops = rng.integers(0, 4, n)

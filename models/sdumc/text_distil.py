@@ -31,8 +31,8 @@ import torch
 
 from sdumc.data import MODELS_DIR, DataError
 from sdumc.text_encoder.contract import MAX_TOKENS
-from sdumc.text_encoder.model import BertConfig, MiniLM
 from sdumc.text_augment import augment_texts
+from sdumc.text_encoder.model import BertConfig, MiniLM
 from sdumc.text_encoder.tokens import load_tokenizer
 from sdumc.text_tune import epoch_batches
 
@@ -538,9 +538,8 @@ def provenance(checkpoint: Path, teacher_dir: Path) -> tuple[dict, dict | None]:
     info_path = Path(teacher_dir) / INFO_FILE
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     d = {"from": f"{info.get('layers', 6)}-layer int8 text graph, sha256 {sha}", "keep": m["keep"],
-         **{k: m[k] for k in ("epochs", "lr", "seed", "pooled_weight", "augment_per_epoch", "train_texts",
-                                "val_texts", "init_val_mse", "best_val_mse", "best_val_pooled_mse", "head_weight",
-                                "head", "best_val_head_mse", "continued_from") if k in m},
+         **{k: m[k] for k in _RECIPE + ("val_texts", "best_val_pooled_mse", "head", "best_val_head_mse")
+            if k in m and k != "keep"},
          "heldout": m.get("heldout")}
     return d, info.get("tuned")
 
